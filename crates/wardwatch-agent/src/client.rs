@@ -1,0 +1,112 @@
+//! The agent's HTTPS client for an enrolled terminal (mutual TLS).
+
+use std::time::Duration;
+
+use wardwatch_proto::{Batch, BatchAck, ErrorBody, Event, Heartbeat, PROTOCOL_VERSION};
+
+use crate::state::StateDir;
+use crate::tls::mutual_tls_config;
+use crate::AgentError;
+
+/// Why a request to the server did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The server could not be reached or failed; try again later.
+    #[error("server unreachable or failing: {0}")]
+    Transient(String),
+    /// The server refused the terminal itself (revoked, unknown certificate).
+    #[error("the server refused this terminal ({status}): {message}")]
+    Refused { status: u16, message: String },
+    /// The server refused this request's content; resending it unchanged will not help.
+    #[error("the server rejected the batch ({status}): {message}")]
+    Rejected { status: u16, message: String },
+}
+
+pub struct ServerClient {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl ServerClient {
+    /// A client with the terminal's stored identity.
+    pub fn from_state(state: &StateDir, server_url: &str) -> Result<Self, AgentError> {
+        let ca = state.read(&state.ca_file())?;
+        let cert = state.read(&state.cert_file())?;
+        let key = state.read(&state.key_file())?;
+        let tls = mutual_tls_config(&ca, &cert, &key).map_err(AgentError::Tls)?;
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(60))
+            .pool_idle_timeout(Duration::from_secs(50))
+            .build()
+            .map_err(|e| AgentError::Http(e.to_string()))?;
+        Ok(Self {
+            http,
+            base: server_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    /// Sends a batch, zstd-compressed; on success every event in it is stored.
+    pub async fn send_batch(&self, events: Vec<Event>) -> Result<BatchAck, SendError> {
+        let batch = Batch {
+            protocol: PROTOCOL_VERSION,
+            events,
+        };
+        let json = serde_json::to_vec(&batch)
+            .map_err(|e| SendError::Transient(format!("cannot encode batch: {e}")))?;
+        let body = zstd::bulk::compress(&json, 3)
+            .map_err(|e| SendError::Transient(format!("cannot compress batch: {e}")))?;
+        let response = self
+            .http
+            .post(format!("{}/api/v1/events", self.base))
+            .header("content-type", "application/json")
+            .header("content-encoding", "zstd")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(crate::error_chain(&e)))?;
+        answer(response).await
+    }
+
+    /// Tells the server the agent is alive and how its spool is doing.
+    pub async fn heartbeat(&self, spool_pending: u64, spool_dropped: u64) -> Result<(), SendError> {
+        let beat = Heartbeat {
+            protocol: PROTOCOL_VERSION,
+            agent_version: env!("CARGO_PKG_VERSION").to_string(),
+            spool_pending,
+            spool_dropped,
+        };
+        let response = self
+            .http
+            .post(format!("{}/api/v1/heartbeat", self.base))
+            .json(&beat)
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(crate::error_chain(&e)))?;
+        answer::<serde_json::Value>(response).await.map(|_| ())
+    }
+}
+
+async fn answer<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, SendError> {
+    let status = response.status();
+    if status.is_success() {
+        return response
+            .json()
+            .await
+            .map_err(|e| SendError::Transient(format!("unreadable answer: {e}")));
+    }
+    let message = response
+        .json::<ErrorBody>()
+        .await
+        .map(|b| b.error)
+        .unwrap_or_else(|_| status.to_string());
+    let status = status.as_u16();
+    Err(match status {
+        401 | 403 => SendError::Refused { status, message },
+        400 | 413 | 415 | 422 => SendError::Rejected { status, message },
+        _ => SendError::Transient(format!("{status}: {message}")),
+    })
+}

@@ -1,0 +1,239 @@
+//! The agent's main loop: collect the inventory, spool what changed, send the spool,
+//! beat the heart.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use wardwatch_proto::{EventBody, Inventory};
+
+use crate::client::{SendError, ServerClient};
+use crate::collect::{collect_inventory, diff_inventory};
+use crate::spool::{Spool, SpoolLimits};
+use crate::state::StateDir;
+use crate::AgentError;
+
+/// Key of the last reported inventory in the spool's state table.
+const INVENTORY_STATE: &str = "inventory";
+/// Longest pause between two attempts to reach an unreachable server.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// How often the inventory is collected again.
+    pub inventory_interval: Duration,
+    pub heartbeat_interval: Duration,
+    /// Most events in one batch.
+    pub batch_size: usize,
+    pub spool_limits: SpoolLimits,
+    /// Collect and report the inventory (off for load tests that only send events).
+    pub collect: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            inventory_interval: Duration::from_secs(60),
+            heartbeat_interval: Duration::from_secs(30),
+            batch_size: 500,
+            spool_limits: SpoolLimits::default(),
+            collect: true,
+        }
+    }
+}
+
+type SharedSpool = Arc<Mutex<Spool>>;
+
+/// Runs a spool operation off the async runtime (SQLite waits for the disk).
+async fn with_spool<T: Send + 'static>(
+    spool: &SharedSpool,
+    f: impl FnOnce(&mut Spool) -> Result<T, crate::spool::SpoolError> + Send + 'static,
+) -> Result<T, AgentError> {
+    let spool = spool.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = spool.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    })
+    .await
+    .map_err(|e| AgentError::Internal(e.to_string()))?
+    .map_err(AgentError::Spool)
+}
+
+/// Opens the spool of a state directory.
+pub fn open_spool(state: &StateDir, limits: SpoolLimits) -> Result<Spool, AgentError> {
+    state.create()?;
+    Spool::open(&state.spool_file(), limits).map_err(AgentError::Spool)
+}
+
+/// Runs the agent until `shutdown` turns true or the server shuts the terminal out.
+pub async fn run(
+    state: &StateDir,
+    options: RunOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), AgentError> {
+    let enrollment = state.load_enrollment()?;
+    let client = Arc::new(ServerClient::from_state(state, &enrollment.server_url)?);
+    let spool: SharedSpool = Arc::new(Mutex::new(open_spool(state, options.spool_limits)?));
+    let wake = Arc::new(Notify::new());
+    tracing::info!(host_id = %enrollment.host_id, server = %enrollment.server_url, "agent running");
+
+    if options.collect {
+        report_inventory(&spool, true).await?;
+    }
+    let collector = {
+        let spool = spool.clone();
+        let wake = wake.clone();
+        let mut shutdown = shutdown.clone();
+        let options = options.clone();
+        tokio::spawn(async move {
+            if !options.collect {
+                return;
+            }
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(options.inventory_interval) => {}
+                    _ = shutdown.changed() => return,
+                }
+                match report_inventory(&spool, false).await {
+                    Ok(true) => wake.notify_one(),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "inventory collection failed"),
+                }
+            }
+        })
+    };
+    let heart = {
+        let spool = spool.clone();
+        let client = client.clone();
+        let mut shutdown = shutdown.clone();
+        let interval = options.heartbeat_interval;
+        tokio::spawn(async move {
+            loop {
+                let counts =
+                    with_spool(&spool, |s| Ok((s.pending_count()?, s.dropped_total()))).await;
+                if let Ok((pending, dropped)) = counts {
+                    if let Err(e) = client.heartbeat(pending, dropped).await {
+                        tracing::debug!(error = %e, "heartbeat not delivered");
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        })
+    };
+    let result = send_loop(&client, &spool, &wake, options.batch_size, &mut shutdown).await;
+    collector.abort();
+    heart.abort();
+    result
+}
+
+/// Collects the inventory and spools it: the whole inventory at start, the changes
+/// after. Returns whether anything was spooled.
+async fn report_inventory(spool: &SharedSpool, full: bool) -> Result<bool, AgentError> {
+    let current = tokio::task::spawn_blocking(collect_inventory)
+        .await
+        .map_err(|e| AgentError::Internal(e.to_string()))?
+        .map_err(|e| AgentError::Collect(e.to_string()))?;
+    with_spool(spool, move |s| {
+        let previous: Option<Inventory> = s
+            .state(INVENTORY_STATE)?
+            .and_then(|json| serde_json::from_str(&json).ok());
+        let events = match (&previous, full) {
+            (Some(previous), false) => diff_inventory(previous, &current),
+            _ => vec![EventBody::Inventory(current.clone())],
+        };
+        if events.is_empty() {
+            return Ok(false);
+        }
+        let snapshot = serde_json::to_string(&current).unwrap_or_default();
+        let count = events.len();
+        s.push_with_state(
+            wardwatch_proto::now_millis(),
+            &events,
+            INVENTORY_STATE,
+            &snapshot,
+        )?;
+        if !full {
+            tracing::info!(changes = count, "inventory changed");
+        }
+        Ok(true)
+    })
+    .await
+}
+
+/// Sends the spool to the server until shutdown; never drops an event it cannot send.
+async fn send_loop(
+    client: &ServerClient,
+    spool: &SharedSpool,
+    wake: &Notify,
+    batch_size: usize,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Result<(), AgentError> {
+    let mut backoff = Duration::from_millis(250);
+    let mut limit = batch_size.max(1);
+    let mut failing_since: Option<std::time::Instant> = None;
+    loop {
+        if *shutdown.borrow() {
+            return Ok(());
+        }
+        let pending = with_spool(spool, move |s| s.peek(limit)).await?;
+        if pending.events.is_empty() {
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = shutdown.changed() => return Ok(()),
+            }
+            continue;
+        }
+        let seqs: Vec<u64> = pending.events.iter().map(|e| e.seq).collect();
+        let outcome = tokio::select! {
+            outcome = client.send_batch(pending.events) => outcome,
+            _ = shutdown.changed() => return Ok(()),
+        };
+        match outcome {
+            Ok(ack) => {
+                with_spool(spool, move |s| s.acknowledge(&seqs)).await?;
+                if failing_since.take().is_some() {
+                    tracing::info!("server reachable again; sending the spooled events");
+                }
+                tracing::debug!(
+                    stored = ack.stored,
+                    duplicates = ack.duplicates,
+                    "batch acknowledged"
+                );
+                backoff = Duration::from_millis(250);
+                limit = batch_size.max(1);
+            }
+            Err(SendError::Transient(detail)) => {
+                let since = failing_since.get_or_insert_with(std::time::Instant::now);
+                tracing::warn!(
+                    error = %detail,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    failing_for_s = since.elapsed().as_secs(),
+                    "cannot deliver events; they stay in the spool"
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => return Ok(()),
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            Err(SendError::Refused { status, message }) => {
+                return Err(AgentError::Refused { status, message });
+            }
+            Err(SendError::Rejected { status, message }) if seqs.len() > 1 => {
+                // Narrow down the one bad event instead of blocking everything behind it.
+                tracing::warn!(status, error = %message, events = seqs.len(), "batch rejected; retrying in smaller batches");
+                limit = (seqs.len() / 2).max(1);
+            }
+            Err(SendError::Rejected { status, message }) => {
+                tracing::error!(status, error = %message, seq = seqs[0], "the server rejects this event; it is set aside in the spool");
+                let seq = seqs[0];
+                with_spool(spool, move |s| s.set_aside_rejected(seq, &message)).await?;
+                limit = batch_size.max(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! The agent's state directory: its identity (key, certificate, pinned CA), the server it
+//! belongs to, and the spool.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::AgentError;
+
+/// What `agent.json` records after enrollment.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub server_url: String,
+    pub host_id: String,
+    pub ca_fingerprint: String,
+    pub enrolled_at: i64,
+}
+
+/// Paths inside the state directory.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    pub root: PathBuf,
+}
+
+impl StateDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    pub fn enrollment_file(&self) -> PathBuf {
+        self.root.join("agent.json")
+    }
+    pub fn key_file(&self) -> PathBuf {
+        self.root.join("key.pem")
+    }
+    pub fn cert_file(&self) -> PathBuf {
+        self.root.join("cert.pem")
+    }
+    pub fn ca_file(&self) -> PathBuf {
+        self.root.join("ca.pem")
+    }
+    pub fn spool_file(&self) -> PathBuf {
+        self.root.join("spool.db")
+    }
+
+    /// Creates the directory, readable by its owner only.
+    pub fn create(&self) -> Result<(), AgentError> {
+        if !self.root.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.root)
+                .map_err(|e| AgentError::io(&self.root, e))?;
+        }
+        Ok(())
+    }
+
+    /// The enrollment, or a message saying how to enroll.
+    pub fn load_enrollment(&self) -> Result<Enrollment, AgentError> {
+        let path = self.enrollment_file();
+        let text = fs::read_to_string(&path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                AgentError::NotEnrolled(self.root.clone())
+            } else {
+                AgentError::io(&path, e)
+            }
+        })?;
+        serde_json::from_str(&text).map_err(|e| AgentError::BadState {
+            path,
+            detail: e.to_string(),
+        })
+    }
+
+    pub fn read(&self, path: &Path) -> Result<String, AgentError> {
+        fs::read_to_string(path).map_err(|e| AgentError::io(path, e))
+    }
+}
+
+/// Writes a file readable by its owner only, atomically.
+pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), AgentError> {
+    let tmp = path.with_extension("tmp");
+    let result = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    result.map_err(|e| AgentError::io(path, e))
+}

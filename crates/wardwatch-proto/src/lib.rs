@@ -1,0 +1,244 @@
+//! Wire types shared by the wardwatch agent and server.
+//!
+//! This crate depends on nothing of ours and does no I/O: it is the contract between a
+//! terminal and its server. Every request body that crosses the agent API is one of these
+//! types, serialised as JSON (event batches additionally zstd-compressed).
+
+use serde::{Deserialize, Serialize};
+
+pub mod inventory;
+
+pub use inventory::{Account, Inventory, Listener, OsInfo, Package};
+
+/// Version of the agent ↔ server protocol. A server refuses batches of any other version
+/// with a message naming both, so a mismatched agent is found at once rather than
+/// half-understood.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Largest compressed event batch the server accepts, in bytes.
+pub const MAX_BATCH_COMPRESSED_BYTES: usize = 8 * 1024 * 1024;
+
+/// Largest decompressed event batch the server accepts, in bytes (guards against
+/// decompression bombs).
+pub const MAX_BATCH_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
+
+/// Most events one batch may carry.
+pub const MAX_BATCH_EVENTS: usize = 5_000;
+
+/// How urgently an event must reach the server. Lower sorts first: the spool sends
+/// alerts before inventory changes, and drops bulk data before alerts when it is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Security alerts: detections, guard incidents.
+    Alert = 0,
+    /// Inventory changes: a package, port or account appeared or went away.
+    Change = 1,
+    /// Full inventories and diagnostics, which the next one supersedes.
+    Bulk = 2,
+}
+
+impl Priority {
+    /// The number stored in the agent's spool.
+    pub fn as_i64(self) -> i64 {
+        self as i64
+    }
+
+    /// The priority for a number stored in the agent's spool.
+    pub fn from_i64(value: i64) -> Option<Self> {
+        match value {
+            0 => Some(Self::Alert),
+            1 => Some(Self::Change),
+            2 => Some(Self::Bulk),
+            _ => None,
+        }
+    }
+}
+
+/// One event from an agent. `seq` is the agent's own sequence number, never reused;
+/// the server stores each (host, seq) exactly once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    /// When the agent observed it, Unix milliseconds.
+    pub time: i64,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "data", rename_all = "snake_case")]
+pub enum EventBody {
+    /// The whole inventory of the terminal; replaces what the server knew.
+    Inventory(Inventory),
+    /// Operating system facts changed (kernel after a reboot, addresses, hostname).
+    OsChanged(OsInfo),
+    PackageInstalled(Package),
+    PackageRemoved(Package),
+    PackageUpgraded {
+        package: Package,
+        previous_version: String,
+    },
+    ListenerOpened(Listener),
+    ListenerClosed(Listener),
+    AccountAdded(Account),
+    AccountRemoved(Account),
+    AccountChanged(Account),
+    /// A security alert raised on the terminal.
+    Alert(Alert),
+    /// A synthetic event used to check the pipeline end to end (`wardwatch agent test-events`).
+    Test {
+        note: String,
+    },
+}
+
+impl EventBody {
+    /// The short name stored and shown for this kind of event.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Inventory(_) => "inventory",
+            Self::OsChanged(_) => "os_changed",
+            Self::PackageInstalled(_) => "package_installed",
+            Self::PackageRemoved(_) => "package_removed",
+            Self::PackageUpgraded { .. } => "package_upgraded",
+            Self::ListenerOpened(_) => "listener_opened",
+            Self::ListenerClosed(_) => "listener_closed",
+            Self::AccountAdded(_) => "account_added",
+            Self::AccountRemoved(_) => "account_removed",
+            Self::AccountChanged(_) => "account_changed",
+            Self::Alert(_) => "alert",
+            Self::Test { .. } => "test",
+        }
+    }
+
+    /// How urgently this kind of event must travel.
+    pub fn priority(&self) -> Priority {
+        match self {
+            Self::Alert(_) => Priority::Alert,
+            Self::Inventory(_) | Self::Test { .. } => Priority::Bulk,
+            _ => Priority::Change,
+        }
+    }
+}
+
+/// A security alert raised on a terminal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Which detector raised it, e.g. `guard.ransomware` or `scan.yara`.
+    pub source: String,
+    pub severity: Severity,
+    pub title: String,
+    /// Detector-specific facts (process, files, rule).
+    #[serde(default)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// Body of `POST /api/v1/events`: zstd-compressed JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    pub protocol: u32,
+    pub events: Vec<Event>,
+}
+
+/// The server's answer to a batch: every event in it is durably stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchAck {
+    /// Events stored for the first time.
+    pub stored: u32,
+    /// Events the server already had (a resend after a lost acknowledgement).
+    pub duplicates: u32,
+    /// Highest sequence number the server holds for this terminal.
+    pub highest_seq: u64,
+}
+
+/// Body of `POST /api/v1/enroll`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrollRequest {
+    pub protocol: u32,
+    pub token: String,
+    /// PKCS#10 request for the key the agent made on the terminal; the key never leaves it.
+    pub csr_pem: String,
+    pub hostname: String,
+}
+
+/// The server's answer to a successful enrollment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    pub host_id: String,
+    pub certificate_pem: String,
+    pub ca_pem: String,
+}
+
+/// Body of `POST /api/v1/heartbeat`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub protocol: u32,
+    pub agent_version: String,
+    /// Events waiting in the agent's spool.
+    pub spool_pending: u64,
+    /// Events the spool had to drop because it was full, since the agent started.
+    pub spool_dropped: u64,
+}
+
+/// Every error the server returns has this shape, with a sentence meant for a person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// Current time as Unix milliseconds.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_round_trips_with_kind_tag() {
+        let event = Event {
+            seq: 7,
+            time: 1_700_000_000_000,
+            body: EventBody::PackageUpgraded {
+                package: Package {
+                    ecosystem: "dpkg".into(),
+                    name: "openssl".into(),
+                    version: "3.0.15-1~deb12u1".into(),
+                    arch: "amd64".into(),
+                    source: Some("openssl".into()),
+                    source_version: Some("3.0.15-1~deb12u1".into()),
+                },
+                previous_version: "3.0.14-1~deb12u2".into(),
+            },
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["kind"], "package_upgraded");
+        assert_eq!(json["seq"], 7);
+        let back: Event = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn priorities_order_alerts_first() {
+        assert!(Priority::Alert < Priority::Change);
+        assert!(Priority::Change < Priority::Bulk);
+        for p in [Priority::Alert, Priority::Change, Priority::Bulk] {
+            assert_eq!(Priority::from_i64(p.as_i64()), Some(p));
+        }
+        assert_eq!(Priority::from_i64(9), None);
+    }
+}

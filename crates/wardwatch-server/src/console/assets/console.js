@@ -1,0 +1,1558 @@
+/*
+ * wardwatch console: a one-page app over the console JSON API.
+ *
+ * Plain ES5 on purpose (no modules, no let/const, no arrow functions, no template
+ * literals, no Promise, no fetch) so that the older browsers still found on hospital
+ * terminals can run it. No external resources are loaded.
+ *
+ * Everything that comes from the API is outside data (host names, package names,
+ * account names...): it is only ever inserted as DOM text nodes or attribute values,
+ * never through innerHTML.
+ *
+ * Routes (location.hash):
+ *   #/login              sign in
+ *   #/hosts              host list
+ *   #/hosts/ID           host page, packages tab
+ *   #/hosts/ID/TAB       host page, TAB = packages | listeners | accounts | history
+ */
+(function () {
+  'use strict';
+
+  var REFRESH_MS = 10000;
+  var PACKAGE_PAGE_SIZE = 200;
+  var HISTORY_LIMIT = 100;
+  var SEARCH_DELAY_MS = 300;
+  var REQUEST_TIMEOUT_MS = 20000;
+  var TABS = [
+    { id: 'packages', title: 'Packages' },
+    { id: 'listeners', title: 'Listening services' },
+    { id: 'accounts', title: 'Accounts' },
+    { id: 'history', title: 'History' }
+  ];
+
+  var ELLIPSIS = '\u2026';
+  var DASH = '\u2014';
+  var EN_DASH = '\u2013';
+
+  var state = {
+    booted: false,
+    user: null,          // logged-in user name, null when signed out
+    returnTo: null,      // route to go back to after signing in
+    loginNotice: '',     // shown above the login form (e.g. session ended)
+    hostFilter: '',      // host list filter, kept while moving between pages
+    view: null,          // the view on screen: { name, token, cleanups, ... }
+    viewToken: 0,
+    clockSkew: 0         // server clock minus browser clock, in ms
+  };
+
+  /* ------------------------------------------------------------------ */
+  /* DOM helpers: text is always inserted as text nodes.                 */
+  /* ------------------------------------------------------------------ */
+
+  function byId(id) {
+    return document.getElementById(id);
+  }
+
+  function isArray(v) {
+    return Object.prototype.toString.call(v) === '[object Array]';
+  }
+
+  function append(node, children) {
+    var i, c;
+    if (children === null || children === undefined || children === false) {
+      return node;
+    }
+    if (!isArray(children)) {
+      children = [children];
+    }
+    for (i = 0; i < children.length; i++) {
+      c = children[i];
+      if (c === null || c === undefined || c === false) {
+        continue;
+      }
+      if (typeof c === 'string' || typeof c === 'number') {
+        c = document.createTextNode(String(c));
+      }
+      node.appendChild(c);
+    }
+    return node;
+  }
+
+  /* el('a', {href: '#/x', className: 'y', onclick: fn}, ['text', otherNode]) */
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    var key, value;
+    if (attrs) {
+      for (key in attrs) {
+        if (!Object.prototype.hasOwnProperty.call(attrs, key)) {
+          continue;
+        }
+        value = attrs[key];
+        if (value === null || value === undefined || value === false) {
+          continue;
+        }
+        if (key === 'className') {
+          node.className = value;
+        } else if (key.length > 2 && key.substring(0, 2) === 'on' && typeof value === 'function') {
+          node.addEventListener(key.substring(2), value, false);
+        } else {
+          node.setAttribute(key, value === true ? '' : String(value));
+        }
+      }
+    }
+    return append(node, children);
+  }
+
+  function clear(node) {
+    while (node && node.firstChild) {
+      node.removeChild(node.firstChild);
+    }
+  }
+
+  function setText(node, text) {
+    if (!node) {
+      return;
+    }
+    clear(node);
+    node.appendChild(document.createTextNode(text === null || text === undefined ? '' : String(text)));
+  }
+
+  function show(node, visible) {
+    if (!node) {
+      return;
+    }
+    if (visible) {
+      node.removeAttribute('hidden');
+    } else {
+      node.setAttribute('hidden', '');
+    }
+  }
+
+  function hasClass(node, cls) {
+    return (' ' + node.className + ' ').indexOf(' ' + cls + ' ') >= 0;
+  }
+
+  function setClass(node, cls, on) {
+    var has = hasClass(node, cls);
+    if (on && !has) {
+      node.className = node.className ? node.className + ' ' + cls : cls;
+    } else if (!on && has) {
+      node.className = (' ' + node.className + ' ').replace(' ' + cls + ' ', ' ').replace(/^\s+|\s+$/g, '');
+    }
+  }
+
+  function closestWithClass(node, cls, stop) {
+    while (node && node !== stop && node.nodeType === 1) {
+      if (hasClass(node, cls)) {
+        return node;
+      }
+      node = node.parentNode;
+    }
+    return null;
+  }
+
+  /* A value for display: empty strings and nulls become a muted dash. */
+  function orDash(value) {
+    if (value === null || value === undefined || value === '') {
+      return el('span', { className: 'empty', title: 'not reported' }, DASH);
+    }
+    return String(value);
+  }
+
+  function str(value) {
+    return value === null || value === undefined ? '' : String(value);
+  }
+
+  function trim(s) {
+    return String(s).replace(/^\s+|\s+$/g, '');
+  }
+
+  function plural(n, one, many) {
+    return n + ' ' + (n === 1 ? one : many);
+  }
+
+  function formatCount(n) {
+    if (typeof n !== 'number' || isNaN(n)) {
+      return DASH;
+    }
+    /* thousands separator without relying on toLocaleString support */
+    return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Time                                                                */
+  /* ------------------------------------------------------------------ */
+
+  function now() {
+    return new Date().getTime() + state.clockSkew;
+  }
+
+  function pad2(n) {
+    return n < 10 ? '0' + n : String(n);
+  }
+
+  /* "2025-11-23 03:40:00 UTC+02:00", in the browser's time zone. */
+  function fullDate(ms) {
+    if (ms === null || ms === undefined || isNaN(ms)) {
+      return '';
+    }
+    var d = new Date(ms);
+    var off = -d.getTimezoneOffset();
+    var sign = off >= 0 ? '+' : '-';
+    off = Math.abs(off);
+    return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + ' ' +
+      pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()) +
+      ' UTC' + sign + pad2(Math.floor(off / 60)) + ':' + pad2(off % 60);
+  }
+
+  /* "12 s ago", "5 min ago", "3 h ago", "4 d ago". */
+  function relTime(ms) {
+    if (ms === null || ms === undefined || isNaN(ms)) {
+      return 'never';
+    }
+    var diff = now() - ms;
+    var future = diff < 0;
+    var s = Math.floor(Math.abs(diff) / 1000);
+    var text;
+    if (future && s < 60) {
+      return 'just now';
+    }
+    if (s < 1) {
+      return 'just now';
+    }
+    if (s < 60) {
+      text = s + ' s';
+    } else if (s < 3600) {
+      text = Math.floor(s / 60) + ' min';
+    } else if (s < 48 * 3600) {
+      text = Math.floor(s / 3600) + ' h';
+    } else {
+      text = Math.floor(s / 86400) + ' d';
+    }
+    return future ? 'in ' + text : text + ' ago';
+  }
+
+  /* A relative time with the full date as tooltip; "never" for null. */
+  function timeNode(ms, className) {
+    if (ms === null || ms === undefined) {
+      return el('span', { className: 'empty' + (className ? ' ' + className : '') }, 'never');
+    }
+    return el('span', { title: fullDate(ms), 'data-time': ms, className: className || null }, relTime(ms));
+  }
+
+  /* Notes the server clock from the Date header, so that "12 s ago" is right even
+     when the terminal's clock is off. Small differences are ignored (the header has
+     one-second resolution). */
+  function noteServerClock(xhr) {
+    var header, serverMs, skew;
+    try {
+      header = xhr.getResponseHeader('Date');
+    } catch (e) {
+      header = null;
+    }
+    if (!header) {
+      return;
+    }
+    serverMs = Date.parse(header);
+    if (isNaN(serverMs)) {
+      return;
+    }
+    skew = serverMs - new Date().getTime();
+    state.clockSkew = Math.abs(skew) > 5000 ? skew : 0;
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Error banner                                                        */
+  /* ------------------------------------------------------------------ */
+
+  function showError(message) {
+    var banner = byId('error-banner');
+    setText(byId('error-message'), message);
+    show(banner, true);
+  }
+
+  function clearError() {
+    setText(byId('error-message'), '');
+    show(byId('error-banner'), false);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* HTTP                                                                */
+  /* ------------------------------------------------------------------ */
+
+  function encodeQuery(params) {
+    var parts = [];
+    var key;
+    for (key in params) {
+      if (Object.prototype.hasOwnProperty.call(params, key) && params[key] !== null &&
+          params[key] !== undefined && params[key] !== '') {
+        parts.push(encodeURIComponent(key) + '=' + encodeURIComponent(String(params[key])));
+      }
+    }
+    return parts.length ? '?' + parts.join('&') : '';
+  }
+
+  function hostPath(id, rest) {
+    return '/api/hosts/' + encodeURIComponent(id) + (rest || '');
+  }
+
+  function errorMessage(status, data) {
+    if (data && typeof data.error === 'string' && data.error) {
+      return data.error;
+    }
+    if (status === 502 || status === 503 || status === 504) {
+      return 'The wardwatch server is not available right now (HTTP ' + status + '). Try again in a moment.';
+    }
+    if (status === 404) {
+      return 'Not found (HTTP 404).';
+    }
+    return 'The server answered with an error (HTTP ' + status + ').';
+  }
+
+  /*
+   * api(method, path, body, callback, options)
+   * callback(error, data): error is null or { status, message }.
+   * A 401 answer sends the user to the login view and the callback is not called,
+   * unless options.allow401 is set.
+   */
+  function api(method, path, body, callback, options) {
+    var opts = options || {};
+    var xhr = new XMLHttpRequest();
+    var finished = false;
+    var timedOut = false;
+    var timer;
+
+    function finish(err, data) {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      if (timer) {
+        clearTimeout(timer);
+      }
+      callback(err, data);
+    }
+
+    xhr.open(method, path, true);
+    xhr.setRequestHeader('Accept', 'application/json');
+    /* Older browsers cache GET answers of XMLHttpRequest unless told not to. */
+    xhr.setRequestHeader('Cache-Control', 'no-cache');
+    xhr.setRequestHeader('Pragma', 'no-cache');
+    if (body !== undefined && body !== null) {
+      xhr.setRequestHeader('Content-Type', 'application/json');
+    }
+    xhr.onreadystatechange = function () {
+      var status, text, data;
+      if (xhr.readyState !== 4 || finished) {
+        return;
+      }
+      status = xhr.status;
+      if (status === 0 || timedOut) {
+        finish({
+          status: 0,
+          message: timedOut ?
+            'The wardwatch server did not answer in time. Check the network and try again.' :
+            'Cannot reach the wardwatch server. Check the network connection and try again.'
+        });
+        return;
+      }
+      noteServerClock(xhr);
+      text = xhr.responseText;
+      data = null;
+      if (text) {
+        try {
+          data = JSON.parse(text);
+        } catch (e) {
+          data = null;
+        }
+      }
+      if (status === 401 && !opts.allow401) {
+        finished = true;
+        if (timer) {
+          clearTimeout(timer);
+        }
+        sessionEnded();
+        return;
+      }
+      if (status >= 200 && status < 300) {
+        if (text && data === null) {
+          finish({ status: status, message: 'The server sent an answer the console could not read.' });
+        } else {
+          finish(null, data || {});
+        }
+        return;
+      }
+      finish({ status: status, message: errorMessage(status, data) });
+    };
+    timer = setTimeout(function () {
+      timedOut = true;
+      try {
+        xhr.abort();
+      } catch (e) { /* ignored */ }
+      finish({
+        status: 0,
+        message: 'The wardwatch server did not answer in time. Check the network and try again.'
+      });
+    }, REQUEST_TIMEOUT_MS);
+    try {
+      xhr.send(body !== undefined && body !== null ? JSON.stringify(body) : null);
+    } catch (e) {
+      finish({ status: 0, message: 'The request could not be sent: ' + e.message });
+    }
+    return xhr;
+  }
+
+  /* Any 401: the session is gone; go to the login view and come back afterwards. */
+  function sessionEnded() {
+    var wasSignedIn = state.user !== null;
+    var current = location.hash;
+    state.user = null;
+    updateHeader();
+    if (current && current !== '#/login' && current !== '#' && current !== '#/') {
+      state.returnTo = current;
+    }
+    if (wasSignedIn) {
+      state.loginNotice = 'Your session has ended. Please sign in again.';
+    }
+    navigate('#/login');
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Views and routing                                                   */
+  /* ------------------------------------------------------------------ */
+
+  function parseRoute() {
+    var hash = location.hash || '';
+    var parts, id, tab, i;
+    if (hash.charAt(0) === '#') {
+      hash = hash.substring(1);
+    }
+    if (hash === '' || hash === '/') {
+      return { name: 'root' };
+    }
+    parts = hash.split('/');
+    if (parts[0] !== '') {
+      return { name: 'notfound' };
+    }
+    if (parts[1] === 'login' && parts.length === 2) {
+      return { name: 'login' };
+    }
+    if (parts[1] === 'hosts') {
+      if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
+        return { name: 'hosts' };
+      }
+      if (parts.length <= 4 && parts[2] !== '') {
+        try {
+          id = decodeURIComponent(parts[2]);
+        } catch (e) {
+          return { name: 'notfound' };
+        }
+        tab = parts[3] || 'packages';
+        for (i = 0; i < TABS.length; i++) {
+          if (TABS[i].id === tab) {
+            return { name: 'host', id: id, tab: tab };
+          }
+        }
+      }
+    }
+    return { name: 'notfound' };
+  }
+
+  function navigate(hash) {
+    if (location.hash === hash) {
+      route();
+    } else {
+      location.hash = hash;
+    }
+  }
+
+  function hostHash(id, tab) {
+    return '#/hosts/' + encodeURIComponent(id) + (tab && tab !== 'packages' ? '/' + tab : '');
+  }
+
+  /* Tears down the current view (timers) and starts a new one in #app. */
+  function beginView(name) {
+    var app = byId('app');
+    endView();
+    state.viewToken += 1;
+    var token = state.viewToken;
+    var view = {
+      name: name,
+      token: token,
+      cleanups: [],
+      alive: function () {
+        return state.view === view && state.viewToken === token;
+      },
+      every: function (ms, fn) {
+        var handle = setInterval(fn, ms);
+        view.cleanups.push(function () { clearInterval(handle); });
+      },
+      later: function (ms, fn) {
+        var handle = setTimeout(fn, ms);
+        view.cleanups.push(function () { clearTimeout(handle); });
+        return handle;
+      }
+    };
+    state.view = view;
+    clear(app);
+    app.className = 'app view-' + name;
+    setActiveNav(name);
+    window.scrollTo(0, 0);
+    return view;
+  }
+
+  function endView() {
+    var i;
+    if (state.view) {
+      for (i = 0; i < state.view.cleanups.length; i++) {
+        try {
+          state.view.cleanups[i]();
+        } catch (e) { /* ignored */ }
+      }
+      state.view = null;
+    }
+  }
+
+  function route() {
+    var r = parseRoute();
+    if (!state.booted) {
+      return;
+    }
+    if (r.name === 'login') {
+      if (state.user) {
+        navigate('#/hosts');
+        return;
+      }
+      clearError();
+      showLogin();
+      return;
+    }
+    if (!state.user) {
+      if (r.name !== 'root') {
+        state.returnTo = location.hash;
+      }
+      navigate('#/login');
+      return;
+    }
+    if (r.name === 'root') {
+      navigate('#/hosts');
+      return;
+    }
+    if (r.name === 'host' && state.view && state.view.name === 'host' && state.view.hostId === r.id) {
+      state.view.selectTab(r.tab);
+      return;
+    }
+    clearError();
+    if (r.name === 'hosts') {
+      showHosts();
+    } else if (r.name === 'host') {
+      showHost(r.id, r.tab);
+    } else {
+      showNotFound();
+    }
+  }
+
+  function updateHeader() {
+    var signedIn = state.user !== null;
+    setText(byId('current-user'), signedIn ? state.user : '');
+    show(byId('userbox'), signedIn);
+    show(byId('main-nav'), signedIn);
+  }
+
+  function setActiveNav(viewName) {
+    var link = byId('nav-hosts');
+    if (link) {
+      setClass(link, 'active', viewName === 'hosts' || viewName === 'host');
+    }
+  }
+
+  function setTitle(text) {
+    document.title = text ? text + ' ' + DASH + ' wardwatch' : 'wardwatch';
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Login                                                               */
+  /* ------------------------------------------------------------------ */
+
+  function showLogin() {
+    var view = beginView('login');
+    var errorBox, noteBox, username, password, submit, form;
+    setTitle('Sign in');
+
+    noteBox = el('div', { id: 'login-notice', className: 'form-note', hidden: true });
+    errorBox = el('div', { id: 'login-error', className: 'form-error', role: 'alert', hidden: true });
+    username = el('input', {
+      id: 'username', name: 'username', type: 'text', autocomplete: 'username',
+      autocapitalize: 'off', autocorrect: 'off', spellcheck: 'false', maxlength: 200
+    });
+    password = el('input', {
+      id: 'password', name: 'password', type: 'password', autocomplete: 'current-password',
+      maxlength: 1000
+    });
+    submit = el('button', { id: 'login-submit', type: 'submit', className: 'btn btn-primary' }, 'Sign in');
+    form = el('form', { id: 'login-form', className: 'login-card', method: 'post', action: '#/login', novalidate: true }, [
+      el('h1', null, 'Sign in'),
+      el('p', { className: 'sub' }, 'wardwatch console'),
+      noteBox,
+      errorBox,
+      el('div', { className: 'field' }, [el('label', { 'for': 'username' }, 'User name'), username]),
+      el('div', { className: 'field' }, [el('label', { 'for': 'password' }, 'Password'), password]),
+      submit
+    ]);
+    append(byId('app'), el('div', { className: 'login-wrap' }, form));
+
+    if (state.loginNotice) {
+      setText(noteBox, state.loginNotice);
+      show(noteBox, true);
+      state.loginNotice = '';
+    }
+
+    function loginError(message) {
+      setText(errorBox, message);
+      show(errorBox, !!message);
+    }
+
+    form.addEventListener('submit', function (ev) {
+      var name = trim(username.value);
+      var pass = password.value;
+      ev.preventDefault();
+      if (submit.disabled) {
+        return;
+      }
+      if (!name || !pass) {
+        loginError('Enter your user name and password.');
+        (name ? password : username).focus();
+        return;
+      }
+      loginError('');
+      show(noteBox, false);
+      submit.disabled = true;
+      setText(submit, 'Signing in' + ELLIPSIS);
+      api('POST', '/api/login', { username: name, password: pass }, function (err, data) {
+        var dest;
+        if (!view.alive()) {
+          return;
+        }
+        submit.disabled = false;
+        setText(submit, 'Sign in');
+        if (err) {
+          loginError(err.status === 401 && !err.message ? 'Wrong user name or password.' : err.message);
+          password.value = '';
+          password.focus();
+          return;
+        }
+        state.user = data && data.username ? String(data.username) : name;
+        updateHeader();
+        dest = state.returnTo || '#/hosts';
+        state.returnTo = null;
+        navigate(dest);
+      }, { allow401: true });
+    }, false);
+
+    username.focus();
+  }
+
+  function logout() {
+    var button = byId('logout-button');
+    button.disabled = true;
+    api('POST', '/api/logout', {}, function (err) {
+      button.disabled = false;
+      if (err && err.status !== 401) {
+        showError('Could not sign out: ' + err.message);
+        return;
+      }
+      state.user = null;
+      state.returnTo = null;
+      state.loginNotice = 'You have signed out.';
+      updateHeader();
+      navigate('#/login');
+    }, { allow401: true });
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Shared bits                                                         */
+  /* ------------------------------------------------------------------ */
+
+  function hostStatus(host) {
+    if (host.revoked) {
+      return 'revoked';
+    }
+    return host.online ? 'online' : 'offline';
+  }
+
+  function statusBadge(status) {
+    var titles = {
+      online: 'The agent reported in recently',
+      offline: 'The agent has not reported in recently',
+      revoked: 'This host\'s certificate was revoked; its agent can no longer report'
+    };
+    return el('span', { className: 'badge badge-' + status, title: titles[status] || null }, status);
+  }
+
+  function dataTable(id, columns) {
+    var i, headRow = el('tr'), col;
+    for (i = 0; i < columns.length; i++) {
+      col = columns[i];
+      headRow.appendChild(el('th', { scope: 'col', className: col.className || null, title: col.title || null }, col.label));
+    }
+    var tbody = el('tbody');
+    var table = el('table', { id: id, className: 'data' }, [el('thead', null, headRow), tbody]);
+    return { table: table, tbody: tbody, columns: columns.length };
+  }
+
+  function messageRow(tbody, columns, text, className) {
+    clear(tbody);
+    tbody.appendChild(el('tr', { className: className || 'empty-row' },
+      el('td', { colspan: columns }, text)));
+  }
+
+  function showNotFound() {
+    beginView('notfound');
+    setTitle('Not found');
+    append(byId('app'), el('div', { className: 'notice' }, [
+      el('h1', null, 'Page not found'),
+      el('p', null, 'There is no such page in the console.'),
+      el('p', null, el('a', { href: '#/hosts' }, 'Go to the host list'))
+    ]));
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Host list                                                           */
+  /* ------------------------------------------------------------------ */
+
+  function showHosts() {
+    var view = beginView('hosts');
+    var hosts = null;
+    var loading = false;
+    var lastLoaded = null;
+    setTitle('Hosts');
+
+    function card(id, name, cls) {
+      return el('div', { className: 'summary-card ' + cls }, [
+        el('span', { className: 'value', id: id }, DASH),
+        el('span', { className: 'name' }, name)
+      ]);
+    }
+
+    var filter = el('input', {
+      id: 'host-filter', type: 'search', placeholder: 'Filter by name, label, department, OS or status',
+      'aria-label': 'Filter hosts', autocomplete: 'off', spellcheck: 'false'
+    });
+    filter.value = state.hostFilter;
+    var shownInfo = el('span', { className: 'info', id: 'hosts-shown' });
+    var updated = el('span', { className: 'info', id: 'hosts-updated' });
+    var t = dataTable('hosts-table', [
+      { label: 'Name' },
+      { label: 'Label' },
+      { label: 'Department' },
+      { label: 'OS' },
+      { label: 'Last seen' },
+      { label: 'Status' },
+      { label: 'Packages', className: 'num' }
+    ]);
+    messageRow(t.tbody, t.columns, 'Loading hosts' + ELLIPSIS, 'placeholder-row');
+
+    append(byId('app'), [
+      el('div', { className: 'page-head' }, [el('h1', null, 'Hosts')]),
+      el('div', { className: 'summary', id: 'hosts-summary' }, [
+        card('summary-hosts', 'Hosts', 'total'),
+        card('summary-online', 'Online', 'online'),
+        card('summary-offline', 'Offline', 'offline'),
+        card('summary-revoked', 'Revoked', 'revoked')
+      ]),
+      el('div', { className: 'toolbar' }, [
+        el('div', { className: 'filter' }, filter),
+        shownInfo,
+        el('span', { className: 'spacer' }),
+        updated
+      ]),
+      el('div', { className: 'table-wrap' }, t.table)
+    ]);
+
+    function matches(host, words) {
+      var hay = [host.hostname, host.label, host.department, host.os_pretty_name, host.id,
+        hostStatus(host)].join(' ').toLowerCase();
+      var i;
+      for (i = 0; i < words.length; i++) {
+        if (hay.indexOf(words[i]) < 0) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    function hostRow(host) {
+      var status = hostStatus(host);
+      return el('tr', { className: 'host-row status-' + status, 'data-host-id': str(host.id), 'data-status': status }, [
+        el('td', { className: 'wrap' }, el('a', { className: 'host-link', href: hostHash(host.id) },
+          host.hostname ? String(host.hostname) : String(host.id))),
+        el('td', { className: 'wrap' }, orDash(host.label)),
+        el('td', { className: 'wrap' }, orDash(host.department)),
+        el('td', { className: 'wrap' }, orDash(host.os_pretty_name)),
+        el('td', { className: 'nowrap' }, timeNode(host.last_seen)),
+        el('td', { className: 'nowrap' }, statusBadge(status)),
+        el('td', { className: 'num' }, formatCount(host.package_count))
+      ]);
+    }
+
+    function render() {
+      var words = trim(filter.value).toLowerCase().split(/\s+/);
+      var counts = { online: 0, offline: 0, revoked: 0 };
+      var shown = 0;
+      var i, host, rows;
+      if (words.length === 1 && words[0] === '') {
+        words = [];
+      }
+      if (hosts === null) {
+        return;
+      }
+      for (i = 0; i < hosts.length; i++) {
+        counts[hostStatus(hosts[i])] += 1;
+      }
+      setText(byId('summary-hosts'), formatCount(hosts.length));
+      setText(byId('summary-online'), formatCount(counts.online));
+      setText(byId('summary-offline'), formatCount(counts.offline));
+      setText(byId('summary-revoked'), formatCount(counts.revoked));
+
+      rows = document.createDocumentFragment();
+      for (i = 0; i < hosts.length; i++) {
+        host = hosts[i];
+        if (words.length && !matches(host, words)) {
+          continue;
+        }
+        rows.appendChild(hostRow(host));
+        shown += 1;
+      }
+      clear(t.tbody);
+      if (hosts.length === 0) {
+        messageRow(t.tbody, t.columns, 'No hosts have enrolled yet. Hosts appear here once their agent has enrolled.');
+      } else if (shown === 0) {
+        messageRow(t.tbody, t.columns, 'No host matches the filter.');
+      } else {
+        t.tbody.appendChild(rows);
+      }
+      setText(shownInfo, words.length ? 'Showing ' + shown + ' of ' + plural(hosts.length, 'host', 'hosts') : '');
+      if (lastLoaded !== null) {
+        updated.setAttribute('title', 'Refreshed every ' + (REFRESH_MS / 1000) + ' s');
+        setText(updated, 'Updated ' + fullDate(lastLoaded).substring(11, 19));
+      }
+    }
+
+    function load() {
+      if (loading) {
+        return;
+      }
+      loading = true;
+      api('GET', '/api/hosts', null, function (err, data) {
+        loading = false;
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          showError('Could not load the host list: ' + err.message);
+          if (hosts === null) {
+            messageRow(t.tbody, t.columns, 'The host list could not be loaded. It is tried again every ' +
+              (REFRESH_MS / 1000) + ' s.', 'placeholder-row');
+          }
+          return;
+        }
+        hosts = isArray(data.hosts) ? data.hosts : [];
+        lastLoaded = new Date().getTime();
+        clearError();
+        render();
+      });
+    }
+
+    var filterTimer = null;
+    function onFilter() {
+      if (filterTimer) {
+        clearTimeout(filterTimer);
+      }
+      filterTimer = view.later(120, function () {
+        state.hostFilter = filter.value;
+        render();
+      });
+    }
+    filter.addEventListener('input', onFilter, false);
+    filter.addEventListener('keyup', onFilter, false);
+    filter.addEventListener('search', onFilter, false);
+
+    /* A click anywhere on a row opens the host (unless the user is selecting text). */
+    t.tbody.addEventListener('click', function (ev) {
+      var target = ev.target || ev.srcElement;
+      var row, selection;
+      if (target && target.tagName === 'A') {
+        return;
+      }
+      row = closestWithClass(target, 'host-row', t.tbody);
+      if (!row) {
+        return;
+      }
+      selection = window.getSelection ? String(window.getSelection()) : '';
+      if (selection) {
+        return;
+      }
+      navigate(hostHash(row.getAttribute('data-host-id')));
+    }, false);
+
+    load();
+    view.every(REFRESH_MS, load);
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Host page                                                           */
+  /* ------------------------------------------------------------------ */
+
+  function showHost(hostId, initialTab) {
+    var view = beginView('host');
+    var app = byId('app');
+    var host = null;
+    var loading = false;
+    var tabs = {};
+    var panels = {};
+    var current = null;
+    var wanted = initialTab;
+    view.hostId = hostId;
+    setTitle(hostId);
+
+    var title = el('h1', { id: 'host-title' }, hostId);
+    var statusHolder = el('span', { id: 'host-status' });
+    var facts = el('dl', { className: 'facts', id: 'host-facts' });
+    var body = el('div', { id: 'host-body' });
+    append(app, [
+      el('a', { className: 'back-link', id: 'back-link', href: '#/hosts' }, '\u2190 All hosts'),
+      el('div', { className: 'page-head' }, [title, statusHolder]),
+      body
+    ]);
+    append(body, el('p', { className: 'placeholder' }, 'Loading host' + ELLIPSIS));
+
+    function fact(key, label, value) {
+      return el('div', { className: 'fact' }, [
+        el('dt', null, label),
+        el('dd', { id: 'fact-' + key }, value)
+      ]);
+    }
+
+    function addressesNode(list) {
+      var out = [], i;
+      if (!isArray(list) || list.length === 0) {
+        return orDash('');
+      }
+      for (i = 0; i < list.length; i++) {
+        out.push(el('span', { className: 'addr mono' }, String(list[i])));
+      }
+      return out;
+    }
+
+    function bootNode(seconds) {
+      if (seconds === null || seconds === undefined || !seconds) {
+        return orDash('');
+      }
+      var ms = seconds * 1000;
+      return [el('span', null, fullDate(ms)), ' ', el('span', { className: 'muted' }, '(' + relTime(ms) + ')')];
+    }
+
+    function dateNode(ms) {
+      if (ms === null || ms === undefined) {
+        return el('span', { className: 'empty' }, 'never');
+      }
+      return [el('span', null, fullDate(ms)), ' ', el('span', { className: 'muted' }, '(' + relTime(ms) + ')')];
+    }
+
+    function renderFacts() {
+      var status = hostStatus(host);
+      var os = host.os_pretty_name ? String(host.os_pretty_name) : '';
+      var osDetail = [host.os_id, host.os_version_id].join(' ').replace(/^\s+|\s+$/g, '');
+      setText(title, host.hostname ? host.hostname : host.id);
+      setTitle(host.hostname ? String(host.hostname) : String(host.id));
+      clear(statusHolder);
+      statusHolder.appendChild(statusBadge(status));
+      clear(facts);
+      append(facts, [
+        fact('label', 'Label', orDash(host.label)),
+        fact('department', 'Department', orDash(host.department)),
+        fact('os', 'Operating system', os ? el('span', { title: osDetail || null }, os) : orDash(osDetail)),
+        fact('kernel', 'Kernel', orDash(host.kernel)),
+        fact('arch', 'Architecture', orDash(host.arch)),
+        fact('machine-id', 'Machine ID', host.machine_id ? el('span', { className: 'mono' }, String(host.machine_id)) : orDash('')),
+        fact('addresses', 'Addresses', addressesNode(host.addresses)),
+        fact('boot-time', 'Boot time', bootNode(host.boot_time)),
+        fact('enrolled', 'Enrolled', dateNode(host.enrolled_at)),
+        fact('last-seen', 'Last seen', dateNode(host.last_seen)),
+        fact('status', 'Status', [statusBadge(status),
+          host.revoked && host.revoked_at ? el('span', { className: 'muted' }, ' since ' + fullDate(host.revoked_at)) : null]),
+        host.agent_version ? fact('agent-version', 'Agent version', String(host.agent_version)) : null,
+        fact('host-id', 'Host ID', el('span', { className: 'mono' }, String(host.id)))
+      ]);
+      if (tabs.packages) {
+        setText(tabs.packages.count, formatCount(host.package_count));
+      }
+    }
+
+    function buildTabs() {
+      var nav = el('div', { className: 'tabs', role: 'tablist', id: 'host-tabs' });
+      var content = el('div', { className: 'tab-content' });
+      var i, def, link, count;
+      for (i = 0; i < TABS.length; i++) {
+        def = TABS[i];
+        count = el('span', { className: 'count', hidden: true });
+        link = el('a', {
+          id: 'tab-' + def.id, className: 'tab', role: 'tab', href: hostHash(hostId, def.id),
+          'aria-selected': 'false', 'aria-controls': 'panel-' + def.id
+        }, [def.title, count]);
+        tabs[def.id] = { link: link, count: count };
+        nav.appendChild(link);
+        panels[def.id] = el('div', { id: 'panel-' + def.id, className: 'tab-panel', role: 'tabpanel', hidden: true });
+        content.appendChild(panels[def.id]);
+      }
+      clear(body);
+      append(body, [facts, nav, content]);
+      show(tabs.packages.count, true);
+    }
+
+    var loaders = {
+      packages: packagesTab,
+      listeners: listenersTab,
+      accounts: accountsTab,
+      history: historyTab
+    };
+    var tabState = {};
+
+    /* Until the host is loaded, a tab change only records the wish. */
+    view.selectTab = function (tab) {
+      var i, id, on;
+      wanted = tab;
+      if (host === null) {
+        return;
+      }
+      for (i = 0; i < TABS.length; i++) {
+        id = TABS[i].id;
+        on = id === tab;
+        setClass(tabs[id].link, 'active', on);
+        tabs[id].link.setAttribute('aria-selected', on ? 'true' : 'false');
+        show(panels[id], on);
+      }
+      current = tab;
+      if (!tabState[tab]) {
+        tabState[tab] = loaders[tab](view, hostId, panels[tab], tabs[tab]);
+      }
+      tabState[tab].activate();
+    };
+
+    function notFound(message) {
+      clear(body);
+      setText(title, 'Host not found');
+      setTitle('Host not found');
+      append(body, el('div', { className: 'notice', id: 'host-not-found' }, [
+        el('p', null, message),
+        el('p', null, el('a', { href: '#/hosts' }, 'Back to the host list'))
+      ]));
+    }
+
+    function load() {
+      if (loading) {
+        return;
+      }
+      loading = true;
+      api('GET', hostPath(hostId), null, function (err, data) {
+        var first;
+        loading = false;
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          if (err.status === 404) {
+            showError(err.message);
+            notFound('No host with the id \u201c' + hostId + '\u201d is known to this server. It may have been removed.');
+            endView();
+            return;
+          }
+          showError('Could not load the host: ' + err.message);
+          if (host === null) {
+            clear(body);
+            append(body, el('p', { className: 'placeholder' }, 'The host could not be loaded. It is tried again every ' +
+              (REFRESH_MS / 1000) + ' s.'));
+          }
+          return;
+        }
+        if (!data.host) {
+          showError('The server sent no host in its answer.');
+          return;
+        }
+        first = host === null;
+        host = data.host;
+        if (first) {
+          buildTabs();
+        }
+        renderFacts();
+        if (first) {
+          clearError();
+          view.selectTab(wanted);
+        }
+      });
+    }
+
+    load();
+    view.every(REFRESH_MS, load);
+  }
+
+  /* ---------- packages tab ---------- */
+
+  function packagesTab(view, hostId, panel, tab) {
+    var query = '';
+    var offset = 0;
+    var total = null;
+    var requestSeq = 0;
+    var searchTimer = null;
+
+    var search = el('input', {
+      id: 'package-search', type: 'search', placeholder: 'Search packages (name or source)',
+      'aria-label': 'Search packages', autocomplete: 'off', spellcheck: 'false'
+    });
+    var count = el('span', { className: 'info', id: 'packages-count' });
+    var prev = el('button', { type: 'button', className: 'btn btn-small', id: 'packages-prev', disabled: true }, '\u2039 Previous');
+    var next = el('button', { type: 'button', className: 'btn btn-small', id: 'packages-next', disabled: true }, 'Next \u203a');
+    var pageInfo = el('span', { className: 'page-info', id: 'packages-page' });
+    var t = dataTable('packages-table', [
+      { label: 'Name' },
+      { label: 'Version' },
+      { label: 'Arch' },
+      { label: 'Source' },
+      { label: 'Type', title: 'Package database' }
+    ]);
+    messageRow(t.tbody, t.columns, 'Loading packages' + ELLIPSIS, 'placeholder-row');
+    append(panel, [
+      el('div', { className: 'toolbar' }, [
+        el('div', { className: 'filter' }, search),
+        count,
+        el('span', { className: 'spacer' }),
+        el('span', { className: 'pager' }, [prev, pageInfo, next])
+      ]),
+      el('div', { className: 'table-wrap' }, t.table)
+    ]);
+
+    function sourceNode(p) {
+      var src = p.source ? String(p.source) : '';
+      var srcVer = p.source_version ? String(p.source_version) : '';
+      if (!src && !srcVer) {
+        return orDash('');
+      }
+      if (!src) {
+        src = String(p.name);
+      }
+      var sameName = src === String(p.name);
+      var sameVer = !srcVer || srcVer === String(p.version);
+      if (sameName && sameVer) {
+        return el('span', { className: 'muted' }, src);
+      }
+      return [src, sameVer ? null : el('span', { className: 'muted' }, ' ' + srcVer)];
+    }
+
+    function render(data) {
+      var list = isArray(data.packages) ? data.packages : [];
+      var frag = document.createDocumentFragment();
+      var i, p, pages, page;
+      total = typeof data.total === 'number' ? data.total : list.length;
+      for (i = 0; i < list.length; i++) {
+        p = list[i];
+        frag.appendChild(el('tr', { className: 'package-row', 'data-name': str(p.name) }, [
+          el('td', { className: 'wrap' }, String(p.name)),
+          el('td', { className: 'wrap mono' }, orDash(p.version)),
+          el('td', { className: 'nowrap' }, orDash(p.arch)),
+          el('td', { className: 'wrap' }, sourceNode(p)),
+          el('td', { className: 'nowrap muted' }, orDash(p.ecosystem))
+        ]));
+      }
+      clear(t.tbody);
+      if (list.length === 0) {
+        messageRow(t.tbody, t.columns, query ?
+          'No package matches \u201c' + query + '\u201d.' :
+          (offset > 0 ? 'No more packages.' : 'This host has not reported any packages yet.'));
+      } else {
+        t.tbody.appendChild(frag);
+      }
+      setText(count, list.length + ' of ' + total);
+      count.setAttribute('title', list.length ?
+        'Showing packages ' + (offset + 1) + EN_DASH + (offset + list.length) + ' of ' + total +
+          (query ? ' matching \u201c' + query + '\u201d' : '') : '');
+      pages = Math.max(1, Math.ceil(total / PACKAGE_PAGE_SIZE));
+      page = Math.floor(offset / PACKAGE_PAGE_SIZE) + 1;
+      setText(pageInfo, 'Page ' + page + ' of ' + pages);
+      prev.disabled = offset <= 0;
+      next.disabled = offset + PACKAGE_PAGE_SIZE >= total;
+      if (!query) {
+        setText(tab.count, formatCount(total));
+      }
+    }
+
+    function load() {
+      var seq = ++requestSeq;
+      setClass(t.table, 'loading', true);
+      api('GET', hostPath(hostId, '/packages' + encodeQuery({ q: query, limit: PACKAGE_PAGE_SIZE, offset: offset })), null,
+        function (err, data) {
+          if (!view.alive() || seq !== requestSeq) {
+            return;
+          }
+          setClass(t.table, 'loading', false);
+          if (err) {
+            showError('Could not load the packages: ' + err.message);
+            if (total === null) {
+              messageRow(t.tbody, t.columns, 'The packages could not be loaded.', 'placeholder-row');
+            }
+            return;
+          }
+          /* The list shrank under the current page: go back to the last page. */
+          if (offset > 0 && isArray(data.packages) && data.packages.length === 0 &&
+              typeof data.total === 'number' && data.total > 0 && offset >= data.total) {
+            offset = Math.floor((data.total - 1) / PACKAGE_PAGE_SIZE) * PACKAGE_PAGE_SIZE;
+            load();
+            return;
+          }
+          render(data);
+        });
+    }
+
+    function applySearch() {
+      var q = trim(search.value);
+      if (searchTimer) {
+        clearTimeout(searchTimer);
+        searchTimer = null;
+      }
+      if (q === query) {
+        return;
+      }
+      query = q;
+      offset = 0;
+      load();
+    }
+
+    function onSearchInput() {
+      if (searchTimer) {
+        clearTimeout(searchTimer);
+      }
+      searchTimer = view.later(SEARCH_DELAY_MS, applySearch);
+    }
+
+    search.addEventListener('input', onSearchInput, false);
+    search.addEventListener('search', onSearchInput, false);
+    search.addEventListener('keyup', function (ev) {
+      if (ev.keyCode === 13) {
+        applySearch();
+      } else {
+        onSearchInput();
+      }
+    }, false);
+    prev.addEventListener('click', function () {
+      if (offset <= 0) {
+        return;
+      }
+      offset = Math.max(0, offset - PACKAGE_PAGE_SIZE);
+      load();
+    }, false);
+    next.addEventListener('click', function () {
+      if (total !== null && offset + PACKAGE_PAGE_SIZE >= total) {
+        return;
+      }
+      offset += PACKAGE_PAGE_SIZE;
+      load();
+    }, false);
+
+    return { activate: load };
+  }
+
+  /* ---------- listening services tab ---------- */
+
+  var WILDCARD_ADDRESSES = { '0.0.0.0': true, '::': true, '[::]': true, '*': true, '': true };
+
+  function listenersTab(view, hostId, panel, tab) {
+    var loaded = false;
+    var count = el('span', { className: 'info', id: 'listeners-count' });
+    var t = dataTable('listeners-table', [
+      { label: 'Protocol' },
+      { label: 'Address' },
+      { label: 'Port', className: 'num' },
+      { label: 'Process' },
+      { label: 'PID', className: 'num' }
+    ]);
+    messageRow(t.tbody, t.columns, 'Loading listening services' + ELLIPSIS, 'placeholder-row');
+    append(panel, [
+      el('div', { className: 'toolbar' }, [count]),
+      el('div', { className: 'table-wrap' }, t.table),
+      el('p', { className: 'legend' }, 'Addresses in bold listen on all network interfaces, so other machines can reach them.')
+    ]);
+
+    function render(list) {
+      var i, l, exposed, addr, frag = document.createDocumentFragment(), exposedCount = 0;
+      list = list.slice(0);
+      list.sort(function (a, b) {
+        if ((a.port || 0) !== (b.port || 0)) {
+          return (a.port || 0) - (b.port || 0);
+        }
+        return str(a.protocol) < str(b.protocol) ? -1 : (str(a.protocol) > str(b.protocol) ? 1 : 0);
+      });
+      for (i = 0; i < list.length; i++) {
+        l = list[i];
+        addr = str(l.address);
+        exposed = WILDCARD_ADDRESSES[addr] === true;
+        if (exposed) {
+          exposedCount += 1;
+        }
+        frag.appendChild(el('tr', {
+          className: 'listener-row' + (exposed ? ' listener-exposed' : ''),
+          'data-port': str(l.port), 'data-protocol': str(l.protocol)
+        }, [
+          el('td', { className: 'nowrap' }, str(l.protocol)),
+          el('td', { className: 'mono addr-cell wrap', title: exposed ? 'All interfaces' : null }, orDash(addr)),
+          el('td', { className: 'num' }, str(l.port)),
+          el('td', { className: 'wrap' }, orDash(l.process)),
+          el('td', { className: 'num' }, orDash(l.pid))
+        ]));
+      }
+      clear(t.tbody);
+      if (list.length === 0) {
+        messageRow(t.tbody, t.columns, 'No listening services reported.');
+      } else {
+        t.tbody.appendChild(frag);
+      }
+      setText(count, plural(list.length, 'listening socket', 'listening sockets') +
+        (exposedCount ? ', ' + exposedCount + ' on all interfaces' : ''));
+      setText(tab.count, String(list.length));
+      show(tab.count, true);
+    }
+
+    function load() {
+      api('GET', hostPath(hostId, '/listeners'), null, function (err, data) {
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          showError('Could not load the listening services: ' + err.message);
+          if (!loaded) {
+            messageRow(t.tbody, t.columns, 'The listening services could not be loaded.', 'placeholder-row');
+          }
+          return;
+        }
+        loaded = true;
+        render(isArray(data.listeners) ? data.listeners : []);
+      });
+    }
+
+    return { activate: load };
+  }
+
+  /* ---------- accounts tab ---------- */
+
+  function accountsTab(view, hostId, panel, tab) {
+    var loaded = false;
+    var count = el('span', { className: 'info', id: 'accounts-count' });
+    var t = dataTable('accounts-table', [
+      { label: 'Name' },
+      { label: 'UID', className: 'num' },
+      { label: 'GID', className: 'num' },
+      { label: 'Home' },
+      { label: 'Shell' },
+      { label: 'Login', title: 'The shell lets the account log in' },
+      { label: 'Sudo', title: 'The account may run commands as root through sudo' }
+    ]);
+    messageRow(t.tbody, t.columns, 'Loading accounts' + ELLIPSIS, 'placeholder-row');
+    append(panel, [
+      el('div', { className: 'toolbar' }, [count]),
+      el('div', { className: 'table-wrap' }, t.table),
+      el('p', { className: 'legend' }, [el('span', { className: 'swatch' }),
+        'Highlighted: accounts that can log in and use sudo (administrators).'])
+    ]);
+
+    function yesNo(v) {
+      return v ? el('span', { className: 'yes' }, 'yes') : el('span', { className: 'no' }, 'no');
+    }
+
+    function render(list) {
+      var i, a, privileged, frag = document.createDocumentFragment();
+      var logins = 0, admins = 0;
+      for (i = 0; i < list.length; i++) {
+        a = list[i];
+        privileged = !!(a.login && a.sudo);
+        if (a.login) {
+          logins += 1;
+        }
+        if (privileged) {
+          admins += 1;
+        }
+        frag.appendChild(el('tr', {
+          className: 'account-row' + (privileged ? ' account-privileged' : ''),
+          'data-name': str(a.name)
+        }, [
+          el('td', { className: 'wrap' }, [el('span', { className: 'mono' }, str(a.name)),
+            privileged ? el('span', { className: 'flag', title: 'Can log in and use sudo' }, 'admin') : null]),
+          el('td', { className: 'num' }, str(a.uid)),
+          el('td', { className: 'num' }, str(a.gid)),
+          el('td', { className: 'mono wrap' }, orDash(a.home)),
+          el('td', { className: 'mono wrap' }, orDash(a.shell)),
+          el('td', null, yesNo(a.login)),
+          el('td', null, yesNo(a.sudo))
+        ]));
+      }
+      clear(t.tbody);
+      if (list.length === 0) {
+        messageRow(t.tbody, t.columns, 'No accounts reported.');
+      } else {
+        t.tbody.appendChild(frag);
+      }
+      setText(count, plural(list.length, 'account', 'accounts') + ', ' + logins + ' can log in, ' +
+        admins + ' can log in and use sudo');
+      setText(tab.count, String(list.length));
+      show(tab.count, true);
+    }
+
+    function load() {
+      api('GET', hostPath(hostId, '/accounts'), null, function (err, data) {
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          showError('Could not load the accounts: ' + err.message);
+          if (!loaded) {
+            messageRow(t.tbody, t.columns, 'The accounts could not be loaded.', 'placeholder-row');
+          }
+          return;
+        }
+        loaded = true;
+        render(isArray(data.accounts) ? data.accounts : []);
+      });
+    }
+
+    return { activate: load };
+  }
+
+  /* ---------- history tab ---------- */
+
+  function kindClass(kind) {
+    if (/_(installed|added|opened)$/.test(kind)) {
+      return 'kind kind-added';
+    }
+    if (/_(removed|closed)$/.test(kind)) {
+      return 'kind kind-removed';
+    }
+    if (/_(upgraded|changed)$/.test(kind)) {
+      return 'kind kind-changed';
+    }
+    if (kind === 'alert') {
+      return 'kind kind-alert';
+    }
+    return 'kind';
+  }
+
+  function historyTab(view, hostId, panel) {
+    var loaded = false;
+    var count = el('span', { className: 'info', id: 'history-count' });
+    var t = dataTable('history-table', [
+      { label: 'Time' },
+      { label: 'Event' },
+      { label: 'Details' }
+    ]);
+    messageRow(t.tbody, t.columns, 'Loading history' + ELLIPSIS, 'placeholder-row');
+    append(panel, [
+      el('div', { className: 'toolbar' }, [count]),
+      el('div', { className: 'table-wrap' }, t.table)
+    ]);
+
+    function render(list) {
+      var i, e, kind, frag = document.createDocumentFragment();
+      for (i = 0; i < list.length; i++) {
+        e = list[i];
+        kind = str(e.kind);
+        frag.appendChild(el('tr', { className: 'history-row', 'data-seq': str(e.seq), 'data-kind': kind }, [
+          el('td', { className: 'nowrap' }, [
+            el('span', { title: relTime(e.time) }, fullDate(e.time).substring(0, 19) || DASH)
+          ]),
+          el('td', { className: 'nowrap' }, el('span', { className: kindClass(kind) }, kind.replace(/_/g, ' '))),
+          el('td', { className: 'wrap' }, orDash(e.summary))
+        ]));
+      }
+      clear(t.tbody);
+      if (list.length === 0) {
+        messageRow(t.tbody, t.columns, 'No changes recorded yet.');
+      } else {
+        t.tbody.appendChild(frag);
+      }
+      setText(count, list.length >= HISTORY_LIMIT ?
+        'The latest ' + HISTORY_LIMIT + ' changes, newest first' :
+        plural(list.length, 'change', 'changes') + ', newest first');
+    }
+
+    function load() {
+      api('GET', hostPath(hostId, '/history' + encodeQuery({ limit: HISTORY_LIMIT })), null, function (err, data) {
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          showError('Could not load the history: ' + err.message);
+          if (!loaded) {
+            messageRow(t.tbody, t.columns, 'The history could not be loaded.', 'placeholder-row');
+          }
+          return;
+        }
+        loaded = true;
+        render(isArray(data.events) ? data.events : []);
+      });
+    }
+
+    return { activate: load };
+  }
+
+  /* ------------------------------------------------------------------ */
+  /* Start                                                               */
+  /* ------------------------------------------------------------------ */
+
+  function bootFailed(message) {
+    var app = byId('app');
+    clear(app);
+    showError(message);
+    append(app, el('div', { className: 'notice', id: 'boot-error' }, [
+      el('h1', null, 'The console could not start'),
+      el('p', null, message),
+      el('p', null, el('button', {
+        type: 'button', className: 'btn btn-primary', id: 'retry-button',
+        onclick: function () { boot(); }
+      }, 'Try again'))
+    ]));
+  }
+
+  function boot() {
+    var app = byId('app');
+    clear(app);
+    append(app, el('p', { className: 'placeholder', id: 'boot-message' }, 'Loading the wardwatch console' + ELLIPSIS));
+    api('GET', '/api/me', null, function (err, data) {
+      if (err && err.status !== 401) {
+        bootFailed('Could not reach the wardwatch server: ' + err.message);
+        return;
+      }
+      clearError();
+      state.user = !err && data && data.username ? String(data.username) : null;
+      state.booted = true;
+      updateHeader();
+      route();
+    }, { allow401: true });
+  }
+
+  function start() {
+    byId('error-dismiss').addEventListener('click', clearError, false);
+    byId('logout-button').addEventListener('click', logout, false);
+    window.addEventListener('hashchange', route, false);
+    boot();
+  }
+
+  /* An unexpected script error must not leave a blank page without a word. */
+  window.onerror = function (message) {
+    try {
+      showError('The console hit an unexpected problem (' + message + '). Reload the page to continue.');
+    } catch (e) { /* nothing more to do */ }
+    return false;
+  };
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start, false);
+  } else {
+    start();
+  }
+}());

@@ -1,0 +1,204 @@
+//! The wardwatch server: its own certificate authority, the agent API over mutual TLS,
+//! storage in SQLite, and the web console with its JSON API.
+//!
+//! The server owns sockets and the database; the formats it speaks live in
+//! `wardwatch-proto`. [`start`] brings everything up and returns a handle that stops it.
+
+pub mod agent_api;
+pub mod api_error;
+pub mod ca;
+pub mod console;
+pub mod console_api;
+pub mod fsutil;
+pub mod store;
+pub mod timefmt;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::ca::{CaError, CertificateAuthority};
+use crate::store::{Store, StoreError};
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    /// Console and its JSON API (TLS, login).
+    pub console_listen: SocketAddr,
+    /// Agent API (mutual TLS).
+    pub agent_listen: SocketAddr,
+    /// DNS names and IP addresses the server's certificate is valid for; agents must
+    /// reach the server by one of them.
+    pub names: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Ca(#[from] CaError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("TLS setup failed: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("cannot listen on {addr} for the {what}: {source} (is another wardwatch server running, or is the port taken?)")]
+    Bind {
+        addr: SocketAddr,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Where things live in the data directory.
+pub struct DataLayout;
+
+impl DataLayout {
+    pub fn database(data_dir: &Path) -> PathBuf {
+        data_dir.join("wardwatch.db")
+    }
+
+    pub fn ca_dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("ca")
+    }
+}
+
+/// Creates the data directory (owner-only) if needed.
+pub fn prepare_data_dir(data_dir: &Path) -> Result<(), ServerError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let wrap = |source| ServerError::DataDir {
+        path: data_dir.to_path_buf(),
+        source,
+    };
+    for dir in [data_dir.to_path_buf(), DataLayout::ca_dir(data_dir)] {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(wrap)?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the store and CA of a data directory, creating them on first use. Used by the
+/// server and by the admin commands (`token create`, `host revoke`) run beside it.
+pub fn open_data_dir(data_dir: &Path) -> Result<(Store, CertificateAuthority), ServerError> {
+    prepare_data_dir(data_dir)?;
+    let ca = CertificateAuthority::load_or_create(&DataLayout::ca_dir(data_dir))?;
+    let store = Store::open(&DataLayout::database(data_dir))?;
+    Ok((store, ca))
+}
+
+/// A running server.
+pub struct RunningServer {
+    pub console_addr: SocketAddr,
+    pub agent_addr: SocketAddr,
+    pub ca_fingerprint: String,
+    /// The first admin's password, on the very first start only.
+    pub first_admin_password: Option<String>,
+    pub store: Arc<Store>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting connections and waits for the listeners to close.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Starts the server: data directory, CA, database, both listeners.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let (store, ca) = open_data_dir(&config.data_dir)?;
+    let first_admin_password = store.ensure_first_admin()?;
+    let store = Arc::new(store);
+    let ca = Arc::new(ca);
+
+    let identity = ca.issue_server_identity(&config.names)?;
+    let agent_tls = tls::agent_tls_config(
+        ca.cert_der(),
+        identity.cert_der.clone(),
+        identity.key_der.clone_key(),
+    )?;
+    let console_tls = tls::console_tls_config(ca.cert_der(), identity.cert_der, identity.key_der)?;
+
+    let bind = |addr: SocketAddr, what: &'static str| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, what, source })
+    };
+    let agent_listener = bind(config.agent_listen, "agent API").await?;
+    let console_listener = bind(config.console_listen, "console").await?;
+    let agent_addr = local_addr(&agent_listener, config.agent_listen);
+    let console_addr = local_addr(&console_listener, config.console_listen);
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let agent_app = agent_api::router(agent_api::AgentApi {
+        store: store.clone(),
+        ca: ca.clone(),
+    });
+    tasks.spawn(tls::serve(
+        agent_listener,
+        agent_tls,
+        agent_app,
+        shutdown_rx.clone(),
+    ));
+    let console_app = console_api::router(console_api::ConsoleApi {
+        store: store.clone(),
+    });
+    tasks.spawn(tls::serve(
+        console_listener,
+        console_tls,
+        console_app,
+        shutdown_rx,
+    ));
+    tracing::info!(%console_addr, %agent_addr, "server listening");
+    Ok(RunningServer {
+        console_addr,
+        agent_addr,
+        ca_fingerprint: ca.fingerprint(),
+        first_admin_password,
+        store,
+        shutdown,
+        tasks,
+    })
+}
+
+fn local_addr(listener: &TcpListener, fallback: SocketAddr) -> SocketAddr {
+    listener.local_addr().unwrap_or(fallback)
+}
+
+/// The names a server certificate should carry by default: this machine's hostname,
+/// `localhost`, the loopback addresses and the listening address if it is specific.
+pub fn default_names(listen: &[SocketAddr]) -> Vec<String> {
+    let mut names = vec!["localhost".to_string(), "127.0.0.1".into(), "::1".into()];
+    if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let host = host.trim();
+        if !host.is_empty() {
+            names.insert(0, host.to_string());
+        }
+    }
+    for addr in listen {
+        if !addr.ip().is_unspecified() {
+            names.push(addr.ip().to_string());
+        }
+    }
+    names.dedup();
+    names
+}

@@ -1,0 +1,156 @@
+//! Console accounts and their sessions.
+//!
+//! Passwords are stored as Argon2id hashes; session tokens as SHA-256 hashes, so neither
+//! a stolen database nor a log line gives anyone a way in.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::distr::{Alphanumeric, SampleString};
+use rusqlite::{params, OptionalExtension};
+
+use super::tokens::hash_token;
+use super::{audit_in, Store, StoreError, StoreResult};
+
+/// How long a console session lasts without logging in again.
+const SESSION_MILLIS: i64 = 12 * 3600 * 1000;
+
+/// The account behind a console session.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionUser {
+    pub admin_id: i64,
+    pub username: String,
+}
+
+fn random_password() -> String {
+    Alphanumeric.sample_string(&mut rand::rng(), 20)
+}
+
+fn hash_password(password: &str) -> StoreResult<String> {
+    let mut salt_bytes = [0u8; 16];
+    rand::fill(&mut salt_bytes);
+    let salt = SaltString::encode_b64(&salt_bytes)
+        .map_err(|e| StoreError::Corrupt(format!("password salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::Corrupt(format!("password hashing failed: {e}")))
+}
+
+impl Store {
+    /// Creates the first admin account, `admin`, with a random password, if there is no
+    /// account yet. Returns the password, which is shown once and never stored.
+    pub fn ensure_first_admin(&self) -> StoreResult<Option<String>> {
+        let conn = self.writer();
+        let count: i64 = conn
+            .query_row("SELECT COUNT(*) FROM admins", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if count > 0 {
+            return Ok(None);
+        }
+        let password = random_password();
+        let hash = hash_password(&password)?;
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO admins (username, password_hash, created_at) VALUES ('admin', ?1, ?2)",
+            params![hash, wardwatch_proto::now_millis()],
+        )
+        .map_err(|e| self.err(e))?;
+        audit_in(&tx, "server", "admin.create", "admin", "first start").map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(Some(password))
+    }
+
+    /// Gives `username` a new random password and ends its sessions; returns the password.
+    pub fn reset_password(&self, username: &str, actor: &str) -> StoreResult<String> {
+        let password = random_password();
+        let hash = hash_password(&password)?;
+        let conn = self.writer();
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let changed = tx
+            .execute(
+                "UPDATE admins SET password_hash = ?1 WHERE username = ?2",
+                params![hash, username],
+            )
+            .map_err(|e| self.err(e))?;
+        if changed == 0 {
+            return Err(StoreError::NoSuchAdmin(username.to_string()));
+        }
+        tx.execute(
+            "DELETE FROM sessions WHERE admin_id = (SELECT id FROM admins WHERE username = ?1)",
+            [username],
+        )
+        .map_err(|e| self.err(e))?;
+        audit_in(&tx, actor, "admin.reset_password", username, "").map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(password)
+    }
+
+    /// Checks a login; on success opens a session and returns its token.
+    pub fn login(&self, username: &str, password: &str) -> StoreResult<Option<String>> {
+        let row: Option<(i64, String)> = {
+            let conn = self.reader();
+            conn.query_row(
+                "SELECT id, password_hash FROM admins WHERE username = ?1",
+                [username],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+        };
+        let ok_id = row.and_then(|(id, stored)| {
+            let parsed = PasswordHash::new(&stored).ok()?;
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .ok()
+                .map(|_| id)
+        });
+        let conn = self.writer();
+        let Some(admin_id) = ok_id else {
+            audit_in(&conn, username, "console.login_failed", username, "")
+                .map_err(|e| self.err(e))?;
+            return Ok(None);
+        };
+        let token = crate::ca::random_hex(32);
+        let now = wardwatch_proto::now_millis();
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])
+            .map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO sessions (token_hash, admin_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            params![hash_token(&token), admin_id, now, now + SESSION_MILLIS],
+        )
+        .map_err(|e| self.err(e))?;
+        audit_in(&tx, username, "console.login", username, "").map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(Some(token))
+    }
+
+    /// The account of a live session.
+    pub fn session_user(&self, token: &str) -> StoreResult<Option<SessionUser>> {
+        let conn = self.reader();
+        conn.query_row(
+            "SELECT a.id, a.username FROM sessions s JOIN admins a ON a.id = s.admin_id
+             WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+            params![hash_token(token), wardwatch_proto::now_millis()],
+            |r| {
+                Ok(SessionUser {
+                    admin_id: r.get(0)?,
+                    username: r.get(1)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| self.err(e))
+    }
+
+    /// Ends a session.
+    pub fn logout(&self, token: &str) -> StoreResult<()> {
+        let conn = self.writer();
+        conn.execute(
+            "DELETE FROM sessions WHERE token_hash = ?1",
+            [hash_token(token)],
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}

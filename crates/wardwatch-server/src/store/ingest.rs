@@ -1,0 +1,199 @@
+//! Storing an agent's batch: exactly once per (host, seq), all or nothing.
+//!
+//! The events and their effect on the host's current inventory are written in one
+//! transaction. An event the server already holds (a resend after a lost acknowledgement)
+//! is skipped together with its effect, so replaying a batch never applies a change twice.
+
+use rusqlite::{params, Connection, Transaction};
+use wardwatch_proto::{Account, BatchAck, Event, EventBody, Heartbeat, Listener, OsInfo, Package};
+
+use super::{Store, StoreResult};
+
+impl Store {
+    /// Stores a batch from `host_id` and returns the acknowledgement to send back.
+    pub fn ingest(&self, host_id: &str, events: &[Event]) -> StoreResult<BatchAck> {
+        let now = wardwatch_proto::now_millis();
+        let mut conn = self.writer();
+        let tx = conn.transaction().map_err(|e| self.err(e))?;
+        let ack = ingest_in(&tx, host_id, events, now).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(ack)
+    }
+
+    /// Records a heartbeat: the host is alive, and how full its spool is.
+    pub fn heartbeat(&self, host_id: &str, beat: &Heartbeat) -> StoreResult<()> {
+        let conn = self.writer();
+        conn.prepare_cached(
+            "UPDATE hosts SET last_seen = ?2, spool_pending = ?3, spool_dropped = ?4, agent_version = ?5
+             WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                host_id,
+                wardwatch_proto::now_millis(),
+                beat.spool_pending as i64,
+                beat.spool_dropped as i64,
+                beat.agent_version
+            ])
+        })
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
+
+fn ingest_in(
+    tx: &Transaction<'_>,
+    host_id: &str,
+    events: &[Event],
+    now: i64,
+) -> rusqlite::Result<BatchAck> {
+    let mut stored = 0u32;
+    let mut duplicates = 0u32;
+    let mut packages_changed = false;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO events (host_id, seq, kind, time, received_at, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for event in events {
+            let body = serde_json::to_string(&event.body)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+            let inserted = insert.execute(params![
+                host_id,
+                event.seq as i64,
+                event.body.kind(),
+                event.time,
+                now,
+                body
+            ])?;
+            if inserted == 0 {
+                duplicates += 1;
+                continue;
+            }
+            stored += 1;
+            packages_changed |= apply(tx, host_id, &event.body)?;
+        }
+    }
+    if packages_changed {
+        tx.execute(
+            "UPDATE hosts SET package_count = (SELECT COUNT(*) FROM packages WHERE host_id = ?1)
+             WHERE id = ?1",
+            [host_id],
+        )?;
+    }
+    let batch_max = events.iter().map(|e| e.seq).max().unwrap_or(0) as i64;
+    tx.execute(
+        "UPDATE hosts SET last_seen = ?2, highest_seq = MAX(highest_seq, ?3) WHERE id = ?1",
+        params![host_id, now, batch_max],
+    )?;
+    let highest: i64 = tx.query_row(
+        "SELECT highest_seq FROM hosts WHERE id = ?1",
+        [host_id],
+        |r| r.get(0),
+    )?;
+    Ok(BatchAck {
+        stored,
+        duplicates,
+        highest_seq: highest.max(0) as u64,
+    })
+}
+
+/// Applies one new event to the host's current state; true when packages changed.
+fn apply(tx: &Connection, host_id: &str, body: &EventBody) -> rusqlite::Result<bool> {
+    match body {
+        EventBody::Inventory(inv) => {
+            set_os(tx, host_id, &inv.os)?;
+            for table in ["packages", "listeners", "accounts"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE host_id = ?1"),
+                    [host_id],
+                )?;
+            }
+            for p in &inv.packages {
+                upsert_package(tx, host_id, p)?;
+            }
+            for l in &inv.listeners {
+                upsert_listener(tx, host_id, l)?;
+            }
+            for a in &inv.accounts {
+                upsert_account(tx, host_id, a)?;
+            }
+            Ok(true)
+        }
+        EventBody::OsChanged(os) => set_os(tx, host_id, os).map(|_| false),
+        EventBody::PackageInstalled(p) | EventBody::PackageUpgraded { package: p, .. } => {
+            upsert_package(tx, host_id, p).map(|_| true)
+        }
+        EventBody::PackageRemoved(p) => {
+            tx.prepare_cached(
+                "DELETE FROM packages WHERE host_id = ?1 AND ecosystem = ?2 AND name = ?3 AND arch = ?4",
+            )?
+            .execute(params![host_id, p.ecosystem, p.name, p.arch])?;
+            Ok(true)
+        }
+        EventBody::ListenerOpened(l) => upsert_listener(tx, host_id, l).map(|_| false),
+        EventBody::ListenerClosed(l) => {
+            tx.prepare_cached(
+                "DELETE FROM listeners WHERE host_id = ?1 AND protocol = ?2 AND address = ?3 AND port = ?4",
+            )?
+            .execute(params![host_id, l.protocol, l.address, l.port])?;
+            Ok(false)
+        }
+        EventBody::AccountAdded(a) | EventBody::AccountChanged(a) => {
+            upsert_account(tx, host_id, a).map(|_| false)
+        }
+        EventBody::AccountRemoved(a) => {
+            tx.prepare_cached("DELETE FROM accounts WHERE host_id = ?1 AND name = ?2")?
+                .execute(params![host_id, a.name])?;
+            Ok(false)
+        }
+        EventBody::Alert(_) | EventBody::Test { .. } => Ok(false),
+    }
+}
+
+fn set_os(tx: &Connection, host_id: &str, os: &OsInfo) -> rusqlite::Result<()> {
+    let json = serde_json::to_string(os)
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+    tx.prepare_cached("UPDATE hosts SET os_json = ?2, hostname = CASE WHEN ?3 = '' THEN hostname ELSE ?3 END WHERE id = ?1")?
+        .execute(params![host_id, json, os.hostname])?;
+    Ok(())
+}
+
+fn upsert_package(tx: &Connection, host_id: &str, p: &Package) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO packages (host_id, ecosystem, name, arch, version, source, source_version)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        host_id,
+        p.ecosystem,
+        p.name,
+        p.arch,
+        p.version,
+        p.source,
+        p.source_version
+    ])?;
+    Ok(())
+}
+
+fn upsert_listener(tx: &Connection, host_id: &str, l: &Listener) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO listeners (host_id, protocol, address, port, pid, process)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        host_id, l.protocol, l.address, l.port, l.pid, l.process
+    ])?;
+    Ok(())
+}
+
+fn upsert_account(tx: &Connection, host_id: &str, a: &Account) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO accounts (host_id, name, uid, gid, home, shell, login, sudo)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        host_id, a.name, a.uid, a.gid, a.home, a.shell, a.login, a.sudo
+    ])?;
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! Server storage: SQLite in WAL mode, in the data directory.
+//!
+//! One writer connection (SQLite has one writer anyway) and one reader connection, each
+//! behind a mutex; callers on the async runtime reach them through `spawn_blocking`.
+//! Every write that the server acknowledges to an agent is committed with
+//! `synchronous=FULL` first, so an acknowledged event survives a crash of the server or
+//! of the machine.
+
+mod admins;
+mod hosts;
+mod ingest;
+mod schema;
+mod tokens;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+pub use admins::SessionUser;
+pub use hosts::{HistoryEntry, HostAuth, HostSummary, PackagePage};
+pub use tokens::{EnrollmentToken, NewHost, NewToken};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error in {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("the database {path} was written by a newer wardwatch (schema {found}, this one knows up to {known}); upgrade wardwatch")]
+    SchemaTooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("enrollment token is not valid: no such token (check for typos, or create a new one with `wardwatch token create`)")]
+    TokenUnknown,
+    #[error("enrollment token has already been used ({uses} of {uses} uses); create a new one with `wardwatch token create`")]
+    TokenUsedUp { uses: i64 },
+    #[error("enrollment token expired at {at}; create a new one with `wardwatch token create`")]
+    TokenExpired { at: String },
+    #[error("no such account: {0}")]
+    NoSuchAdmin(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Result of storage operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The server's database.
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens (and creates or migrates) the database at `path`.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let writer = open_connection(path)?;
+        schema::migrate(&writer).map_err(|e| match e {
+            schema::MigrateError::Sqlite(source) => StoreError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            },
+            schema::MigrateError::TooNew { found, known } => StoreError::SchemaTooNew {
+                path: path.to_path_buf(),
+                found,
+                known,
+            },
+        })?;
+        let reader = open_connection(path)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves SQLite itself consistent (the transaction
+        // rolls back when dropped), so a poisoned lock is safe to take over.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wraps a SQLite error with the database path.
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// Appends an entry to the audit record.
+    pub fn audit(&self, actor: &str, action: &str, target: &str, detail: &str) -> StoreResult<()> {
+        let conn = self.writer();
+        audit_in(&conn, actor, action, target, detail).map_err(|e| self.err(e))
+    }
+
+    /// The newest audit entries, newest first: (time, actor, action, target, detail).
+    pub fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT time, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([limit], |r| {
+                Ok(AuditEntry {
+                    time: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    target: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+}
+
+/// One entry of the audit record.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuditEntry {
+    pub time: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+fn audit_in(
+    conn: &Connection,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO audit (time, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(rusqlite::params![
+        wardwatch_proto::now_millis(),
+        actor,
+        action,
+        target,
+        detail
+    ])?;
+    Ok(())
+}
+
+fn open_connection(path: &Path) -> StoreResult<Connection> {
+    let wrap = |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
+    let conn = Connection::open(path).map_err(wrap)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(wrap)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(wrap)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(wrap)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(wrap)?;
+    Ok(conn)
+}

@@ -1,0 +1,120 @@
+//! Database schema and its migrations, tracked with `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+/// Migrations in order; entry `i` brings the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE admins (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    admin_id   INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE enroll_tokens (
+    id         INTEGER PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    label      TEXT NOT NULL,
+    department TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    uses_total INTEGER NOT NULL,
+    uses_left  INTEGER NOT NULL
+);
+CREATE TABLE hosts (
+    id               TEXT PRIMARY KEY,
+    label            TEXT NOT NULL,
+    department       TEXT NOT NULL,
+    hostname         TEXT NOT NULL,
+    cert_fingerprint TEXT NOT NULL UNIQUE,
+    enrolled_at      INTEGER NOT NULL,
+    revoked_at       INTEGER,
+    last_seen        INTEGER,
+    os_json          TEXT,
+    package_count    INTEGER NOT NULL DEFAULT 0,
+    highest_seq      INTEGER NOT NULL DEFAULT 0,
+    spool_pending    INTEGER NOT NULL DEFAULT 0,
+    spool_dropped    INTEGER NOT NULL DEFAULT 0,
+    agent_version    TEXT
+);
+CREATE TABLE events (
+    host_id     TEXT NOT NULL REFERENCES hosts(id),
+    seq         INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    time        INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    PRIMARY KEY (host_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX events_by_kind ON events(host_id, kind, seq);
+CREATE TABLE packages (
+    host_id        TEXT NOT NULL REFERENCES hosts(id),
+    ecosystem      TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    arch           TEXT NOT NULL,
+    version        TEXT NOT NULL,
+    source         TEXT,
+    source_version TEXT,
+    PRIMARY KEY (host_id, ecosystem, name, arch)
+) WITHOUT ROWID;
+CREATE TABLE listeners (
+    host_id  TEXT NOT NULL REFERENCES hosts(id),
+    protocol TEXT NOT NULL,
+    address  TEXT NOT NULL,
+    port     INTEGER NOT NULL,
+    pid      INTEGER,
+    process  TEXT,
+    PRIMARY KEY (host_id, protocol, address, port)
+) WITHOUT ROWID;
+CREATE TABLE accounts (
+    host_id TEXT NOT NULL REFERENCES hosts(id),
+    name    TEXT NOT NULL,
+    uid     INTEGER NOT NULL,
+    gid     INTEGER NOT NULL,
+    home    TEXT NOT NULL,
+    shell   TEXT NOT NULL,
+    login   INTEGER NOT NULL,
+    sudo    INTEGER NOT NULL,
+    PRIMARY KEY (host_id, name)
+) WITHOUT ROWID;
+CREATE TABLE audit (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    time   INTEGER NOT NULL,
+    actor  TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"#];
+
+pub enum MigrateError {
+    Sqlite(rusqlite::Error),
+    TooNew { found: i64, known: i64 },
+}
+
+impl From<rusqlite::Error> for MigrateError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sqlite(e)
+    }
+}
+
+/// Brings the schema up to date, each step in its own transaction.
+pub fn migrate(conn: &Connection) -> Result<(), MigrateError> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(MigrateError::TooNew { found, known });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.unchecked_transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,183 @@
+//! `wardwatch agent enroll | run | status | test-events`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use tokio::sync::watch;
+use wardwatch_agent::enroll::{enroll, EnrollOptions};
+use wardwatch_agent::run::{open_spool, RunOptions};
+use wardwatch_agent::spool::SpoolLimits;
+use wardwatch_agent::state::StateDir;
+use wardwatch_proto::EventBody;
+
+#[derive(Args, Debug, Clone)]
+pub struct StateArg {
+    /// Agent state directory (identity, spool). Default: /var/lib/wardwatch-agent as
+    /// root, ~/.local/share/wardwatch-agent otherwise.
+    #[arg(long, env = "WARDWATCH_AGENT_STATE")]
+    pub state: Option<PathBuf>,
+}
+
+impl StateArg {
+    pub fn dir(&self) -> StateDir {
+        StateDir::new(
+            self.state
+                .clone()
+                .unwrap_or_else(crate::paths::default_agent_state),
+        )
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgentCommand {
+    /// Enroll this terminal with a server, using a one-time token.
+    Enroll {
+        #[command(flatten)]
+        state: StateArg,
+        /// The server's agent API, e.g. https://wardwatch.hospital.local:8444
+        #[arg(long)]
+        server: String,
+        /// One-time token from `wardwatch token create`.
+        #[arg(long, env = "WARDWATCH_TOKEN")]
+        token: String,
+        /// The server CA's fingerprint, printed by `wardwatch token create`.
+        #[arg(long)]
+        ca_fingerprint: String,
+        /// Name to report for this terminal. Default: its hostname.
+        #[arg(long)]
+        hostname: Option<String>,
+        /// Replace an existing enrollment.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Run the agent: report the inventory and its changes, never losing an event.
+    Run {
+        #[command(flatten)]
+        state: StateArg,
+        #[command(flatten)]
+        tuning: RunTuning,
+    },
+    /// Show the enrollment and the spool.
+    Status {
+        #[command(flatten)]
+        state: StateArg,
+    },
+    /// Put N test events into the spool, to check the path to the server end to end.
+    TestEvents {
+        #[command(flatten)]
+        state: StateArg,
+        #[arg(long, default_value_t = 1)]
+        count: u64,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunTuning {
+    /// How often the inventory is collected again.
+    #[arg(long, default_value = "60s", value_parser = crate::duration::parse_duration)]
+    pub interval: Duration,
+    /// How often the agent tells the server it is alive.
+    #[arg(long, default_value = "30s", value_parser = crate::duration::parse_duration)]
+    pub heartbeat: Duration,
+    /// Most events per batch.
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+    /// Most events the spool holds before it drops the oldest low-priority ones.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub spool_max_events: u64,
+    /// Only send spooled events; do not collect the inventory.
+    #[arg(long)]
+    pub no_inventory: bool,
+}
+
+impl RunTuning {
+    pub fn options(&self) -> RunOptions {
+        RunOptions {
+            inventory_interval: self.interval,
+            heartbeat_interval: self.heartbeat,
+            batch_size: self.batch_size,
+            spool_limits: SpoolLimits {
+                max_events: self.spool_max_events,
+                ..SpoolLimits::default()
+            },
+            collect: !self.no_inventory,
+        }
+    }
+}
+
+/// This machine's hostname.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+pub async fn run(command: AgentCommand) -> anyhow::Result<()> {
+    match command {
+        AgentCommand::Enroll {
+            state,
+            server,
+            token,
+            ca_fingerprint,
+            hostname: name,
+            force,
+        } => {
+            let enrollment = enroll(
+                &state.dir(),
+                &EnrollOptions {
+                    server_url: server,
+                    token,
+                    ca_fingerprint,
+                    hostname: name.unwrap_or_else(hostname),
+                    force,
+                },
+            )
+            .await?;
+            println!(
+                "enrolled as {} with {}; start reporting with `wardwatch agent run`",
+                enrollment.host_id, enrollment.server_url
+            );
+            Ok(())
+        }
+        AgentCommand::Run { state, tuning } => {
+            let (stop, stopped) = watch::channel(false);
+            tokio::spawn(async move {
+                super::shutdown_signal().await;
+                let _ = stop.send(true);
+            });
+            wardwatch_agent::run::run(&state.dir(), tuning.options(), stopped).await?;
+            Ok(())
+        }
+        AgentCommand::Status { state } => {
+            let dir = state.dir();
+            let enrollment = dir.load_enrollment()?;
+            let spool = open_spool(&dir, SpoolLimits::default())?;
+            println!("host id:        {}", enrollment.host_id);
+            println!("server:         {}", enrollment.server_url);
+            println!("CA fingerprint: {}", enrollment.ca_fingerprint);
+            println!("spooled events: {}", spool.pending_count()?);
+            Ok(())
+        }
+        AgentCommand::TestEvents { state, count } => {
+            let dir = state.dir();
+            let mut spool = open_spool(&dir, SpoolLimits::default())
+                .with_context(|| format!("cannot open the spool in {}", dir.root.display()))?;
+            let mut written = 0;
+            while written < count {
+                let chunk: Vec<EventBody> = (written..count.min(written + 1000))
+                    .map(|n| EventBody::Test {
+                        note: format!("test event {}", n + 1),
+                    })
+                    .collect();
+                spool.push_many(wardwatch_proto::now_millis(), &chunk)?;
+                written += chunk.len() as u64;
+            }
+            println!("{count} test events spooled; `wardwatch agent run` sends them");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! One module per subcommand; each turns arguments into calls of the library crates.
+
+pub mod admin;
+pub mod agent;
+pub mod bench;
+pub mod host;
+pub mod server;
+pub mod token;
+pub mod up;
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// `--data DIR`, shared by the server-side commands.
+#[derive(Args, Debug, Clone)]
+pub struct DataArg {
+    /// Server data directory (database, CA). Default: /var/lib/wardwatch as root,
+    /// ~/.local/share/wardwatch otherwise.
+    #[arg(long, env = "WARDWATCH_DATA")]
+    pub data: Option<PathBuf>,
+}
+
+impl DataArg {
+    pub fn dir(&self) -> PathBuf {
+        self.data
+            .clone()
+            .unwrap_or_else(crate::paths::default_data_dir)
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGTERM; stop with Ctrl-C");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,76 @@
+//! `wardwatch server`.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::Args;
+use wardwatch_server::{RunningServer, ServerConfig};
+
+use super::DataArg;
+
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    #[command(flatten)]
+    pub data: DataArg,
+    /// Address of the web console and its JSON API.
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    pub listen: SocketAddr,
+    /// Address of the agent API (mutual TLS).
+    #[arg(long, default_value = "0.0.0.0:8444")]
+    pub agent_listen: SocketAddr,
+    /// DNS name or IP address agents and browsers use to reach the server; repeat for
+    /// several. Default: this machine's hostname, localhost and the loopback addresses.
+    #[arg(long = "name")]
+    pub names: Vec<String>,
+}
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let names = if args.names.is_empty() {
+        wardwatch_server::default_names(&[args.listen, args.agent_listen])
+    } else {
+        args.names.clone()
+    };
+    let server = wardwatch_server::start(ServerConfig {
+        data_dir: args.data.dir(),
+        console_listen: args.listen,
+        agent_listen: args.agent_listen,
+        names,
+    })
+    .await
+    .context("the server could not start")?;
+    print_ready(&server);
+    super::shutdown_signal().await;
+    println!("stopping");
+    server.shutdown().await;
+    Ok(())
+}
+
+/// The lines an admin needs, printed once the listeners are up.
+pub fn print_ready(server: &RunningServer) {
+    println!("wardwatch server ready");
+    println!(
+        "  console:        https://{}/",
+        display_addr(server.console_addr)
+    );
+    println!(
+        "  agent API:      https://{}/",
+        display_addr(server.agent_addr)
+    );
+    println!("  CA fingerprint: {}", server.ca_fingerprint);
+    match &server.first_admin_password {
+        Some(password) => {
+            println!("  first admin:    user admin, password {password}");
+            println!("                  (shown only now; `wardwatch admin reset-password` makes a new one)");
+        }
+        None => println!("  admin:          log in with your account (forgotten? `wardwatch admin reset-password`)"),
+    }
+}
+
+/// An address as a browser would type it: `0.0.0.0` becomes `localhost`.
+pub fn display_addr(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
+    }
+}

@@ -1,0 +1,82 @@
+//! `wardwatch`: one binary for the server, the agent and the admin commands. This file
+//! only parses arguments and hands over to the library crates.
+
+mod commands;
+mod duration;
+mod paths;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "wardwatch",
+    version,
+    about = "Endpoint security and ransomware resilience for hospital networks"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Server and an agent for this machine in one process: the quickest first look.
+    Up(commands::up::UpArgs),
+    /// Run the server: agent API (mutual TLS) and the web console.
+    Server(commands::server::ServerArgs),
+    /// Enrollment tokens for new terminals.
+    #[command(subcommand)]
+    Token(commands::token::TokenCommand),
+    /// Enrolled terminals.
+    #[command(subcommand)]
+    Host(commands::host::HostCommand),
+    /// Console accounts.
+    #[command(subcommand)]
+    Admin(commands::admin::AdminCommand),
+    /// The agent that runs on each terminal.
+    #[command(subcommand)]
+    Agent(commands::agent::AgentCommand),
+    /// Whole-system benchmarks that print figures.
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Up(args) => commands::up::run(args).await,
+            Command::Server(args) => commands::server::run(args).await,
+            Command::Token(cmd) => commands::token::run(cmd),
+            Command::Host(cmd) => commands::host::run(cmd),
+            Command::Admin(cmd) => commands::admin::run(cmd),
+            Command::Agent(cmd) => commands::agent::run(cmd).await,
+            Command::Bench(cmd) => commands::bench::run(cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
