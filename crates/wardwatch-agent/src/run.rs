@@ -28,6 +28,8 @@ pub struct RunOptions {
     pub spool_limits: SpoolLimits,
     /// Collect and report the inventory (off for load tests that only send events).
     pub collect: bool,
+    /// Upper bound on events sent per second, for slow links to remote sites; 0 for none.
+    pub max_events_per_second: u32,
 }
 
 impl Default for RunOptions {
@@ -38,6 +40,7 @@ impl Default for RunOptions {
             batch_size: 500,
             spool_limits: SpoolLimits::default(),
             collect: true,
+            max_events_per_second: 0,
         }
     }
 }
@@ -123,7 +126,7 @@ pub async fn run(
             }
         })
     };
-    let result = send_loop(&client, &spool, &wake, options.batch_size, &mut shutdown).await;
+    let result = send_loop(&client, &spool, &wake, &options, &mut shutdown).await;
     collector.abort();
     heart.abort();
     result
@@ -168,9 +171,10 @@ async fn send_loop(
     client: &ServerClient,
     spool: &SharedSpool,
     wake: &Notify,
-    batch_size: usize,
+    options: &RunOptions,
     shutdown: &mut watch::Receiver<bool>,
 ) -> Result<(), AgentError> {
+    let batch_size = options.batch_size;
     let mut backoff = Duration::from_millis(250);
     let mut limit = batch_size.max(1);
     let mut failing_since: Option<std::time::Instant> = None;
@@ -188,6 +192,7 @@ async fn send_loop(
             continue;
         }
         let seqs: Vec<u64> = pending.events.iter().map(|e| e.seq).collect();
+        let sent = seqs.len();
         let outcome = tokio::select! {
             outcome = client.send_batch(pending.events) => outcome,
             _ = shutdown.changed() => return Ok(()),
@@ -205,6 +210,15 @@ async fn send_loop(
                 );
                 backoff = Duration::from_millis(250);
                 limit = batch_size.max(1);
+                if options.max_events_per_second > 0 {
+                    let pause = Duration::from_secs_f64(
+                        sent as f64 / f64::from(options.max_events_per_second),
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = shutdown.changed() => return Ok(()),
+                    }
+                }
             }
             Err(SendError::Transient(detail)) => {
                 let since = failing_since.get_or_insert_with(std::time::Instant::now);

@@ -90,6 +90,9 @@ pub struct RunTuning {
     /// Only send spooled events; do not collect the inventory.
     #[arg(long)]
     pub no_inventory: bool,
+    /// Send at most this many events per second (for slow links); 0 for no limit.
+    #[arg(long, default_value_t = 0)]
+    pub max_events_per_second: u32,
 }
 
 impl RunTuning {
@@ -103,6 +106,7 @@ impl RunTuning {
                 ..SpoolLimits::default()
             },
             collect: !self.no_inventory,
+            max_events_per_second: self.max_events_per_second,
         }
     }
 }

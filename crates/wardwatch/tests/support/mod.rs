@@ -1,1 +1,5 @@
+//! Shared pieces of the integration tests.
+#![allow(dead_code)]
+
+pub mod harness;
 pub mod webdriver;

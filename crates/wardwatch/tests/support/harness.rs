@@ -1,0 +1,310 @@
+//! Real processes for integration tests: the `wardwatch` binary as server and agents, on
+//! loopback ports, in temporary directories the test owns. Every child process is
+//! started here and killed here; nothing else on the machine is touched.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wardwatch_agent::state::StateDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_wardwatch");
+
+/// Runs `wardwatch ARGS` to completion.
+pub fn wardwatch(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run wardwatch")
+}
+
+/// Stdout and stderr of a finished command, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A child process killed (SIGKILL) when dropped.
+pub struct Proc {
+    pub child: Child,
+    pub stderr: Arc<Mutex<String>>,
+}
+
+impl Proc {
+    /// Sends SIGKILL and reaps the process.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        wait_exit(&mut self.child, timeout)
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Waits for a child to exit, up to `timeout`.
+pub fn wait_exit(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
+    let sink = Arc::new(Mutex::new(String::new()));
+    if let Some(err) = child.stderr.take() {
+        let sink = sink.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if let Ok(mut s) = sink.lock() {
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            }
+        });
+    }
+    sink
+}
+
+/// A server process on loopback.
+pub struct TestServer {
+    pub proc: Proc,
+    pub data: PathBuf,
+    pub console_url: String,
+    pub agent_url: String,
+    pub ca_fingerprint: String,
+    pub admin_password: Option<String>,
+}
+
+impl TestServer {
+    /// Starts a server with a fresh or existing data directory, on the given ports
+    /// (0 picks free ones).
+    pub fn start(data: &Path, console_port: u16, agent_port: u16) -> TestServer {
+        let mut child = Command::new(BIN)
+            .args(["server", "--data"])
+            .arg(data)
+            .args(["--listen", &format!("127.0.0.1:{console_port}")])
+            .args(["--agent-listen", &format!("127.0.0.1:{agent_port}")])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wardwatch server");
+        let stderr = collect_stderr(&mut child);
+        let stdout = child.stdout.take().expect("server stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut console_url = None;
+        let mut agent_url = None;
+        let mut ca_fingerprint = None;
+        let mut admin_password = None;
+        let mut admin_line = false;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while console_url.is_none()
+            || agent_url.is_none()
+            || ca_fingerprint.is_none()
+            || !admin_line
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+                panic!(
+                    "server did not report ready; stderr:\n{}",
+                    stderr.lock().map(|s| s.clone()).unwrap_or_default()
+                )
+            });
+            let line = line.trim();
+            if let Some(v) = line.strip_prefix("console:") {
+                console_url = Some(v.trim().trim_end_matches('/').to_string());
+            } else if let Some(v) = line.strip_prefix("agent API:") {
+                agent_url = Some(v.trim().trim_end_matches('/').to_string());
+            } else if let Some(v) = line.strip_prefix("CA fingerprint:") {
+                ca_fingerprint = Some(v.trim().to_string());
+            } else if let Some(v) = line.strip_prefix("first admin:") {
+                admin_password = v.split("password").nth(1).map(|p| p.trim().to_string());
+                admin_line = true;
+            } else if line.starts_with("admin:") {
+                admin_line = true;
+            }
+        }
+        TestServer {
+            proc: Proc { child, stderr },
+            data: data.to_path_buf(),
+            console_url: console_url.unwrap_or_default(),
+            agent_url: agent_url.unwrap_or_default(),
+            ca_fingerprint: ca_fingerprint.unwrap_or_default(),
+            admin_password,
+        }
+    }
+
+    pub fn agent_port(&self) -> u16 {
+        port_of(&self.agent_url)
+    }
+
+    pub fn console_port(&self) -> u16 {
+        port_of(&self.console_url)
+    }
+
+    /// Creates an enrollment token with extra `token create` arguments.
+    pub fn token(&self, extra: &[&str]) -> String {
+        let data = self.data.to_string_lossy().to_string();
+        let mut args = vec![
+            "token",
+            "create",
+            "--data",
+            &data,
+            "--label",
+            "Test terminal",
+            "--department",
+            "Testing",
+        ];
+        args.extend_from_slice(extra);
+        let out = wardwatch(&args);
+        assert!(out.status.success(), "token create failed: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_string()))
+            .expect("token line")
+    }
+
+    /// Enrolls an agent state directory; returns the command's output.
+    pub fn enroll(&self, state: &Path, token: &str, fingerprint: &str) -> Output {
+        wardwatch(&[
+            "agent",
+            "enroll",
+            "--state",
+            &state.to_string_lossy(),
+            "--server",
+            &self.agent_url,
+            "--token",
+            token,
+            "--ca-fingerprint",
+            fingerprint,
+        ])
+    }
+
+    /// Enrolls a new agent and returns its host id.
+    pub fn enrolled_agent(&self, state: &Path) -> String {
+        let token = self.token(&[]);
+        let out = self.enroll(state, &token, &self.ca_fingerprint);
+        assert!(out.status.success(), "enroll failed: {}", text(&out));
+        StateDir::new(state)
+            .load_enrollment()
+            .expect("enrollment stored")
+            .host_id
+    }
+
+    /// A read-only connection to the server's database.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.data.join("wardwatch.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open server database")
+    }
+}
+
+fn port_of(url: &str) -> u16 {
+    url.rsplit(':')
+        .next()
+        .and_then(|p| p.trim_end_matches('/').parse().ok())
+        .expect("port in URL")
+}
+
+/// Starts `wardwatch agent run` for a state directory, with extra arguments.
+pub fn start_agent(state: &Path, extra: &[&str]) -> Proc {
+    let mut child = Command::new(BIN)
+        .args(["agent", "run", "--state"])
+        .arg(state)
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wardwatch agent");
+    let stderr = collect_stderr(&mut child);
+    Proc { child, stderr }
+}
+
+/// Polls `check` until it returns Some or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return Some(v);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// (events stored, distinct seqs, min seq, max seq) for a host.
+pub fn event_stats(db: &rusqlite::Connection, host_id: &str, kind: &str) -> (i64, i64, i64, i64) {
+    db.query_row(
+        "SELECT COUNT(*), COUNT(DISTINCT seq), IFNULL(MIN(seq), 0), IFNULL(MAX(seq), 0)
+         FROM events WHERE host_id = ?1 AND kind = ?2",
+        rusqlite::params![host_id, kind],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .unwrap_or((0, 0, 0, 0))
+}
+
+/// An HTTPS client for the agent API with an enrolled terminal's identity, or with no
+/// client certificate at all (`identity: None`).
+pub fn agent_http(state: &Path, identity: bool) -> reqwest::Client {
+    let dir = StateDir::new(state);
+    let read = |p: PathBuf| std::fs::read_to_string(p).expect("read state file");
+    let ca = read(dir.ca_file());
+    let tls = if identity {
+        wardwatch_agent::tls::mutual_tls_config(&ca, &read(dir.cert_file()), &read(dir.key_file()))
+            .expect("tls config")
+    } else {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from_pem_slice(ca.as_bytes()).expect("ca"))
+            .expect("add ca");
+        rustls::ClientConfig::builder_with_provider(wardwatch_agent::tls::provider())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth()
+    };
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
