@@ -191,18 +191,25 @@
     return n < 10 ? '0' + n : String(n);
   }
 
+  /* "2025-11-23 03:40:00", in the browser's time zone. */
+  function shortDate(ms) {
+    if (ms === null || ms === undefined || isNaN(ms)) {
+      return '';
+    }
+    var d = new Date(ms);
+    return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + ' ' +
+      pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds());
+  }
+
   /* "2025-11-23 03:40:00 UTC+02:00", in the browser's time zone. */
   function fullDate(ms) {
     if (ms === null || ms === undefined || isNaN(ms)) {
       return '';
     }
-    var d = new Date(ms);
-    var off = -d.getTimezoneOffset();
+    var off = -new Date(ms).getTimezoneOffset();
     var sign = off >= 0 ? '+' : '-';
     off = Math.abs(off);
-    return d.getFullYear() + '-' + pad2(d.getMonth() + 1) + '-' + pad2(d.getDate()) + ' ' +
-      pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds()) +
-      ' UTC' + sign + pad2(Math.floor(off / 60)) + ':' + pad2(off % 60);
+    return shortDate(ms) + ' UTC' + sign + pad2(Math.floor(off / 60)) + ':' + pad2(off % 60);
   }
 
   /* "12 s ago", "5 min ago", "3 h ago", "4 d ago". */
@@ -746,9 +753,9 @@
       { label: 'Label' },
       { label: 'Department' },
       { label: 'OS' },
-      { label: 'Last seen' },
-      { label: 'Status' },
-      { label: 'Packages', className: 'num' }
+      { label: 'Last seen', className: 'shrink' },
+      { label: 'Status', className: 'shrink' },
+      { label: 'Packages', className: 'num shrink' }
     ]);
     messageRow(t.tbody, t.columns, 'Loading hosts' + ELLIPSIS, 'placeholder-row');
 
@@ -834,7 +841,7 @@
       setText(shownInfo, words.length ? 'Showing ' + shown + ' of ' + plural(hosts.length, 'host', 'hosts') : '');
       if (lastLoaded !== null) {
         updated.setAttribute('title', 'Refreshed every ' + (REFRESH_MS / 1000) + ' s');
-        setText(updated, 'Updated ' + fullDate(lastLoaded).substring(11, 19));
+        setText(updated, 'Updated ' + shortDate(lastLoaded).substring(11));
       }
     }
 
@@ -910,12 +917,12 @@
     var loading = false;
     var tabs = {};
     var panels = {};
-    var current = null;
     var wanted = initialTab;
     view.hostId = hostId;
     setTitle(hostId);
 
-    var title = el('h1', { id: 'host-title' }, hostId);
+    /* Gets id="host-title" once the host is loaded, so that tests can wait for it. */
+    var title = el('h1', { className: 'host-title' }, hostId);
     var statusHolder = el('span', { id: 'host-status' });
     var facts = el('dl', { className: 'facts', id: 'host-facts' });
     var body = el('div', { id: 'host-body' });
@@ -926,8 +933,8 @@
     ]);
     append(body, el('p', { className: 'placeholder' }, 'Loading host' + ELLIPSIS));
 
-    function fact(key, label, value) {
-      return el('div', { className: 'fact' }, [
+    function fact(key, label, value, wide) {
+      return el('div', { className: wide ? 'fact fact-wide' : 'fact' }, [
         el('dt', null, label),
         el('dd', { id: 'fact-' + key }, value)
       ]);
@@ -949,14 +956,14 @@
         return orDash('');
       }
       var ms = seconds * 1000;
-      return [el('span', null, fullDate(ms)), ' ', el('span', { className: 'muted' }, '(' + relTime(ms) + ')')];
+      return [el('span', { title: fullDate(ms) }, shortDate(ms)), ' ', el('span', { className: 'muted' }, '(' + relTime(ms) + ')')];
     }
 
     function dateNode(ms) {
       if (ms === null || ms === undefined) {
         return el('span', { className: 'empty' }, 'never');
       }
-      return [el('span', null, fullDate(ms)), ' ', el('span', { className: 'muted' }, '(' + relTime(ms) + ')')];
+      return [el('span', { title: fullDate(ms) }, shortDate(ms)), ' ', el('span', { className: 'muted' }, '(' + relTime(ms) + ')')];
     }
 
     function renderFacts() {
@@ -964,6 +971,7 @@
       var os = host.os_pretty_name ? String(host.os_pretty_name) : '';
       var osDetail = [host.os_id, host.os_version_id].join(' ').replace(/^\s+|\s+$/g, '');
       setText(title, host.hostname ? host.hostname : host.id);
+      title.setAttribute('id', 'host-title');
       setTitle(host.hostname ? String(host.hostname) : String(host.id));
       clear(statusHolder);
       statusHolder.appendChild(statusBadge(status));
@@ -974,13 +982,13 @@
         fact('os', 'Operating system', os ? el('span', { title: osDetail || null }, os) : orDash(osDetail)),
         fact('kernel', 'Kernel', orDash(host.kernel)),
         fact('arch', 'Architecture', orDash(host.arch)),
-        fact('machine-id', 'Machine ID', host.machine_id ? el('span', { className: 'mono' }, String(host.machine_id)) : orDash('')),
+        fact('machine-id', 'Machine ID', host.machine_id ? el('span', { className: 'mono' }, String(host.machine_id)) : orDash(''), true),
         fact('addresses', 'Addresses', addressesNode(host.addresses)),
         fact('boot-time', 'Boot time', bootNode(host.boot_time)),
         fact('enrolled', 'Enrolled', dateNode(host.enrolled_at)),
         fact('last-seen', 'Last seen', dateNode(host.last_seen)),
         fact('status', 'Status', [statusBadge(status),
-          host.revoked && host.revoked_at ? el('span', { className: 'muted' }, ' since ' + fullDate(host.revoked_at)) : null]),
+          host.revoked && host.revoked_at ? el('span', { className: 'muted', title: fullDate(host.revoked_at) }, ' since ' + shortDate(host.revoked_at)) : null]),
         host.agent_version ? fact('agent-version', 'Agent version', String(host.agent_version)) : null,
         fact('host-id', 'Host ID', el('span', { className: 'mono' }, String(host.id)))
       ]);
@@ -1032,7 +1040,6 @@
         tabs[id].link.setAttribute('aria-selected', on ? 'true' : 'false');
         show(panels[id], on);
       }
-      current = tab;
       if (!tabState[tab]) {
         tabState[tab] = loaders[tab](view, hostId, panels[tab], tabs[tab]);
       }
@@ -1116,9 +1123,9 @@
     var t = dataTable('packages-table', [
       { label: 'Name' },
       { label: 'Version' },
-      { label: 'Arch' },
+      { label: 'Arch', className: 'shrink' },
       { label: 'Source' },
-      { label: 'Type', title: 'Package database' }
+      { label: 'Type', className: 'shrink', title: 'Package database' }
     ]);
     messageRow(t.tbody, t.columns, 'Loading packages' + ELLIPSIS, 'placeholder-row');
     append(panel, [
@@ -1268,11 +1275,11 @@
     var loaded = false;
     var count = el('span', { className: 'info', id: 'listeners-count' });
     var t = dataTable('listeners-table', [
-      { label: 'Protocol' },
+      { label: 'Protocol', className: 'shrink' },
       { label: 'Address' },
-      { label: 'Port', className: 'num' },
+      { label: 'Port', className: 'num shrink' },
       { label: 'Process' },
-      { label: 'PID', className: 'num' }
+      { label: 'PID', className: 'num shrink' }
     ]);
     messageRow(t.tbody, t.columns, 'Loading listening services' + ELLIPSIS, 'placeholder-row');
     append(panel, [
@@ -1347,12 +1354,12 @@
     var count = el('span', { className: 'info', id: 'accounts-count' });
     var t = dataTable('accounts-table', [
       { label: 'Name' },
-      { label: 'UID', className: 'num' },
-      { label: 'GID', className: 'num' },
+      { label: 'UID', className: 'num shrink' },
+      { label: 'GID', className: 'num shrink' },
       { label: 'Home' },
       { label: 'Shell' },
-      { label: 'Login', title: 'The shell lets the account log in' },
-      { label: 'Sudo', title: 'The account may run commands as root through sudo' }
+      { label: 'Login', className: 'shrink', title: 'The shell lets the account log in' },
+      { label: 'Sudo', className: 'shrink', title: 'The account may run commands as root through sudo' }
     ]);
     messageRow(t.tbody, t.columns, 'Loading accounts' + ELLIPSIS, 'placeholder-row');
     append(panel, [
@@ -1446,8 +1453,8 @@
     var loaded = false;
     var count = el('span', { className: 'info', id: 'history-count' });
     var t = dataTable('history-table', [
-      { label: 'Time' },
-      { label: 'Event' },
+      { label: 'Time', className: 'shrink' },
+      { label: 'Event', className: 'shrink' },
       { label: 'Details' }
     ]);
     messageRow(t.tbody, t.columns, 'Loading history' + ELLIPSIS, 'placeholder-row');
@@ -1462,10 +1469,11 @@
         e = list[i];
         kind = str(e.kind);
         frag.appendChild(el('tr', { className: 'history-row', 'data-seq': str(e.seq), 'data-kind': kind }, [
-          el('td', { className: 'nowrap' }, [
-            el('span', { title: relTime(e.time) }, fullDate(e.time).substring(0, 19) || DASH)
+          el('td', { className: 'shrink' }, e.time === null || e.time === undefined ? orDash('') : [
+            el('span', { title: fullDate(e.time) }, shortDate(e.time)), ' ',
+            el('span', { className: 'muted' }, '(' + relTime(e.time) + ')')
           ]),
-          el('td', { className: 'nowrap' }, el('span', { className: kindClass(kind) }, kind.replace(/_/g, ' '))),
+          el('td', { className: 'shrink' }, el('span', { className: kindClass(kind) }, kind.replace(/_/g, ' '))),
           el('td', { className: 'wrap' }, orDash(e.summary))
         ]));
       }
@@ -1510,7 +1518,7 @@
     showError(message);
     append(app, el('div', { className: 'notice', id: 'boot-error' }, [
       el('h1', null, 'The console could not start'),
-      el('p', null, message),
+      el('p', null, 'Check that the wardwatch server is running and reachable from this computer, then try again.'),
       el('p', null, el('button', {
         type: 'button', className: 'btn btn-primary', id: 'retry-button',
         onclick: function () { boot(); }
@@ -1524,7 +1532,7 @@
     append(app, el('p', { className: 'placeholder', id: 'boot-message' }, 'Loading the wardwatch console' + ELLIPSIS));
     api('GET', '/api/me', null, function (err, data) {
       if (err && err.status !== 401) {
-        bootFailed('Could not reach the wardwatch server: ' + err.message);
+        bootFailed('The console could not load: ' + err.message);
         return;
       }
       clearError();
