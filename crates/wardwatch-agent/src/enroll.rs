@@ -132,6 +132,6 @@ pub async fn enroll(state: &StateDir, options: &EnrollOptions) -> Result<Enrollm
     let json = serde_json::to_vec_pretty(&enrollment)
         .map_err(|e| AgentError::Http(format!("cannot encode enrollment: {e}")))?;
     write_private(&state.enrollment_file(), &json)?;
-    tracing::info!(host_id = %enrollment.host_id, server = %enrollment.server_url, "enrolled");
+    tracing::debug!(host_id = %enrollment.host_id, server = %enrollment.server_url, "enrolled");
     Ok(enrollment)
 }

@@ -6,7 +6,6 @@
 
 pub mod bench;
 pub mod client;
-#[path = "collect_stub.rs"]
 pub mod collect;
 pub mod enroll;
 pub mod run;

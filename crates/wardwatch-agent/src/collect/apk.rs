@@ -129,18 +129,7 @@ A:noarch
     #[test]
     fn parses_installed_database() {
         let packages = parse_apk_installed(INSTALLED);
-        let summary: Vec<(&str, &str, &str, Option<&str>, Option<&str>)> = packages
-            .iter()
-            .map(|p| {
-                (
-                    p.name.as_str(),
-                    p.version.as_str(),
-                    p.arch.as_str(),
-                    p.source.as_deref(),
-                    p.source_version.as_deref(),
-                )
-            })
-            .collect();
+        let summary = crate::collect::package_rows(&packages);
         assert_eq!(
             summary,
             vec![
@@ -166,7 +155,14 @@ A:noarch
 
     #[test]
     fn survives_garbage_and_missing_file() {
-        for text in ["", "\n\n", "no colon\n", ":\n\n:", "P:\nV:\n", "P:x\r\nV:1\r\n"] {
+        for text in [
+            "",
+            "\n\n",
+            "no colon\n",
+            ":\n\n:",
+            "P:\nV:\n",
+            "P:x\r\nV:1\r\n",
+        ] {
             let _ = parse_apk_installed(text);
         }
         assert_eq!(parse_apk_installed("P:x\r\nV:1\r\n").len(), 1);

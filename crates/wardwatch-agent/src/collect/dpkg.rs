@@ -6,7 +6,7 @@
 //! interrupted run) are applied on top, as `dpkg-query` does.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::PathBuf;
 
 use wardwatch_proto::Package;
 
@@ -43,14 +43,14 @@ pub fn collect(root: &CollectRoot) -> Result<Vec<Package>, CollectError> {
 }
 
 /// The journal `dpkg/updates/NNNN` files in the order dpkg applies them.
-fn journal_files(root: &CollectRoot) -> Result<Vec<std::path::PathBuf>, CollectError> {
+fn journal_files(root: &CollectRoot) -> Result<Vec<PathBuf>, CollectError> {
     let dir = root.path("var/lib/dpkg/updates");
     let entries = match std::fs::read_dir(&dir) {
         Ok(entries) => entries,
         Err(e) if is_absent(&e) => return Ok(Vec::new()),
         Err(source) => return Err(CollectError::Read { path: dir, source }),
     };
-    let mut numbered: Vec<(u64, std::path::PathBuf)> = entries
+    let mut numbered: Vec<(u64, PathBuf)> = entries
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let name = entry.file_name();
@@ -279,18 +279,7 @@ version: 2024a-0+deb12u1
     #[test]
     fn parses_status_excerpt() {
         let packages = parse_dpkg_status(STATUS);
-        let summary: Vec<(&str, &str, &str, Option<&str>, Option<&str>)> = packages
-            .iter()
-            .map(|p| {
-                (
-                    p.name.as_str(),
-                    p.version.as_str(),
-                    p.arch.as_str(),
-                    p.source.as_deref(),
-                    p.source_version.as_deref(),
-                )
-            })
-            .collect();
+        let summary = crate::collect::package_rows(&packages);
         assert_eq!(
             summary,
             vec![
@@ -341,10 +330,12 @@ version: 2024a-0+deb12u1
         ] {
             let _ = parse_dpkg_status(text);
         }
-        let crlf = parse_dpkg_status("Package: x\r\nStatus: install ok installed\r\nVersion: 1\r\n");
+        let crlf =
+            parse_dpkg_status("Package: x\r\nStatus: install ok installed\r\nVersion: 1\r\n");
         assert_eq!(crlf.len(), 1);
         assert_eq!(crlf[0].version, "1");
-        let odd = parse_dpkg_status("Package: x\nStatus: install ok installed\nVersion: 1\nSource: (\n");
+        let odd =
+            parse_dpkg_status("Package: x\nStatus: install ok installed\nVersion: 1\nSource: (\n");
         assert_eq!(odd[0].source.as_deref(), Some("x"));
         assert_eq!(odd[0].source_version.as_deref(), Some("1"));
     }
@@ -406,14 +397,5 @@ version: 2024a-0+deb12u1
         let err = collect(&CollectRoot::at(dir.path())).expect_err("status is a directory");
         assert!(matches!(err, CollectError::Read { .. }), "{err}");
         assert!(err.to_string().contains("var/lib/dpkg/status"), "{err}");
-    }
-
-    #[test]
-    fn checks_path_helper() {
-        let root = CollectRoot::at("/mnt/image");
-        assert_eq!(
-            root.path("/var/lib/dpkg/status"),
-            Path::new("/mnt/image/var/lib/dpkg/status")
-        );
     }
 }

@@ -104,7 +104,12 @@ pub fn parse_proc_net(text: &str, protocol: &str, udp: bool) -> Vec<(Listener, u
 
 /// `None` when malformed; `Some(None)` for a socket that is not listening.
 fn parse_line(fields: &[&str], udp: bool) -> Option<Option<(IpAddr, u16, u64)>> {
-    let (local, remote, state, inode) = (fields.get(1)?, fields.get(2)?, fields.get(3)?, fields.get(9)?);
+    let (local, remote, state, inode) = (
+        fields.get(1)?,
+        fields.get(2)?,
+        fields.get(3)?,
+        fields.get(9)?,
+    );
     let state = u8::from_str_radix(state, 16).ok()?;
     let (address, port) = parse_endpoint(local)?;
     let (remote_address, remote_port) = parse_endpoint(remote)?;
@@ -221,6 +226,8 @@ mod tests {
   789: 3500007F:0035 00000000:0000 07 00000000:00000000 00:00000000 00000000   101        0 18002 2 0000000000000000 0
 ";
 
+    type ListenerRow<'a> = (&'a str, &'a str, u16, Option<u32>, Option<&'a str>);
+
     fn summary(entries: &[(Listener, u64)]) -> Vec<(String, String, u16, u64)> {
         entries
             .iter()
@@ -237,7 +244,10 @@ mod tests {
     fn parses_tcp_listeners() {
         assert_eq!(
             summary(&parse_proc_net(TCP, "tcp", false)),
-            vec![row("tcp", "0.0.0.0", 22, 21434), row("tcp", "127.0.0.1", 631, 19012)]
+            vec![
+                row("tcp", "0.0.0.0", 22, 21434),
+                row("tcp", "127.0.0.1", 631, 19012)
+            ]
         );
     }
 
@@ -260,7 +270,10 @@ mod tests {
     fn parses_bound_udp_only() {
         assert_eq!(
             summary(&parse_proc_net(UDP, "udp", true)),
-            vec![row("udp", "0.0.0.0", 68, 18000), row("udp", "127.0.0.53", 53, 18002)]
+            vec![
+                row("udp", "0.0.0.0", 68, 18000),
+                row("udp", "127.0.0.53", 53, 18002)
+            ]
         );
         // A TCP table's LISTEN rows are not UDP listeners.
         assert!(parse_proc_net(TCP, "udp", true).is_empty());
@@ -289,8 +302,16 @@ mod tests {
         // sshd master (pid 700) and a forked child (pid 900) share the socket.
         for (pid, comm, fds) in [
             (900, "sshd", vec![("3", "socket:[21434]")]),
-            (700, "sshd", vec![("3", "socket:[21434]"), ("4", "/dev/null")]),
-            (1200, "cupsd", vec![("7", "socket:[19012]"), ("8", "pipe:[5]")]),
+            (
+                700,
+                "sshd",
+                vec![("3", "socket:[21434]"), ("4", "/dev/null")],
+            ),
+            (
+                1200,
+                "cupsd",
+                vec![("7", "socket:[19012]"), ("8", "pipe:[5]")],
+            ),
         ] {
             let fd_dir = proc_dir.join(format!("{pid}/fd"));
             std::fs::create_dir_all(&fd_dir).expect("fd dir");
@@ -305,7 +326,7 @@ mod tests {
         std::fs::write(proc_dir.join("1300/fd"), "").expect("fd file");
 
         let listeners = collect(&CollectRoot::at(dir.path())).expect("listeners");
-        let got: Vec<(&str, &str, u16, Option<u32>, Option<&str>)> = listeners
+        let got: Vec<ListenerRow> = listeners
             .iter()
             .map(|l| {
                 (

@@ -163,6 +163,26 @@ pub(crate) fn is_absent(e: &io::Error) -> bool {
     )
 }
 
+/// A package as (name, version, arch, source, source_version), for test assertions.
+#[cfg(test)]
+type PackageRow<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+
+#[cfg(test)]
+fn package_rows(packages: &[wardwatch_proto::Package]) -> Vec<PackageRow<'_>> {
+    packages
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_str(),
+                p.version.as_str(),
+                p.arch.as_str(),
+                p.source.as_deref(),
+                p.source_version.as_deref(),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +193,21 @@ mod tests {
         fs::create_dir_all(path.parent().expect("fixture path has a parent"))
             .expect("create fixture dir");
         fs::write(&path, text).expect("write fixture");
+    }
+
+    #[test]
+    fn paths_stay_below_the_root() {
+        let root = CollectRoot::at("/mnt/image");
+        assert!(!root.is_live());
+        assert_eq!(
+            root.path("/var/lib/dpkg/status"),
+            Path::new("/mnt/image/var/lib/dpkg/status")
+        );
+        assert_eq!(
+            root.proc_path("net/tcp"),
+            Path::new("/mnt/image/proc/net/tcp")
+        );
+        assert!(CollectRoot::live().is_live());
     }
 
     /// A whole fake system: every collector reads its part of it.
@@ -188,7 +223,11 @@ mod tests {
         write(root, "etc/hostname", "ward3-terminal07\n");
         write(root, "etc/machine-id", "0123456789abcdef0123456789abcdef\n");
         write(root, "proc/sys/kernel/osrelease", "6.1.0-28-amd64\n");
-        write(root, "proc/stat", "cpu  1 2 3 4\nbtime 1718000000\nprocesses 42\n");
+        write(
+            root,
+            "proc/stat",
+            "cpu  1 2 3 4\nbtime 1718000000\nprocesses 42\n",
+        );
         write(
             root,
             "var/lib/dpkg/status",
@@ -210,7 +249,11 @@ mod tests {
             "etc/group",
             "root:x:0:\nsudo:x:27:nurse\nnurse:x:1000:\n",
         );
-        write(root, "etc/sudoers", "root ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\n");
+        write(
+            root,
+            "etc/sudoers",
+            "root ALL=(ALL:ALL) ALL\n%sudo ALL=(ALL:ALL) ALL\n",
+        );
         write(
             root,
             "proc/net/tcp",

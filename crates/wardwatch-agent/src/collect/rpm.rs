@@ -156,18 +156,7 @@ nover\t0:\tx86_64\tnover-1-1.src.rpm
     #[test]
     fn parses_query_output() {
         let packages = parse_rpm_query(QUERY);
-        let summary: Vec<(&str, &str, &str, Option<&str>, Option<&str>)> = packages
-            .iter()
-            .map(|p| {
-                (
-                    p.name.as_str(),
-                    p.version.as_str(),
-                    p.arch.as_str(),
-                    p.source.as_deref(),
-                    p.source_version.as_deref(),
-                )
-            })
-            .collect();
+        let summary = crate::collect::package_rows(&packages);
         assert_eq!(
             summary,
             vec![
