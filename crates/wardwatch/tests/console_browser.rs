@@ -20,20 +20,31 @@ fn screenshot_path(name: &str) -> PathBuf {
 fn console_login_host_list_and_host_page() {
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server"), 0, 0);
-    let password = server.admin_password.clone().expect("first admin password printed");
+    let password = server
+        .admin_password
+        .clone()
+        .expect("first admin password printed");
     let state = tmp.path().join("agent");
     let host_id = server.enrolled_agent(&state);
     let mut agent = start_agent(&state, &["--interval", "2s", "--heartbeat", "1s"]);
     let db = server.db();
     let packages: i64 = wait_for(Duration::from_secs(30), || {
         let n: i64 = db
-            .query_row("SELECT package_count FROM hosts WHERE id = ?1", [&host_id], |r| r.get(0))
+            .query_row(
+                "SELECT package_count FROM hosts WHERE id = ?1",
+                [&host_id],
+                |r| r.get(0),
+            )
             .ok()?;
         (n > 0).then_some(n)
     })
     .unwrap_or_else(|| panic!("inventory not stored; agent stderr:\n{}", agent.stderr()));
     let hostname: String = db
-        .query_row("SELECT hostname FROM hosts WHERE id = ?1", [&host_id], |r| r.get(0))
+        .query_row(
+            "SELECT hostname FROM hosts WHERE id = ?1",
+            [&host_id],
+            |r| r.get(0),
+        )
         .unwrap();
 
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -128,7 +139,9 @@ fn console_login_host_list_and_host_page() {
     });
     agent.terminate(Duration::from_secs(10));
     for name in ["login-refused", "hosts", "host-packages", "host-history"] {
-        let len = std::fs::metadata(screenshot_path(name)).map(|m| m.len()).unwrap_or(0);
+        let len = std::fs::metadata(screenshot_path(name))
+            .map(|m| m.len())
+            .unwrap_or(0);
         assert!(len > 1000, "screenshot {name} saved");
     }
 }
@@ -170,7 +183,11 @@ fn the_openapi_document_lists_every_console_route() {
             if item.get("get").is_none() || path == "/api/openapi.json" {
                 continue;
             }
-            let url = format!("{}{}", server.console_url, path.replace("{id}", "h-000000000000"));
+            let url = format!(
+                "{}{}",
+                server.console_url,
+                path.replace("{id}", "h-000000000000")
+            );
             let status = client.get(url).send().await.unwrap().status().as_u16();
             assert_eq!(status, 401, "{path}");
         }

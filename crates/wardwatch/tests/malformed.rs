@@ -104,14 +104,18 @@ fn malformed_batches_are_refused_with_a_message_and_store_nothing() {
 
     let (status, message) = f.post_json(serde_json::json!({"protocol": 7, "events": []}));
     assert_eq!(status, 400);
-    assert!(message.contains("unsupported protocol version 7"), "{message}");
+    assert!(
+        message.contains("unsupported protocol version 7"),
+        "{message}"
+    );
     assert!(message.contains("speaks version 1"), "{message}");
 
     let (status, message) = f.post_json(serde_json::json!({"events": []}));
     assert_eq!(status, 400);
     assert!(message.contains("`protocol` is missing"), "{message}");
 
-    let (status, message) = f.post_json(serde_json::json!({"protocol": 1, "events": [test_event(0)]}));
+    let (status, message) =
+        f.post_json(serde_json::json!({"protocol": 1, "events": [test_event(0)]}));
     assert_eq!(status, 400);
     assert!(message.contains("start at 1"), "{message}");
 
@@ -145,7 +149,9 @@ fn oversized_bodies_and_decompression_bombs_are_refused() {
     assert!(message.contains("decompresses to more than"), "{message}");
 
     // Too many events in one batch.
-    let events: Vec<_> = (1..=(wardwatch_proto::MAX_BATCH_EVENTS as u64 + 1)).map(test_event).collect();
+    let events: Vec<_> = (1..=(wardwatch_proto::MAX_BATCH_EVENTS as u64 + 1))
+        .map(test_event)
+        .collect();
     let (status, message) = f.post_json(serde_json::json!({"protocol": 1, "events": events}));
     assert_eq!(status, 413);
     assert!(message.contains("limit is"), "{message}");

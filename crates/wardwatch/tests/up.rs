@@ -12,7 +12,14 @@ use support::harness::*;
 /// Runs `wardwatch up` until its ready lines are printed; returns the process and them.
 fn start_up(data: &std::path::Path) -> (Proc, Vec<String>) {
     let mut child = Command::new(BIN)
-        .args(["up", "--listen", "127.0.0.1:0", "--agent-listen", "127.0.0.1:0", "--data"])
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--agent-listen",
+            "127.0.0.1:0",
+            "--data",
+        ])
         .arg(data)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -66,11 +73,16 @@ fn up_brings_up_server_and_agent_and_a_second_run_reuses_the_data() {
         .unwrap()
     };
     let packages = wait_for(Duration::from_secs(30), || {
-        db().query_row("SELECT package_count FROM hosts", [], |r| r.get::<_, i64>(0))
-            .ok()
-            .filter(|n| *n > 0)
+        db().query_row("SELECT package_count FROM hosts", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .ok()
+        .filter(|n| *n > 0)
     });
-    assert!(packages.is_some(), "this machine's packages reach the server within 30 s");
+    assert!(
+        packages.is_some(),
+        "this machine's packages reach the server within 30 s"
+    );
 
     // Ctrl-C (SIGINT) stops everything cleanly.
     // SAFETY: kill(2) on our own child's pid.
@@ -82,8 +94,13 @@ fn up_brings_up_server_and_agent_and_a_second_run_reuses_the_data() {
 
     let (mut again, lines) = start_up(&data);
     assert_eq!(value(&lines, "CA fingerprint:"), Some(fingerprint));
-    assert!(value(&lines, "first admin:").is_none(), "no new password: {lines:?}");
-    let hosts: i64 = db().query_row("SELECT COUNT(*) FROM hosts", [], |r| r.get(0)).unwrap();
+    assert!(
+        value(&lines, "first admin:").is_none(),
+        "no new password: {lines:?}"
+    );
+    let hosts: i64 = db()
+        .query_row("SELECT COUNT(*) FROM hosts", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(hosts, 1, "the same agent identity is reused");
     again.terminate(Duration::from_secs(20));
 }
