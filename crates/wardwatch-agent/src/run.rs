@@ -105,7 +105,7 @@ pub async fn run(
             }
         })
     };
-    let heart = {
+    let mut heart = {
         let spool = spool.clone();
         let client = client.clone();
         let mut shutdown = shutdown.clone();
@@ -115,23 +115,33 @@ pub async fn run(
                 let counts =
                     with_spool(&spool, |s| Ok((s.pending_count()?, s.dropped_total()))).await;
                 if let Ok((pending, dropped)) = counts {
-                    if let Err(e) = client.heartbeat(pending, dropped).await {
-                        tracing::debug!(error = %e, "heartbeat not delivered");
+                    match client.heartbeat(pending, dropped).await {
+                        Ok(()) => {}
+                        Err(SendError::Refused { status, message }) => {
+                            return Err(AgentError::Refused { status, message })
+                        }
+                        Err(e) => tracing::debug!(error = %e, "heartbeat not delivered"),
                     }
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
-                    _ = shutdown.changed() => return,
+                    _ = shutdown.changed() => return Ok(()),
                 }
             }
         })
     };
-    let result = send_loop(&client, &spool, &wake, &options, &mut shutdown).await;
+    // A refusal seen by the heartbeat (revoked while idle) stops the agent as well.
+    let result = tokio::select! {
+        result = send_loop(&client, &spool, &wake, &options, &mut shutdown) => result,
+        joined = &mut heart => match joined {
+            Ok(Err(e)) => Err(e),
+            _ => Ok(()),
+        },
+    };
     collector.abort();
     heart.abort();
     result
 }
-
 /// Collects the inventory and spools it: the whole inventory at start, the changes
 /// after. Returns whether anything was spooled.
 async fn report_inventory(spool: &SharedSpool, full: bool) -> Result<bool, AgentError> {

@@ -159,12 +159,24 @@ async fn events(
     body: Body,
 ) -> Result<Json<BatchAck>, ApiError> {
     let compressed = read_body(body, MAX_BATCH_COMPRESSED_BYTES, "batch").await?;
-    let json = match headers
+    let encoding = headers
         .get(axum::http::header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-    {
-        Some("zstd") => decompress(&compressed)?,
-        None | Some("identity") => compressed.to_vec(),
+        .map(|v| v.to_str().unwrap_or("(not text)"));
+    let batch = decode_batch(encoding, &compressed)?;
+    let store = state.store.clone();
+    let host_id = host.host_id.clone();
+    let ack = blocking(move || store.ingest(&host_id, &batch.events)).await?;
+    tracing::debug!(host = %host.host_id, stored = ack.stored, duplicates = ack.duplicates, "batch stored");
+    Ok(Json(ack))
+}
+
+/// Decodes and checks a batch body exactly as the events endpoint does: decompression
+/// within limits, protocol version first, then the events with the path of the first
+/// wrong field. Public so that it can be fuzzed on its own.
+pub fn decode_batch(encoding: Option<&str>, body: &[u8]) -> Result<Batch, ApiError> {
+    let json = match encoding {
+        Some("zstd") => decompress(body)?,
+        None | Some("identity") => body.to_vec(),
         Some(other) => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -203,11 +215,7 @@ async fn events(
             "malformed batch: at events[{bad}].seq: sequence numbers start at 1"
         )));
     }
-    let store = state.store.clone();
-    let host_id = host.host_id.clone();
-    let ack = blocking(move || store.ingest(&host_id, &batch.events)).await?;
-    tracing::debug!(host = %host.host_id, stored = ack.stored, duplicates = ack.duplicates, "batch stored");
-    Ok(Json(ack))
+    Ok(batch)
 }
 
 async fn heartbeat(

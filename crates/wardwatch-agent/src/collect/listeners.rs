@@ -31,6 +31,14 @@ pub fn collect(root: &CollectRoot) -> Result<Vec<Listener>, CollectError> {
             found.extend(parse_proc_net(&text, protocol, udp));
         }
     }
+    // Unconnected UDP client sockets (a resolver's query socket) look like bound
+    // servers; the kernel hands them ports from the ephemeral range, so those are left
+    // out rather than reported as a new service every few minutes.
+    let ephemeral = read_optional(&root.proc_path("sys/net/ipv4/ip_local_port_range"))?
+        .and_then(|text| parse_port_range(&text));
+    if let Some((low, high)) = ephemeral {
+        found.retain(|(l, _)| !(l.protocol == "udp" && (low..=high).contains(&l.port)));
+    }
     let wanted: HashSet<u64> = found
         .iter()
         .map(|(_, inode)| *inode)
@@ -49,6 +57,15 @@ pub fn collect(root: &CollectRoot) -> Result<Vec<Listener>, CollectError> {
         .collect();
     sort_and_dedup(&mut listeners);
     Ok(listeners)
+}
+
+/// Parses `ip_local_port_range`: two numbers, low and high.
+fn parse_port_range(text: &str) -> Option<(u16, u16)> {
+    let mut parts = text.split_whitespace().map(|p| p.parse::<u16>().ok());
+    match (parts.next()??, parts.next()??) {
+        (low, high) if low <= high => Some((low, high)),
+        _ => None,
+    }
 }
 
 /// One entry per (protocol, address, port), keeping the lowest known owning pid: several
@@ -375,5 +392,12 @@ mod tests {
         let mut sorted = listeners.clone();
         sort_and_dedup(&mut sorted);
         assert_eq!(sorted, listeners);
+    }
+
+    #[test]
+    fn ephemeral_port_range_parses() {
+        assert_eq!(parse_port_range("32768\t60999\n"), Some((32768, 60999)));
+        assert_eq!(parse_port_range("60999 32768"), None);
+        assert_eq!(parse_port_range("garbage"), None);
     }
 }

@@ -180,7 +180,7 @@ impl Store {
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT ecosystem, name, version, arch, source, source_version FROM packages
-                 WHERE {filter} ORDER BY name, arch LIMIT ?3 OFFSET ?4"
+                 WHERE {filter} ORDER BY name, arch, version LIMIT ?3 OFFSET ?4"
             ))
             .map_err(|e| self.err(e))?;
         let packages = stmt

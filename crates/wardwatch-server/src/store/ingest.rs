@@ -121,16 +121,15 @@ fn apply(tx: &Connection, host_id: &str, body: &EventBody) -> rusqlite::Result<b
             Ok(true)
         }
         EventBody::OsChanged(os) => set_os(tx, host_id, os).map(|_| false),
-        EventBody::PackageInstalled(p) | EventBody::PackageUpgraded { package: p, .. } => {
-            upsert_package(tx, host_id, p).map(|_| true)
+        EventBody::PackageInstalled(p) => upsert_package(tx, host_id, p).map(|_| true),
+        EventBody::PackageUpgraded {
+            package,
+            previous_version,
+        } => {
+            delete_package(tx, host_id, package, previous_version)?;
+            upsert_package(tx, host_id, package).map(|_| true)
         }
-        EventBody::PackageRemoved(p) => {
-            tx.prepare_cached(
-                "DELETE FROM packages WHERE host_id = ?1 AND ecosystem = ?2 AND name = ?3 AND arch = ?4",
-            )?
-            .execute(params![host_id, p.ecosystem, p.name, p.arch])?;
-            Ok(true)
-        }
+        EventBody::PackageRemoved(p) => delete_package(tx, host_id, p, &p.version).map(|_| true),
         EventBody::ListenerOpened(l) => upsert_listener(tx, host_id, l).map(|_| false),
         EventBody::ListenerClosed(l) => {
             tx.prepare_cached(
@@ -176,6 +175,20 @@ fn upsert_package(tx: &Connection, host_id: &str, p: &Package) -> rusqlite::Resu
     Ok(())
 }
 
+fn delete_package(
+    tx: &Connection,
+    host_id: &str,
+    p: &Package,
+    version: &str,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "DELETE FROM packages
+         WHERE host_id = ?1 AND ecosystem = ?2 AND name = ?3 AND arch = ?4 AND version = ?5",
+    )?
+    .execute(params![host_id, p.ecosystem, p.name, p.arch, version])?;
+    Ok(())
+}
+
 fn upsert_listener(tx: &Connection, host_id: &str, l: &Listener) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO listeners (host_id, protocol, address, port, pid, process)
@@ -196,4 +209,95 @@ fn upsert_account(tx: &Connection, host_id: &str, a: &Account) -> rusqlite::Resu
         host_id, a.name, a.uid, a.gid, a.home, a.shell, a.login, a.sudo
     ])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewHost, NewToken};
+    use wardwatch_proto::Inventory;
+
+    fn store_with_host() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        let token = store
+            .create_token(
+                &NewToken {
+                    label: "t".into(),
+                    department: "d".into(),
+                    expires_at: None,
+                    uses: 1,
+                },
+                "test",
+            )
+            .unwrap();
+        store
+            .enroll_host(
+                &token.token,
+                &NewHost {
+                    host_id: "h-1",
+                    hostname: "ward3",
+                    cert_fingerprint: "SHA256:00",
+                },
+            )
+            .unwrap();
+        (dir, store)
+    }
+
+    fn rpm(name: &str, version: &str) -> Package {
+        Package {
+            ecosystem: "rpm".into(),
+            name: name.into(),
+            version: version.into(),
+            arch: "x86_64".into(),
+            source: Some(name.into()),
+            source_version: None,
+        }
+    }
+
+    fn event(seq: u64, body: EventBody) -> Event {
+        Event { seq, time: 1, body }
+    }
+
+    fn versions(store: &Store, name: &str) -> Vec<String> {
+        let page = store.packages("h-1", name, 100, 0).unwrap();
+        page.packages.into_iter().map(|p| p.version).collect()
+    }
+
+    #[test]
+    fn replayed_batches_apply_their_changes_once() {
+        let (_dir, store) = store_with_host();
+        let inventory = EventBody::Inventory(Inventory {
+            packages: vec![
+                rpm("kernel", "5.14.0-1"),
+                rpm("kernel", "5.14.0-2"),
+                rpm("openssl", "3.0.1"),
+            ],
+            ..Inventory::default()
+        });
+        let batch = vec![
+            event(1, inventory),
+            event(
+                2,
+                EventBody::PackageUpgraded {
+                    package: rpm("openssl", "3.0.7"),
+                    previous_version: "3.0.1".into(),
+                },
+            ),
+            event(3, EventBody::PackageRemoved(rpm("kernel", "5.14.0-1"))),
+        ];
+        let ack = store.ingest("h-1", &batch).unwrap();
+        assert_eq!((ack.stored, ack.duplicates, ack.highest_seq), (3, 0, 3));
+        // Both kernels were kept until one was removed; the upgrade replaced openssl.
+        assert_eq!(versions(&store, "kernel"), vec!["5.14.0-2"]);
+        assert_eq!(versions(&store, "openssl"), vec!["3.0.7"]);
+
+        // The resend of the whole batch (lost acknowledgement) changes nothing: the
+        // inventory in it must not bring the removed kernel back.
+        let ack = store.ingest("h-1", &batch).unwrap();
+        assert_eq!((ack.stored, ack.duplicates), (0, 3));
+        assert_eq!(versions(&store, "kernel"), vec!["5.14.0-2"]);
+        assert_eq!(store.event_count("h-1").unwrap(), 3);
+        assert_eq!(store.host("h-1").unwrap().unwrap().package_count, 2);
+    }
 }

@@ -52,6 +52,8 @@ CREATE TABLE events (
     PRIMARY KEY (host_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX events_by_kind ON events(host_id, kind, seq);
+-- rpm systems hold several versions of one package at once (kernels), so the
+-- version is part of the key.
 CREATE TABLE packages (
     host_id        TEXT NOT NULL REFERENCES hosts(id),
     ecosystem      TEXT NOT NULL,
@@ -60,7 +62,7 @@ CREATE TABLE packages (
     version        TEXT NOT NULL,
     source         TEXT,
     source_version TEXT,
-    PRIMARY KEY (host_id, ecosystem, name, arch)
+    PRIMARY KEY (host_id, ecosystem, name, arch, version)
 ) WITHOUT ROWID;
 CREATE TABLE listeners (
     host_id  TEXT NOT NULL REFERENCES hosts(id),
