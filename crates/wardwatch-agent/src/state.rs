@@ -2,8 +2,7 @@
 //! belongs to, and the spool.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -81,17 +80,5 @@ impl StateDir {
 
 /// Writes a file readable by its owner only, atomically.
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), AgentError> {
-    let tmp = path.with_extension("tmp");
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    })();
-    result.map_err(|e| AgentError::io(path, e))
+    wardwatch_disk::write_private(path, contents).map_err(|e| AgentError::io(path, e))
 }

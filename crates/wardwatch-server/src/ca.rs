@@ -17,7 +17,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use crate::fsutil::write_private;
+use wardwatch_disk::write_private;
 
 /// How long the CA is valid. Long, because replacing it means re-enrolling every terminal.
 const CA_VALIDITY_DAYS: i64 = 20 * 365;

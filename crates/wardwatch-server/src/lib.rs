@@ -9,7 +9,6 @@ pub mod api_error;
 pub mod ca;
 pub mod console;
 pub mod console_api;
-pub mod fsutil;
 pub mod store;
 pub mod timefmt;
 pub mod tls;

@@ -28,17 +28,8 @@ fn console_login_host_list_and_host_page() {
     let host_id = server.enrolled_agent(&state);
     let mut agent = start_agent(&state, &["--interval", "2s", "--heartbeat", "1s"]);
     let db = server.db();
-    let packages: i64 = wait_for(Duration::from_secs(30), || {
-        let n: i64 = db
-            .query_row(
-                "SELECT package_count FROM hosts WHERE id = ?1",
-                [&host_id],
-                |r| r.get(0),
-            )
-            .ok()?;
-        (n > 0).then_some(n)
-    })
-    .unwrap_or_else(|| panic!("inventory not stored; agent stderr:\n{}", agent.stderr()));
+    let packages: i64 = wait_for_packages(&db, &host_id)
+        .unwrap_or_else(|| panic!("inventory not stored; agent stderr:\n{}", agent.stderr()));
     let hostname: String = db
         .query_row(
             "SELECT hostname FROM hosts WHERE id = ?1",

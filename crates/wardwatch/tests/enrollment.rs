@@ -44,17 +44,14 @@ fn a_terminal_enrolls_and_reports_its_inventory() {
             .count() as i64
     };
     let db = server.db();
-    let stored = wait_for(Duration::from_secs(30), || {
-        let n: i64 = db
-            .query_row(
-                "SELECT package_count FROM hosts WHERE id = ?1",
-                [&host_id],
-                |r| r.get(0),
-            )
-            .ok()?;
-        (n > 0).then_some(n)
-    });
-    assert_eq!(stored, Some(expected), "agent stderr:\n{}", agent.stderr());
+    let stored = wait_for_packages(&db, &host_id);
+    assert_eq!(
+        stored,
+        Some(expected),
+        "agent stderr:
+{}",
+        agent.stderr()
+    );
     let (hostname, label, os_json): (String, String, String) = db
         .query_row(
             "SELECT hostname, label, os_json FROM hosts WHERE id = ?1",
@@ -157,31 +154,27 @@ fn a_revoked_terminal_and_a_terminal_without_certificate_are_shut_out() {
         "protocol": 1, "agent_version": "test", "spool_pending": 0, "spool_dropped": 0
     });
 
-    // No client certificate: a readable 401, not a bare handshake failure.
-    let anonymous = agent_http(&state, false);
-    let response = rt
-        .block_on(
-            anonymous
+    let heartbeat = |client: &reqwest::Client| -> (u16, String) {
+        rt.block_on(async {
+            let response = client
                 .post(format!("{}/api/v1/heartbeat", server.agent_url))
                 .json(&beat)
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 401);
-    let message = body_error(&rt.block_on(response.text()).unwrap());
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, body_error(&response.text().await.unwrap()))
+        })
+    };
+
+    // No client certificate: a readable 401, not a bare handshake failure.
+    let (status, message) = heartbeat(&agent_http(&state, false));
+    assert_eq!(status, 401);
     assert!(message.contains("client certificate required"), "{message}");
 
     // With its certificate the terminal gets in...
     let enrolled = agent_http(&state, true);
-    let response = rt
-        .block_on(
-            enrolled
-                .post(format!("{}/api/v1/heartbeat", server.agent_url))
-                .json(&beat)
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(heartbeat(&enrolled).0, 200);
 
     // ...until it is revoked.
     let out = wardwatch(&[
@@ -192,16 +185,8 @@ fn a_revoked_terminal_and_a_terminal_without_certificate_are_shut_out() {
         &server.data.to_string_lossy(),
     ]);
     assert!(out.status.success(), "{}", text(&out));
-    let response = rt
-        .block_on(
-            enrolled
-                .post(format!("{}/api/v1/heartbeat", server.agent_url))
-                .json(&beat)
-                .send(),
-        )
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 403);
-    let message = body_error(&rt.block_on(response.text()).unwrap());
+    let (status, message) = heartbeat(&enrolled);
+    assert_eq!(status, 403);
     assert!(
         message.contains(&format!("terminal {host_id} was revoked")),
         "{message}"

@@ -162,13 +162,7 @@ fn open_connection(path: &Path) -> StoreResult<Connection> {
         path: path.to_path_buf(),
         source,
     };
-    let conn = Connection::open(path).map_err(wrap)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(wrap)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(wrap)?;
-    conn.pragma_update(None, "synchronous", "FULL")
-        .map_err(wrap)?;
+    let conn = wardwatch_disk::open_sqlite(path).map_err(wrap)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(wrap)?;
     Ok(conn)

@@ -270,6 +270,19 @@ pub fn wait_for<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> O
     }
 }
 
+/// Waits up to 30 s for a host's inventory to arrive; returns its package count.
+pub fn wait_for_packages(db: &rusqlite::Connection, host_id: &str) -> Option<i64> {
+    wait_for(Duration::from_secs(30), || {
+        db.query_row(
+            "SELECT package_count FROM hosts WHERE id = ?1",
+            [host_id],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+        .filter(|n| *n > 0)
+    })
+}
+
 /// (events stored, distinct seqs, min seq, max seq) for a host.
 pub fn event_stats(db: &rusqlite::Connection, host_id: &str, kind: &str) -> (i64, i64, i64, i64) {
     db.query_row(
