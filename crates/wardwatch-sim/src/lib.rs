@@ -1,0 +1,11 @@
+//! Simulated ransomware and benign workloads, for the guard's tests and for
+//! `wardwatch bench ransomware`.
+//!
+//! Everything here works only inside a directory the caller created: the corpus builder
+//! fills a fresh temporary directory, the encryptors refuse any path outside the
+//! directory they are given, and nothing is sent anywhere. Encrypted content is random
+//! bytes from a CSPRNG, which is what a real cipher's output looks like to any observer;
+//! no key exists, so a simulated victim file is not recoverable — only the corpus copy is.
+
+pub mod corpus;
+pub mod encrypt;
