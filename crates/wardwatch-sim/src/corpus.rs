@@ -126,8 +126,11 @@ pub fn build(root: &Path, per_kind: usize) -> anyhow::Result<CorpusSummary> {
     Ok(summary)
 }
 
+/// SHA-256 of each file by path relative to the corpus root.
+pub type Snapshot = std::collections::BTreeMap<PathBuf, String>;
+
 /// SHA-256 of every regular file under `root` (but the marker), by path relative to it.
-pub fn snapshot(root: &Path) -> std::collections::BTreeMap<PathBuf, String> {
+pub fn snapshot(root: &Path) -> Snapshot {
     let mut out = std::collections::BTreeMap::new();
     for path in walk(root) {
         if path

@@ -252,6 +252,38 @@ pub fn attack(root: &Path, attack: &Attack) -> anyhow::Result<usize> {
     Ok(done.iter().sum())
 }
 
+/// Runs an attack as a loop that starts one process per file (`exe simulate
+/// encrypt-file`), like a shell loop around openssl: each child lives for one file, and
+/// only the loop (this process) lasts.
+pub fn attack_process_per_file(root: &Path, attack: &Attack, exe: &Path) -> anyhow::Result<usize> {
+    let root = checked_root(root)?;
+    let mut files = victims(&root);
+    if attack.max_files > 0 {
+        files.truncate(attack.max_files);
+    }
+    let mut noted = BTreeSet::new();
+    for file in &files {
+        let status = std::process::Command::new(exe)
+            .args(["simulate", "encrypt-file", "--dir"])
+            .arg(&root)
+            .args(["--mode", attack.mode.name()])
+            .arg(file)
+            .status()?;
+        if !status.success() {
+            bail!("encrypting {} failed", file.display());
+        }
+        if let Some(dir) = file.parent() {
+            if noted.insert(dir.to_path_buf()) {
+                drop_note(dir)?;
+            }
+        }
+        if !attack.delay.is_zero() {
+            std::thread::sleep(attack.delay);
+        }
+    }
+    Ok(files.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

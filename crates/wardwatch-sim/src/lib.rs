@@ -7,5 +7,6 @@
 //! bytes from a CSPRNG, which is what a real cipher's output looks like to any observer;
 //! no key exists, so a simulated victim file is not recoverable — only the corpus copy is.
 
+pub mod bench;
 pub mod corpus;
 pub mod encrypt;

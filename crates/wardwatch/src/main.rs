@@ -39,6 +39,9 @@ enum Command {
     /// Whole-system benchmarks that print figures.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
+    /// Simulated ransomware, confined to a simulator corpus (for tests and benchmarks).
+    #[command(subcommand)]
+    Simulate(commands::simulate::SimulateCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -70,6 +73,7 @@ fn main() -> std::process::ExitCode {
             Command::Admin(cmd) => commands::admin::run(cmd),
             Command::Agent(cmd) => commands::agent::run(cmd).await,
             Command::Bench(cmd) => commands::bench::run(cmd).await,
+            Command::Simulate(cmd) => commands::simulate::run(cmd),
         }
     });
     match result {

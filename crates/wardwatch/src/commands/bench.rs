@@ -16,6 +16,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         batch: usize,
     },
+    /// The ransomware guard against simulated encryptors and benign workloads on a
+    /// corpus of hospital files in a temporary directory (run as root).
+    Ransomware {
+        /// Files of each kind in the corpus.
+        #[arg(long, default_value_t = 12)]
+        per_kind: usize,
+        /// Only the scenarios whose name contains this (repeatable).
+        #[arg(long)]
+        only: Vec<String>,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -33,6 +43,17 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             };
             let report = wardwatch_agent::bench::ingest(&exe, &options).await?;
             println!("{report}");
+            Ok(())
+        }
+        BenchCommand::Ransomware { per_kind, only } => {
+            let options = wardwatch_sim::bench::BenchOptions {
+                exe: std::env::current_exe()?,
+                per_kind,
+                only,
+            };
+            let (summary, outcomes) =
+                tokio::task::spawn_blocking(move || wardwatch_sim::bench::run(&options)).await??;
+            println!("{}", wardwatch_sim::bench::render(&summary, &outcomes));
             Ok(())
         }
     }

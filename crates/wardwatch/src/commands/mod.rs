@@ -5,6 +5,7 @@ pub mod agent;
 pub mod bench;
 pub mod host;
 pub mod server;
+pub mod simulate;
 pub mod token;
 pub mod up;
 

@@ -1,0 +1,474 @@
+//! `wardwatch bench ransomware`: the guard against simulated encryptors and benign
+//! workloads on a corpus of hospital files, one fresh copy of the corpus per scenario.
+//!
+//! Every process here is a child of the bench: the guard runs with
+//! `--only-descendants-of <bench pid>`, so it can never act on anything else on the
+//! machine, and every scenario works only in its own copy under the temporary directory.
+
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::corpus;
+use crate::encrypt::{self, Mode};
+
+/// How the bench runs.
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// The `wardwatch` binary (the guard and the encryptors are run from it).
+    pub exe: PathBuf,
+    /// Files of each kind in the corpus.
+    pub per_kind: usize,
+    /// Only scenarios whose name contains one of these.
+    pub only: Vec<String>,
+}
+
+/// One encryptor scenario.
+#[derive(Debug, Clone)]
+pub struct Encryptor {
+    pub name: String,
+    pub mode: Mode,
+    pub threads: usize,
+    pub process_per_file: bool,
+    pub delay_ms: u64,
+    pub max_files: usize,
+}
+
+/// The encryptor scenarios of the bench.
+pub fn encryptors() -> Vec<Encryptor> {
+    let mut list: Vec<Encryptor> = Mode::ALL
+        .into_iter()
+        .map(|mode| Encryptor {
+            name: mode.name().to_string(),
+            mode,
+            threads: 1,
+            process_per_file: false,
+            delay_ms: 0,
+            max_files: 0,
+        })
+        .collect();
+    list.push(Encryptor {
+        name: "eight-threads".into(),
+        mode: Mode::InPlace,
+        threads: 8,
+        process_per_file: false,
+        delay_ms: 0,
+        max_files: 0,
+    });
+    list.push(Encryptor {
+        name: "process-per-file".into(),
+        mode: Mode::InPlace,
+        threads: 1,
+        process_per_file: true,
+        delay_ms: 0,
+        max_files: 0,
+    });
+    list.push(Encryptor {
+        name: "slow-1-file-per-second".into(),
+        mode: Mode::InPlace,
+        threads: 1,
+        process_per_file: false,
+        delay_ms: 1000,
+        max_files: 30,
+    });
+    list
+}
+
+/// A benign workload: a shell command run in the corpus copy.
+#[derive(Debug, Clone)]
+pub struct Benign {
+    pub name: &'static str,
+    pub needs: &'static [&'static str],
+    pub script: &'static str,
+}
+
+/// The benign workloads of the bench; each must raise no alarm.
+pub fn benign_workloads() -> Vec<Benign> {
+    vec![
+        Benign {
+            name: "tar+zstd backup",
+            needs: &["tar", "zstd"],
+            script: "tar -I zstd -cf backup.tar.zst radiology outpatient ward3 lab billing",
+        },
+        Benign {
+            name: "xz in place",
+            needs: &["xz"],
+            script: "find . -name '*.csv' -exec xz {} +",
+        },
+        Benign {
+            name: "zip archive",
+            needs: &["zip"],
+            script: "zip -qr export.zip radiology outpatient",
+        },
+        Benign {
+            name: "gpg 3 files, originals kept",
+            needs: &["gpg"],
+            script: "export GNUPGHOME=$(mktemp -d); for f in $(find . -name '*.pdf' | head -n 3); do gpg --batch --yes --pinentry-mode loopback --passphrase secret --symmetric \"$f\"; done; rm -rf \"$GNUPGHOME\"",
+        },
+        Benign {
+            name: "copy tree",
+            needs: &["cp"],
+            script: "cp -r radiology radiology-copy && cp -r lab lab-copy",
+        },
+        Benign {
+            name: "rsync mirror",
+            needs: &["rsync"],
+            script: "rsync -a ward3/ ward3-mirror/",
+        },
+        Benign {
+            name: "git commit and checkout",
+            needs: &["git"],
+            script: "git init -q repo && cp -r billing repo/ && cd repo && git add -A && git -c user.name=t -c user.email=t@t commit -qm one && for f in billing/*.csv; do echo extra >> \"$f\"; done && git -c user.name=t -c user.email=t@t commit -qam two && git checkout -q HEAD~1 -- .",
+        },
+        Benign {
+            name: "build (cc)",
+            needs: &["cc"],
+            script: "mkdir -p build && cd build && for i in $(seq 1 20); do printf 'int f%s(int x){return x*%s;}\\n' $i $i > m$i.c; cc -O1 -c m$i.c -o m$i.o; done",
+        },
+        Benign {
+            name: "gzip logs",
+            needs: &["gzip"],
+            script: "mkdir -p logs && for i in $(seq 1 30); do seq 1 2000 | sed \"s/^/2026-11-23 ward3 event /\" > logs/app$i.log; done && gzip logs/*.log",
+        },
+    ]
+}
+
+/// What one scenario gave.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub name: String,
+    pub malicious: bool,
+    pub skipped: Option<String>,
+    pub detected: bool,
+    pub files_changed: usize,
+    pub first_write_to_alert_ms: Option<i64>,
+    pub first_write_to_stop_ms: Option<i64>,
+    pub right_process: Option<bool>,
+    pub right_user: Option<bool>,
+    pub alarms: usize,
+    pub seconds_with_guard: f64,
+    pub seconds_without_guard: Option<f64>,
+}
+
+/// A running guard and the alert lines it printed.
+struct Guard {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Guard {
+    fn start(exe: &Path, dir: &Path) -> anyhow::Result<Guard> {
+        let mut child = Command::new(exe)
+            .arg("guard")
+            .arg("--path")
+            .arg(dir)
+            .args(["--respond", "kill", "--only-descendants-of"])
+            .arg(std::process::id().to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("start the guard")?;
+        let stdout = child.stdout.take().context("guard stdout")?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let line = rx
+                .recv_timeout(left)
+                .context("the guard did not report ready within 60 s")?;
+            if line.contains("\"ready\"") {
+                break;
+            }
+        }
+        Ok(Guard { child, lines: rx })
+    }
+
+    /// Stops the guard and returns the alerts it printed.
+    fn finish(mut self) -> Vec<serde_json::Value> {
+        std::thread::sleep(Duration::from_millis(800));
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+        self.lines
+            .try_iter()
+            .filter_map(|l| serde_json::from_str(&l).ok())
+            .filter(|v: &serde_json::Value| v.get("ready").is_none())
+            .collect()
+    }
+}
+
+fn current_user() -> String {
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|v| v.split_whitespace().next().map(str::to_string))
+        })
+        .unwrap_or_default();
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+            })
+        })
+        .unwrap_or(uid)
+}
+
+/// Files of the pristine corpus that are missing or different in `work`.
+fn changed_files(pristine: &corpus::Snapshot, work: &Path) -> usize {
+    let now = corpus::snapshot(work);
+    pristine
+        .iter()
+        .filter(|(path, hash)| now.get(*path) != Some(hash))
+        .count()
+}
+
+fn run_encryptor(
+    options: &BenchOptions,
+    pristine_dir: &Path,
+    pristine: &corpus::Snapshot,
+    scenario: &Encryptor,
+    scratch: &Path,
+) -> anyhow::Result<Outcome> {
+    let work = scratch.join(format!("enc-{}", scenario.name));
+    corpus::copy_tree(pristine_dir, &work)?;
+    encrypt::mark(&work)?;
+    let guard = Guard::start(&options.exe, &work)?;
+    let started = Instant::now();
+    let mut child = Command::new(&options.exe)
+        .args(["simulate", "encrypt", "--dir"])
+        .arg(&work)
+        .args(["--mode", scenario.mode.name()])
+        .args(["--threads", &scenario.threads.to_string()])
+        .args(["--delay-ms", &scenario.delay_ms.to_string()])
+        .args(["--max-files", &scenario.max_files.to_string()])
+        .args(if scenario.process_per_file {
+            &["--process-per-file"][..]
+        } else {
+            &[][..]
+        })
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start the encryptor")?;
+    let encryptor_pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while Instant::now() < deadline {
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let seconds = started.elapsed().as_secs_f64();
+    let alerts = guard.finish();
+    let files_changed = changed_files(pristine, &work);
+    let acted: Vec<&serde_json::Value> = alerts
+        .iter()
+        .filter(|a| {
+            a.pointer("/action/kind")
+                .and_then(|v| v.as_str())
+                .is_some_and(|k| k == "killed" || k == "suspended")
+        })
+        .collect();
+    let first = acted.first().copied().or(alerts.first());
+    let timing = |field: &str| -> Option<i64> {
+        let a = first?;
+        Some(
+            a.pointer(&format!("/times/{field}"))?.as_i64()?
+                - a.pointer("/times/first_event")?.as_i64()?,
+        )
+    };
+    let user = current_user();
+    let outcome = Outcome {
+        name: scenario.name.clone(),
+        malicious: true,
+        skipped: None,
+        detected: !acted.is_empty(),
+        files_changed,
+        first_write_to_alert_ms: timing("alert"),
+        first_write_to_stop_ms: timing("action"),
+        right_process: first.map(|a| {
+            a.pointer("/process/pid").and_then(|v| v.as_u64()) == Some(u64::from(encryptor_pid))
+        }),
+        right_user: first
+            .map(|a| a.pointer("/process/user").and_then(|v| v.as_str()) == Some(user.as_str())),
+        alarms: alerts.len(),
+        seconds_with_guard: seconds,
+        seconds_without_guard: None,
+    };
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(outcome)
+}
+
+fn run_script(dir: &Path, script: &str) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    anyhow::ensure!(status.success(), "workload failed: {script}");
+    Ok(started.elapsed().as_secs_f64())
+}
+
+fn run_benign(
+    options: &BenchOptions,
+    pristine_dir: &Path,
+    workload: &Benign,
+    scratch: &Path,
+) -> anyhow::Result<Outcome> {
+    let mut outcome = Outcome {
+        name: workload.name.to_string(),
+        malicious: false,
+        skipped: None,
+        detected: false,
+        files_changed: 0,
+        first_write_to_alert_ms: None,
+        first_write_to_stop_ms: None,
+        right_process: None,
+        right_user: None,
+        alarms: 0,
+        seconds_with_guard: 0.0,
+        seconds_without_guard: None,
+    };
+    if let Some(missing) = workload.needs.iter().find(|t| corpus::which(t).is_none()) {
+        outcome.skipped = Some(format!("{missing} is not installed"));
+        return Ok(outcome);
+    }
+    // Without the guard first, then with it, each on a fresh copy.
+    let plain = scratch.join("benign-plain");
+    corpus::copy_tree(pristine_dir, &plain)?;
+    outcome.seconds_without_guard = Some(run_script(&plain, workload.script)?);
+    let _ = std::fs::remove_dir_all(&plain);
+
+    let work = scratch.join("benign-guarded");
+    corpus::copy_tree(pristine_dir, &work)?;
+    encrypt::mark(&work)?;
+    let guard = Guard::start(&options.exe, &work)?;
+    outcome.seconds_with_guard = run_script(&work, workload.script)?;
+    let alerts = guard.finish();
+    outcome.alarms = alerts.len();
+    outcome.detected = !alerts.is_empty();
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(outcome)
+}
+
+/// Runs the whole bench and returns one outcome per scenario.
+pub fn run(options: &BenchOptions) -> anyhow::Result<(corpus::CorpusSummary, Vec<Outcome>)> {
+    let scratch = tempfile::tempdir()?;
+    let pristine_dir = scratch.path().join("pristine");
+    std::fs::create_dir_all(&pristine_dir)?;
+    let summary = corpus::build(&pristine_dir, options.per_kind)?;
+    let pristine = corpus::snapshot(&pristine_dir);
+    let wanted = |name: &str| {
+        options.only.is_empty() || options.only.iter().any(|o| name.contains(o.as_str()))
+    };
+    let mut outcomes = Vec::new();
+    for scenario in encryptors().iter().filter(|s| wanted(&s.name)) {
+        outcomes.push(run_encryptor(
+            options,
+            &pristine_dir,
+            &pristine,
+            scenario,
+            scratch.path(),
+        )?);
+    }
+    for workload in benign_workloads().iter().filter(|w| wanted(w.name)) {
+        outcomes.push(run_benign(
+            options,
+            &pristine_dir,
+            workload,
+            scratch.path(),
+        )?);
+    }
+    Ok((summary, outcomes))
+}
+
+/// The table the bench prints.
+pub fn render(summary: &corpus::CorpusSummary, outcomes: &[Outcome]) -> String {
+    let mut out = String::new();
+    let kinds: Vec<String> = summary
+        .by_kind
+        .iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "corpus: {} files, {:.1} MiB ({})",
+        summary.files,
+        summary.bytes as f64 / 1048576.0,
+        kinds.join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "\n{:<26} {:>8} {:>8} {:>10} {:>10} {:>8} {:>6}",
+        "encryptor", "stopped", "changed", "alert ms", "stop ms", "process", "user"
+    );
+    let yes_no = |v: Option<bool>| match v {
+        Some(true) => "right",
+        Some(false) => "WRONG",
+        None => "-",
+    };
+    let ms = |v: Option<i64>| v.map(|x| x.to_string()).unwrap_or_else(|| "-".into());
+    for o in outcomes.iter().filter(|o| o.malicious) {
+        let _ = writeln!(
+            out,
+            "{:<26} {:>8} {:>8} {:>10} {:>10} {:>8} {:>6}",
+            o.name,
+            if o.detected { "yes" } else { "NO" },
+            o.files_changed,
+            ms(o.first_write_to_alert_ms),
+            ms(o.first_write_to_stop_ms),
+            yes_no(o.right_process),
+            yes_no(o.right_user)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<30} {:>7} {:>12} {:>12} {:>9}",
+        "benign workload", "alarms", "s (guard)", "s (none)", "overhead"
+    );
+    for o in outcomes.iter().filter(|o| !o.malicious) {
+        if let Some(reason) = &o.skipped {
+            let _ = writeln!(out, "{:<30} skipped: {reason}", o.name);
+            continue;
+        }
+        let overhead = o
+            .seconds_without_guard
+            .filter(|s| *s > 0.0)
+            .map(|s| format!("{:+.1} %", (o.seconds_with_guard / s - 1.0) * 100.0))
+            .unwrap_or_else(|| "-".into());
+        let _ = writeln!(
+            out,
+            "{:<30} {:>7} {:>12.3} {:>12.3} {:>9}",
+            o.name,
+            o.alarms,
+            o.seconds_with_guard,
+            o.seconds_without_guard.unwrap_or(0.0),
+            overhead
+        );
+    }
+    out
+}
