@@ -8,6 +8,7 @@ pub mod bench;
 pub mod client;
 pub mod collect;
 pub mod enroll;
+pub mod guard;
 pub mod run;
 pub mod spool;
 pub mod state;

@@ -196,19 +196,41 @@ impl Guard {
         Ok(Guard { child, lines: rx })
     }
 
-    /// Stops the guard and returns the alerts it printed.
+    /// Stops the guard (SIGTERM: it removes its canaries) and returns the alerts it
+    /// printed.
     fn finish(mut self) -> Vec<serde_json::Value> {
         std::thread::sleep(Duration::from_millis(800));
-        // SAFETY: kill(2) on our own child's pid.
-        unsafe {
-            libc::kill(self.child.id() as i32, libc::SIGTERM);
-        }
-        let _ = self.child.wait();
+        self.stop();
         self.lines
             .try_iter()
             .filter_map(|l| serde_json::from_str(&l).ok())
             .filter(|v: &serde_json::Value| v.get("ready").is_none())
             .collect()
+    }
+
+    fn stop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe {
+                libc::kill(self.child.id() as i32, libc::SIGTERM);
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Guard {
+    /// A scenario that fails early must not leave its guard running.
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

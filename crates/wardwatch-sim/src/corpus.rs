@@ -31,7 +31,7 @@ pub fn build(root: &Path, per_kind: usize) -> anyhow::Result<CorpusSummary> {
     let mut next_dir = || {
         slot += 1;
         let dept = DEPARTMENTS[slot % DEPARTMENTS.len()];
-        if slot % 3 == 0 {
+        if slot.is_multiple_of(3) {
             root.join(dept).join("archive")
         } else {
             root.join(dept)

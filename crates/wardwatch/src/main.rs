@@ -36,6 +36,8 @@ enum Command {
     /// The agent that runs on each terminal.
     #[command(subcommand)]
     Agent(commands::agent::AgentCommand),
+    /// Ransomware guard alone: watch directories, stop encryption in progress.
+    Guard(commands::guard::GuardArgs),
     /// Whole-system benchmarks that print figures.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -73,6 +75,7 @@ fn main() -> std::process::ExitCode {
             Command::Admin(cmd) => commands::admin::run(cmd),
             Command::Agent(cmd) => commands::agent::run(cmd).await,
             Command::Bench(cmd) => commands::bench::run(cmd).await,
+            Command::Guard(args) => commands::guard::run(args).await,
             Command::Simulate(cmd) => commands::simulate::run(cmd),
         }
     });

@@ -1,0 +1,835 @@
+//! The file system monitor: raw fanotify through `libc`, two groups, one reader thread
+//! each, events sent to the guard loop over a channel.
+//!
+//! * The content group (no FID reporting) gets `FAN_CLOSE_WRITE` for the whole file
+//!   system of each protected directory (and `FAN_MODIFY` on the canaries, so a canary
+//!   held open and written is seen at the first write). Each event carries an open
+//!   descriptor of the written file, so the sampled blocks read for the fingerprint
+//!   are those of that very file.
+//! * The name group (`FAN_REPORT_DFID_NAME`) gets creates, deletes and renames, as a
+//!   directory file handle plus a name ([`super::dirhandle`] turns them into paths).
+//!   Renames come as one `FAN_RENAME` event with both names (Linux 5.17+); on older
+//!   kernels as `FAN_MOVED_FROM` then `FAN_MOVED_TO`, which have no cookie and are
+//!   paired as consecutive events of the same pid.
+//!
+//! Marks cover whole file systems (only `FAN_MARK_FILESYSTEM` sees every directory,
+//! including ones created later), so most events are about other directories and are
+//! dropped in the reader thread by path. Events of the guard itself are dropped too.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::Sender;
+use wardwatch_detect::content::Fingerprint;
+
+use super::canary::is_canary;
+use super::dirhandle::{DirKey, DirResolver};
+use super::hasher::{HashJob, HashQueue};
+use super::index::mtime_ms;
+use super::procinfo::ProcTable;
+use super::protected::ProtectedPaths;
+use super::sample::fingerprint_file;
+use super::sys::{cvt, fd_path, read_some, wait_readable, Stopper, Wake};
+use super::{Clock, GuardError};
+
+/// One file system event about a protected path.
+#[derive(Debug, Clone)]
+pub struct FsEvent {
+    /// The process (thread group) that caused it.
+    pub pid: u32,
+    /// Monotonic milliseconds (the guard's clock) when it was read.
+    pub time_ms: u64,
+    /// Wall-clock milliseconds when it was read.
+    pub wall_ms: u64,
+    pub kind: FsEventKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum FsEventKind {
+    /// A file opened for writing was closed.
+    Written {
+        path: PathBuf,
+        size: u64,
+        mtime_ms: i64,
+        fingerprint: Fingerprint,
+    },
+    /// A canary was written to (possibly still open) or closed after writing.
+    CanaryWritten {
+        path: PathBuf,
+    },
+    Created {
+        path: PathBuf,
+        dir: bool,
+    },
+    /// Deleted, or moved out of the protected directories.
+    Deleted {
+        path: PathBuf,
+        dir: bool,
+    },
+    Renamed {
+        from: PathBuf,
+        to: PathBuf,
+        dir: bool,
+    },
+    /// The kernel queue overflowed: events were lost.
+    Lost,
+}
+
+const EVENT_METADATA_LEN: usize = 24;
+const METADATA_VERSION: u8 = 3;
+/// Read buffer: many events per `read(2)`.
+const READ_BUFFER: usize = 256 * 1024;
+/// How long a `FAN_MOVED_FROM` waits for its `FAN_MOVED_TO`.
+const MOVE_PAIRING: Duration = Duration::from_millis(200);
+
+/// Everything the reader threads need.
+pub(crate) struct MonitorSetup {
+    pub protected: ProtectedPaths,
+    pub procs: Arc<ProcTable>,
+    pub events: Sender<FsEvent>,
+    pub hasher: HashQueue,
+    pub clock: Clock,
+}
+
+/// The running monitor.
+pub(crate) struct Monitor {
+    content: Arc<OwnedFd>,
+    stop: Arc<Stopper>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Monitor {
+    pub(crate) fn start(setup: MonitorSetup) -> Result<Self, GuardError> {
+        let roots = setup.protected.roots().to_vec();
+        let first = roots.first().cloned().unwrap_or_default();
+        let content = Arc::new(
+            fanotify_init(
+                libc::FAN_CLASS_NOTIF | libc::FAN_CLOEXEC | libc::FAN_UNLIMITED_QUEUE,
+                (libc::O_RDONLY | libc::O_LARGEFILE | libc::O_CLOEXEC | libc::O_NOATIME) as u32,
+            )
+            .map_err(|e| GuardError::syscall("fanotify_init(content group)", &first, e))?,
+        );
+        for root in &roots {
+            mark(
+                &content,
+                libc::FAN_MARK_ADD | libc::FAN_MARK_FILESYSTEM,
+                libc::FAN_CLOSE_WRITE,
+                root,
+            )
+            .map_err(|e| {
+                GuardError::syscall(
+                    "fanotify_mark(FAN_MARK_FILESYSTEM, FAN_CLOSE_WRITE)",
+                    root,
+                    e,
+                )
+            })?;
+        }
+        let names = fanotify_init(
+            libc::FAN_CLASS_NOTIF
+                | libc::FAN_CLOEXEC
+                | libc::FAN_UNLIMITED_QUEUE
+                | libc::FAN_REPORT_DFID_NAME,
+            (libc::O_RDONLY | libc::O_CLOEXEC) as u32,
+        )
+        .map_err(|e| GuardError::syscall("fanotify_init(FAN_REPORT_DFID_NAME)", &first, e))?;
+        let base = libc::FAN_CREATE | libc::FAN_DELETE | libc::FAN_ONDIR;
+        let mut paired_moves = false;
+        for root in &roots {
+            let flags = libc::FAN_MARK_ADD | libc::FAN_MARK_FILESYSTEM;
+            let with_rename = if paired_moves {
+                Err(std::io::Error::from_raw_os_error(libc::EINVAL))
+            } else {
+                mark(&names, flags, base | libc::FAN_RENAME, root)
+            };
+            if let Err(e) = with_rename {
+                if e.raw_os_error() != Some(libc::EINVAL) {
+                    return Err(GuardError::syscall(
+                        "fanotify_mark(FAN_MARK_FILESYSTEM, FAN_RENAME)",
+                        root,
+                        e,
+                    ));
+                }
+                // Before Linux 5.17: no FAN_RENAME, pair the two move events instead.
+                paired_moves = true;
+                mark(
+                    &names,
+                    flags,
+                    base | libc::FAN_MOVED_FROM | libc::FAN_MOVED_TO,
+                    root,
+                )
+                .map_err(|e| {
+                    GuardError::syscall("fanotify_mark(FAN_MARK_FILESYSTEM, FAN_MOVE)", root, e)
+                })?;
+            }
+        }
+        let resolver = DirResolver::new(&setup.protected)?;
+        let stop = Arc::new(Stopper::new().map_err(|cause| GuardError::Thread {
+            what: "eventfd",
+            cause,
+        })?);
+        let own_pid = std::process::id();
+
+        let content_reader = ContentReader {
+            group: content.clone(),
+            stop: stop.clone(),
+            protected: setup.protected.clone(),
+            procs: setup.procs.clone(),
+            events: setup.events.clone(),
+            hasher: setup.hasher,
+            clock: setup.clock,
+            own_pid,
+        };
+        let name_reader = NameReader {
+            group: names,
+            stop: stop.clone(),
+            protected: setup.protected,
+            procs: setup.procs,
+            events: setup.events,
+            clock: setup.clock,
+            own_pid,
+            resolver,
+            pairer: paired_moves.then(RenamePairer::default),
+        };
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(|cause| GuardError::Thread {
+                    what: "cannot start a fanotify reader thread",
+                    cause,
+                })
+        };
+        let threads = vec![
+            spawn("guard-content", Box::new(move || content_reader.run()))?,
+            spawn("guard-names", Box::new(move || name_reader.run()))?,
+        ];
+        tracing::debug!(rename_events = !paired_moves, "fanotify monitor started");
+        Ok(Self {
+            content,
+            stop,
+            threads,
+        })
+    }
+
+    /// Watches a canary for every write, not only the close after writing.
+    pub(crate) fn watch_canary(&self, path: &Path) -> Result<(), GuardError> {
+        mark(
+            &self.content,
+            libc::FAN_MARK_ADD,
+            libc::FAN_MODIFY | libc::FAN_CLOSE_WRITE,
+            path,
+        )
+        .map_err(|e| GuardError::syscall("fanotify_mark(FAN_MODIFY)", path, e))
+    }
+
+    /// Stops and joins the reader threads. The event receiver must be dropped (or
+    /// drained) first, or a thread blocked on a full channel would never see the stop.
+    pub(crate) fn stop(self) {
+        self.stop.fire();
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+fn fanotify_init(flags: u32, event_f_flags: u32) -> std::io::Result<OwnedFd> {
+    // SAFETY: fanotify_init(2) with flag words; the result is checked.
+    let fd = cvt(unsafe { libc::fanotify_init(flags, event_f_flags) })?;
+    // SAFETY: a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn mark(group: &OwnedFd, flags: u32, mask: u64, path: &Path) -> std::io::Result<()> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: fanotify_mark(2) on our group with a NUL-terminated path.
+    cvt(unsafe {
+        libc::fanotify_mark(group.as_raw_fd(), flags, mask, libc::AT_FDCWD, c.as_ptr())
+    })?;
+    Ok(())
+}
+
+/// One event as read: the metadata, and the info records that follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawEvent<'a> {
+    pub mask: u64,
+    pub fd: RawFd,
+    pub pid: i32,
+    pub info: &'a [u8],
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    b.get(at..at + 2)?.try_into().ok().map(u16::from_ne_bytes)
+}
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at + 4)?.try_into().ok().map(u32::from_ne_bytes)
+}
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    b.get(at..at + 8)?.try_into().ok().map(u64::from_ne_bytes)
+}
+
+/// Splits a read buffer into events (`struct fanotify_event_metadata` + info records).
+/// Stops at the first malformed event; descriptors of the events returned must be
+/// closed by the caller.
+pub(crate) fn parse_events(buf: &[u8]) -> Vec<RawEvent<'_>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + EVENT_METADATA_LEN <= buf.len() {
+        let b = &buf[at..];
+        let (Some(event_len), Some(metadata_len), Some(mask), Some(fd), Some(pid)) = (
+            u32_at(b, 0).map(|v| v as usize),
+            u16_at(b, 6).map(|v| v as usize),
+            u64_at(b, 8),
+            u32_at(b, 16).map(|v| v as i32),
+            u32_at(b, 20).map(|v| v as i32),
+        ) else {
+            break;
+        };
+        if b[4] != METADATA_VERSION
+            || event_len < EVENT_METADATA_LEN
+            || metadata_len < EVENT_METADATA_LEN
+            || metadata_len > event_len
+            || event_len > b.len()
+        {
+            tracing::error!(version = b[4], "unexpected fanotify event layout");
+            break;
+        }
+        out.push(RawEvent {
+            mask,
+            fd,
+            pid,
+            info: &b[metadata_len..event_len],
+        });
+        at += event_len;
+    }
+    out
+}
+
+/// One directory-entry info record (`FAN_EVENT_INFO_TYPE_*DFID_NAME`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NameRecord {
+    pub info_type: u8,
+    pub dir: DirKey,
+    pub name: Vec<u8>,
+}
+
+/// Parses the info records of a name event; records of other types are skipped.
+pub(crate) fn parse_name_records(info: &[u8]) -> Vec<NameRecord> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 4 <= info.len() {
+        let info_type = info[at];
+        let Some(len) = u16_at(info, at + 2).map(|l| l as usize) else {
+            break;
+        };
+        if len < 4 || at + len > info.len() {
+            break;
+        }
+        let rec = &info[at..at + len];
+        at += len;
+        if !matches!(
+            info_type,
+            libc::FAN_EVENT_INFO_TYPE_DFID_NAME
+                | libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME
+                | libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME
+        ) {
+            continue;
+        }
+        // header (4), fsid (8), handle_bytes (4), handle_type (4), handle, name\0
+        let (Some(fsid), Some(handle_bytes), Some(handle_type)) = (
+            rec.get(4..12).and_then(|b| <[u8; 8]>::try_from(b).ok()),
+            u32_at(rec, 12).map(|v| v as usize),
+            u32_at(rec, 16).map(|v| v as i32),
+        ) else {
+            continue;
+        };
+        let Some(handle) = rec.get(20..20 + handle_bytes) else {
+            continue;
+        };
+        let rest = &rec[20 + handle_bytes..];
+        let name = rest.split(|c| *c == 0).next().unwrap_or_default().to_vec();
+        out.push(NameRecord {
+            info_type,
+            dir: DirKey {
+                fsid,
+                handle_type,
+                handle: handle.to_vec(),
+            },
+            name,
+        });
+    }
+    out
+}
+
+/// Reads `FAN_CLOSE_WRITE` (and canary `FAN_MODIFY`) events.
+struct ContentReader {
+    group: Arc<OwnedFd>,
+    stop: Arc<Stopper>,
+    protected: ProtectedPaths,
+    procs: Arc<ProcTable>,
+    events: Sender<FsEvent>,
+    hasher: HashQueue,
+    clock: Clock,
+    own_pid: u32,
+}
+
+impl ContentReader {
+    fn run(self) {
+        let mut buf = AlignedBuf::new();
+        loop {
+            match wait_readable(self.group.as_raw_fd(), &self.stop, -1) {
+                Ok(Wake::Readable) => {}
+                Ok(Wake::Timeout) => continue,
+                Ok(Wake::Stop) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "poll on the fanotify content group failed; file writes are no longer seen");
+                    return;
+                }
+            }
+            let n = match read_some(self.group.as_raw_fd(), buf.bytes()) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "read from the fanotify content group failed; file writes are no longer seen");
+                    return;
+                }
+            };
+            let (time_ms, wall_ms) = self.clock.now();
+            let raw: Vec<(u64, RawFd, i32)> = parse_events(&buf.bytes()[..n])
+                .into_iter()
+                .map(|e| (e.mask, e.fd, e.pid))
+                .collect();
+            for (mask, fd, pid) in raw {
+                // Own every descriptor at once so each is closed on every path.
+                // SAFETY: the kernel created this descriptor for us with the event.
+                let fd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) });
+                let kind = if mask & libc::FAN_Q_OVERFLOW != 0 {
+                    Some(FsEventKind::Lost)
+                } else if pid as u32 == self.own_pid {
+                    None
+                } else {
+                    fd.and_then(|fd| self.describe(mask, fd, pid as u32))
+                };
+                if let Some(kind) = kind {
+                    let event = FsEvent {
+                        pid: pid as u32,
+                        time_ms,
+                        wall_ms,
+                        kind,
+                    };
+                    if self.events.blocking_send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn describe(&self, mask: u64, fd: OwnedFd, pid: u32) -> Option<FsEventKind> {
+        let (path, deleted) = fd_path(fd.as_raw_fd()).ok()?;
+        if !self.protected.contains(&path) {
+            return None;
+        }
+        // While the process may still exist.
+        self.procs.observe(pid);
+        if is_canary(&path) {
+            return Some(FsEventKind::CanaryWritten { path });
+        }
+        if mask & libc::FAN_CLOSE_WRITE == 0 || deleted {
+            return None;
+        }
+        let file = File::from(fd);
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        let size = meta.len();
+        let fingerprint = match fingerprint_file(&file, size) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "cannot read a rewritten file");
+                return None;
+            }
+        };
+        let mtime_ms = mtime_ms(&meta);
+        self.hasher.offer(HashJob {
+            path: path.clone(),
+            file,
+            size,
+            mtime_ms,
+        });
+        Some(FsEventKind::Written {
+            path,
+            size,
+            mtime_ms,
+            fingerprint,
+        })
+    }
+}
+
+/// Reads create, delete and rename events.
+struct NameReader {
+    group: OwnedFd,
+    stop: Arc<Stopper>,
+    protected: ProtectedPaths,
+    procs: Arc<ProcTable>,
+    events: Sender<FsEvent>,
+    clock: Clock,
+    own_pid: u32,
+    resolver: DirResolver,
+    /// Set when renames come as two events to pair.
+    pairer: Option<RenamePairer>,
+}
+
+impl NameReader {
+    fn run(mut self) {
+        let mut buf = AlignedBuf::new();
+        loop {
+            let waiting = self.pairer.as_ref().is_some_and(|p| p.pending.is_some());
+            let timeout = if waiting {
+                MOVE_PAIRING.as_millis() as i32
+            } else {
+                -1
+            };
+            match wait_readable(self.group.as_raw_fd(), &self.stop, timeout) {
+                Ok(Wake::Readable) => {}
+                Ok(Wake::Timeout) => {
+                    let flushed = self
+                        .pairer
+                        .as_mut()
+                        .and_then(|p| p.flush_stale(MOVE_PAIRING));
+                    if let Some((pid, from, to, dir)) = flushed {
+                        if !self.emit_move(pid, from, to, dir) {
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                Ok(Wake::Stop) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "poll on the fanotify name group failed; creates, deletes and renames are no longer seen");
+                    return;
+                }
+            }
+            let n = match read_some(self.group.as_raw_fd(), buf.bytes()) {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "read from the fanotify name group failed; creates, deletes and renames are no longer seen");
+                    return;
+                }
+            };
+            let data = buf.bytes()[..n].to_vec();
+            for ev in parse_events(&data) {
+                if ev.fd >= 0 {
+                    // Name groups report no descriptor, but never leak one.
+                    // SAFETY: a descriptor the kernel created for us.
+                    drop(unsafe { OwnedFd::from_raw_fd(ev.fd) });
+                }
+                if !self.handle(&ev) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Handles one event; false when the guard loop is gone.
+    fn handle(&mut self, ev: &RawEvent<'_>) -> bool {
+        if ev.mask & libc::FAN_Q_OVERFLOW != 0 {
+            return self.send(ev.pid as u32, FsEventKind::Lost);
+        }
+        let pid = ev.pid as u32;
+        let dir = ev.mask & libc::FAN_ONDIR != 0;
+        let records = parse_name_records(ev.info);
+        let mut path_of = |t: u8| -> Option<PathBuf> {
+            let r = records.iter().find(|r| r.info_type == t)?;
+            let parent = self.resolver.resolve(&r.dir)?;
+            let name = std::ffi::OsStr::from_bytes(&r.name);
+            Some(if r.name.is_empty() || r.name == b"." {
+                parent
+            } else {
+                parent.join(name)
+            })
+        };
+        if ev.mask & libc::FAN_RENAME != 0 {
+            let from = path_of(libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME);
+            let to = path_of(libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME);
+            return self.emit_move(pid, from, to, dir);
+        }
+        let path = path_of(libc::FAN_EVENT_INFO_TYPE_DFID_NAME);
+        if ev.mask & (libc::FAN_MOVED_FROM | libc::FAN_MOVED_TO) != 0 {
+            let Some(pairer) = self.pairer.as_mut() else {
+                return true;
+            };
+            let done = if ev.mask & libc::FAN_MOVED_FROM != 0 {
+                pairer.moved_from(pid, path, dir)
+            } else {
+                pairer.moved_to(pid, path, dir)
+            };
+            for (pid, from, to, dir) in done {
+                if !self.emit_move(pid, from, to, dir) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        // Any other event ends a pending move: it was a move out of sight.
+        if let Some((p, from, to, d)) = self.pairer.as_mut().and_then(|p| p.flush()) {
+            if !self.emit_move(p, from, to, d) {
+                return false;
+            }
+        }
+        if pid == self.own_pid {
+            return true;
+        }
+        let Some(path) = path else {
+            return true;
+        };
+        if dir && ev.mask & libc::FAN_DELETE != 0 {
+            self.resolver.directory_changed(&[&path]);
+        }
+        if !self.protected.contains(&path) {
+            return true;
+        }
+        self.procs.observe(pid);
+        let created = ev.mask & libc::FAN_CREATE != 0;
+        let deleted = ev.mask & libc::FAN_DELETE != 0;
+        // Merged events (same name, same pid): the order follows from what exists now.
+        let exists = std::fs::symlink_metadata(&path).is_ok();
+        let mut kinds = Vec::new();
+        match (created, deleted, exists) {
+            (true, true, true) => {
+                kinds.push(FsEventKind::Deleted {
+                    path: path.clone(),
+                    dir,
+                });
+                kinds.push(FsEventKind::Created { path, dir });
+            }
+            (true, true, false) => {
+                kinds.push(FsEventKind::Created {
+                    path: path.clone(),
+                    dir,
+                });
+                kinds.push(FsEventKind::Deleted { path, dir });
+            }
+            (true, false, _) => kinds.push(FsEventKind::Created { path, dir }),
+            (false, true, _) => kinds.push(FsEventKind::Deleted { path, dir }),
+            _ => {}
+        }
+        kinds.into_iter().all(|k| self.send(pid, k))
+    }
+
+    /// A rename, seen from the protected trees: inside to inside is a rename, inside to
+    /// outside a delete, outside to inside a create.
+    fn emit_move(
+        &mut self,
+        pid: u32,
+        from: Option<PathBuf>,
+        to: Option<PathBuf>,
+        dir: bool,
+    ) -> bool {
+        if dir {
+            let changed: Vec<&Path> = from.iter().chain(to.iter()).map(|p| p.as_path()).collect();
+            self.resolver.directory_changed(&changed);
+        }
+        if pid == self.own_pid {
+            return true;
+        }
+        let from = from.filter(|p| self.protected.contains(p));
+        let to = to.filter(|p| self.protected.contains(p));
+        let kind = match (from, to) {
+            (Some(from), Some(to)) => FsEventKind::Renamed { from, to, dir },
+            (Some(path), None) => FsEventKind::Deleted { path, dir },
+            (None, Some(path)) => FsEventKind::Created { path, dir },
+            (None, None) => return true,
+        };
+        self.procs.observe(pid);
+        self.send(pid, kind)
+    }
+
+    fn send(&self, pid: u32, kind: FsEventKind) -> bool {
+        let (time_ms, wall_ms) = self.clock.now();
+        self.events
+            .blocking_send(FsEvent {
+                pid,
+                time_ms,
+                wall_ms,
+                kind,
+            })
+            .is_ok()
+    }
+}
+
+/// A move half: (pid, from, to, is a directory).
+type Move = (u32, Option<PathBuf>, Option<PathBuf>, bool);
+
+/// Pairs `FAN_MOVED_FROM` with the `FAN_MOVED_TO` that follows it from the same pid
+/// (fanotify has no rename cookie). An unpaired half is a move into or out of sight.
+#[derive(Debug, Default)]
+pub(crate) struct RenamePairer {
+    pending: Option<(u32, Option<PathBuf>, bool, Instant)>,
+}
+
+impl RenamePairer {
+    pub(crate) fn moved_from(&mut self, pid: u32, from: Option<PathBuf>, dir: bool) -> Vec<Move> {
+        let earlier = self.flush();
+        self.pending = Some((pid, from, dir, Instant::now()));
+        earlier.into_iter().collect()
+    }
+
+    pub(crate) fn moved_to(&mut self, pid: u32, to: Option<PathBuf>, dir: bool) -> Vec<Move> {
+        match self.pending.take() {
+            Some((p, from, d, _)) if p == pid => vec![(pid, from, to, dir || d)],
+            Some((p, from, d, _)) => vec![(p, from, None, d), (pid, None, to, dir)],
+            None => vec![(pid, None, to, dir)],
+        }
+    }
+
+    /// The pending half as a move out of sight.
+    pub(crate) fn flush(&mut self) -> Option<Move> {
+        self.pending
+            .take()
+            .map(|(pid, from, dir, _)| (pid, from, None, dir))
+    }
+
+    /// Like `flush`, only if the pending half waited longer than `after`.
+    pub(crate) fn flush_stale(&mut self, after: Duration) -> Option<Move> {
+        match &self.pending {
+            Some((_, _, _, at)) if at.elapsed() >= after => self.flush(),
+            _ => None,
+        }
+    }
+}
+
+/// A read buffer aligned for `struct fanotify_event_metadata`.
+struct AlignedBuf {
+    words: Vec<u64>,
+}
+
+impl AlignedBuf {
+    fn new() -> Self {
+        Self {
+            words: vec![0u64; READ_BUFFER / 8],
+        }
+    }
+
+    fn bytes(&mut self) -> &mut [u8] {
+        // SAFETY: a u64 buffer viewed as bytes: same memory, u8 has no alignment needs.
+        unsafe {
+            std::slice::from_raw_parts_mut(
+                self.words.as_mut_ptr().cast::<u8>(),
+                self.words.len() * 8,
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(mask: u64, fd: i32, pid: i32, info: &[u8]) -> Vec<u8> {
+        let len = (EVENT_METADATA_LEN + info.len()) as u32;
+        let mut b = Vec::new();
+        b.extend_from_slice(&len.to_ne_bytes());
+        b.push(METADATA_VERSION);
+        b.push(0);
+        b.extend_from_slice(&(EVENT_METADATA_LEN as u16).to_ne_bytes());
+        b.extend_from_slice(&mask.to_ne_bytes());
+        b.extend_from_slice(&fd.to_ne_bytes());
+        b.extend_from_slice(&pid.to_ne_bytes());
+        b.extend_from_slice(info);
+        b
+    }
+
+    fn name_record(info_type: u8, handle: &[u8], name: &str) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        body.extend_from_slice(&(handle.len() as u32).to_ne_bytes());
+        body.extend_from_slice(&1i32.to_ne_bytes());
+        body.extend_from_slice(handle);
+        body.extend_from_slice(name.as_bytes());
+        body.push(0);
+        while (body.len() + 4) % 4 != 0 {
+            body.push(0);
+        }
+        let mut rec = vec![info_type, 0];
+        rec.extend_from_slice(&((body.len() + 4) as u16).to_ne_bytes());
+        rec.extend_from_slice(&body);
+        rec
+    }
+
+    #[test]
+    fn events_and_their_name_records_are_parsed() {
+        let mut info = name_record(libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME, &[9; 8], "a.pdf");
+        info.extend(name_record(
+            libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME,
+            &[7; 12],
+            "a.pdf.locked",
+        ));
+        let mut buf = metadata(libc::FAN_RENAME, -1, 42, &info);
+        buf.extend(metadata(libc::FAN_CLOSE_WRITE, 5, 43, &[]));
+        let events = parse_events(&buf);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].pid, 42);
+        assert_eq!(events[1].fd, 5);
+        let records = parse_name_records(events[0].info);
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].name, b"a.pdf");
+        assert_eq!(records[0].dir.handle, vec![9; 8]);
+        assert_eq!(records[0].dir.fsid, [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(
+            records[1].info_type,
+            libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME
+        );
+        assert_eq!(records[1].name, b"a.pdf.locked");
+    }
+
+    #[test]
+    fn malformed_buffers_end_parsing_without_panicking() {
+        let mut buf = metadata(libc::FAN_CREATE, -1, 1, &[]);
+        buf[4] = 2; // wrong version
+        assert!(parse_events(&buf).is_empty());
+        let mut buf = metadata(libc::FAN_CREATE, -1, 1, &[]);
+        buf[0] = 200; // longer than the buffer
+        assert!(parse_events(&buf).is_empty());
+        assert!(parse_events(&[0; 10]).is_empty());
+        // A record that claims more bytes than there are.
+        let mut rec = name_record(libc::FAN_EVENT_INFO_TYPE_DFID_NAME, &[1; 8], "x");
+        rec[2] = 255;
+        assert!(parse_name_records(&rec).is_empty());
+        // A handle longer than its record.
+        let mut rec = name_record(libc::FAN_EVENT_INFO_TYPE_DFID_NAME, &[1; 8], "x");
+        rec[12] = 200;
+        assert!(parse_name_records(&rec).is_empty());
+    }
+
+    #[test]
+    fn moves_pair_by_pid_and_unpaired_halves_are_moves_out_of_or_into_sight() {
+        let p = |s: &str| Some(PathBuf::from(s));
+        let mut r = RenamePairer::default();
+        assert!(r.moved_from(10, p("/d/a"), false).is_empty());
+        assert_eq!(
+            r.moved_to(10, p("/d/b"), false),
+            vec![(10, p("/d/a"), p("/d/b"), false)]
+        );
+        // Another pid's MOVED_TO does not complete the pending half.
+        r.moved_from(10, p("/d/c"), false);
+        assert_eq!(
+            r.moved_to(11, p("/d/e"), false),
+            vec![(10, p("/d/c"), None, false), (11, None, p("/d/e"), false)]
+        );
+        // Two MOVED_FROM in a row: the first went out of sight.
+        r.moved_from(10, p("/d/f"), false);
+        assert_eq!(
+            r.moved_from(10, p("/d/g"), true),
+            vec![(10, p("/d/f"), None, false)]
+        );
+        assert_eq!(r.flush(), Some((10, p("/d/g"), None, true)));
+        assert_eq!(r.flush_stale(Duration::ZERO), None);
+    }
+}

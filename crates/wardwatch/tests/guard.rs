@@ -1,0 +1,538 @@
+//! The ransomware guard end to end: the real `wardwatch guard` binary watching a
+//! temporary directory, with `--only-descendants-of` this test process so that it can
+//! never act on anything else on the machine. Needs root (fanotify file system marks).
+//!
+//! * a process writing to a canary is killed, and the alert names it;
+//! * a shell loop encrypting one file per `openssl` and deleting the original is
+//!   stopped after a few files, and the alert names the loop, not one `openssl`;
+//! * gzip, `cp -r` and a user encrypting three files with gpg raise no alert.
+//!
+//! Every process started here runs in its own process group and is killed here.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::harness::{wait_exit, BIN};
+
+/// One guard at a time: each watches whole file systems, and the timing of the attack
+/// test should not depend on the other tests' load.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn require_root() {
+    // SAFETY: geteuid(2) has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    assert_eq!(
+        euid, 0,
+        "the guard tests need root: fanotify file system marks need CAP_SYS_ADMIN"
+    );
+}
+
+/// A running `wardwatch guard` and the JSON lines it prints.
+struct GuardProc {
+    child: Child,
+    lines: Receiver<Value>,
+    stderr: Arc<Mutex<String>>,
+    seen: Vec<Value>,
+    ready: Value,
+}
+
+impl GuardProc {
+    fn start(dir: &Path, respond: &str) -> GuardProc {
+        let mut child = Command::new(BIN)
+            .arg("guard")
+            .arg("--path")
+            .arg(dir)
+            .args(["--respond", respond])
+            .arg("--only-descendants-of")
+            .arg(std::process::id().to_string())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start wardwatch guard");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(err) = child.stderr.take() {
+            let sink = stderr.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).lines().map_while(Result::ok) {
+                    if let Ok(mut s) = sink.lock() {
+                        s.push_str(&line);
+                        s.push('\n');
+                    }
+                }
+            });
+        }
+        let out = child.stdout.take().expect("guard stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let value = serde_json::from_str(&line).unwrap_or_else(|e| {
+                    panic!("guard printed a line that is not JSON ({e}): {line}")
+                });
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut guard = GuardProc {
+            child,
+            lines,
+            stderr,
+            seen: Vec::new(),
+            ready: Value::Null,
+        };
+        match guard.lines.recv_timeout(Duration::from_secs(60)) {
+            Ok(v) if v["ready"] == true => guard.ready = v,
+            other => panic!(
+                "the guard did not report ready: {other:?}\nstderr:\n{}",
+                guard.stderr()
+            ),
+        }
+        guard
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The first alert (not yet seen) that satisfies `want`, waiting up to `timeout`.
+    fn wait_alert(&mut self, timeout: Duration, want: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(alert) => {
+                    self.seen.push(alert.clone());
+                    if want(&alert) {
+                        return alert;
+                    }
+                }
+                Err(_) => panic!(
+                    "no such alert within {timeout:?}; alerts: {:#?}\nguard stderr:\n{}",
+                    self.seen,
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    /// Every alert printed within `wait`.
+    fn alerts_within(&mut self, wait: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + wait;
+        while let Ok(alert) = self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            self.seen.push(alert);
+        }
+        self.seen.clone()
+    }
+
+    /// SIGTERM, as an operator's Ctrl-C or systemd would: the guard must exit cleanly.
+    fn stop(&mut self) -> ExitStatus {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        wait_exit(&mut self.child, Duration::from_secs(20)).unwrap_or_else(|| {
+            panic!(
+                "the guard did not stop on SIGTERM; stderr:\n{}",
+                self.stderr()
+            )
+        })
+    }
+}
+
+impl Drop for GuardProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A process group started by the test, killed (all of it) when dropped.
+struct Group {
+    child: Child,
+}
+
+impl Group {
+    fn spawn(cmd: &mut Command) -> Group {
+        let child = cmd
+            .process_group(0)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn a test process");
+        Group { child }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn kill(&mut self) {
+        // SAFETY: kill(2) of the process group this test created (its pgid is the
+        // leader's pid); SIGKILL also ends stopped members.
+        unsafe {
+            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs a command to completion in its own process group; fails after `timeout`
+/// (a command the guard wrongly stopped would hang).
+fn run_ok(cmd: &mut Command, timeout: Duration) {
+    let what = format!("{cmd:?}");
+    let mut group = Group::spawn(cmd.stdout(Stdio::null()));
+    let status = wait_exit(&mut group.child, timeout).unwrap_or_else(|| {
+        panic!("{what} did not finish within {timeout:?} (stopped by the guard?)")
+    });
+    assert!(status.success(), "{what} failed: {status:?}");
+}
+
+/// Text that reads like a clinical letter, `len` bytes.
+fn body(seed: usize, len: usize) -> String {
+    const WORDS: [&str; 16] = [
+        "patient",
+        "admitted",
+        "with",
+        "chest",
+        "pain",
+        "observations",
+        "stable",
+        "plan",
+        "review",
+        "in",
+        "clinic",
+        "bloods",
+        "normal",
+        "discharge",
+        "letter",
+        "follow-up",
+    ];
+    let mut s = String::with_capacity(len + 16);
+    let mut i = seed;
+    while s.len() < len {
+        s.push_str(WORDS[i % WORDS.len()]);
+        s.push(if i % 11 == 3 { '\n' } else { ' ' });
+        i = i.wrapping_mul(31).wrapping_add(7);
+    }
+    s
+}
+
+/// Fifty PDF- and DOCX-like documents (magic header, text body).
+fn make_documents(dir: &Path, n: usize) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    (0..n)
+        .map(|i| {
+            let (name, magic): (String, &[u8]) = if i % 2 == 0 {
+                (format!("report-{i:02}.pdf"), b"%PDF-1.7\n")
+            } else {
+                (format!("letter-{i:02}.docx"), b"PK\x03\x04")
+            };
+            let path = dir.join(name);
+            let mut content = magic.to_vec();
+            content.extend_from_slice(body(i, 12 * 1024 + i * 97).as_bytes());
+            std::fs::write(&path, content).unwrap();
+            path
+        })
+        .collect()
+}
+
+fn current_user() -> String {
+    // SAFETY: getuid(2) has no preconditions.
+    let uid = unsafe { libc::getuid() }.to_string();
+    std::fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid).then(|| f[0].to_string())
+        })
+        .unwrap_or(uid)
+}
+
+fn action_kind(alert: &Value) -> &str {
+    alert["action"]["kind"].as_str().unwrap_or("")
+}
+
+fn acted(alert: &Value) -> bool {
+    matches!(action_kind(alert), "killed" | "suspended")
+}
+
+fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..].trim_start().chars().next()
+}
+
+fn canaries_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("wardwatch-canary"))
+        .collect()
+}
+
+#[test]
+fn a_process_writing_to_a_canary_is_killed_and_named() {
+    require_root();
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let share = tmp.path().join("share");
+    make_documents(&share, 6);
+    let mut guard = GuardProc::start(&share, "suspend");
+    assert_eq!(guard.ready["files"], 6, "{}", guard.ready);
+    let canaries = canaries_in(&share);
+    assert_eq!(canaries.len(), 2, "{canaries:?}");
+    let canary = share.join(".0000-wardwatch-canary.docx");
+    assert!(std::fs::read(&canary).unwrap().starts_with(b"PK\x03\x04"));
+
+    // Opens the canary, writes, keeps it open: caught at the write, not at a close.
+    let mut writer = Group::spawn(
+        Command::new("sh")
+            .args([
+                "-c",
+                "exec 3>>\"$0\"; printf 'encrypted' >&3; while :; do sleep 1; done",
+            ])
+            .arg(&canary),
+    );
+    let pid = writer.pid();
+    let alert = guard.wait_alert(Duration::from_secs(30), |a| {
+        a["process"]["pid"] == pid && action_kind(a) == "killed"
+    });
+    let status = wait_exit(&mut writer.child, Duration::from_secs(10))
+        .expect("the canary writer was not killed");
+    assert_eq!(status.signal(), Some(libc::SIGKILL), "{status:?}");
+    assert_eq!(alert["level"], "kill", "{alert:#}");
+    let sh = std::fs::canonicalize("/bin/sh").unwrap();
+    assert_eq!(
+        alert["process"]["exe"],
+        sh.to_string_lossy().as_ref(),
+        "{alert:#}"
+    );
+    assert_eq!(
+        alert["process"]["user"],
+        current_user().as_str(),
+        "{alert:#}"
+    );
+    assert!(
+        alert["process"]["exe_sha256"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64),
+        "{alert:#}"
+    );
+    assert!(
+        alert["action"]["pids"]
+            .as_array()
+            .is_some_and(|p| p.contains(&Value::from(pid))),
+        "{alert:#}"
+    );
+    assert!(
+        alert["files"].as_array().is_some_and(|f| f
+            .iter()
+            .any(|f| f["path"] == canary.to_string_lossy().as_ref())),
+        "{alert:#}"
+    );
+    let t = &alert["times"];
+    let (first, at, action) = (
+        t["first_event"].as_u64(),
+        t["alert"].as_u64(),
+        t["action"].as_u64(),
+    );
+    assert!(first.is_some() && first <= at && at <= action, "{alert:#}");
+
+    let status = guard.stop();
+    assert!(status.success(), "{status:?}\n{}", guard.stderr());
+    assert!(
+        canaries_in(&share).is_empty(),
+        "canaries left after a clean stop"
+    );
+}
+
+#[test]
+fn a_shell_loop_encrypting_with_openssl_is_stopped_after_a_few_files() {
+    require_root();
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let share = tmp.path().join("share");
+    let files = make_documents(&share, 50);
+    let mut guard = GuardProc::start(&share, "suspend");
+    assert_eq!(guard.ready["files"], 50, "{}", guard.ready);
+
+    let script = r#"for f in "$@"; do openssl enc -aes-256-cbc -pbkdf2 -pass pass:x -in "$f" -out "$f.enc" && rm "$f"; done"#;
+    let mut attack = Group::spawn(
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("sh")
+            .args(&files)
+            .current_dir(&share)
+            .stderr(Stdio::null()),
+    );
+    let sh_pid = attack.pid();
+    let alert = guard.wait_alert(Duration::from_secs(60), acted);
+
+    // The loop itself, not one of its short-lived openssl children.
+    assert_eq!(alert["process"]["pid"], sh_pid, "{alert:#}");
+    assert!(
+        alert["action"]["pids"]
+            .as_array()
+            .is_some_and(|p| p.contains(&Value::from(sh_pid))),
+        "{alert:#}"
+    );
+    let state = state_of(sh_pid);
+    assert!(
+        matches!(state, Some('T' | 't' | 'Z') | None),
+        "the loop still runs: state {state:?}"
+    );
+    let changed = || {
+        files
+            .iter()
+            .filter(|f| {
+                let enc = PathBuf::from(format!("{}.enc", f.display()));
+                !f.exists() || enc.exists()
+            })
+            .count()
+    };
+    let at_stop = changed();
+    // Stopped means stopped: nothing changes any more.
+    std::thread::sleep(Duration::from_millis(500));
+    let later = changed();
+    let t = &alert["times"];
+    let stop_ms =
+        t["action"].as_u64().unwrap_or(0) as i64 - t["first_event"].as_u64().unwrap_or(0) as i64;
+    eprintln!(
+        "openssl loop: {at_stop} of 50 files changed when stopped ({later} after 500 ms), \
+         {stop_ms} ms from the first write to the stop, action {}",
+        action_kind(&alert)
+    );
+    assert_eq!(at_stop, later, "files kept changing after the stop");
+    assert!(
+        at_stop <= 10,
+        "{at_stop} files changed before the stop: {alert:#}"
+    );
+    assert!(at_stop >= 1, "{alert:#}");
+    assert!(
+        alert["files"].as_array().is_some_and(|f| !f.is_empty()),
+        "{alert:#}"
+    );
+    // A deleted original names its hash from before the attack.
+    let originals: Vec<&Value> = alert["files"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter(|f| f["after"].is_null() && !f["before"].is_null())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        !originals.is_empty(),
+        "no original with a before-hash: {alert:#}"
+    );
+
+    attack.kill();
+    let status = guard.stop();
+    assert!(status.success(), "{status:?}\n{}", guard.stderr());
+}
+
+#[test]
+fn gzip_copies_and_a_few_gpg_files_raise_no_alert() {
+    require_root();
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let share = tmp.path().join("share");
+    let logs = share.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let log_files: Vec<PathBuf> = (0..30)
+        .map(|i| {
+            let p = logs.join(format!("ward-{i:02}.log"));
+            let lines: String = (0..200)
+                .map(|n| {
+                    format!(
+                        "2026-11-23T08:{:02}:{:02} ward {i} bed {n} observations recorded\n",
+                        n % 60,
+                        i
+                    )
+                })
+                .collect();
+            std::fs::write(&p, lines).unwrap();
+            p
+        })
+        .collect();
+    let docs = make_documents(&share.join("docs"), 10);
+    let gnupg = tmp.path().join("gnupg");
+    std::fs::create_dir_all(&gnupg).unwrap();
+    std::fs::set_permissions(&gnupg, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let mut guard = GuardProc::start(&share, "suspend");
+    assert_eq!(guard.ready["files"], 40, "{}", guard.ready);
+
+    run_ok(
+        Command::new("gzip").args(&log_files),
+        Duration::from_secs(60),
+    );
+    run_ok(
+        Command::new("cp")
+            .args(["-r", "docs", "docs-copy"])
+            .current_dir(&share),
+        Duration::from_secs(60),
+    );
+    for f in &docs[..3] {
+        run_ok(
+            Command::new("gpg")
+                .args([
+                    "--batch",
+                    "--yes",
+                    "--pinentry-mode",
+                    "loopback",
+                    "--passphrase",
+                    "x",
+                    "--symmetric",
+                ])
+                .arg(f)
+                .env("GNUPGHOME", &gnupg)
+                .stderr(Stdio::null()),
+            Duration::from_secs(60),
+        );
+        assert!(f.exists());
+        assert!(PathBuf::from(format!("{}.gpg", f.display())).exists());
+    }
+    let alerts = guard.alerts_within(Duration::from_secs(2));
+    // gpg may have started an agent; it is ours to stop.
+    let _ = Command::new("gpgconf")
+        .args(["--kill", "all"])
+        .env("GNUPGHOME", &gnupg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    assert!(
+        alerts.is_empty(),
+        "benign work raised alerts: {alerts:#?}\nguard stderr:\n{}",
+        guard.stderr()
+    );
+    assert_eq!(
+        std::fs::read_dir(&logs).unwrap().count(),
+        30,
+        "gzip replaced each log"
+    );
+    let status = guard.stop();
+    assert!(status.success(), "{status:?}\n{}", guard.stderr());
+    assert!(canaries_in(&share).is_empty());
+}
