@@ -113,6 +113,8 @@ pub enum FileKind {
     Ole2,
     Elf,
     Pgp,
+    /// A raw zlib stream: git's loose objects, PNG chunks saved alone, many caches.
+    Zlib,
 }
 
 impl FileKind {
@@ -130,6 +132,7 @@ impl FileKind {
                 | Self::Bzip2
                 | Self::SevenZip
                 | Self::Pgp
+                | Self::Zlib
         )
     }
 
@@ -159,6 +162,7 @@ impl FileKind {
             Self::Ole2 => "ole2",
             Self::Elf => "elf",
             Self::Pgp => "pgp",
+            Self::Zlib => "zlib",
         }
     }
 }
@@ -289,10 +293,23 @@ pub fn detect_kind(head: &[u8]) -> FileKind {
     if is_openpgp_binary(head) || is_openpgp_armored(head) {
         return FileKind::Pgp;
     }
+    if is_zlib(head) {
+        return FileKind::Zlib;
+    }
     if looks_like_text(head) {
         return FileKind::Text;
     }
     FileKind::Unknown
+}
+
+/// A zlib stream header (RFC 1950) with the 32 KiB deflate window every common writer
+/// uses: CMF 0x78 and a check value that makes the first two bytes a multiple of 31.
+/// Git writes every loose object this way; about one random head in 8,000 passes.
+fn is_zlib(head: &[u8]) -> bool {
+    match head {
+        [0x78, flg, ..] => (0x78u16 * 256 + u16::from(*flg)) % 31 == 0 && flg & 0x20 == 0,
+        _ => false,
+    }
 }
 
 /// An OpenPGP message as gpg writes it: a first packet that is a public-key or
@@ -1166,5 +1183,17 @@ mod tests {
         let _ = compare(&plain, &weird);
         let _ = compare(&weird, &weird);
         assert!(weird.max_entropy().is_finite() || weird.max_entropy().is_infinite());
+    }
+
+    #[test]
+    fn zlib_streams_as_git_writes_them_are_recognised() {
+        // Default, best-speed and best-compression zlib headers.
+        for head in [[0x78u8, 0x9c], [0x78, 0x01], [0x78, 0xda]] {
+            let mut block = head.to_vec();
+            block.extend_from_slice(&[0x4b, 0xca, 0xc9, 0x4f, 0x52, 0x30, 0x34]);
+            assert_eq!(detect_kind(&block), FileKind::Zlib, "{head:?}");
+        }
+        assert!(FileKind::Zlib.is_compressed());
+        assert_ne!(detect_kind(&[0x78, 0x9d, 1, 2, 3]), FileKind::Zlib);
     }
 }
