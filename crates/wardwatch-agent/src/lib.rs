@@ -9,6 +9,7 @@ pub mod client;
 pub mod collect;
 pub mod enroll;
 pub mod guard;
+pub mod guard_report;
 pub mod run;
 pub mod spool;
 pub mod state;

@@ -30,6 +30,8 @@ pub struct RunOptions {
     pub collect: bool,
     /// Upper bound on events sent per second, for slow links to remote sites; 0 for none.
     pub max_events_per_second: u32,
+    /// The ransomware guard, when it has directories to protect.
+    pub guard: crate::guard_report::GuardOptions,
 }
 
 impl Default for RunOptions {
@@ -41,6 +43,7 @@ impl Default for RunOptions {
             spool_limits: SpoolLimits::default(),
             collect: true,
             max_events_per_second: 0,
+            guard: crate::guard_report::GuardOptions::default(),
         }
     }
 }
@@ -105,6 +108,25 @@ pub async fn run(
             }
         })
     };
+    let guard = (!options.guard.paths.is_empty()).then(|| {
+        let mut alerts = crate::guard_report::spawn(options.guard.clone(), shutdown.clone());
+        let spool = spool.clone();
+        let wake = wake.clone();
+        tokio::spawn(async move {
+            while let Some(alert) = alerts.recv().await {
+                let event = crate::guard_report::alert_event(&alert);
+                tracing::warn!(pid = alert.process.pid, "ransomware guard alert");
+                match with_spool(&spool, move |s| {
+                    s.push(wardwatch_proto::now_millis(), &event)
+                })
+                .await
+                {
+                    Ok(_) => wake.notify_one(),
+                    Err(e) => tracing::error!(error = %e, "cannot spool a guard alert"),
+                }
+            }
+        })
+    });
     let mut heart = {
         let spool = spool.clone();
         let client = client.clone();
@@ -140,6 +162,10 @@ pub async fn run(
     };
     collector.abort();
     heart.abort();
+    if let Some(guard) = guard {
+        // The alert forwarder ends when the guard has stopped (removing its canaries).
+        let _ = tokio::time::timeout(Duration::from_secs(10), guard).await;
+    }
     result
 }
 /// Collects the inventory and spools it: the whole inventory at start, the changes

@@ -307,7 +307,7 @@ pub fn detect_kind(head: &[u8]) -> FileKind {
 /// Git writes every loose object this way; about one random head in 8,000 passes.
 fn is_zlib(head: &[u8]) -> bool {
     match head {
-        [0x78, flg, ..] => (0x78u16 * 256 + u16::from(*flg)) % 31 == 0 && flg & 0x20 == 0,
+        [0x78, flg, ..] => (0x78u16 * 256 + u16::from(*flg)).is_multiple_of(31) && flg & 0x20 == 0,
         _ => false,
     }
 }

@@ -7,6 +7,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use tokio::sync::watch;
 use wardwatch_agent::enroll::{enroll, EnrollOptions};
+use wardwatch_agent::guard_report::GuardOptions;
+
+use super::guard::RespondArg;
 use wardwatch_agent::run::{open_spool, RunOptions};
 use wardwatch_agent::spool::SpoolLimits;
 use wardwatch_agent::state::StateDir;
@@ -93,6 +96,15 @@ pub struct RunTuning {
     /// Send at most this many events per second (for slow links); 0 for no limit.
     #[arg(long, default_value_t = 0)]
     pub max_events_per_second: u32,
+    /// Protect this directory with the ransomware guard (repeatable; needs root).
+    #[arg(long = "guard-path")]
+    pub guard_paths: Vec<PathBuf>,
+    /// How the guard responds: suspend, kill or report.
+    #[arg(long, value_enum, default_value_t = RespondArg::Suspend)]
+    pub guard_respond: RespondArg,
+    /// The guard acts only on descendants of this pid (trials on shared machines).
+    #[arg(long)]
+    pub guard_only_descendants_of: Option<u32>,
 }
 
 impl RunTuning {
@@ -107,6 +119,11 @@ impl RunTuning {
             },
             collect: !self.no_inventory,
             max_events_per_second: self.max_events_per_second,
+            guard: GuardOptions {
+                paths: self.guard_paths.clone(),
+                respond: self.guard_respond.into(),
+                scope: self.guard_only_descendants_of,
+            },
         }
     }
 }
