@@ -25,6 +25,9 @@ pub enum BenchCommand {
         /// Only the scenarios whose name contains this (repeatable).
         #[arg(long)]
         only: Vec<String>,
+        /// Runs of each benign workload with and without the guard (median reported).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
     },
 }
 
@@ -45,11 +48,16 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
-        BenchCommand::Ransomware { per_kind, only } => {
+        BenchCommand::Ransomware {
+            per_kind,
+            only,
+            repeat,
+        } => {
             let options = wardwatch_sim::bench::BenchOptions {
                 exe: std::env::current_exe()?,
                 per_kind,
                 only,
+                repeat,
             };
             let (summary, outcomes) =
                 tokio::task::spawn_blocking(move || wardwatch_sim::bench::run(&options)).await??;
