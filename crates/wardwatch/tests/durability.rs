@@ -25,6 +25,18 @@ fn stored(server: &TestServer, host_id: &str) -> i64 {
     event_stats(&server.db(), host_id, "test").0
 }
 
+/// Waits until the server holds at least `threshold` of the events.
+fn wait_for_stored(server: &TestServer, host_id: &str, threshold: i64, agent: &Proc, round: i64) {
+    let reached = wait_for(Duration::from_secs(60), || {
+        (stored(server, host_id) >= threshold).then_some(())
+    });
+    assert!(
+        reached.is_some(),
+        "round {round}: agent stderr:\n{}",
+        agent.stderr()
+    );
+}
+
 fn assert_exactly_once(server: &TestServer, host_id: &str) {
     let (count, distinct, min, max) = event_stats(&server.db(), host_id, "test");
     assert_eq!((count, distinct, min, max), (EVENTS, EVENTS, 1, EVENTS));
@@ -54,14 +66,7 @@ fn killing_the_server_mid_stream_loses_and_duplicates_nothing() {
 
     for round in 1..=3 {
         let threshold = round * EVENTS / 5;
-        let reached = wait_for(Duration::from_secs(60), || {
-            (stored(&server, &host_id) >= threshold).then_some(())
-        });
-        assert!(
-            reached.is_some(),
-            "round {round}: agent stderr:\n{}",
-            agent.stderr()
-        );
+        wait_for_stored(&server, &host_id, threshold, &agent, round);
         server.proc.kill();
         let at_kill = stored(&server, &host_id);
         assert!(
@@ -105,14 +110,7 @@ fn killing_the_agent_mid_batch_loses_and_duplicates_nothing() {
     for round in 1..=4 {
         let mut agent = start_agent(&state, AGENT_ARGS);
         let threshold = round * EVENTS / 6;
-        let reached = wait_for(Duration::from_secs(60), || {
-            (stored(&server, &host_id) >= threshold).then_some(())
-        });
-        assert!(
-            reached.is_some(),
-            "round {round}: agent stderr:\n{}",
-            agent.stderr()
-        );
+        wait_for_stored(&server, &host_id, threshold, &agent, round);
         agent.kill();
         assert!(stored(&server, &host_id) < EVENTS, "kill lands mid-stream");
     }

@@ -450,11 +450,7 @@ garbage line
         assert!(!grants.users.contains("daemon"));
         assert!(!grants.everyone);
         let accounts = build_accounts(&parse_passwd(PASSWD), &parse_group(GROUP), &grants);
-        let sudoers: Vec<&str> = accounts
-            .iter()
-            .filter(|a| a.sudo)
-            .map(|a| a.name.as_str())
-            .collect();
+        let sudoers = sudo_names(&accounts);
         assert_eq!(
             sudoers,
             vec!["root", "backup", "radiology", "admin1", "pacs"]
@@ -482,14 +478,19 @@ garbage line
         fs::create_dir_all(etc.join("sudoers.d/subdir")).expect("subdir");
 
         let accounts = collect(&CollectRoot::at(dir.path())).expect("accounts");
-        let sudoers: Vec<&str> = accounts
-            .iter()
-            .filter(|a| a.sudo)
-            .map(|a| a.name.as_str())
-            .collect();
+        let sudoers = sudo_names(&accounts);
         // sudo group membership alone grants nothing when sudoers does not say so.
         assert_eq!(sudoers, vec!["root", "radiology"]);
         assert!(accounts.windows(2).all(|w| w[0].uid <= w[1].uid));
+    }
+
+    /// Names of the accounts with sudo rights, in collection order.
+    fn sudo_names(accounts: &[Account]) -> Vec<&str> {
+        accounts
+            .iter()
+            .filter(|a| a.sudo)
+            .map(|a| a.name.as_str())
+            .collect()
     }
 
     #[test]
@@ -499,11 +500,7 @@ garbage line
         fs::write(dir.path().join("etc/passwd"), PASSWD).expect("passwd");
         fs::write(dir.path().join("etc/group"), GROUP).expect("group");
         let accounts = collect(&CollectRoot::at(dir.path())).expect("accounts");
-        let sudoers: Vec<&str> = accounts
-            .iter()
-            .filter(|a| a.sudo)
-            .map(|a| a.name.as_str())
-            .collect();
+        let sudoers = sudo_names(&accounts);
         assert_eq!(sudoers, vec!["root"]);
     }
 
@@ -517,11 +514,7 @@ garbage line
         // Unreadable even for root: a directory where the file should be.
         fs::create_dir_all(etc.join("sudoers")).expect("sudoers dir");
         let accounts = collect(&CollectRoot::at(dir.path())).expect("accounts");
-        let sudoers: Vec<&str> = accounts
-            .iter()
-            .filter(|a| a.sudo)
-            .map(|a| a.name.as_str())
-            .collect();
+        let sudoers = sudo_names(&accounts);
         assert_eq!(sudoers, vec!["root", "nurse", "radiology"]);
     }
 
