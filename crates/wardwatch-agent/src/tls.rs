@@ -14,17 +14,13 @@ use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use sha2::{Digest, Sha256};
 
 /// The crypto provider used throughout: ring, the same as the server.
 pub fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// `SHA256:<lowercase hex>` of a DER certificate.
-pub fn fingerprint(der: &[u8]) -> String {
-    format!("SHA256:{}", hex::encode(Sha256::digest(der)))
-}
+pub use wardwatch_proto::certificate_fingerprint as fingerprint;
 
 /// Normalises a fingerprint the admin typed: case, colons and the prefix are optional.
 pub fn normalize_fingerprint(text: &str) -> Option<String> {

@@ -196,6 +196,13 @@ pub struct ErrorBody {
     pub error: String,
 }
 
+/// `SHA256:<lowercase hex>` of a DER certificate: how the server prints its CA and how
+/// an agent pins it, so both sides must compute it the same way.
+pub fn certificate_fingerprint(der: &[u8]) -> String {
+    use sha2::Digest;
+    format!("SHA256:{}", hex::encode(sha2::Sha256::digest(der)))
+}
+
 /// Current time as Unix milliseconds.
 pub fn now_millis() -> i64 {
     std::time::SystemTime::now()

@@ -14,7 +14,6 @@ use rcgen::{
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
 use wardwatch_disk::write_private;
@@ -179,10 +178,7 @@ impl CertificateAuthority {
     }
 }
 
-/// `SHA256:<lowercase hex>` of a DER certificate.
-pub fn fingerprint(der: &[u8]) -> String {
-    format!("SHA256:{}", hex::encode(Sha256::digest(der)))
-}
+pub use wardwatch_proto::certificate_fingerprint as fingerprint;
 
 fn read(path: &Path) -> Result<String, CaError> {
     fs::read_to_string(path).map_err(|source| CaError::Io {
