@@ -29,6 +29,8 @@ pub struct BenchOptions {
     /// Runs of each benign workload with and without the guard; the median is reported,
     /// since sub-second workloads vary more run to run than the guard costs.
     pub repeat: usize,
+    /// Run the guard without its open gate (to measure what the gate costs and gives).
+    pub no_open_gate: bool,
 }
 
 /// One encryptor scenario.
@@ -114,6 +116,21 @@ pub fn benign_workloads() -> Vec<Benign> {
             script: "export GNUPGHOME=$(mktemp -d); for f in $(find . -name '*.pdf' | head -n 3); do gpg --batch --yes --pinentry-mode loopback --passphrase secret --symmetric \"$f\"; done; rm -rf \"$GNUPGHOME\"",
         },
         Benign {
+            name: "7z 3 files, originals kept",
+            needs: &["7z"],
+            script: "for f in $(find . -name '*.pdf' | head -n 3); do 7z a -bd -y -psecret -mhe=on \"$f.7z\" \"$f\" >/dev/null; done",
+        },
+        Benign {
+            name: "image conversion",
+            needs: &["mogrify"],
+            script: "mkdir -p thumbs && find . -name 'photo-*.png' | head -n 20 | xargs -r mogrify -path thumbs -format jpg -resize 50% && find . -path ./thumbs -prune -o -name 'photo-*.jpg' -print | head -n 20 | xargs -r mogrify -resize 80%",
+        },
+        Benign {
+            name: "DICOM decompression (dcmtk)",
+            needs: &["dcmdjpeg"],
+            script: "for f in $(find . -name 'ct-*.dcm' | head -n 20); do dcmdjpeg \"$f\" \"$f.tmp\" && mv \"$f.tmp\" \"$f\"; done",
+        },
+        Benign {
             name: "copy tree",
             needs: &["cp"],
             script: "cp -r radiology radiology-copy && cp -r lab lab-copy",
@@ -126,7 +143,7 @@ pub fn benign_workloads() -> Vec<Benign> {
         Benign {
             name: "git commit and checkout",
             needs: &["git"],
-            script: "git init -q repo && cp -r billing repo/ && cd repo && git add -A && git -c user.name=t -c user.email=t@t commit -qm one && for f in billing/*.csv; do echo extra >> \"$f\"; done && git -c user.name=t -c user.email=t@t commit -qam two && git checkout -q HEAD~1 -- .",
+            script: "git init -q repo && cp -r billing repo/ && cd repo && git add -A && git -c user.name=t -c user.email=t@t commit -qm one && for f in $(find billing -type f | head -n 20); do echo extra >> \"$f\"; done && git add -A && git -c user.name=t -c user.email=t@t commit -qm two && git checkout -q HEAD~1 -- .",
         },
         Benign {
             name: "build (cc)",
@@ -142,7 +159,7 @@ pub fn benign_workloads() -> Vec<Benign> {
 }
 
 /// What one scenario gave.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Outcome {
     pub name: String,
     pub malicious: bool,
@@ -165,11 +182,12 @@ struct Guard {
 }
 
 impl Guard {
-    fn start(exe: &Path, dir: &Path) -> anyhow::Result<Guard> {
-        let mut child = Command::new(exe)
+    fn start(options: &BenchOptions, dir: &Path) -> anyhow::Result<Guard> {
+        let mut child = Command::new(&options.exe)
             .arg("guard")
             .arg("--path")
             .arg(dir)
+            .args(options.no_open_gate.then_some("--no-open-gate"))
             .args(["--respond", "kill", "--only-descendants-of"])
             .arg(std::process::id().to_string())
             .env("RUST_LOG", "warn")
@@ -276,7 +294,7 @@ fn run_encryptor(
     let work = scratch.join(format!("enc-{}", scenario.name));
     corpus::copy_tree(pristine_dir, &work)?;
     encrypt::mark(&work)?;
-    let guard = Guard::start(&options.exe, &work)?;
+    let guard = Guard::start(options, &work)?;
     let started = Instant::now();
     let mut child = Command::new(&options.exe)
         .args(["simulate", "encrypt", "--dir"])
@@ -347,15 +365,21 @@ fn run_encryptor(
 
 fn run_script(dir: &Path, script: &str) -> anyhow::Result<f64> {
     let started = Instant::now();
-    let status = Command::new("sh")
+    let out = Command::new("sh")
         .arg("-c")
         .arg(script)
         .current_dir(dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
-    anyhow::ensure!(status.success(), "workload failed: {script}");
-    Ok(started.elapsed().as_secs_f64())
+        .stderr(Stdio::piped())
+        .output()?;
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        out.status.success(),
+        "workload failed ({}): {script}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim_end()
+    );
+    Ok(seconds)
 }
 
 fn run_benign(
@@ -395,7 +419,7 @@ fn run_benign(
         let work = scratch.join("benign-guarded");
         corpus::copy_tree(pristine_dir, &work)?;
         encrypt::mark(&work)?;
-        let guard = Guard::start(&options.exe, &work)?;
+        let guard = Guard::start(options, &work)?;
         guarded_times.push(run_script(&work, workload.script)?);
         let alerts = guard.finish();
         outcome.alarms += alerts.len();

@@ -30,12 +30,13 @@ use wardwatch_detect::content::Fingerprint;
 
 use super::canary::is_canary;
 use super::dirhandle::{DirKey, DirResolver};
+use super::gate::{Progress, Queue};
 use super::hasher::{HashJob, HashQueue};
 use super::index::mtime_ms;
 use super::procinfo::ProcTable;
 use super::protected::ProtectedPaths;
 use super::sample::fingerprint_file;
-use super::sys::{cvt, fd_path, read_some, wait_readable, Stopper, Wake};
+use super::sys::{cvt, fd_path, raise_thread_priority, read_some, wait_readable, Stopper, Wake};
 use super::{Clock, GuardError};
 
 /// One file system event about a protected path.
@@ -95,11 +96,13 @@ pub(crate) struct MonitorSetup {
     pub events: Sender<FsEvent>,
     pub hasher: HashQueue,
     pub clock: Clock,
+    pub progress: Arc<Progress>,
 }
 
 /// The running monitor.
 pub(crate) struct Monitor {
     content: Arc<OwnedFd>,
+    names: Arc<OwnedFd>,
     stop: Arc<Stopper>,
     threads: Vec<JoinHandle<()>>,
 }
@@ -130,14 +133,16 @@ impl Monitor {
                 )
             })?;
         }
-        let names = fanotify_init(
-            libc::FAN_CLASS_NOTIF
-                | libc::FAN_CLOEXEC
-                | libc::FAN_UNLIMITED_QUEUE
-                | libc::FAN_REPORT_DFID_NAME,
-            (libc::O_RDONLY | libc::O_CLOEXEC) as u32,
-        )
-        .map_err(|e| GuardError::syscall("fanotify_init(FAN_REPORT_DFID_NAME)", &first, e))?;
+        let names = Arc::new(
+            fanotify_init(
+                libc::FAN_CLASS_NOTIF
+                    | libc::FAN_CLOEXEC
+                    | libc::FAN_UNLIMITED_QUEUE
+                    | libc::FAN_REPORT_DFID_NAME,
+                (libc::O_RDONLY | libc::O_CLOEXEC) as u32,
+            )
+            .map_err(|e| GuardError::syscall("fanotify_init(FAN_REPORT_DFID_NAME)", &first, e))?,
+        );
         let base = libc::FAN_CREATE | libc::FAN_DELETE | libc::FAN_ONDIR;
         let mut paired_moves = false;
         for root in &roots {
@@ -184,9 +189,10 @@ impl Monitor {
             hasher: setup.hasher,
             clock: setup.clock,
             own_pid,
+            progress: setup.progress.clone(),
         };
         let name_reader = NameReader {
-            group: names,
+            group: names.clone(),
             stop: stop.clone(),
             protected: setup.protected,
             procs: setup.procs,
@@ -195,6 +201,7 @@ impl Monitor {
             own_pid,
             resolver,
             pairer: paired_moves.then(RenamePairer::default),
+            progress: setup.progress,
         };
         let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
             std::thread::Builder::new()
@@ -212,9 +219,15 @@ impl Monitor {
         tracing::debug!(rename_events = !paired_moves, "fanotify monitor started");
         Ok(Self {
             content,
+            names,
             stop,
             threads,
         })
+    }
+
+    /// The notification groups, whose queues the open gate watches.
+    pub(crate) fn queues(&self) -> [Arc<OwnedFd>; 2] {
+        [self.content.clone(), self.names.clone()]
     }
 
     /// Watches a canary for every write, not only the close after writing.
@@ -377,10 +390,12 @@ struct ContentReader {
     hasher: HashQueue,
     clock: Clock,
     own_pid: u32,
+    progress: Arc<Progress>,
 }
 
 impl ContentReader {
     fn run(self) {
+        raise_thread_priority("guard-content");
         let mut buf = AlignedBuf::new();
         loop {
             match wait_readable(self.group.as_raw_fd(), &self.stop, -1) {
@@ -392,9 +407,11 @@ impl ContentReader {
                     return;
                 }
             }
+            self.progress.set_reading(Queue::Content, true);
             let n = match read_some(self.group.as_raw_fd(), buf.bytes()) {
                 Ok(n) => n,
                 Err(e) => {
+                    self.progress.set_reading(Queue::Content, false);
                     tracing::error!(error = %e, "read from the fanotify content group failed; file writes are no longer seen");
                     return;
                 }
@@ -422,11 +439,13 @@ impl ContentReader {
                         wall_ms,
                         kind,
                     };
+                    self.progress.sent();
                     if self.events.blocking_send(event).is_err() {
                         return;
                     }
                 }
             }
+            self.progress.set_reading(Queue::Content, false);
         }
     }
 
@@ -474,7 +493,7 @@ impl ContentReader {
 
 /// Reads create, delete and rename events.
 struct NameReader {
-    group: OwnedFd,
+    group: Arc<OwnedFd>,
     stop: Arc<Stopper>,
     protected: ProtectedPaths,
     procs: Arc<ProcTable>,
@@ -484,10 +503,12 @@ struct NameReader {
     resolver: DirResolver,
     /// Set when renames come as two events to pair.
     pairer: Option<RenamePairer>,
+    progress: Arc<Progress>,
 }
 
 impl NameReader {
     fn run(mut self) {
+        raise_thread_priority("guard-names");
         let mut buf = AlignedBuf::new();
         loop {
             let waiting = self.pairer.as_ref().is_some_and(|p| p.pending.is_some());
@@ -516,9 +537,11 @@ impl NameReader {
                     return;
                 }
             }
+            self.progress.set_reading(Queue::Names, true);
             let n = match read_some(self.group.as_raw_fd(), buf.bytes()) {
                 Ok(n) => n,
                 Err(e) => {
+                    self.progress.set_reading(Queue::Names, false);
                     tracing::error!(error = %e, "read from the fanotify name group failed; creates, deletes and renames are no longer seen");
                     return;
                 }
@@ -534,6 +557,7 @@ impl NameReader {
                     return;
                 }
             }
+            self.progress.set_reading(Queue::Names, false);
         }
     }
 
@@ -653,6 +677,7 @@ impl NameReader {
 
     fn send(&self, pid: u32, kind: FsEventKind) -> bool {
         let (time_ms, wall_ms) = self.clock.now();
+        self.progress.sent();
         self.events
             .blocking_send(FsEvent {
                 pid,

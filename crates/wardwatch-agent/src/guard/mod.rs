@@ -19,6 +19,7 @@ mod canary;
 mod dirhandle;
 mod error;
 mod fanotify;
+mod gate;
 mod hasher;
 mod index;
 mod journal;
@@ -52,6 +53,7 @@ pub use trust::DEFAULT_TRUSTED;
 
 use canary::Canaries;
 use fanotify::{FsEvent, FsEventKind, Monitor, MonitorSetup};
+use gate::{Gate, GateSetup, Progress};
 use hasher::{HashDone, HashQueue};
 use index::Index;
 use journal::{Entry, Journal};
@@ -60,7 +62,7 @@ use proc_events::ProcConnector;
 use procinfo::{LineageLimits, ProcTable};
 use protected::ProtectedPaths;
 use respond::Responder;
-use sys::{wait_readable, wall_ms, Stopper, Wake};
+use sys::{raise_thread_priority, wait_readable, wall_ms, Stopper, Wake};
 use trust::TrustList;
 
 /// What to protect and how to respond.
@@ -75,6 +77,8 @@ pub struct GuardConfig {
     /// canary touches are scored whoever makes them.
     pub trusted: Vec<PathBuf>,
     pub scorer: ScorerConfig,
+    /// Make opens of protected files wait while the guard is behind (see `gate`).
+    pub open_gate: bool,
 }
 
 impl GuardConfig {
@@ -87,6 +91,7 @@ impl GuardConfig {
             scope: None,
             trusted: DEFAULT_TRUSTED.iter().map(PathBuf::from).collect(),
             scorer: ScorerConfig::default(),
+            open_gate: true,
         }
     }
 }
@@ -103,6 +108,8 @@ pub struct GuardReady {
     pub trusted: usize,
     /// Whether fork/exec events are seen (short-lived children attributed exactly).
     pub process_events: bool,
+    /// Whether opens of protected files wait while the guard is behind (see `gate`).
+    pub open_gate: bool,
 }
 
 /// The guard's clock: monotonic ms for the scorer, wall-clock ms for alerts.
@@ -149,6 +156,8 @@ pub struct Guard {
     journal: Journal,
     canaries: Canaries,
     monitor: Option<Monitor>,
+    gate: Option<Gate>,
+    progress: Arc<Progress>,
     events: mpsc::Receiver<FsEvent>,
     hashes: mpsc::UnboundedReceiver<HashDone>,
     proc_thread: Option<(Arc<Stopper>, JoinHandle<()>)>,
@@ -206,12 +215,14 @@ impl Guard {
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let (hash_tx, hashes) = mpsc::unbounded_channel();
         let (hasher, _hash_thread) = HashQueue::start(hash_tx)?;
+        let progress = Arc::new(Progress::new()?);
         let monitor = match Monitor::start(MonitorSetup {
             protected: protected.clone(),
             procs: procs.clone(),
             events: events_tx,
             hasher,
             clock,
+            progress: progress.clone(),
         }) {
             Ok(m) => m,
             Err(e) => {
@@ -252,6 +263,21 @@ impl Guard {
                 "some protected files could not be read and have no \"before\""
             );
         }
+        let gate = match config.open_gate.then(|| {
+            Gate::start(GateSetup {
+                roots: protected.roots(),
+                procs: procs.clone(),
+                progress: progress.clone(),
+                queues: monitor.queues(),
+            })
+        }) {
+            None => None,
+            Some(Ok(g)) => Some(g),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "opens of protected files are not gated (a kernel without fanotify permission events?); fast encryptors may change more files before they are stopped");
+                None
+            }
+        };
         let ready = GuardReady {
             ready: true,
             files: stats.files,
@@ -259,6 +285,7 @@ impl Guard {
             canaries: canaries.paths().len(),
             trusted: trust.entries().len(),
             process_events,
+            open_gate: gate.is_some(),
         };
         tracing::info!(
             files = ready.files,
@@ -277,6 +304,8 @@ impl Guard {
             journal: Journal::default(),
             canaries,
             monitor: Some(monitor),
+            gate,
+            progress,
             events,
             hashes,
             proc_thread,
@@ -294,7 +323,39 @@ impl Guard {
 
     /// Runs until `shutdown` turns true (or its sender is dropped); then removes the
     /// canaries and stops the monitor. Alerts go to `alerts`.
+    ///
+    /// The loop runs on a thread of its own at the guard's raised priority, with its
+    /// own single-threaded runtime: a busy runtime of the caller (or an encryptor using
+    /// every core) must not delay a verdict.
     pub async fn run(
+        self,
+        alerts: mpsc::Sender<GuardAlert>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), GuardError> {
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("guard-loop".into())
+            .spawn(move || {
+                raise_thread_priority("guard-loop");
+                let result = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| {
+                        GuardError::Internal(format!("cannot build the guard's runtime: {e}"))
+                    })
+                    .and_then(|rt| rt.block_on(self.run_loop(alerts, shutdown)));
+                let _ = done_tx.send(result);
+            })
+            .map_err(|cause| GuardError::Thread {
+                what: "cannot start the guard loop thread",
+                cause,
+            })?;
+        done_rx
+            .await
+            .unwrap_or_else(|_| Err(GuardError::Internal("the guard loop panicked".into())))
+    }
+
+    async fn run_loop(
         mut self,
         alerts: mpsc::Sender<GuardAlert>,
         mut shutdown: watch::Receiver<bool>,
@@ -316,6 +377,9 @@ impl Guard {
                         for verdict in self.on_event(event) {
                             self.on_verdict(verdict, &alerts, &mut pending).await;
                         }
+                        // After the verdict is applied: a held open of a stopped tree
+                        // is then refused, not let through.
+                        self.progress.processed();
                     }
                     None => {
                         failure = Some(GuardError::Internal("the file system monitor stopped".into()));
@@ -350,6 +414,9 @@ impl Guard {
         self.events.close();
         if let Some(monitor) = self.monitor.take() {
             monitor.stop();
+        }
+        if let Some(gate) = self.gate.take() {
+            gate.stop();
         }
         stop_proc_thread(self.proc_thread.take());
     }
@@ -404,7 +471,12 @@ impl Guard {
                     vec![(path, FileChange::Written, before_hash)],
                 )
             }
-            FsEventKind::Created { dir: true, .. } => return Vec::new(),
+            FsEventKind::Created { path, dir: true } => {
+                if let Some(gate) = &self.gate {
+                    gate.watch_tree(path);
+                }
+                return Vec::new();
+            }
             FsEventKind::Created { path, dir: false } => (
                 Activity::Created { path: text(&path) },
                 vec![(path, FileChange::Created, None)],
@@ -517,7 +589,16 @@ impl Guard {
             activity,
         };
         tracing::trace!(?observation, "observation");
-        self.scorer.observe(&observation)
+        let verdicts = self.scorer.observe(&observation);
+        if let Some(gate) = &self.gate {
+            let chain = std::iter::once(pid).chain(observation.actor.lineage.iter().copied());
+            for p in chain {
+                if self.scorer.score(p) > 0.0 {
+                    gate.suspect(p);
+                }
+            }
+        }
+        verdicts
     }
 
     /// Responds to a verdict, then finishes and sends its alert off the loop.
@@ -542,6 +623,11 @@ impl Guard {
                     done_ms: None,
                 }
             });
+        if matches!(action.kind, ActionKind::Killed | ActionKind::Suspended) {
+            if let Some(gate) = &self.gate {
+                gate.condemn(&action.pids);
+            }
+        }
         if action.kind == ActionKind::Killed {
             for p in &action.pids {
                 self.scorer.forget(*p);
@@ -586,8 +672,12 @@ impl Guard {
                 }
             }
         }
-        for pid in self.procs.take_exited(FORGET_AFTER_EXIT) {
-            self.scorer.forget(pid);
+        let exited = self.procs.take_exited(FORGET_AFTER_EXIT);
+        for pid in &exited {
+            self.scorer.forget(*pid);
+        }
+        if let Some(gate) = &self.gate {
+            gate.forget(&exited);
         }
         let (now, _) = self.clock.now();
         self.journal.prune(now);
@@ -614,6 +704,7 @@ fn spawn_proc_events(procs: Arc<ProcTable>) -> Result<(Arc<Stopper>, JoinHandle<
     let handle = std::thread::Builder::new()
         .name("guard-procs".into())
         .spawn(move || {
+            raise_thread_priority("guard-procs");
             let Some(fd) = procs.connector().map(|c| c.raw()) else {
                 return;
             };

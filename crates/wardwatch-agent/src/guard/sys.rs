@@ -49,6 +49,19 @@ impl Stopper {
     pub(crate) fn raw(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
+
+    /// Resets a counter used as a repeated wake-up (the stop is never drained).
+    pub(crate) fn drain(&self) {
+        let mut value: u64 = 0;
+        // SAFETY: reads 8 bytes into a live u64 from our own non-blocking eventfd.
+        unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                (&mut value as *mut u64).cast(),
+                std::mem::size_of::<u64>(),
+            );
+        }
+    }
 }
 
 /// What `wait_readable` saw.
@@ -91,6 +104,39 @@ pub(crate) fn wait_readable(fd: RawFd, stop: &Stopper, timeout_ms: i32) -> io::R
         }
         return Ok(Wake::Readable);
     }
+}
+
+/// Waits until one of `fds` is readable or `timeout_ms` passed (-1: never); returns
+/// which are readable.
+pub(crate) fn poll_readable<const N: usize>(
+    fds: [RawFd; N],
+    timeout_ms: i32,
+) -> io::Result<[bool; N]> {
+    let mut polled = fds.map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    loop {
+        // SAFETY: poll(2) on N pollfd structs that live on this stack frame.
+        let n = unsafe { libc::poll(polled.as_mut_ptr(), N as libc::nfds_t, timeout_ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(polled.map(|p| p.revents != 0));
+    }
+}
+
+/// Bytes waiting to be read on a descriptor (`FIONREAD`; fanotify groups support it).
+pub(crate) fn queued_bytes(fd: RawFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: ioctl(2) FIONREAD writes one int into a live local.
+    cvt(unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) })?;
+    Ok(n.max(0) as usize)
 }
 
 /// `read(2)` into `buf`; `Ok(0)` when nothing is ready on a non-blocking descriptor.
@@ -213,6 +259,29 @@ pub(crate) fn wall_ms() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// Nice value of the guard's event path: ahead of a process tree that keeps every
+/// core busy encrypting, so that the guard sees and stops it within a few files.
+/// (A real-time class would be faster still, but a fault in the guard must never be
+/// able to starve the terminal.)
+pub(crate) const GUARD_NICE: libc::c_int = -15;
+
+/// Gives the calling thread the guard's priority; threads it starts afterwards inherit
+/// it. On Linux the nice value belongs to the thread, not the process. Without the
+/// privilege to raise it, the guard runs at normal priority and says so once.
+pub(crate) fn raise_thread_priority(what: &str) {
+    // SAFETY: gettid(2) has no arguments and cannot fail.
+    let tid = unsafe { libc::gettid() };
+    // SAFETY: setpriority(2) on our own thread id.
+    let ret = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, GUARD_NICE) };
+    if ret != 0 {
+        tracing::debug!(
+            thread = what,
+            error = %io::Error::last_os_error(),
+            "cannot raise the guard's priority; it runs at normal priority"
+        );
+    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,12 @@ pub enum BenchCommand {
         /// Runs of each benign workload with and without the guard (median reported).
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+        /// Run the guard without its open gate, to see what the gate costs and gives.
+        #[arg(long)]
+        no_open_gate: bool,
+        /// Print the corpus and the outcomes as one JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -52,16 +58,24 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             per_kind,
             only,
             repeat,
+            no_open_gate,
+            json,
         } => {
             let options = wardwatch_sim::bench::BenchOptions {
                 exe: std::env::current_exe()?,
                 per_kind,
                 only,
                 repeat,
+                no_open_gate,
             };
             let (summary, outcomes) =
                 tokio::task::spawn_blocking(move || wardwatch_sim::bench::run(&options)).await??;
-            println!("{}", wardwatch_sim::bench::render(&summary, &outcomes));
+            if json {
+                let report = serde_json::json!({ "corpus": summary, "outcomes": outcomes });
+                println!("{report}");
+            } else {
+                println!("{}", wardwatch_sim::bench::render(&summary, &outcomes));
+            }
             Ok(())
         }
     }

@@ -25,6 +25,11 @@ pub struct GuardArgs {
     /// Never act on a process that is not a descendant of PID (for tests and trials).
     #[arg(long = "only-descendants-of", value_name = "PID")]
     pub only_descendants_of: Option<u32>,
+    /// Do not make opens of protected files wait while the guard is behind: less
+    /// overhead on bulk file work, but a fast encryptor changes more files before it
+    /// is stopped.
+    #[arg(long = "no-open-gate")]
+    pub no_open_gate: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +54,7 @@ pub async fn run(args: GuardArgs) -> anyhow::Result<()> {
     config.respond = args.respond.into();
     config.scope = args.only_descendants_of;
     config.trusted.extend(args.trust);
+    config.open_gate = !args.no_open_gate;
     // Listen for Ctrl-C/SIGTERM from the start: a stop during the index walk must
     // still end in a clean shutdown (canaries removed), not in the default death.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
