@@ -44,6 +44,9 @@ enum Command {
     /// Simulated ransomware, confined to a simulator corpus (for tests and benchmarks).
     #[command(subcommand)]
     Simulate(commands::simulate::SimulateCommand),
+    /// Vulnerabilities: compare package versions as each package manager does.
+    #[command(subcommand)]
+    Vuln(commands::vuln::VulnCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -77,6 +80,7 @@ fn main() -> std::process::ExitCode {
             Command::Bench(cmd) => commands::bench::run(cmd).await,
             Command::Guard(args) => commands::guard::run(args).await,
             Command::Simulate(cmd) => commands::simulate::run(cmd),
+            Command::Vuln(cmd) => commands::vuln::run(cmd),
         }
     });
     match result {

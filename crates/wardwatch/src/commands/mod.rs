@@ -9,6 +9,7 @@ pub mod server;
 pub mod simulate;
 pub mod token;
 pub mod up;
+pub mod vuln;
 
 use std::path::PathBuf;
 
