@@ -11,6 +11,10 @@ use support::harness::*;
 
 /// Runs `wardwatch up` until its ready lines are printed; returns the process and them.
 fn start_up(data: &std::path::Path) -> (Proc, Vec<String>) {
+    start_up_with(data, &[])
+}
+
+fn start_up_with(data: &std::path::Path, extra: &[&str]) -> (Proc, Vec<String>) {
     let mut child = Command::new(BIN)
         .args([
             "up",
@@ -21,6 +25,7 @@ fn start_up(data: &std::path::Path) -> (Proc, Vec<String>) {
             "--data",
         ])
         .arg(data)
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -103,4 +108,75 @@ fn up_brings_up_server_and_agent_and_a_second_run_reuses_the_data() {
         .unwrap();
     assert_eq!(hosts, 1, "the same agent identity is reused");
     again.terminate(Duration::from_secs(20));
+}
+
+#[test]
+fn up_with_a_guarded_directory_reports_a_canary_write_to_its_own_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let share = tmp.path().join("share");
+    std::fs::create_dir(&share).unwrap();
+    std::fs::write(share.join("letter.txt"), "Discharge letter\n".repeat(100)).unwrap();
+    let scope = std::process::id().to_string();
+    let (mut up, lines) = start_up_with(
+        &data,
+        &[
+            "--guard-path",
+            &share.to_string_lossy(),
+            "--guard-only-descendants-of",
+            &scope,
+        ],
+    );
+    assert_eq!(
+        value(&lines, "guarding:").as_deref(),
+        Some(share.to_string_lossy().as_ref()),
+        "{lines:?}"
+    );
+    let canary = share.join(".0000-wardwatch-canary.docx");
+    let planted = wait_for(Duration::from_secs(30), || canary.exists().then_some(()));
+    assert!(
+        planted.is_some(),
+        "the guard of up did not plant its canaries"
+    );
+
+    let mut intruder = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo encrypted >> '{}'; sleep 30",
+            canary.display()
+        ))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stopped = wait_exit(&mut intruder, Duration::from_secs(15));
+    let _ = intruder.kill();
+    let _ = intruder.wait();
+    assert!(
+        stopped.is_some_and(|s| !s.success()),
+        "the guard of up stops a canary writer"
+    );
+    let db = || {
+        rusqlite::Connection::open_with_flags(
+            data.join("wardwatch.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
+    };
+    let body: Option<String> = wait_for(Duration::from_secs(30), || {
+        db().query_row(
+            "SELECT body FROM events WHERE kind = 'alert' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .ok()
+    });
+    let body = body.expect("the alert reaches the server of up");
+    let alert: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        alert["data"]["details"]["process"]["pid"].as_u64(),
+        Some(u64::from(intruder.id())),
+        "{alert:#}"
+    );
+    up.terminate(Duration::from_secs(20));
+    assert!(!canary.exists(), "canaries removed when up stops");
 }

@@ -427,6 +427,13 @@ impl GateThread {
                 self.answer(event_fd, true);
                 continue;
             }
+            // The common case costs two ioctls and no look at /proc: nobody stopped,
+            // nothing queued.
+            if !self.anyone_condemned() && self.progress.caught_up(&self.queues) {
+                self.ahead.clear();
+                self.answer(event_fd, true);
+                continue;
+            }
             let tree = self.tree_of(pid);
             if tree.condemned {
                 self.counts.refused += 1;
@@ -487,6 +494,13 @@ impl GateThread {
                 HOLD_LIMIT.as_millis()
             );
         }
+    }
+
+    fn anyone_condemned(&self) -> bool {
+        self.standing
+            .lock()
+            .map(|s| !s.condemned.is_empty())
+            .unwrap_or(true)
     }
 
     /// The tree `pid` belongs to (its top-most scored ancestor) and its standing.

@@ -96,6 +96,13 @@ pub struct RunTuning {
     /// Send at most this many events per second (for slow links); 0 for no limit.
     #[arg(long, default_value_t = 0)]
     pub max_events_per_second: u32,
+    #[command(flatten)]
+    pub guard: GuardFlags,
+}
+
+/// The ransomware guard inside the agent (`agent run` and `up`).
+#[derive(Args, Debug, Clone)]
+pub struct GuardFlags {
     /// Protect this directory with the ransomware guard (repeatable; needs root).
     #[arg(long = "guard-path")]
     pub guard_paths: Vec<PathBuf>,
@@ -105,6 +112,16 @@ pub struct RunTuning {
     /// The guard acts only on descendants of this pid (trials on shared machines).
     #[arg(long)]
     pub guard_only_descendants_of: Option<u32>,
+}
+
+impl GuardFlags {
+    pub fn options(&self) -> GuardOptions {
+        GuardOptions {
+            paths: self.guard_paths.clone(),
+            respond: self.guard_respond.into(),
+            scope: self.guard_only_descendants_of,
+        }
+    }
 }
 
 impl RunTuning {
@@ -119,11 +136,7 @@ impl RunTuning {
             },
             collect: !self.no_inventory,
             max_events_per_second: self.max_events_per_second,
-            guard: GuardOptions {
-                paths: self.guard_paths.clone(),
-                respond: self.guard_respond.into(),
-                scope: self.guard_only_descendants_of,
-            },
+            guard: self.guard.options(),
         }
     }
 }

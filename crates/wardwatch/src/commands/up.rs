@@ -27,6 +27,8 @@ pub struct UpArgs {
     /// How often the local agent collects the inventory again.
     #[arg(long, default_value = "60s", value_parser = crate::duration::parse_duration)]
     pub interval: Duration,
+    #[command(flatten)]
+    pub guard: super::agent::GuardFlags,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -69,13 +71,18 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let (stop, stopped) = watch::channel(false);
     let options = RunOptions {
         inventory_interval: args.interval,
+        guard: args.guard.options(),
         ..RunOptions::default()
     };
+    let guarded = options.guard.paths.clone();
     let mut agent =
         tokio::spawn(async move { wardwatch_agent::run::run(&state, options, stopped).await });
 
     super::server::print_ready(&server);
     println!("  data:           {}", data_dir.display());
+    for path in &guarded {
+        println!("  guarding:       {}", path.display());
+    }
     println!("open the console URL above in a browser; Ctrl-C stops the server and the agent");
 
     tokio::select! {
