@@ -48,6 +48,10 @@ pub const ENCODED_TEXT_RATIO: f32 = 0.97;
 /// Lowest mean entropy of encoded binary: hex of random bytes measures about 4.0 bits per
 /// byte, base64 about 6.0. Columns of decimal numbers (at most 3.5) stay below.
 pub const ENCODED_MIN_ENTROPY: f32 = 3.9;
+/// Shortest text judged as encoded binary. Below it the entropy of a sample says
+/// little, and short hex or base64 lines are everyday bookkeeping: a git ref holds one
+/// 40-digit commit id, a lock file a token.
+pub const ENCODED_MIN_SIZE: u64 = 256;
 
 /// Share of printable (or valid UTF-8) bytes from which a head block counts as text.
 const TEXT_RATIO: f32 = 0.95;
@@ -198,7 +202,7 @@ impl Fingerprint {
     /// judged as a change from what the file was, never alone).
     pub fn looks_encoded(&self) -> bool {
         self.kind == FileKind::Text
-            && self.size > 0
+            && self.size >= ENCODED_MIN_SIZE
             && self.encoded_text_ratio >= ENCODED_TEXT_RATIO
             && self.mean_entropy() >= ENCODED_MIN_ENTROPY
     }
@@ -1159,10 +1163,27 @@ mod tests {
             // A document converted to pdf under the same name.
             pairs.push(("convert", text(&mut rng, size), pdf(&mut rng, size)));
         }
+        // A git ref: a short text rewritten with a 40-digit commit id.
+        pairs.push((
+            "git ref",
+            b"ref: refs/heads/master\n".to_vec(),
+            b"4b825dc642cb6eb9a060e54bf8d69288fbee4904\n".to_vec(),
+        ));
         for (what, before, after) in pairs {
             let (b, a) = (fp(&before), fp(&after));
             assert_eq!(compare(&b, &a), None, "{what}: {b:?} -> {a:?}");
         }
+    }
+
+    #[test]
+    fn short_hex_is_bookkeeping_but_a_base64_document_is_encoded() {
+        let mut rng = Rng::new(11);
+        let id = fp(b"4b825dc642cb6eb9a060e54bf8d69288fbee4904\n");
+        assert!(!id.looks_encoded(), "{id:?}");
+        let encoded = fp(&base64(&rng.bytes(3000)));
+        assert!(encoded.looks_encoded(), "{encoded:?}");
+        let letter = fp(&text(&mut rng, 3000));
+        assert!(compare(&letter, &encoded).is_some());
     }
 
     #[test]

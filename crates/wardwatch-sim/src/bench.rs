@@ -173,6 +173,13 @@ pub struct Outcome {
     pub alarms: usize,
     pub seconds_with_guard: f64,
     pub seconds_without_guard: Option<f64>,
+    /// CPU seconds (user + system) of the workload itself, median, with and without
+    /// the guard: the gate's waits and the kernel's event work show here, and CPU time
+    /// varies far less than elapsed time on a busy machine.
+    pub workload_cpu_with_guard: Option<f64>,
+    pub workload_cpu_without_guard: Option<f64>,
+    /// CPU seconds the guard spent during the workload, median.
+    pub guard_cpu: Option<f64>,
 }
 
 /// A running guard and the alert lines it printed.
@@ -358,12 +365,39 @@ fn run_encryptor(
         alarms: alerts.len(),
         seconds_with_guard: seconds,
         seconds_without_guard: None,
+        workload_cpu_with_guard: None,
+        workload_cpu_without_guard: None,
+        guard_cpu: None,
     };
     let _ = std::fs::remove_dir_all(&work);
     Ok(outcome)
 }
 
-fn run_script(dir: &Path, script: &str) -> anyhow::Result<f64> {
+/// CPU seconds (user + system) of the children this process has waited for.
+fn children_cpu_seconds() -> f64 {
+    // SAFETY: getrusage(2) fills a plain struct that lives on this stack frame.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; RUSAGE_CHILDREN is a valid target.
+    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// CPU seconds (user + system) a running process has used so far.
+fn process_cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf(3) with a constant name.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Some(ticks / per_second)
+}
+
+/// Runs a workload script; returns (elapsed seconds, CPU seconds of the workload).
+fn run_script(dir: &Path, script: &str) -> anyhow::Result<(f64, f64)> {
+    let cpu_before = children_cpu_seconds();
     let started = Instant::now();
     let out = Command::new("sh")
         .arg("-c")
@@ -379,7 +413,7 @@ fn run_script(dir: &Path, script: &str) -> anyhow::Result<f64> {
         out.status,
         String::from_utf8_lossy(&out.stderr).trim_end()
     );
-    Ok(seconds)
+    Ok((seconds, children_cpu_seconds() - cpu_before))
 }
 
 fn run_benign(
@@ -401,6 +435,9 @@ fn run_benign(
         alarms: 0,
         seconds_with_guard: 0.0,
         seconds_without_guard: None,
+        workload_cpu_with_guard: None,
+        workload_cpu_without_guard: None,
+        guard_cpu: None,
     };
     if let Some(missing) = workload.needs.iter().find(|t| corpus::which(t).is_none()) {
         outcome.skipped = Some(format!("{missing} is not installed"));
@@ -410,17 +447,32 @@ fn run_benign(
     // warmth and background load fall on both sides alike.
     let mut plain_times = Vec::new();
     let mut guarded_times = Vec::new();
+    let mut plain_cpu = Vec::new();
+    let mut guarded_cpu = Vec::new();
+    let mut guard_cpu = Vec::new();
     for _ in 0..options.repeat.max(1) {
         let plain = scratch.join("benign-plain");
         corpus::copy_tree(pristine_dir, &plain)?;
-        plain_times.push(run_script(&plain, workload.script)?);
+        let (seconds, cpu) = run_script(&plain, workload.script)?;
+        plain_times.push(seconds);
+        plain_cpu.push(cpu);
         let _ = std::fs::remove_dir_all(&plain);
 
         let work = scratch.join("benign-guarded");
         corpus::copy_tree(pristine_dir, &work)?;
         encrypt::mark(&work)?;
         let guard = Guard::start(options, &work)?;
-        guarded_times.push(run_script(&work, workload.script)?);
+        let guard_cpu_before = process_cpu_seconds(guard.child.id());
+        let (seconds, cpu) = run_script(&work, workload.script)?;
+        // The guard finishes with what the workload queued before it is measured.
+        std::thread::sleep(Duration::from_millis(300));
+        if let (Some(before), Some(after)) =
+            (guard_cpu_before, process_cpu_seconds(guard.child.id()))
+        {
+            guard_cpu.push(after - before);
+        }
+        guarded_times.push(seconds);
+        guarded_cpu.push(cpu);
         let alerts = guard.finish();
         outcome.alarms += alerts.len();
         let _ = std::fs::remove_dir_all(&work);
@@ -428,6 +480,9 @@ fn run_benign(
     outcome.detected = outcome.alarms > 0;
     outcome.seconds_without_guard = Some(median(&mut plain_times));
     outcome.seconds_with_guard = median(&mut guarded_times);
+    outcome.workload_cpu_without_guard = Some(median(&mut plain_cpu));
+    outcome.workload_cpu_with_guard = Some(median(&mut guarded_cpu));
+    outcome.guard_cpu = (!guard_cpu.is_empty()).then(|| median(&mut guard_cpu));
     Ok(outcome)
 }
 
@@ -508,9 +563,17 @@ pub fn render(summary: &corpus::CorpusSummary, outcomes: &[Outcome]) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{:<30} {:>7} {:>12} {:>12} {:>9}",
-        "benign workload", "alarms", "s (guard)", "s (none)", "overhead"
+        "\n{:<30} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "benign workload",
+        "alarms",
+        "s guard",
+        "s none",
+        "overhead",
+        "cpu guard",
+        "cpu none",
+        "guard cpu"
     );
+    let secs = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
     for o in outcomes.iter().filter(|o| !o.malicious) {
         if let Some(reason) = &o.skipped {
             let _ = writeln!(out, "{:<30} skipped: {reason}", o.name);
@@ -523,13 +586,20 @@ pub fn render(summary: &corpus::CorpusSummary, outcomes: &[Outcome]) -> String {
             .unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
-            "{:<30} {:>7} {:>12.3} {:>12.3} {:>9}",
+            "{:<30} {:>6} {:>9.3} {:>9.3} {:>9} {:>9} {:>9} {:>9}",
             o.name,
             o.alarms,
             o.seconds_with_guard,
             o.seconds_without_guard.unwrap_or(0.0),
-            overhead
+            overhead,
+            secs(o.workload_cpu_with_guard),
+            secs(o.workload_cpu_without_guard),
+            secs(o.guard_cpu),
         );
     }
+    let _ = writeln!(
+        out,
+        "\ns: elapsed seconds; cpu: user + system seconds of the workload; guard cpu: seconds the guard used meanwhile (medians)"
+    );
     out
 }

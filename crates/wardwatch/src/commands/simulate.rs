@@ -12,6 +12,17 @@ use wardwatch_sim::encrypt::{
 
 #[derive(Subcommand, Debug)]
 pub enum SimulateCommand {
+    /// Build a corpus of hospital file types (PDF, DOCX, DICOM, HL7, CSV, SQLite,
+    /// images, text) in a new directory under the temporary directory, for a trial of
+    /// the guard by hand.
+    Corpus {
+        /// The directory to create (must not exist; under the temporary directory).
+        #[arg(long)]
+        dir: PathBuf,
+        /// Files of each kind.
+        #[arg(long, default_value_t = 12)]
+        per_kind: usize,
+    },
     /// Encrypt a simulator corpus the way ransomware does.
     Encrypt {
         /// A corpus made by `wardwatch bench ransomware` (marked, under the temp directory).
@@ -44,6 +55,31 @@ pub enum SimulateCommand {
 
 pub fn run(command: SimulateCommand) -> anyhow::Result<()> {
     match command {
+        SimulateCommand::Corpus { dir, per_kind } => {
+            anyhow::ensure!(
+                !dir.exists(),
+                "{} exists already; give a new directory",
+                dir.display()
+            );
+            std::fs::create_dir_all(&dir)?;
+            // Refuses anything outside the temporary directory before writing a file.
+            let summary = match wardwatch_sim::encrypt::mark(&dir)
+                .and_then(|()| wardwatch_sim::corpus::build(&dir, per_kind))
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&dir);
+                    return Err(e);
+                }
+            };
+            println!(
+                "{} files, {} bytes in {}",
+                summary.files,
+                summary.bytes,
+                dir.display()
+            );
+            Ok(())
+        }
         SimulateCommand::Encrypt {
             dir,
             mode,
