@@ -7,8 +7,9 @@
 //! before it happens. While the guard has scored every queued file event (the usual
 //! case: the queues are empty) every open goes through at once. While it is behind, a
 //! process tree may open [`AHEAD_BUDGET`] files before its next open waits for the
-//! guard to catch up, and a tree that has shown any sign of encryption only one; an
-//! open by a tree the guard has stopped is refused. An attacker so gets at most a few
+//! guard to catch up, a tree whose writes have all been ordinary more, and a tree that
+//! has shown any sign of encryption only one; an open by a tree the guard has stopped
+//! is refused. An attacker so gets at most a few
 //! files ahead of the scorer, and a bulk copy waits only once every few files.
 //!
 //! The gate never holds for long: an open held longer than [`HOLD_LIMIT`] is let
@@ -32,7 +33,13 @@ use super::sys::{cvt, poll_readable, queued_bytes, raise_thread_priority, read_s
 use super::GuardError;
 
 /// Opens a process tree may make while the guard is behind, before the next waits.
-pub(crate) const AHEAD_BUDGET: u32 = 4;
+pub(crate) const AHEAD_BUDGET: u32 = 2;
+/// The same for a tree whose last [`CLEAN_AFTER`] or more scored writes were all
+/// ordinary: a bulk copy or a backup then runs beside the guard instead of waiting for
+/// it file by file.
+const CLEAN_BUDGET: u32 = 32;
+/// Scored writes without any sign of encryption after which a tree counts as clean.
+pub(crate) const CLEAN_AFTER: u32 = 8;
 /// The same for a tree with a score above zero: every open after the first waits.
 const SUSPECT_BUDGET: u32 = 1;
 /// Longest an open waits for the guard to catch up before it is let through anyway.
@@ -133,6 +140,8 @@ struct Standing {
     condemned: HashSet<u32>,
     /// Processes with a score above zero.
     suspects: HashSet<u32>,
+    /// Processes with [`CLEAN_AFTER`] ordinary writes and a score of zero.
+    clean: HashSet<u32>,
 }
 
 /// The running gate.
@@ -236,7 +245,17 @@ impl Gate {
     /// Marks a process whose tree scored above zero: it may no longer run ahead.
     pub(crate) fn suspect(&self, pid: u32) {
         if let Ok(mut s) = self.standing.lock() {
+            s.clean.remove(&pid);
             s.suspects.insert(pid);
+        }
+    }
+
+    /// Marks a process whose writes have all been ordinary so far.
+    pub(crate) fn clean(&self, pid: u32) {
+        if let Ok(mut s) = self.standing.lock() {
+            if !s.suspects.contains(&pid) {
+                s.clean.insert(pid);
+            }
         }
     }
 
@@ -246,6 +265,7 @@ impl Gate {
             for p in pids {
                 s.condemned.remove(p);
                 s.suspects.remove(p);
+                s.clean.remove(p);
             }
         }
     }
@@ -326,6 +346,7 @@ struct Tree {
     root: u32,
     condemned: bool,
     suspect: bool,
+    clean: bool,
 }
 
 /// One open waiting for an answer.
@@ -512,15 +533,18 @@ impl GateThread {
                 root,
                 condemned: false,
                 suspect: true,
+                clean: false,
             };
         };
         let member = |set: &HashSet<u32>| {
             !set.is_empty() && (set.contains(&pid) || lineage.iter().any(|p| set.contains(p)))
         };
+        let suspect = member(&s.suspects);
         Tree {
             root,
             condemned: member(&s.condemned),
-            suspect: member(&s.suspects),
+            suspect,
+            clean: !suspect && (s.clean.contains(&root) || s.clean.contains(&pid)),
         }
     }
 
@@ -528,6 +552,8 @@ impl GateThread {
     fn within_budget(&mut self, tree: &Tree) -> bool {
         let budget = if tree.suspect {
             SUSPECT_BUDGET
+        } else if tree.clean {
+            CLEAN_BUDGET
         } else {
             AHEAD_BUDGET
         };

@@ -158,6 +158,8 @@ pub struct Guard {
     monitor: Option<Monitor>,
     gate: Option<Gate>,
     progress: Arc<Progress>,
+    /// Scored writes per process with no sign of encryption (for the gate).
+    ordinary_writes: std::collections::HashMap<u32, u32>,
     events: mpsc::Receiver<FsEvent>,
     hashes: mpsc::UnboundedReceiver<HashDone>,
     proc_thread: Option<(Arc<Stopper>, JoinHandle<()>)>,
@@ -306,6 +308,7 @@ impl Guard {
             monitor: Some(monitor),
             gate,
             progress,
+            ordinary_writes: Default::default(),
             events,
             hashes,
             proc_thread,
@@ -591,10 +594,21 @@ impl Guard {
         tracing::trace!(?observation, "observation");
         let verdicts = self.scorer.observe(&observation);
         if let Some(gate) = &self.gate {
+            let wrote = matches!(
+                observation.activity,
+                Activity::Written { .. } | Activity::Created { .. }
+            );
             let chain = std::iter::once(pid).chain(observation.actor.lineage.iter().copied());
             for p in chain {
                 if self.scorer.score(p) > 0.0 {
+                    self.ordinary_writes.remove(&p);
                     gate.suspect(p);
+                } else if wrote {
+                    let n = self.ordinary_writes.entry(p).or_insert(0);
+                    *n += 1;
+                    if *n == gate::CLEAN_AFTER {
+                        gate.clean(p);
+                    }
                 }
             }
         }
@@ -675,6 +689,7 @@ impl Guard {
         let exited = self.procs.take_exited(FORGET_AFTER_EXIT);
         for pid in &exited {
             self.scorer.forget(*pid);
+            self.ordinary_writes.remove(pid);
         }
         if let Some(gate) = &self.gate {
             gate.forget(&exited);
