@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
@@ -18,7 +19,9 @@ use serde_json::json;
 
 use crate::api_error::{blocking, parse_json, ApiError};
 use crate::console;
-use crate::store::{SessionUser, Store};
+use crate::store::{
+    AlertDetail, AlertPage, AlertQuery, SessionUser, Store, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
+};
 
 const SESSION_COOKIE: &str = "ww_session";
 /// Pause after a failed login, to slow down password guessing.
@@ -40,6 +43,8 @@ pub fn router(state: ConsoleApi) -> Router {
         .route("/api/hosts/{id}/listeners", get(listeners))
         .route("/api/hosts/{id}/accounts", get(accounts))
         .route("/api/hosts/{id}/history", get(history))
+        .route("/api/alerts", get(alerts))
+        .route("/api/alerts/{id}", get(alert))
         .route("/api/audit", get(audit))
         .route("/api/openapi.json", get(console::openapi))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
@@ -260,4 +265,60 @@ async fn audit(
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let entries = blocking(move || store.audit_entries(limit)).await?;
     Ok(Json(json!({ "entries": entries })))
+}
+
+#[derive(Deserialize)]
+struct AlertsQuery {
+    limit: Option<u32>,
+    before: Option<i64>,
+    host: Option<String>,
+}
+
+/// `GET /api/alerts`: alerts of every host, newest first. A bad query parameter gets a
+/// JSON sentence like every other error, not axum's plain-text rejection.
+async fn alerts(
+    _session: Session,
+    State(state): State<ConsoleApi>,
+    query: Result<Query<AlertsQuery>, QueryRejection>,
+) -> Result<Json<AlertPage>, ApiError> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::bad_request(format!(
+            "{}; use ?limit=1..{MAX_ALERT_PAGE}, ?before=<alert id> and ?host=<host id>",
+            e.body_text()
+        ))
+    })?;
+    let query = AlertQuery {
+        limit: query
+            .limit
+            .unwrap_or(DEFAULT_ALERT_PAGE)
+            .clamp(1, MAX_ALERT_PAGE),
+        before: query.before,
+        host_id: query.host.filter(|h| !h.is_empty()),
+    };
+    let store = state.store.clone();
+    let page = blocking(move || store.alerts(&query, wardwatch_proto::now_millis())).await?;
+    Ok(Json(page))
+}
+
+#[derive(serde::Serialize)]
+struct AlertBody {
+    alert: AlertDetail,
+}
+
+/// `GET /api/alerts/{id}`: one alert with every file.
+async fn alert(
+    _session: Session,
+    State(state): State<ConsoleApi>,
+    Path(id): Path<String>,
+) -> Result<Json<AlertBody>, ApiError> {
+    let number: i64 = id.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "alert ids are whole numbers, e.g. /api/alerts/42, not {id:?}"
+        ))
+    })?;
+    let store = state.store.clone();
+    let alert = blocking(move || store.alert(number))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no alert with id {number}")))?;
+    Ok(Json(AlertBody { alert }))
 }

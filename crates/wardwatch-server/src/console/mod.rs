@@ -46,5 +46,13 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_str(super::OPENAPI_JSON).unwrap();
         assert_eq!(doc["openapi"].as_str().map(|v| &v[..2]), Some("3."));
         assert!(doc["paths"]["/api/hosts"]["get"].is_object());
+        assert!(doc["paths"]["/api/alerts"]["get"].is_object());
+        assert!(doc["paths"]["/api/alerts/{id}"]["get"].is_object());
+        // Every schema referenced is defined.
+        let text = super::OPENAPI_JSON;
+        for reference in text.split("\"#/components/schemas/").skip(1) {
+            let name = reference.split('"').next().unwrap_or_default();
+            assert!(doc["components"]["schemas"][name].is_object(), "{name}");
+        }
     }
 }

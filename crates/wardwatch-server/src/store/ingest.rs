@@ -72,6 +72,9 @@ fn ingest_in(
             }
             stored += 1;
             packages_changed |= apply(tx, host_id, &event.body)?;
+            if let EventBody::Alert(alert) = &event.body {
+                super::alerts::number_alert(tx, host_id, event.seq as i64, now, alert)?;
+            }
         }
     }
     if packages_changed {

@@ -7,6 +7,7 @@
 //! of the machine.
 
 mod admins;
+mod alerts;
 mod hosts;
 mod ingest;
 mod schema;
@@ -18,6 +19,10 @@ use std::sync::{Mutex, MutexGuard};
 use rusqlite::Connection;
 
 pub use admins::SessionUser;
+pub use alerts::{
+    AlertAncestor, AlertDetail, AlertFile, AlertPage, AlertProcess, AlertQuery, AlertSummary,
+    AlertTimes, FileChange, FileHash, RefusedPid, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
+};
 pub use hosts::{HistoryEntry, HostAuth, HostSummary, PackagePage};
 pub use tokens::{EnrollmentToken, NewHost, NewToken};
 

@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 /// Migrations in order; entry `i` brings the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE admins (
     id            INTEGER PRIMARY KEY,
     username      TEXT NOT NULL UNIQUE,
@@ -92,7 +93,32 @@ CREATE TABLE audit (
     target TEXT NOT NULL,
     detail TEXT NOT NULL
 );
-"#];
+"#,
+    // 1 → 2: alerts across all hosts. The events table is keyed by (host, seq), which
+    // orders nothing across hosts; this table numbers alerts in the order they arrived,
+    // so the console can page through them newest first and count the last day without
+    // reading payloads. The payload stays in `events`.
+    r#"
+CREATE TABLE alerts (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    host_id     TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    received_at INTEGER NOT NULL,
+    severity    TEXT,
+    UNIQUE (host_id, seq),
+    FOREIGN KEY (host_id, seq) REFERENCES events(host_id, seq)
+);
+CREATE INDEX alerts_by_host ON alerts(host_id, id);
+CREATE INDEX alerts_by_received ON alerts(received_at);
+-- Alerts stored before this table existed; a payload that is not valid JSON still
+-- gets its row (without a severity) so that it is listed.
+INSERT INTO alerts (host_id, seq, received_at, severity)
+SELECT host_id, seq, received_at,
+       CASE WHEN json_valid(body) THEN json_extract(body, '$.data.severity') END
+FROM events WHERE kind = 'alert'
+ORDER BY received_at, host_id, seq;
+"#,
+];
 
 pub enum MigrateError {
     Sqlite(rusqlite::Error),
