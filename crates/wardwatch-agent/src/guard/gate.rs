@@ -9,12 +9,13 @@
 //! process tree may open [`AHEAD_BUDGET`] files before its next open waits for the
 //! guard to catch up, a tree whose writes have all been ordinary more, and a tree that
 //! has shown any sign of encryption only one; an open by a tree the guard has stopped
-//! is refused. An attacker so gets at most a few
-//! files ahead of the scorer, and a bulk copy waits only once every few files.
+//! is refused. An attacker so gets at most a few files ahead of the scorer, and a bulk
+//! copy runs beside the guard.
 //!
 //! The gate never holds for long: an open held longer than [`HOLD_LIMIT`] is let
-//! through (a stalled guard must not hang the terminal), and when the gate's thread
-//! ends for any reason its group is closed, which lets every waiting open through.
+//! through, and so is every open after it until the guard has caught up (a stalled
+//! guard must not hang the terminal). When the gate's thread ends for any reason its
+//! group is closed, which lets every waiting open through.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::CString;
@@ -205,6 +206,7 @@ impl Gate {
             own_pid: std::process::id(),
             held: VecDeque::new(),
             ahead: HashMap::new(),
+            stalled: false,
             counts: Counts::default(),
             last_late_warning: None,
         };
@@ -370,6 +372,9 @@ struct GateThread {
     held: VecDeque<Held>,
     /// Opens let through per tree since the guard was last caught up.
     ahead: HashMap<u32, u32>,
+    /// An open waited [`HOLD_LIMIT`] and the guard has not caught up since: opens go
+    /// through unheld (refusals of stopped trees still apply).
+    stalled: bool,
     counts: Counts,
     last_late_warning: Option<Instant>,
 }
@@ -452,6 +457,7 @@ impl GateThread {
             // nothing queued.
             if !self.anyone_condemned() && self.progress.caught_up(&self.queues) {
                 self.ahead.clear();
+                self.stalled = false;
                 self.answer(event_fd, true);
                 continue;
             }
@@ -461,8 +467,9 @@ impl GateThread {
                 self.answer(event_fd, false);
             } else if self.progress.caught_up(&self.queues) {
                 self.ahead.clear();
+                self.stalled = false;
                 self.answer(event_fd, true);
-            } else if self.within_budget(&tree) {
+            } else if self.stalled || self.within_budget(&tree) {
                 self.answer(event_fd, true);
             } else {
                 self.counts.held += 1;
@@ -484,6 +491,7 @@ impl GateThread {
         let caught_up = self.progress.caught_up(&self.queues);
         if caught_up {
             self.ahead.clear();
+            self.stalled = false;
         }
         let mut still = VecDeque::new();
         while let Some(h) = self.held.pop_front() {
@@ -492,7 +500,10 @@ impl GateThread {
                 self.answer(h.event_fd, false);
             } else if caught_up {
                 self.answer(h.event_fd, true);
-            } else if h.since.elapsed() >= HOLD_LIMIT {
+            } else if self.stalled || h.since.elapsed() >= HOLD_LIMIT {
+                // Until the guard catches up again nothing more is held: a stalled
+                // guard costs each open once, not every open 1.5 s.
+                self.stalled = true;
                 self.counts.let_through_late += 1;
                 self.warn_late();
                 self.answer(h.event_fd, true);
