@@ -44,6 +44,9 @@ enum Command {
     /// Simulated ransomware, confined to a simulator corpus (for tests and benchmarks).
     #[command(subcommand)]
     Simulate(commands::simulate::SimulateCommand),
+    /// Signed offline update bundles: keys, build, sign, verify, inspect.
+    #[command(subcommand)]
+    Bundle(commands::bundle::BundleCommand),
     /// Vulnerabilities: compare package versions as each package manager does.
     #[command(subcommand)]
     Vuln(commands::vuln::VulnCommand),
@@ -80,6 +83,7 @@ fn main() -> std::process::ExitCode {
             Command::Bench(cmd) => commands::bench::run(cmd).await,
             Command::Guard(args) => commands::guard::run(args).await,
             Command::Simulate(cmd) => commands::simulate::run(cmd),
+            Command::Bundle(cmd) => commands::bundle::run(cmd),
             Command::Vuln(cmd) => commands::vuln::run(cmd),
         }
     });

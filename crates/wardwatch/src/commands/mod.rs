@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod agent;
 pub mod bench;
+pub mod bundle;
 pub mod guard;
 pub mod host;
 pub mod server;
