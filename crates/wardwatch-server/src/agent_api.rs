@@ -4,26 +4,40 @@
 //! - `POST /api/v1/enroll`    a one-time token and a CSR in, a client certificate out
 //! - `POST /api/v1/events`    a zstd-compressed batch of events; answers with the ack
 //! - `POST /api/v1/heartbeat` the agent is alive
+//! - `GET  /api/v1/bundles`   the installed offline bundles: each kind's version, its
+//!   exact signed manifest (base64) and minisign signature, for the agent to verify with
+//!   its own trusted keys before it fetches anything
+//! - `GET  /api/v1/bundles/{kind}/members/{sha256}` one member's bytes, addressed by
+//!   their SHA-256, so an agent fetches only what changed
+//! - `POST /api/v1/bundles/status` the bundle versions the agent runs now
 //!
 //! Every endpoint but the first two requires the client certificate of an enrolled,
 //! not revoked, terminal.
 
 use std::io::Read;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, State};
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncRead, ReadBuf};
+use wardwatch_bundle::Kind;
 use wardwatch_proto::{
     Batch, BatchAck, EnrollRequest, EnrollResponse, Heartbeat, MAX_BATCH_COMPRESSED_BYTES,
     MAX_BATCH_DECOMPRESSED_BYTES, MAX_BATCH_EVENTS, PROTOCOL_VERSION,
 };
 
 use crate::api_error::{blocking, parse_json, ApiError};
+use crate::bundles::InstalledBundles;
 use crate::ca::{fingerprint, CertificateAuthority};
 use crate::store::NewHost;
 use crate::store::Store;
@@ -37,6 +51,7 @@ const MAX_ENROLL_BYTES: usize = 64 * 1024;
 pub struct AgentApi {
     pub store: Arc<Store>,
     pub ca: Arc<CertificateAuthority>,
+    pub bundles: Arc<InstalledBundles>,
 }
 
 pub fn router(state: AgentApi) -> Router {
@@ -45,6 +60,12 @@ pub fn router(state: AgentApi) -> Router {
         .route("/api/v1/enroll", post(enroll))
         .route("/api/v1/events", post(events))
         .route("/api/v1/heartbeat", post(heartbeat))
+        .route("/api/v1/bundles", get(list_bundles))
+        .route("/api/v1/bundles/status", post(bundle_status))
+        .route(
+            "/api/v1/bundles/{kind}/members/{sha256}",
+            get(bundle_member),
+        )
         .fallback(|| async { ApiError::not_found("no such endpoint on the agent API") })
         .with_state(state)
 }
@@ -271,4 +292,224 @@ fn decompress(compressed: &[u8]) -> Result<Vec<u8>, ApiError> {
         ));
     }
     Ok(out)
+}
+
+/// `GET /api/v1/bundles`: what is installed, as an agent needs it to decide what to fetch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BundleListing {
+    pub bundles: Vec<BundleOffer>,
+}
+
+/// One installed bundle. Only `manifest` and `signature` are to be trusted, and only
+/// after the signature verified with the agent's own trusted keys; `kind` and `version`
+/// repeat the manifest for a quick look.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BundleOffer {
+    pub kind: String,
+    pub version: u64,
+    /// SHA-256 (hex) of the manifest bytes.
+    pub manifest_sha256: String,
+    /// The exact signed `manifest.json`, base64 (standard alphabet, padded).
+    pub manifest: String,
+    /// The `manifest.json.minisig` text.
+    pub signature: String,
+}
+
+/// `POST /api/v1/bundles/status`: the bundle versions an agent runs now.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BundleStatus {
+    pub protocol: u32,
+    pub bundles: Vec<RunningBundle>,
+}
+
+/// A kind and the version of it an agent runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunningBundle {
+    pub kind: String,
+    pub version: u64,
+}
+
+/// Most entries a status report may hold (there are three kinds).
+const MAX_STATUS_ENTRIES: usize = 16;
+
+fn storage_unavailable(e: std::io::Error) -> ApiError {
+    tracing::error!(error = %e, "cannot read the installed bundles");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!("the server cannot read its installed bundles right now: {e}"),
+    )
+}
+
+async fn list_bundles(
+    State(state): State<AgentApi>,
+    _host: AuthenticatedHost,
+) -> Result<Json<BundleListing>, ApiError> {
+    let shelf = state.bundles.clone();
+    let installed = tokio::task::spawn_blocking(move || shelf.all())
+        .await?
+        .map_err(storage_unavailable)?;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    Ok(Json(BundleListing {
+        bundles: installed
+            .iter()
+            .map(|b| BundleOffer {
+                kind: b.kind.as_str().to_string(),
+                version: b.manifest.version,
+                manifest_sha256: b.manifest_sha256.clone(),
+                manifest: b64.encode(&b.manifest_bytes),
+                signature: b.signature.clone(),
+            })
+            .collect(),
+    }))
+}
+
+fn parse_sha256(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(text, &mut out).ok()?;
+    Some(out)
+}
+
+async fn bundle_member(
+    State(state): State<AgentApi>,
+    _host: AuthenticatedHost,
+    Path((kind, sha256)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let kind = Kind::parse(&kind).map_err(ApiError::not_found)?;
+    let digest = parse_sha256(&sha256).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{sha256:?} is not a SHA-256: give 64 lowercase hex digits, as the manifest lists them"
+        ))
+    })?;
+    let shelf = state.bundles.clone();
+    let opened = tokio::task::spawn_blocking(move || shelf.open_member(kind, &digest))
+        .await?
+        .map_err(storage_unavailable)?;
+    let Some((file, size)) = opened else {
+        return Err(ApiError::not_found(format!(
+            "the installed {kind} bundle has no member with SHA-256 {sha256}; it may have been replaced: fetch /api/v1/bundles again"
+        )));
+    };
+    let body = Body::new(FileBody {
+        file: tokio::fs::File::from_std(file),
+        remaining: size,
+        buf: Vec::new(),
+    });
+    let mut response = (StatusCode::OK, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    headers.insert(CONTENT_LENGTH, HeaderValue::from(size));
+    if let Ok(tag) = HeaderValue::from_str(&format!("\"{sha256}\"")) {
+        headers.insert(ETAG, tag);
+    }
+    Ok(response)
+}
+
+/// A file sent in chunks as it is read, never whole in memory; exactly `remaining` bytes.
+struct FileBody {
+    file: tokio::fs::File,
+    remaining: u64,
+    buf: Vec<u8>,
+}
+
+/// Bytes read per chunk.
+const FILE_CHUNK: usize = 64 * 1024;
+
+impl HttpBody for FileBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        let this = self.get_mut();
+        if this.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        let want = usize::try_from(this.remaining)
+            .unwrap_or(FILE_CHUNK)
+            .min(FILE_CHUNK);
+        this.buf.resize(want, 0);
+        let mut read = ReadBuf::new(&mut this.buf[..want]);
+        match Pin::new(&mut this.file).poll_read(cx, &mut read) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
+            Poll::Ready(Ok(())) => {
+                let n = read.filled().len();
+                if n == 0 {
+                    return Poll::Ready(Some(Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the bundle member ended early",
+                    ))));
+                }
+                this.remaining -= n as u64;
+                let chunk = Bytes::copy_from_slice(read.filled());
+                Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.remaining)
+    }
+}
+
+async fn bundle_status(
+    State(state): State<AgentApi>,
+    host: AuthenticatedHost,
+    body: Body,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let bytes = read_body(body, MAX_ENROLL_BYTES, "bundle status").await?;
+    let status: BundleStatus = parse_json(&bytes, "bundle status")?;
+    check_protocol(status.protocol)?;
+    if status.bundles.len() > MAX_STATUS_ENTRIES {
+        return Err(ApiError::bad_request(format!(
+            "malformed bundle status: {} entries, at most {MAX_STATUS_ENTRIES}",
+            status.bundles.len()
+        )));
+    }
+    let mut reported: Vec<(String, i64)> = Vec::with_capacity(status.bundles.len());
+    for (i, b) in status.bundles.iter().enumerate() {
+        let kind = Kind::parse(&b.kind).map_err(|e| {
+            ApiError::bad_request(format!(
+                "malformed bundle status: at bundles[{i}].kind: {e}"
+            ))
+        })?;
+        let version = i64::try_from(b.version).map_err(|_| {
+            ApiError::bad_request(format!(
+                "malformed bundle status: at bundles[{i}].version: too large"
+            ))
+        })?;
+        if reported.iter().any(|(k, _)| k == kind.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "malformed bundle status: at bundles[{i}].kind: {kind} is listed twice"
+            )));
+        }
+        reported.push((kind.as_str().to_string(), version));
+    }
+    let store = state.store.clone();
+    let host_id = host.host_id.clone();
+    blocking(move || store.report_host_bundles(&host_id, &reported)).await?;
+    let shelf = state.bundles.clone();
+    let installed = tokio::task::spawn_blocking(move || shelf.all())
+        .await?
+        .map_err(storage_unavailable)?;
+    let installed: Vec<RunningBundle> = installed
+        .iter()
+        .map(|b| RunningBundle {
+            kind: b.kind.as_str().to_string(),
+            version: b.manifest.version,
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "installed": installed })))
 }

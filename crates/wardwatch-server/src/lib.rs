@@ -6,6 +6,7 @@
 
 pub mod agent_api;
 pub mod api_error;
+pub mod bundles;
 pub mod ca;
 pub mod console;
 pub mod console_api;
@@ -49,6 +50,8 @@ pub enum ServerError {
     Ca(#[from] CaError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot prepare the bundle directories: {0}")]
+    Bundles(Box<bundles::ImportError>),
     #[error("TLS setup failed: {0}")]
     Tls(#[from] rustls::Error),
     #[error("cannot listen on {addr} for the {what}: {source} (is another wardwatch server running, or is the port taken?)")]
@@ -125,8 +128,10 @@ impl RunningServer {
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (store, ca) = open_data_dir(&config.data_dir)?;
     let first_admin_password = store.ensure_first_admin()?;
+    bundles::prepare(&store, &config.data_dir).map_err(|e| ServerError::Bundles(Box::new(e)))?;
     let store = Arc::new(store);
     let ca = Arc::new(ca);
+    let installed_bundles = Arc::new(bundles::InstalledBundles::new(&config.data_dir));
 
     let identity = ca.issue_server_identity(&config.names)?;
     let agent_tls = tls::agent_tls_config(
@@ -151,6 +156,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let agent_app = agent_api::router(agent_api::AgentApi {
         store: store.clone(),
         ca: ca.clone(),
+        bundles: installed_bundles.clone(),
     });
     tasks.spawn(tls::serve(
         agent_listener,
@@ -160,6 +166,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     ));
     let console_app = console_api::router(console_api::ConsoleApi {
         store: store.clone(),
+        data_dir: config.data_dir.clone(),
+        bundles: installed_bundles,
+        max_bundle_upload: console_api::MAX_BUNDLE_UPLOAD,
     });
     tasks.spawn(tls::serve(
         console_listener,

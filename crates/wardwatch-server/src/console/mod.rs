@@ -48,6 +48,9 @@ mod tests {
         assert!(doc["paths"]["/api/hosts"]["get"].is_object());
         assert!(doc["paths"]["/api/alerts"]["get"].is_object());
         assert!(doc["paths"]["/api/alerts/{id}"]["get"].is_object());
+        assert!(doc["paths"]["/api/bundles"]["get"].is_object());
+        assert!(doc["paths"]["/api/bundles"]["post"].is_object());
+        assert!(doc["paths"]["/api/bundles/settings"]["put"].is_object());
         // Every schema referenced is defined.
         let text = super::OPENAPI_JSON;
         for reference in text.split("\"#/components/schemas/").skip(1) {

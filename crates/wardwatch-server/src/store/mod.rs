@@ -8,6 +8,8 @@
 
 mod admins;
 mod alerts;
+mod audit;
+mod bundles;
 mod hosts;
 mod ingest;
 mod schema;
@@ -23,6 +25,8 @@ pub use alerts::{
     AlertAncestor, AlertDetail, AlertFile, AlertPage, AlertProcess, AlertQuery, AlertSummary,
     AlertTimes, FileChange, FileHash, RefusedPid, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
 };
+pub use audit::{AuditBreak, AuditEntry, GENESIS_HASH};
+pub use bundles::{BundleRecord, HostBundleVersions, ImportedBundle, ReportedBundle};
 pub use hosts::{HistoryEntry, HostAuth, HostSummary, PackagePage};
 pub use tokens::{EnrollmentToken, NewHost, NewToken};
 
@@ -102,46 +106,9 @@ impl Store {
             source,
         }
     }
-
-    /// Appends an entry to the audit record.
-    pub fn audit(&self, actor: &str, action: &str, target: &str, detail: &str) -> StoreResult<()> {
-        let conn = self.writer();
-        audit_in(&conn, actor, action, target, detail).map_err(|e| self.err(e))
-    }
-
-    /// The newest audit entries, newest first: (time, actor, action, target, detail).
-    pub fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
-        let conn = self.reader();
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT time, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?1",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([limit], |r| {
-                Ok(AuditEntry {
-                    time: r.get(0)?,
-                    actor: r.get(1)?,
-                    action: r.get(2)?,
-                    target: r.get(3)?,
-                    detail: r.get(4)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
-    }
 }
 
-/// One entry of the audit record.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AuditEntry {
-    pub time: i64,
-    pub actor: String,
-    pub action: String,
-    pub target: String,
-    pub detail: String,
-}
-
+/// Appends an entry to the audit record, in the caller's transaction if there is one.
 fn audit_in(
     conn: &Connection,
     actor: &str,
@@ -149,17 +116,7 @@ fn audit_in(
     target: &str,
     detail: &str,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO audit (time, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(rusqlite::params![
-        wardwatch_proto::now_millis(),
-        actor,
-        action,
-        target,
-        detail
-    ])?;
-    Ok(())
+    audit::append(conn, actor, action, target, detail).map(|_| ())
 }
 
 fn open_connection(path: &Path) -> StoreResult<Connection> {

@@ -118,7 +118,58 @@ SELECT host_id, seq, received_at,
 FROM events WHERE kind = 'alert'
 ORDER BY received_at, host_id, seq;
 "#,
+    // 2 → 3: a hash chain over the audit record (existing entries get their hashes in
+    // `after_migration`, then triggers make the table append-only); offline bundles as
+    // imported (the files themselves are in DATA/bundles/KIND), the versions each host
+    // reports, and server settings changed from the console.
+    r#"
+ALTER TABLE audit ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit ADD COLUMN hash TEXT;
+CREATE TABLE bundles (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind            TEXT NOT NULL,
+    version         INTEGER NOT NULL,
+    created         INTEGER NOT NULL,
+    expires         INTEGER NOT NULL,
+    imported_at     INTEGER NOT NULL,
+    imported_by     TEXT NOT NULL,
+    key_id          TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL,
+    file_sha256     TEXT,
+    member_count    INTEGER NOT NULL,
+    total_size      INTEGER NOT NULL,
+    UNIQUE (kind, version)
+);
+CREATE TABLE bundle_members (
+    bundle_id INTEGER NOT NULL REFERENCES bundles(id),
+    name      TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    sha256    TEXT NOT NULL,
+    PRIMARY KEY (bundle_id, name)
+) WITHOUT ROWID;
+CREATE INDEX bundle_members_by_sha256 ON bundle_members(sha256);
+CREATE TABLE host_bundles (
+    host_id     TEXT NOT NULL REFERENCES hosts(id),
+    kind        TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    reported_at INTEGER NOT NULL,
+    PRIMARY KEY (host_id, kind)
+) WITHOUT ROWID;
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
+
+/// Work a migration step needs beyond its SQL, in the same transaction.
+fn after_migration(index: usize, conn: &Connection) -> rusqlite::Result<()> {
+    if index == 2 {
+        super::audit::backfill(conn)?;
+        conn.execute_batch(super::audit::APPEND_ONLY_TRIGGERS)?;
+    }
+    Ok(())
+}
 
 pub enum MigrateError {
     Sqlite(rusqlite::Error),
@@ -141,6 +192,7 @@ pub fn migrate(conn: &Connection) -> Result<(), MigrateError> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.unchecked_transaction()?;
         tx.execute_batch(sql)?;
+        after_migration(index, &tx)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
     }

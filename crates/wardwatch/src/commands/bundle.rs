@@ -1,6 +1,7 @@
 //! `wardwatch bundle …`: signed offline update bundles. Built and signed where there is
 //! internet, checked here before anything is installed. The format and every check live
-//! in `wardwatch-bundle`; this module turns arguments into calls.
+//! in `wardwatch-bundle`, the server's import and trusted keys in
+//! `wardwatch_server::bundles`; this module turns arguments into calls.
 
 use std::fs::File;
 use std::io::BufReader;
@@ -14,6 +15,9 @@ use wardwatch_bundle::{
     format_time, BuildOptions, Kind, Limits, Password, Policy, PublicKey, SecretKeyFile, Signer,
     SigningKey, TrustedKeys,
 };
+use wardwatch_server::bundles::ImportError;
+
+use super::DataArg;
 
 #[derive(Subcommand, Debug)]
 pub enum BundleCommand {
@@ -108,6 +112,30 @@ pub enum BundleCommand {
         #[arg(long)]
         installed_version: Option<u64>,
     },
+    /// Import a bundle into the server: verify it completely, then install it.
+    ///
+    /// Runs on the server machine, beside its data directory (the server may be running
+    /// or not). The bundle must be signed by a key in DATA/trusted-keys (see `bundle
+    /// trust`), newer than the installed version of its kind and than every version
+    /// imported before, and unexpired; every member is checked before anything is
+    /// installed. It is then installed in DATA/bundles/KIND in one atomic step (the
+    /// previous version stays until the new one is in place), recorded in the database
+    /// and in the audit record, and offered to the agents. A refused bundle leaves
+    /// everything as it was; the refusal and its reason go to the audit record and to
+    /// stderr, with exit status 1.
+    Import {
+        /// The bundle file.
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// The publisher keys the server accepts bundles from (DATA/trusted-keys/*.pub).
+    ///
+    /// The first key can also be given when the server is installed: `wardwatch server
+    /// --trusted-key KEY.pub` (or `wardwatch up --trusted-key KEY.pub`) adds it if it is
+    /// not trusted yet. Every change is written to the audit record.
+    #[command(subcommand)]
+    Trust(TrustCommand),
     /// Show a bundle's manifest and who claims to have signed it, without checking
     /// anything (use `verify` for that).
     Inspect {
@@ -122,8 +150,35 @@ pub enum BundleCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum TrustCommand {
+    /// Trust a publisher's public key (a minisign BASE.pub file, from `bundle keygen` or
+    /// `minisign -G`). Adding the same key again changes nothing.
+    Add {
+        /// The public key file.
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// List the trusted publisher keys.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Stop trusting a key: bundles it signs are refused from now on (the installed ones
+    /// stay).
+    Remove {
+        /// The key id as `list` prints it, e.g. 0x1A2B3C4D5E6F7081.
+        key_id: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
 pub fn run(command: BundleCommand) -> anyhow::Result<()> {
     match command {
+        BundleCommand::Import { file, data } => import(&file, &data),
+        BundleCommand::Trust(command) => trust(command),
         BundleCommand::Keygen { out, password_file } => keygen(&out, password_file.as_deref()),
         BundleCommand::Build {
             kind,
@@ -238,6 +293,108 @@ pub fn run(command: BundleCommand) -> anyhow::Result<()> {
             signature_out,
         } => inspect(&file, manifest_out.as_deref(), signature_out.as_deref()),
     }
+}
+
+fn open_server_data(data: &DataArg) -> anyhow::Result<wardwatch_server::store::Store> {
+    let (store, _) = wardwatch_server::open_data_dir(&data.dir())
+        .with_context(|| format!("cannot open the server data in {}", data.dir().display()))?;
+    Ok(store)
+}
+
+fn import(file: &Path, data: &DataArg) -> anyhow::Result<()> {
+    let store = open_server_data(data)?;
+    let label = file.display().to_string();
+    let outcome =
+        match wardwatch_server::bundles::import_file(&store, &data.dir(), file, &label, "cli") {
+            Ok(outcome) => outcome,
+            Err(e @ ImportError::NotRecorded { .. }) => return Err(e.into()),
+            Err(e) if e.is_refusal() => {
+                anyhow::bail!("{} was refused, nothing was installed: {e}", file.display())
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot import {}, nothing was installed",
+                    file.display()
+                )))
+            }
+        };
+    let b = &outcome.bundle;
+    println!(
+        "imported {}: {} version {}{}, {} bytes, signed by key {}",
+        file.display(),
+        b.kind,
+        b.version,
+        match outcome.replaced_version {
+            Some(v) => format!(" (replacing version {v})"),
+            None => String::new(),
+        },
+        b.total_size,
+        b.key_id
+    );
+    println!(
+        "installed in {} ({}); agents are offered it from now on",
+        outcome.installed_in.display(),
+        members(usize::try_from(b.member_count).unwrap_or(0))
+    );
+    Ok(())
+}
+
+fn trust(command: TrustCommand) -> anyhow::Result<()> {
+    match command {
+        TrustCommand::Add { file, data } => {
+            let store = open_server_data(&data)?;
+            let added =
+                wardwatch_server::bundles::add_trusted_key(&store, &data.dir(), &file, "cli")
+                    .with_context(|| format!("cannot trust {}", file.display()))?;
+            if added.added {
+                println!("trusted publisher key {}", added.key_id);
+            } else {
+                println!("publisher key {} was already trusted", added.key_id);
+            }
+            Ok(())
+        }
+        TrustCommand::List { data } => {
+            let keys = wardwatch_server::bundles::list_trusted_keys(&data.dir())?;
+            if keys.is_empty() {
+                println!(
+                    "no publisher key is trusted: add one with `wardwatch bundle trust add KEY.pub`"
+                );
+            }
+            for key in keys {
+                println!("{}  {}", key.key_id, key.file.display());
+            }
+            Ok(())
+        }
+        TrustCommand::Remove { key_id, data } => {
+            let store = open_server_data(&data)?;
+            let removed =
+                wardwatch_server::bundles::remove_trusted_key(&store, &data.dir(), &key_id, "cli")?;
+            println!("publisher key {removed} is no longer trusted");
+            Ok(())
+        }
+    }
+}
+
+/// Adds the `--trusted-key` files of `wardwatch server` and `wardwatch up` to the data
+/// directory's trusted keys, if they are not there yet.
+pub fn trust_at_start(data_dir: &Path, files: &[PathBuf]) -> anyhow::Result<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let (store, _) = wardwatch_server::open_data_dir(data_dir)
+        .with_context(|| format!("cannot open the server data in {}", data_dir.display()))?;
+    for file in files {
+        let added = wardwatch_server::bundles::add_trusted_key(&store, data_dir, file, "cli")
+            .with_context(|| format!("cannot trust {}", file.display()))?;
+        if added.added {
+            println!(
+                "trusted publisher key {} ({})",
+                added.key_id,
+                file.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// "1 member", "3 members".

@@ -22,6 +22,11 @@ pub struct ServerArgs {
     /// several. Default: this machine's hostname, localhost and the loopback addresses.
     #[arg(long = "name")]
     pub names: Vec<String>,
+    /// A bundle publisher's public key (minisign .pub file) to trust, added to
+    /// DATA/trusted-keys if it is not there yet; repeat for several. See `wardwatch
+    /// bundle trust` for changing them later.
+    #[arg(long = "trusted-key")]
+    pub trusted_keys: Vec<std::path::PathBuf>,
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -30,6 +35,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
     } else {
         args.names.clone()
     };
+    super::bundle::trust_at_start(&args.data.dir(), &args.trusted_keys)?;
     let server = wardwatch_server::start(ServerConfig {
         data_dir: args.data.dir(),
         console_listen: args.listen,

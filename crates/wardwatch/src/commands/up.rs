@@ -29,10 +29,15 @@ pub struct UpArgs {
     pub interval: Duration,
     #[command(flatten)]
     pub guard: super::agent::GuardFlags,
+    /// A bundle publisher's public key (minisign .pub file) to trust, added to
+    /// DATA/trusted-keys if it is not there yet; repeat for several.
+    #[arg(long = "trusted-key")]
+    pub trusted_keys: Vec<std::path::PathBuf>,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let data_dir = args.data.dir();
+    super::bundle::trust_at_start(&data_dir, &args.trusted_keys)?;
     let server = wardwatch_server::start(ServerConfig {
         data_dir: data_dir.clone(),
         console_listen: args.listen,
