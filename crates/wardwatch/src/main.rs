@@ -44,7 +44,7 @@ enum Command {
     /// Simulated ransomware, confined to a simulator corpus (for tests and benchmarks).
     #[command(subcommand)]
     Simulate(commands::simulate::SimulateCommand),
-    /// Signed offline update bundles: keys, build, sign, verify, inspect.
+    /// Signed offline update bundles: keys, build, sign, verify, inspect, trust, import.
     #[command(subcommand)]
     Bundle(commands::bundle::BundleCommand),
     /// Vulnerabilities: compare package versions as each package manager does.
