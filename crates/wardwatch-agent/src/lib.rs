@@ -5,6 +5,7 @@
 //! that another platform can be added beside Linux without touching the rest.
 
 pub mod bench;
+pub mod bundles;
 pub mod client;
 pub mod collect;
 pub mod enroll;

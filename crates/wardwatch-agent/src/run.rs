@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub max_events_per_second: u32,
     /// The ransomware guard, when it has directories to protect.
     pub guard: crate::guard_report::GuardOptions,
+    /// How often the server is asked for newer bundles (and at start); zero for never.
+    pub bundle_interval: Duration,
 }
 
 impl Default for RunOptions {
@@ -44,6 +46,7 @@ impl Default for RunOptions {
             collect: true,
             max_events_per_second: 0,
             guard: crate::guard_report::GuardOptions::default(),
+            bundle_interval: Duration::from_secs(300),
         }
     }
 }
@@ -127,6 +130,16 @@ pub async fn run(
             }
         })
     });
+    let bundles = (!options.bundle_interval.is_zero()).then(|| {
+        spawn_bundle_sync(
+            state,
+            &enrollment.server_url,
+            options.bundle_interval,
+            spool.clone(),
+            wake.clone(),
+            shutdown.clone(),
+        )
+    });
     let mut heart = {
         let spool = spool.clone();
         let client = client.clone();
@@ -162,12 +175,69 @@ pub async fn run(
     };
     collector.abort();
     heart.abort();
+    if let Some(bundles) = bundles {
+        bundles.abort();
+    }
     if let Some(guard) = guard {
         // The alert forwarder ends when the guard has stopped (removing its canaries).
         let _ = tokio::time::timeout(Duration::from_secs(10), guard).await;
     }
     result
 }
+/// Fetches bundles at start and every `interval`; a refused bundle becomes a spooled
+/// alert, since it may mean the server pushes what the publisher never signed.
+fn spawn_bundle_sync(
+    state: &StateDir,
+    server_url: &str,
+    interval: Duration,
+    spool: SharedSpool,
+    wake: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    let sync = crate::bundles::BundleSync::new(state, server_url);
+    tokio::spawn(async move {
+        let mut sync = match sync {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot fetch bundles from the server");
+                return;
+            }
+        };
+        loop {
+            match sync.run_once().await {
+                Ok(report) => {
+                    for outcome in report.outcomes {
+                        if let crate::bundles::Outcome::Refused {
+                            kind,
+                            version,
+                            reason,
+                            new: true,
+                        } = outcome
+                        {
+                            let event = crate::bundles::refusal_event(&kind, version, &reason);
+                            match with_spool(&spool, move |s| {
+                                s.push(wardwatch_proto::now_millis(), &event)
+                            })
+                            .await
+                            {
+                                Ok(_) => wake.notify_one(),
+                                Err(e) => {
+                                    tracing::error!(error = %e, "cannot spool a bundle refusal")
+                                }
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "bundle check with the server failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    })
+}
+
 /// Collects the inventory and spools it: the whole inventory at start, the changes
 /// after. Returns whether anything was spooled.
 async fn report_inventory(spool: &SharedSpool, full: bool) -> Result<bool, AgentError> {

@@ -54,6 +54,9 @@ pub enum AgentCommand {
         /// Replace an existing enrollment.
         #[arg(long)]
         force: bool,
+        /// Trust bundles signed with this publisher key (minisign .pub; repeatable).
+        #[arg(long = "trusted-key")]
+        trusted_keys: Vec<PathBuf>,
     },
     /// Run the agent: report the inventory and its changes, never losing an event.
     Run {
@@ -98,6 +101,14 @@ pub struct RunTuning {
     pub max_events_per_second: u32,
     #[command(flatten)]
     pub guard: GuardFlags,
+    /// How often to ask the server for newer bundles; 0s for never.
+    #[arg(long, default_value = "5m", value_parser = crate::duration::parse_duration)]
+    pub bundle_interval: Duration,
+    /// Trust bundles signed with this publisher key (minisign .pub, copied into the
+    /// state directory; repeatable). The agent checks signatures itself, whatever the
+    /// server trusts.
+    #[arg(long = "trusted-key")]
+    pub trusted_keys: Vec<PathBuf>,
 }
 
 /// The ransomware guard inside the agent (`agent run` and `up`).
@@ -137,8 +148,21 @@ impl RunTuning {
             collect: !self.no_inventory,
             max_events_per_second: self.max_events_per_second,
             guard: self.guard.options(),
+            bundle_interval: self.bundle_interval,
         }
     }
+}
+
+/// Copies publisher keys into the agent's own trusted keys.
+fn trust_keys(dir: &StateDir, files: &[PathBuf]) -> anyhow::Result<()> {
+    for file in files {
+        let (id, added) = wardwatch_agent::bundles::add_trusted_key(dir, file)
+            .with_context(|| format!("cannot trust the publisher key {}", file.display()))?;
+        if added {
+            println!("trusted publisher key {id}");
+        }
+    }
+    Ok(())
 }
 
 /// This machine's hostname.
@@ -159,6 +183,7 @@ pub async fn run(command: AgentCommand) -> anyhow::Result<()> {
             ca_fingerprint,
             hostname: name,
             force,
+            trusted_keys,
         } => {
             let enrollment = enroll(
                 &state.dir(),
@@ -175,9 +200,11 @@ pub async fn run(command: AgentCommand) -> anyhow::Result<()> {
                 "enrolled as {} with {}; start reporting with `wardwatch agent run`",
                 enrollment.host_id, enrollment.server_url
             );
+            trust_keys(&state.dir(), &trusted_keys)?;
             Ok(())
         }
         AgentCommand::Run { state, tuning } => {
+            trust_keys(&state.dir(), &tuning.trusted_keys)?;
             let (stop, stopped) = watch::channel(false);
             tokio::spawn(async move {
                 super::shutdown_signal().await;
