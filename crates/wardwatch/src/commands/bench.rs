@@ -16,6 +16,17 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100)]
         batch: usize,
     },
+    /// Vulnerability matching for a whole fleet: generated hosts against a generated
+    /// feed of the real shapes; full re-match time, per-host time and index memory.
+    Match {
+        #[arg(long, default_value_t = 10_000)]
+        hosts: usize,
+        #[arg(long, default_value_t = 700)]
+        packages: usize,
+        /// Advisory ranges in the feed.
+        #[arg(long, default_value_t = 100_000)]
+        ranges: usize,
+    },
     /// The ransomware guard against simulated encryptors and benign workloads on a
     /// corpus of hospital files in a temporary directory (run as root).
     Ransomware {
@@ -51,6 +62,18 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 batch,
             };
             let report = wardwatch_agent::bench::ingest(&exe, &options).await?;
+            println!("{report}");
+            Ok(())
+        }
+        BenchCommand::Match {
+            hosts,
+            packages,
+            ranges,
+        } => {
+            let report = tokio::task::spawn_blocking(move || {
+                wardwatch_vuln::bench::bench_fleet(hosts, packages, ranges)
+            })
+            .await?;
             println!("{report}");
             Ok(())
         }

@@ -1,5 +1,8 @@
 //! `wardwatch vuln …`: vulnerability tooling. `vercmp` compares versions the way each
-//! package manager does, for checking advisory data by hand and for scripts.
+//! package manager does, for checking advisory data by hand and for scripts; `scan`
+//! matches this machine against feed files, offline.
+
+mod scan;
 
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 
@@ -19,6 +22,8 @@ pub enum VulnCommand {
         #[arg(long, value_parser = scheme_parser())]
         scheme: Scheme,
     },
+    /// Scan this machine (or an unpacked file system) against feed files, offline.
+    Scan(scan::ScanArgs),
 }
 
 /// Lists the schemes in `--help` and in the error for an unknown one.
@@ -28,6 +33,7 @@ fn scheme_parser() -> impl TypedValueParser<Value = Scheme> {
 
 pub fn run(command: VulnCommand) -> anyhow::Result<()> {
     match command {
+        VulnCommand::Scan(args) => scan::run(args),
         VulnCommand::Vercmp { scheme } => {
             let stdin = std::io::stdin();
             let stdout = std::io::stdout();
