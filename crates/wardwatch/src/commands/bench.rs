@@ -27,6 +27,16 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         ranges: usize,
     },
+    /// Offline bundles: build and import of a bundle of SIZE MiB (time, peak memory), and
+    /// the bytes sent to AGENTS agents after a change of 1 % of the members.
+    Bundle {
+        #[arg(long, default_value_t = 200)]
+        size_mib: u64,
+        #[arg(long, default_value_t = 1000)]
+        members: usize,
+        #[arg(long, default_value_t = 1000)]
+        agents: u64,
+    },
     /// The ransomware guard against simulated encryptors and benign workloads on a
     /// corpus of hospital files in a temporary directory (run as root).
     Ransomware {
@@ -75,6 +85,24 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             })
             .await?;
             println!("{report}");
+            Ok(())
+        }
+        BenchCommand::Bundle {
+            size_mib,
+            members,
+            agents,
+        } => {
+            let import = tokio::task::spawn_blocking(move || {
+                wardwatch_bundle::bench::bench_import(size_mib * 1024 * 1024, members)
+            })
+            .await??;
+            println!("{import}");
+            let member_size = (size_mib * 1024 * 1024) / members.max(1) as u64;
+            let (old, new) = wardwatch_agent::bundles::bench::synthetic(members, member_size, 1);
+            println!(
+                "{}",
+                wardwatch_agent::bundles::bench::transfer(&old, &new, agents)
+            );
             Ok(())
         }
         BenchCommand::Ransomware {
