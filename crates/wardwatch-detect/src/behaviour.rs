@@ -66,6 +66,11 @@ pub enum Activity {
         path: String,
         before: Option<Fingerprint>,
         after: Fingerprint,
+        /// A file of this name was in the protected tree before the guard started: a
+        /// new file of that name is a copy (a folder copied to several places), never a
+        /// ransom note.
+        #[serde(default)]
+        name_existed: bool,
     },
     Created {
         path: String,
@@ -470,6 +475,7 @@ impl Facts {
             path,
             before,
             after,
+            name_existed,
         } = activity
         {
             // A file indexed while empty (created, then written) has no "before" worth
@@ -482,6 +488,7 @@ impl Facts {
             let name = split(path).1;
             let text = |f: &Fingerprint| f.kind == FileKind::Text;
             if text(after)
+                && !*name_existed
                 && after.size > 0
                 && !after.looks_encoded()
                 && before.is_none_or(text)
@@ -1182,6 +1189,7 @@ mod tests {
             path: path.to_string(),
             before: before.map(fp),
             after: fp(after),
+            name_existed: false,
         }
     }
 
@@ -1457,6 +1465,18 @@ mod tests {
             sim.on(16, &[], written(&format!("/src/m{d}/README.md"), None, &t));
         }
         assert_eq!(sim.scorer.score(16), 0.0);
+        // A folder copied to several places: the file's name was there before.
+        let policy = text(&mut sim.rng, 1200);
+        for d in 0..5 {
+            let copy = Activity::Written {
+                path: format!("/ward{d}/policy.txt"),
+                before: None,
+                after: fp(&policy),
+                name_existed: true,
+            };
+            sim.on(17, &[], copy);
+        }
+        assert_eq!(sim.scorer.score(17), 0.0);
     }
 
     #[test]

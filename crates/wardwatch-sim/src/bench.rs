@@ -136,6 +136,11 @@ pub fn benign_workloads() -> Vec<Benign> {
             script: "cp -r radiology radiology-copy && cp -r lab lab-copy",
         },
         Benign {
+            name: "one folder copied to 3 wards",
+            needs: &["cp"],
+            script: "for d in ward-a ward-b ward-c; do cp -r outpatient \"$d\"; done",
+        },
+        Benign {
             name: "rsync mirror",
             needs: &["rsync"],
             script: "rsync -a ward3/ ward3-mirror/",

@@ -29,6 +29,8 @@ pub struct IndexEntry {
 #[derive(Debug, Default)]
 pub struct Index {
     entries: HashMap<PathBuf, IndexEntry>,
+    /// Names of the files found by the walk at start (copies of them are not notes).
+    names_at_start: std::collections::HashSet<std::ffi::OsString>,
 }
 
 /// Totals of a walk.
@@ -74,6 +76,9 @@ impl Index {
                     } else if meta.is_file() && !is_canary(&path) {
                         match read_entry(&path) {
                             Ok(e) => {
+                                if let Some(name) = path.file_name() {
+                                    index.names_at_start.insert(name.to_os_string());
+                                }
                                 index.entries.insert(path, e);
                                 stats.files += 1;
                             }
@@ -87,6 +92,12 @@ impl Index {
             }
         }
         Ok((index, stats))
+    }
+
+    /// Whether a file of this name was in the protected trees when the guard started.
+    pub fn name_existed_at_start(&self, path: &Path) -> bool {
+        path.file_name()
+            .is_some_and(|n| self.names_at_start.contains(n))
     }
 
     pub fn get(&self, path: &Path) -> Option<&IndexEntry> {

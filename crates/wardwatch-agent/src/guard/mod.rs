@@ -465,11 +465,13 @@ impl Guard {
                     .index
                     .record_write(&path, size, mtime_ms, fingerprint.clone());
                 let before_hash = before.as_ref().and_then(|b| b.hash.clone());
+                let name_existed = self.index.name_existed_at_start(&path);
                 (
                     Activity::Written {
                         path: text(&path),
                         before: before.map(|b| b.fingerprint),
                         after: fingerprint,
+                        name_existed,
                     },
                     vec![(path, FileChange::Written, before_hash)],
                 )
