@@ -135,9 +135,10 @@ fn parent_of(target: &Path) -> PathBuf {
     }
 }
 
-/// Swaps two directory entries atomically.
+/// Swaps two directory entries atomically (`renameat2(RENAME_EXCHANGE)`). Public so
+/// that the agent's own install of fetched bundles swaps the same way.
 #[cfg(target_os = "linux")]
-fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
     use std::ffi::CString;
     use std::os::unix::ffi::OsStrExt;
     let a = CString::new(a.as_os_str().as_bytes())?;
@@ -161,7 +162,7 @@ fn exchange(a: &Path, b: &Path) -> io::Result<()> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
+pub fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
     Err(io::Error::from_raw_os_error(libc::ENOSYS))
 }
 

@@ -150,7 +150,8 @@ fn authenticate(head: Head, policy: &Policy<'_>) -> Result<VerifiedBundle, Bundl
 }
 
 /// Not expired, not created implausibly far in the future, not larger than allowed.
-pub(crate) fn check_validity(
+/// Public so that an agent checking a manifest it fetched applies the same rules.
+pub fn check_validity(
     manifest: &Manifest,
     now: OffsetDateTime,
     limits: &Limits,

@@ -16,8 +16,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use wardwatch_bundle::time::OffsetDateTime;
 use wardwatch_bundle::{
-    format_time, signature, BundleError, KeyError, Kind, Limits, Manifest, Member, PublicKey,
-    TrustedKeys,
+    signature, BundleError, KeyError, Kind, Limits, Manifest, Member, PublicKey, TrustedKeys,
 };
 use wardwatch_proto::{Alert, ErrorBody, EventBody, Severity, PROTOCOL_VERSION};
 
@@ -357,7 +356,11 @@ impl BundleSync {
                 .into());
             }
         }
-        check_validity(&manifest, OffsetDateTime::now_utc(), &self.limits)?;
+        wardwatch_bundle::verify::check_validity(
+            &manifest,
+            OffsetDateTime::now_utc(),
+            &self.limits,
+        )?;
         Ok(Verified {
             manifest,
             manifest_bytes,
@@ -487,35 +490,6 @@ struct Verified {
     manifest: Manifest,
     manifest_bytes: Vec<u8>,
     signature: String,
-}
-
-/// Not expired, not created implausibly far in the future, not larger than allowed (the
-/// library's own check is private; this applies the same rules with its errors).
-fn check_validity(
-    manifest: &Manifest,
-    now: OffsetDateTime,
-    limits: &Limits,
-) -> Result<(), BundleError> {
-    if now >= manifest.expires {
-        return Err(BundleError::Expired {
-            expires: format_time(manifest.expires),
-            now: format_time(now),
-        });
-    }
-    if manifest.created > now + limits.max_clock_skew {
-        return Err(BundleError::CreatedInFuture {
-            created: format_time(manifest.created),
-            now: format_time(now),
-        });
-    }
-    let total = manifest.total_size();
-    if total > limits.max_total_size {
-        return Err(BundleError::TooLarge {
-            total,
-            limit: limits.max_total_size,
-        });
-    }
-    Ok(())
 }
 
 async fn failure(response: reqwest::Response) -> FetchError {

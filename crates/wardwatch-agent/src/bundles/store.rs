@@ -341,7 +341,7 @@ fn replace(staging: &Path, target: &Path) -> Result<(), FetchError> {
     if !target.exists() {
         return fs::rename(staging, target).map_err(|e| io_error(target, e));
     }
-    match exchange(staging, target) {
+    match wardwatch_bundle::install::exchange(staging, target) {
         Ok(()) => Ok(()),
         Err(_) => {
             let previous = target.with_extension("previous");
@@ -355,36 +355,6 @@ fn replace(staging: &Path, target: &Path) -> Result<(), FetchError> {
             Ok(())
         }
     }
-}
-
-/// Swaps two directory entries in one step (`renameat2(RENAME_EXCHANGE)`).
-#[cfg(target_os = "linux")]
-fn exchange(a: &Path, b: &Path) -> io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let a = CString::new(a.as_os_str().as_bytes())?;
-    let b = CString::new(b.as_os_str().as_bytes())?;
-    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            libc::AT_FDCWD,
-            a.as_ptr(),
-            libc::AT_FDCWD,
-            b.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
-    Err(io::Error::from_raw_os_error(libc::ENOSYS))
 }
 
 #[cfg(test)]
