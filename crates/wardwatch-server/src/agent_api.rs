@@ -43,6 +43,7 @@ use crate::store::NewHost;
 use crate::store::Store;
 use crate::timefmt::rfc3339_millis;
 use crate::tls::PeerCertificate;
+use crate::vuln::VulnService;
 
 /// Largest enrollment request, in bytes.
 const MAX_ENROLL_BYTES: usize = 64 * 1024;
@@ -52,6 +53,8 @@ pub struct AgentApi {
     pub store: Arc<Store>,
     pub ca: Arc<CertificateAuthority>,
     pub bundles: Arc<InstalledBundles>,
+    /// Told when a host's inventory changed, to match it again.
+    pub vuln: Arc<VulnService>,
 }
 
 pub fn router(state: AgentApi) -> Router {
@@ -186,7 +189,11 @@ async fn events(
     let batch = decode_batch(encoding, &compressed)?;
     let store = state.store.clone();
     let host_id = host.host_id.clone();
-    let ack = blocking(move || store.ingest(&host_id, &batch.events)).await?;
+    let (ack, inventory_changed) =
+        blocking(move || store.ingest_batch(&host_id, &batch.events)).await?;
+    if inventory_changed {
+        state.vuln.host_changed(&host.host_id);
+    }
     tracing::debug!(host = %host.host_id, stored = ack.stored, duplicates = ack.duplicates, "batch stored");
     Ok(Json(ack))
 }

@@ -288,6 +288,8 @@ pub enum ImportError {
     Read { path: PathBuf, cause: io::Error },
     #[error("cannot write {}: {cause}", path.display())]
     Write { path: PathBuf, cause: io::Error },
+    #[error("the vuln-feed bundle is signed, but its data cannot be used: {0}; nothing was installed, the previous feed stays active")]
+    Feed(wardwatch_vuln::feed::FeedError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{kind} version {version} was installed in {}, but recording it in the database failed ({source}); it will be recorded at the next import or server start", dir.display())]
@@ -310,6 +312,7 @@ impl ImportError {
                     | BundleError::InstalledUnreadable { .. }
             ),
             ImportError::NoTrustedKeys { .. }
+            | ImportError::Feed(_)
             | ImportError::Changed { .. }
             | ImportError::VersionTooLarge { .. } => true,
             _ => false,
@@ -501,6 +504,10 @@ fn import_locked(
     let version = i64::try_from(manifest.version).map_err(|_| ImportError::VersionTooLarge {
         version: manifest.version,
     })?;
+    if kind == Kind::VulnFeed {
+        // A feed the server could not match with must not replace one it can.
+        crate::vuln::feed::load(staged.path(), manifest).map_err(ImportError::Feed)?;
+    }
     let installed =
         wardwatch_bundle::install_atomically(staged, &target).map_err(ImportError::Refused)?;
 

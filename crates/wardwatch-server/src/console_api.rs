@@ -51,6 +51,7 @@ pub struct ConsoleApi {
     pub bundles: Arc<InstalledBundles>,
     /// Bytes; an upload beyond this is refused while it streams.
     pub max_bundle_upload: u64,
+    pub vuln: Arc<crate::vuln::VulnService>,
 }
 
 pub fn router(state: ConsoleApi) -> Router {
@@ -70,6 +71,7 @@ pub fn router(state: ConsoleApi) -> Router {
         .route("/api/bundles", get(bundles_overview).post(upload_bundle))
         .route("/api/bundles/settings", put(bundle_settings))
         .route("/api/openapi.json", get(console::openapi))
+        .merge(crate::vuln_api::routes())
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
         .layer(axum::middleware::map_response(no_store));
     Router::new()
@@ -143,7 +145,7 @@ struct LoginRequest {
     password: String,
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let is_json = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -196,7 +198,25 @@ async fn logout(State(state): State<ConsoleApi>, headers: HeaderMap) -> Result<R
 }
 
 async fn me(session: Session) -> Json<serde_json::Value> {
-    Json(json!({ "username": session.user.username }))
+    Json(json!({ "username": session.user.username, "role": session.user.role }))
+}
+
+impl Session {
+    /// Refuses the request unless the account is an admin.
+    pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
+        if self.user.role == crate::store::Role::Admin {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "only an admin may {what}; {} is a {} account",
+                    self.user.username,
+                    self.user.role.as_str()
+                ),
+            ))
+        }
+    }
 }
 
 async fn hosts(
@@ -607,6 +627,7 @@ async fn upload_bundle(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    session.require_admin("import bundles")?;
     let is_binary = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -679,6 +700,7 @@ async fn upload_bundle(
     })
     .await?;
     let outcome = result.map_err(import_error)?;
+    state.vuln.feed_may_have_changed();
     Ok(Json(json!({
         "bundle": outcome.bundle,
         "replaced_version": outcome.replaced_version,
@@ -698,6 +720,7 @@ async fn bundle_settings(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    session.require_admin("change settings")?;
     require_json(&headers)?;
     let settings: BundleSettings = parse_json(&body, "bundle settings")?;
     let days = settings.stale_after_days;
@@ -733,11 +756,13 @@ mod tests {
         let password = store.ensure_first_admin().unwrap().unwrap();
         let token = store.login("admin", &password).unwrap().unwrap();
         bundles::prepare(&store, &data).unwrap();
+        let store = Arc::new(store);
         let app = router(ConsoleApi {
-            store: Arc::new(store),
+            store: store.clone(),
             data_dir: data.clone(),
             bundles: Arc::new(InstalledBundles::new(&data)),
             max_bundle_upload: cap,
+            vuln: crate::vuln::VulnService::new(store, &data),
         });
         Fx {
             _dir: dir,

@@ -13,6 +13,8 @@ pub mod console_api;
 pub mod store;
 pub mod timefmt;
 pub mod tls;
+pub mod vuln;
+pub mod vuln_api;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -112,6 +114,7 @@ pub struct RunningServer {
     /// The first admin's password, on the very first start only.
     pub first_admin_password: Option<String>,
     pub store: Arc<Store>,
+    pub vuln: Arc<vuln::VulnService>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -132,6 +135,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let store = Arc::new(store);
     let ca = Arc::new(ca);
     let installed_bundles = Arc::new(bundles::InstalledBundles::new(&config.data_dir));
+    let vuln = vuln::VulnService::new(store.clone(), &config.data_dir);
 
     let identity = ca.issue_server_identity(&config.names)?;
     let agent_tls = tls::agent_tls_config(
@@ -153,10 +157,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    tasks.spawn(vuln.clone().run(shutdown_rx.clone(), vuln::FEED_POLL));
     let agent_app = agent_api::router(agent_api::AgentApi {
         store: store.clone(),
         ca: ca.clone(),
         bundles: installed_bundles.clone(),
+        vuln: vuln.clone(),
     });
     tasks.spawn(tls::serve(
         agent_listener,
@@ -169,6 +175,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         data_dir: config.data_dir.clone(),
         bundles: installed_bundles,
         max_bundle_upload: console_api::MAX_BUNDLE_UPLOAD,
+        vuln: vuln.clone(),
     });
     tasks.spawn(tls::serve(
         console_listener,
@@ -183,6 +190,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         ca_fingerprint: ca.fingerprint(),
         first_admin_password,
         store,
+        vuln,
         shutdown,
         tasks,
     })

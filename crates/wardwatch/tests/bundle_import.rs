@@ -373,26 +373,6 @@ fn the_command_line_imports_and_each_refusal_says_why_and_changes_nothing() {
     audit_chain_holds(&data);
 }
 
-/// An HTTPS client for the console that trusts the server's CA.
-fn console_client(server: &TestServer) -> reqwest::Client {
-    use rustls::pki_types::pem::PemObject;
-    let ca = fs::read(server.data.join("ca/ca.pem")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls::pki_types::CertificateDer::from_pem_slice(&ca).unwrap())
-        .unwrap();
-    let tls = rustls::ClientConfig::builder_with_provider(wardwatch_agent::tls::provider())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .timeout(std::time::Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
-
 fn error_of(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)
         .ok()

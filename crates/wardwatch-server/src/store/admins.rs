@@ -19,6 +19,34 @@ const SESSION_MILLIS: i64 = 12 * 3600 * 1000;
 pub struct SessionUser {
     pub admin_id: i64,
     pub username: String,
+    pub role: Role,
+}
+
+/// What a console account may do. Everyone may look; only an admin changes what the
+/// server does or accepts a risk on the hospital's behalf.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    /// Parses `admin` or `viewer`; anything else stored is read as the lesser role.
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "admin" => Some(Role::Admin),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
 }
 
 fn random_password() -> String {
@@ -58,6 +86,34 @@ impl Store {
         audit_in(&tx, "server", "admin.create", "admin", "first start").map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(Some(password))
+    }
+
+    /// Creates a console account with a random password, which is returned (shown once).
+    pub fn create_account(&self, username: &str, role: Role, actor: &str) -> StoreResult<String> {
+        let password = random_password();
+        let hash = hash_password(&password)?;
+        let conn = self.writer();
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let exists = tx
+            .query_row(
+                "SELECT 1 FROM admins WHERE username = ?1",
+                [username],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(|e| self.err(e))?
+            .is_some();
+        if exists {
+            return Err(StoreError::AccountExists(username.to_string()));
+        }
+        tx.execute(
+            "INSERT INTO admins (username, password_hash, created_at, role) VALUES (?1, ?2, ?3, ?4)",
+            params![username, hash, wardwatch_proto::now_millis(), role.as_str()],
+        )
+        .map_err(|e| self.err(e))?;
+        audit_in(&tx, actor, "admin.create", username, role.as_str()).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(password)
     }
 
     /// Gives `username` a new random password and ends its sessions; returns the password.
@@ -129,13 +185,15 @@ impl Store {
     pub fn session_user(&self, token: &str) -> StoreResult<Option<SessionUser>> {
         let conn = self.reader();
         conn.query_row(
-            "SELECT a.id, a.username FROM sessions s JOIN admins a ON a.id = s.admin_id
+            "SELECT a.id, a.username, a.role FROM sessions s JOIN admins a ON a.id = s.admin_id
              WHERE s.token_hash = ?1 AND s.expires_at > ?2",
             params![hash_token(token), wardwatch_proto::now_millis()],
             |r| {
+                let role: String = r.get(2)?;
                 Ok(SessionUser {
                     admin_id: r.get(0)?,
                     username: r.get(1)?,
+                    role: Role::parse(&role).unwrap_or(Role::Viewer),
                 })
             },
         )

@@ -600,40 +600,12 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{NewHost, NewToken};
     use serde_json::json;
     use wardwatch_proto::{Event, EventBody};
 
-    const HOUR: i64 = 60 * 60 * 1000;
+    use crate::store::testing::store_with_hosts;
 
-    fn store_with_hosts(hosts: &[(&str, &str)]) -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db")).unwrap();
-        for (id, name) in hosts {
-            let token = store
-                .create_token(
-                    &NewToken {
-                        label: format!("{name} desk"),
-                        department: "Ward 3".into(),
-                        expires_at: None,
-                        uses: 1,
-                    },
-                    "test",
-                )
-                .unwrap();
-            store
-                .enroll_host(
-                    &token.token,
-                    &NewHost {
-                        host_id: id,
-                        hostname: name,
-                        cert_fingerprint: &format!("SHA256:{id}"),
-                    },
-                )
-                .unwrap();
-        }
-        (dir, store)
-    }
+    const HOUR: i64 = 60 * 60 * 1000;
 
     /// A payload in the shape the agent's guard sends (`alert_event` of a `GuardAlert`).
     fn guard_alert(pid: u64, exe: &str, level: &str, action: &str, files: usize) -> EventBody {

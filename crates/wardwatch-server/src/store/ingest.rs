@@ -12,12 +12,18 @@ use super::{Store, StoreResult};
 impl Store {
     /// Stores a batch from `host_id` and returns the acknowledgement to send back.
     pub fn ingest(&self, host_id: &str, events: &[Event]) -> StoreResult<BatchAck> {
+        self.ingest_batch(host_id, events).map(|(ack, _)| ack)
+    }
+
+    /// [`Store::ingest`], also saying whether what vulnerability matching reads (the
+    /// packages or the OS) changed.
+    pub fn ingest_batch(&self, host_id: &str, events: &[Event]) -> StoreResult<(BatchAck, bool)> {
         let now = wardwatch_proto::now_millis();
         let mut conn = self.writer();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let ack = ingest_in(&tx, host_id, events, now).map_err(|e| self.err(e))?;
+        let result = ingest_in(&tx, host_id, events, now).map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
-        Ok(ack)
+        Ok(result)
     }
 
     /// Records a heartbeat: the host is alive, and how full its spool is.
@@ -46,10 +52,11 @@ fn ingest_in(
     host_id: &str,
     events: &[Event],
     now: i64,
-) -> rusqlite::Result<BatchAck> {
+) -> rusqlite::Result<(BatchAck, bool)> {
     let mut stored = 0u32;
     let mut duplicates = 0u32;
     let mut packages_changed = false;
+    let mut os_changed = false;
     {
         let mut insert = tx.prepare_cached(
             "INSERT OR IGNORE INTO events (host_id, seq, kind, time, received_at, body)
@@ -72,6 +79,7 @@ fn ingest_in(
             }
             stored += 1;
             packages_changed |= apply(tx, host_id, &event.body)?;
+            os_changed |= matches!(event.body, EventBody::OsChanged(_));
             if let EventBody::Alert(alert) = &event.body {
                 super::alerts::number_alert(tx, host_id, event.seq as i64, now, alert)?;
             }
@@ -94,11 +102,12 @@ fn ingest_in(
         [host_id],
         |r| r.get(0),
     )?;
-    Ok(BatchAck {
+    let ack = BatchAck {
         stored,
         duplicates,
         highest_seq: highest.max(0) as u64,
-    })
+    };
+    Ok((ack, packages_changed || os_changed))
 }
 
 /// Applies one new event to the host's current state; true when packages changed.
@@ -217,35 +226,8 @@ fn upsert_account(tx: &Connection, host_id: &str, a: &Account) -> rusqlite::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{NewHost, NewToken};
+    use crate::store::testing::store_with_hosts;
     use wardwatch_proto::Inventory;
-
-    fn store_with_host() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db")).unwrap();
-        let token = store
-            .create_token(
-                &NewToken {
-                    label: "t".into(),
-                    department: "d".into(),
-                    expires_at: None,
-                    uses: 1,
-                },
-                "test",
-            )
-            .unwrap();
-        store
-            .enroll_host(
-                &token.token,
-                &NewHost {
-                    host_id: "h-1",
-                    hostname: "ward3",
-                    cert_fingerprint: "SHA256:00",
-                },
-            )
-            .unwrap();
-        (dir, store)
-    }
 
     fn rpm(name: &str, version: &str) -> Package {
         Package {
@@ -269,7 +251,7 @@ mod tests {
 
     #[test]
     fn replayed_batches_apply_their_changes_once() {
-        let (_dir, store) = store_with_host();
+        let (_dir, store) = store_with_hosts(&[("h-1", "ward3")]);
         let inventory = EventBody::Inventory(Inventory {
             packages: vec![
                 rpm("kernel", "5.14.0-1"),

@@ -10,25 +10,38 @@ mod admins;
 mod alerts;
 mod audit;
 mod bundles;
+mod findings;
 mod hosts;
 mod ingest;
 mod schema;
+mod suppressions;
+#[cfg(test)]
+pub(crate) mod testing;
 mod tokens;
+mod vuln_report;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
-pub use admins::SessionUser;
+pub use admins::{Role, SessionUser};
 pub use alerts::{
     AlertAncestor, AlertDetail, AlertFile, AlertPage, AlertProcess, AlertQuery, AlertSummary,
     AlertTimes, FileChange, FileHash, RefusedPid, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
 };
 pub use audit::{AuditBreak, AuditEntry, GENESIS_HASH};
 pub use bundles::{BundleRecord, HostBundleVersions, ImportedBundle, ReportedBundle};
+pub use findings::{
+    FindingChange, FindingChanges, FindingPage, FindingQuery, FindingRecord, FindingRow,
+    FindingState, MatchCause,
+};
 pub use hosts::{HistoryEntry, HostAuth, HostSummary, PackagePage};
+pub use suppressions::{NewSuppression, Suppression};
 pub use tokens::{EnrollmentToken, NewHost, NewToken};
+pub use vuln_report::{
+    DepartmentCounts, EolHost, FleetReport, FleetTotals, PriorityCount, UpgradeGroup,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -50,6 +63,8 @@ pub enum StoreError {
     TokenUsedUp { uses: i64 },
     #[error("enrollment token expired at {at}; create a new one with `wardwatch token create`")]
     TokenExpired { at: String },
+    #[error("an account named {0} exists already")]
+    AccountExists(String),
     #[error("no such account: {0}")]
     NoSuchAdmin(String),
     #[error("stored data is corrupt: {0}")]

@@ -160,6 +160,72 @@ CREATE TABLE settings (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // 3 → 4: vulnerability findings. One row per (host, advisory, installed package), kept
+    // after it is fixed (`fixed_at`) so that the history survives; `finding_cves` finds the
+    // hosts of a CVE without scanning every finding; `finding_history` lists each change;
+    // suppressions are accepted risks with a reason and an expiry. Console accounts get a
+    // role: only an admin may accept a risk.
+    r#"
+ALTER TABLE admins ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+ALTER TABLE hosts ADD COLUMN findings_matched_at INTEGER;
+CREATE TABLE findings (
+    host_id         TEXT NOT NULL REFERENCES hosts(id),
+    key             TEXT NOT NULL,
+    advisory        TEXT NOT NULL,
+    cves            TEXT NOT NULL,
+    ecosystem       TEXT NOT NULL,
+    package         TEXT NOT NULL,
+    version         TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    remedy          TEXT NOT NULL,
+    fixed_version   TEXT,
+    severity        TEXT,
+    known_exploited INTEGER NOT NULL,
+    ransomware      INTEGER NOT NULL,
+    epss            REAL,
+    severity_rank   INTEGER NOT NULL,
+    priority        TEXT NOT NULL,
+    why             TEXT NOT NULL,
+    detail          TEXT NOT NULL,
+    digest          TEXT NOT NULL,
+    first_seen      INTEGER NOT NULL,
+    fixed_at        INTEGER,
+    PRIMARY KEY (host_id, key)
+) WITHOUT ROWID;
+CREATE INDEX findings_by_advisory ON findings(advisory, host_id);
+CREATE TABLE finding_cves (
+    cve     TEXT NOT NULL,
+    host_id TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    PRIMARY KEY (cve, host_id, key),
+    FOREIGN KEY (host_id, key) REFERENCES findings(host_id, key)
+) WITHOUT ROWID;
+CREATE INDEX finding_cves_by_finding ON finding_cves(host_id, key);
+CREATE TABLE finding_history (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    host_id  TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    advisory TEXT NOT NULL,
+    package  TEXT NOT NULL,
+    change   TEXT NOT NULL,
+    version  TEXT NOT NULL,
+    cause    TEXT NOT NULL,
+    time     INTEGER NOT NULL
+);
+CREATE INDEX finding_history_by_host ON finding_history(host_id, id);
+CREATE TABLE suppressions (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    advisory   TEXT NOT NULL,
+    host_id    TEXT,
+    reason     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    lifted_at  INTEGER,
+    lifted_by  TEXT
+);
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.

@@ -110,4 +110,13 @@ impl KevCatalog {
     pub fn get(&self, cve: &str) -> Option<&KevEntry> {
         self.entries.get(cve)
     }
+
+    /// How many CVEs the catalog lists.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }

@@ -16,6 +16,7 @@ mod files;
 mod kev;
 mod model;
 mod osv;
+mod sources;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;

@@ -364,3 +364,93 @@ pub fn sort_by_priority(findings: &mut [Finding<'_>]) {
         (f.rank_key(), f.id.clone(), name)
     });
 }
+
+/// The urgency class of a finding, for counting and filtering: the first of the priority
+/// rules (see [`Finding::priority_cmp`]) that applies to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Priority {
+    /// KEV says ransomware campaigns use it.
+    Ransomware,
+    /// In KEV: exploited in the wild.
+    Exploited,
+    /// EPSS gives at least [`LIKELY_EPSS`] probability of exploitation within 30 days.
+    Likely,
+    /// Rated high or critical.
+    Severe,
+    /// Everything else.
+    Other,
+}
+
+/// The EPSS score from which a finding counts as likely to be exploited: about the top
+/// 2 % of scored CVEs.
+pub const LIKELY_EPSS: f32 = 0.1;
+
+impl Priority {
+    /// Every class, most urgent first.
+    pub const ALL: [Priority; 5] = [
+        Priority::Ransomware,
+        Priority::Exploited,
+        Priority::Likely,
+        Priority::Severe,
+        Priority::Other,
+    ];
+
+    /// The name used in the API and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Ransomware => "ransomware",
+            Priority::Exploited => "exploited",
+            Priority::Likely => "likely",
+            Priority::Severe => "severe",
+            Priority::Other => "other",
+        }
+    }
+
+    /// Parses [`Priority::as_str`]'s names.
+    pub fn parse(text: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
+    /// How much a finding of this class weighs when upgrades are ranked by the risk they
+    /// remove: one ransomware finding outweighs any number of ordinary ones a fleet has.
+    pub fn weight(self) -> f64 {
+        match self {
+            Priority::Ransomware => 1_000_000.0,
+            Priority::Exploited => 10_000.0,
+            Priority::Likely => 100.0,
+            Priority::Severe => 10.0,
+            Priority::Other => 1.0,
+        }
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Finding<'_> {
+    /// The finding's urgency class.
+    pub fn priority(&self) -> Priority {
+        let e = &self.exploitation;
+        let level = self.severity.as_ref().map(|s| s.level);
+        if e.ransomware {
+            Priority::Ransomware
+        } else if e.known_exploited {
+            Priority::Exploited
+        } else if e.epss.is_some_and(|s| s.score >= LIKELY_EPSS) {
+            Priority::Likely
+        } else if matches!(level, Some(Level::High | Level::Critical)) {
+            Priority::Severe
+        } else {
+            Priority::Other
+        }
+    }
+
+    /// The subject's name: the installed package, or the OS.
+    pub fn subject_label(&self) -> &str {
+        self.subject_name()
+    }
+}

@@ -26,7 +26,8 @@ use compare::Comparator;
 use table::{Bound, Entry, EntryBuilder, Locator, Span, TableBuilder, VersionTable};
 
 pub use finding::{
-    sort_by_priority, Comparison, Exploitation, Finding, Remedy, Subject, UpperBound, Why,
+    sort_by_priority, Comparison, Exploitation, Finding, Priority, Remedy, Subject, UpperBound,
+    Why, LIKELY_EPSS,
 };
 pub use inventory::{parse_dpkg_status, HostInventory, HostOs, InstalledPackage};
 
@@ -627,4 +628,13 @@ fn meta(adv: &Advisory, feeds: &FeedSet) -> AdvisoryMeta {
         cves: cves.into(),
         exploitation: ex,
     }
+}
+
+/// Orders two versions of a package of `ecosystem` (a finding's ecosystem, "Debian:12",
+/// "npm") as the matcher does; `None` when the ecosystem is unknown or either version
+/// does not parse. For callers that merge findings, such as choosing the version an
+/// upgrade must reach to fix all of them.
+pub fn compare_versions(ecosystem: &str, a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    let eco = crate::feed::Ecosystem::parse(ecosystem).ok()?;
+    Comparator(eco.scheme()).compare(a, b).ok()
 }

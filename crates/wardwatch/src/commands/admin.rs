@@ -1,4 +1,4 @@
-//! `wardwatch admin reset-password`.
+//! `wardwatch admin add` and `admin reset-password`: console accounts.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -7,6 +7,16 @@ use super::DataArg;
 
 #[derive(Subcommand, Debug)]
 pub enum AdminCommand {
+    /// Create a console account with a random password (shown once). A viewer sees
+    /// everything; only an admin imports bundles, changes settings or accepts a risk.
+    Add {
+        #[command(flatten)]
+        data: DataArg,
+        /// The account's user name.
+        user: String,
+        #[arg(long, value_parser = ["admin", "viewer"], default_value = "viewer")]
+        role: String,
+    },
     /// Give a console account a new random password (and end its sessions).
     ResetPassword {
         #[command(flatten)]
@@ -18,6 +28,17 @@ pub enum AdminCommand {
 
 pub fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
+        AdminCommand::Add { data, user, role } => {
+            let (store, _) = wardwatch_server::open_data_dir(&data.dir()).with_context(|| {
+                format!("cannot open the server data in {}", data.dir().display())
+            })?;
+            let role = wardwatch_server::store::Role::parse(&role)
+                .with_context(|| format!("{role:?} is not a role; use admin or viewer"))?;
+            let password = store.create_account(&user, role, "cli")?;
+            println!("created {} account {user}", role.as_str());
+            println!("password for {user}: {password}");
+            Ok(())
+        }
         AdminCommand::ResetPassword { data, user } => {
             let (store, _) = wardwatch_server::open_data_dir(&data.dir()).with_context(|| {
                 format!("cannot open the server data in {}", data.dir().display())

@@ -177,6 +177,11 @@ impl TestServer {
 
     /// Creates an enrollment token with extra `token create` arguments.
     pub fn token(&self, extra: &[&str]) -> String {
+        self.token_for("Test terminal", "Testing", extra)
+    }
+
+    /// Creates an enrollment token for a terminal with this label and department.
+    pub fn token_for(&self, label: &str, department: &str, extra: &[&str]) -> String {
         let data = self.data.to_string_lossy().to_string();
         let mut args = vec![
             "token",
@@ -184,9 +189,9 @@ impl TestServer {
             "--data",
             &data,
             "--label",
-            "Test terminal",
+            label,
             "--department",
-            "Testing",
+            department,
         ];
         args.extend_from_slice(extra);
         let out = wardwatch(&args);
@@ -318,6 +323,26 @@ pub fn agent_http(state: &Path, identity: bool) -> reqwest::Client {
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+/// An HTTPS client for the console that trusts the server's CA.
+pub fn console_client(server: &TestServer) -> reqwest::Client {
+    use rustls::pki_types::pem::PemObject;
+    let ca = std::fs::read(server.data.join("ca/ca.pem")).expect("read the CA certificate");
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(&ca).expect("CA in PEM"))
+        .expect("add CA");
+    let tls = rustls::ClientConfig::builder_with_provider(wardwatch_agent::tls::provider())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(Duration::from_secs(60))
         .build()
         .expect("http client")
 }

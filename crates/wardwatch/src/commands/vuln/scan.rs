@@ -3,7 +3,7 @@
 //! an image before it is rolled out, and for checking feed data by hand.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -21,7 +21,8 @@ pub struct ScanArgs {
     pub dpkg_status: Option<PathBuf>,
     /// A feed file or directory (repeatable): OSV JSON files, a directory or zip dump of
     /// them, the Debian security tracker JSON, the CISA KEV catalog, EPSS scores (.csv,
-    /// .csv.gz). The kind is recognised from the content.
+    /// .csv.gz), an end-of-life table (eol.json). The kind is recognised from the name or
+    /// the content.
     #[arg(long = "feed", required = true)]
     pub feeds: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -32,39 +33,6 @@ pub struct ScanArgs {
 pub enum Format {
     Table,
     Json,
-}
-
-/// What a feed file is, from its name and first bytes.
-fn classify(path: &Path, sources: &mut FeedSources) -> anyhow::Result<()> {
-    let name = path.to_string_lossy().to_lowercase();
-    if path.is_dir() || name.ends_with(".zip") {
-        sources.osv.push(path.to_path_buf());
-        return Ok(());
-    }
-    if name.ends_with(".csv") || name.ends_with(".csv.gz") {
-        sources.epss = Some(path.to_path_buf());
-        return Ok(());
-    }
-    let mut head = vec![0u8; 4096];
-    let n = std::io::Read::read(
-        &mut std::fs::File::open(path)
-            .with_context(|| format!("cannot open {}", path.display()))?,
-        &mut head,
-    )?;
-    let head = String::from_utf8_lossy(&head[..n]);
-    if head.contains("\"catalogVersion\"") || head.contains("\"knownRansomwareCampaignUse\"") {
-        sources.kev = Some(path.to_path_buf());
-    } else if head.contains("\"affected\"") || head.contains("\"schema_version\"") {
-        sources.osv.push(path.to_path_buf());
-    } else if head.contains("\"releases\"") || head.contains("CVE-") {
-        sources.debian_tracker.push(path.to_path_buf());
-    } else {
-        anyhow::bail!(
-            "{}: not a feed wardwatch knows (OSV JSON or zip, Debian tracker JSON, CISA KEV JSON, EPSS CSV)",
-            path.display()
-        );
-    }
-    Ok(())
 }
 
 /// The inventory to scan: packages from the dpkg status file, the OS from os-release.
@@ -91,10 +59,7 @@ fn inventory(args: &ScanArgs) -> anyhow::Result<HostInventory> {
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<()> {
-    let mut sources = FeedSources::default();
-    for f in &args.feeds {
-        classify(f, &mut sources)?;
-    }
+    let sources = FeedSources::from_paths(&args.feeds)?;
     let feeds = FeedSet::import(&sources).context("the feeds could not be imported")?;
     let host = inventory(&args)?;
     let index = MatchIndex::build(&feeds);

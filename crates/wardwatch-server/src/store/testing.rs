@@ -1,0 +1,34 @@
+//! Stores for unit tests: a fresh database with enrolled hosts.
+
+use super::{NewHost, NewToken, Store};
+
+/// A new store with one enrolled host per `(id, hostname)`, labelled "HOSTNAME desk" in
+/// the department "Ward 3".
+pub fn store_with_hosts(hosts: &[(&str, &str)]) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = Store::open(&dir.path().join("db")).expect("open store");
+    for (id, name) in hosts {
+        let token = store
+            .create_token(
+                &NewToken {
+                    label: format!("{name} desk"),
+                    department: "Ward 3".into(),
+                    expires_at: None,
+                    uses: 1,
+                },
+                "test",
+            )
+            .expect("token");
+        store
+            .enroll_host(
+                &token.token,
+                &NewHost {
+                    host_id: id,
+                    hostname: name,
+                    cert_fingerprint: &format!("SHA256:{id}"),
+                },
+            )
+            .expect("enroll");
+    }
+    (dir, store)
+}
