@@ -169,7 +169,19 @@ async fn login(
     let request: LoginRequest = parse_json(&body, "login request")?;
     let store = state.store.clone();
     let username = request.username.clone();
-    let token = blocking(move || store.login(&request.username, &request.password)).await?;
+    let login = blocking(move || {
+        let token = store.login(&request.username, &request.password)?;
+        let user = match &token {
+            Some(t) => store.session_user(t)?,
+            None => None,
+        };
+        Ok(token.zip(user))
+    })
+    .await?;
+    let (token, user) = match login {
+        Some((token, user)) => (Some(token), Some(user)),
+        None => (None, None),
+    };
     let Some(token) = token else {
         tokio::time::sleep(FAILED_LOGIN_DELAY).await;
         return Err(ApiError::new(
@@ -183,7 +195,7 @@ async fn login(
     );
     Ok((
         [(SET_COOKIE, cookie)],
-        Json(json!({ "username": username })),
+        Json(json!({ "username": username, "role": user.map(|u| u.role) })),
     )
         .into_response())
 }

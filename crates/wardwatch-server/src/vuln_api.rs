@@ -57,6 +57,17 @@ fn now() -> i64 {
     wardwatch_proto::now_millis()
 }
 
+/// CVE ids are stored upper-case (`CVE-2024-3094`); people type them any way. Other
+/// advisory ids (`GHSA-xxxx-…`) are case-sensitive and kept as given.
+fn normalize_id(id: &str) -> String {
+    let id = id.trim();
+    if id.len() > 4 && id[..4].eq_ignore_ascii_case("cve-") {
+        id.to_ascii_uppercase()
+    } else {
+        id.to_owned()
+    }
+}
+
 fn query_error(e: QueryRejection) -> ApiError {
     ApiError::bad_request(format!("bad query parameter: {}", e.body_text()))
 }
@@ -128,7 +139,7 @@ fn finding_query(p: FindingsParams, default_state: FindingState) -> Result<Findi
     let export = p.format.is_some();
     Ok(FindingQuery {
         host: nonempty(p.host),
-        advisory: nonempty(p.advisory).map(|a| a.trim().to_owned()),
+        advisory: nonempty(p.advisory).map(|a| normalize_id(&a)),
         priority,
         department: nonempty(p.department),
         state,
@@ -302,7 +313,7 @@ async fn advisory(
     State(state): State<ConsoleApi>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let id = id.trim().to_owned();
+    let id = normalize_id(&id);
     if id.is_empty() || id.len() > 200 {
         return Err(ApiError::bad_request("give a CVE or advisory id"));
     }
@@ -316,10 +327,16 @@ async fn advisory(
             ..FindingQuery::default()
         };
         let page = store.findings(&query, now())?;
+        // A risk accepted under the advisory id or any CVE id of its findings applies here.
+        let mut ids: std::collections::BTreeSet<&str> = [lookup.as_str()].into();
+        for row in &page.findings {
+            ids.insert(&row.advisory);
+            ids.extend(row.cves.iter().map(String::as_str));
+        }
         let suppressions: Vec<_> = store
             .suppressions(now())?
             .into_iter()
-            .filter(|s| s.advisory == lookup)
+            .filter(|s| ids.contains(s.advisory.as_str()))
             .collect();
         // The matcher's evidence, once per advisory that carries the id.
         let mut details = BTreeMap::new();
@@ -365,7 +382,7 @@ struct SuppressionRequest {
     #[serde(default)]
     host_id: Option<String>,
     reason: String,
-    /// The day it expires, `YYYY-MM-DD` (UTC midnight).
+    /// The last day it applies, `YYYY-MM-DD` (it ends at the following UTC midnight).
     expires: String,
 }
 
@@ -390,7 +407,7 @@ async fn create_suppression(
     session.require_admin("accept a risk")?;
     require_json(&headers)?;
     let request: SuppressionRequest = parse_json(&body, "suppression")?;
-    let advisory = request.advisory.trim().to_owned();
+    let advisory = normalize_id(&request.advisory);
     if advisory.is_empty() || advisory.len() > 200 || advisory.contains(char::is_whitespace) {
         return Err(ApiError::bad_request(
             "advisory must be one CVE or advisory id, e.g. CVE-2024-3094",
@@ -407,12 +424,15 @@ async fn create_suppression(
             "the reason is longer than {MAX_REASON_CHARS} characters"
         )));
     }
-    let expires_at = parse_day(&request.expires).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "expires {:?} is not a date like 2027-03-31",
-            request.expires
-        ))
-    })?;
+    // Through the whole of the day chosen: it ends at the next UTC midnight.
+    let expires_at = parse_day(&request.expires)
+        .map(|day| day + DAY_MILLIS)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "expires {:?} is not a date like 2027-03-31",
+                request.expires
+            ))
+        })?;
     let now = now();
     if expires_at <= now {
         return Err(ApiError::bad_request("expires must be a day in the future"));

@@ -233,7 +233,7 @@ fn the_fleet_is_matched_ranked_and_its_history_kept() {
         json!({ "advisory": EXPLOITED_CVE, "host_id": desk.id, "reason": "x", "expires": "2020-01-01" }),
     );
     assert_eq!(status, 400);
-    assert!(error_of(&body).contains("future"), "{body}");
+    assert!(error_of(&body).contains("later day"), "{body}");
 
     let out = wardwatch(&[
         "admin",

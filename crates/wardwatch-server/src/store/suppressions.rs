@@ -25,6 +25,7 @@ pub struct Suppression {
     pub advisory: String,
     pub host_id: Option<String>,
     pub host_label: Option<String>,
+    pub hostname: Option<String>,
     pub reason: String,
     pub expires_at: i64,
     pub created_by: String,
@@ -125,7 +126,7 @@ impl Store {
         let sql = format!(
             "SELECT s.id, s.advisory, s.host_id, h.label, s.reason, s.expires_at, s.created_by,
                     s.role, s.created_at, s.lifted_at, s.lifted_by,
-                    s.lifted_at IS NULL AND s.expires_at > ?1
+                    s.lifted_at IS NULL AND s.expires_at > ?1, h.hostname
              FROM suppressions s LEFT JOIN hosts h ON h.id = s.host_id
              WHERE {filter} ORDER BY s.id DESC"
         );
@@ -145,6 +146,7 @@ impl Store {
                     lifted_at: r.get(9)?,
                     lifted_by: r.get(10)?,
                     active: r.get(11)?,
+                    hostname: r.get(12)?,
                 })
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())

@@ -71,6 +71,7 @@ pub struct FleetTotals {
     /// Hosts whose inventory has been matched.
     pub matched: i64,
     pub with_findings: i64,
+    /// Accepted (host, advisory) pairs, counted like [`PriorityCount::findings`].
     pub suppressed_findings: i64,
 }
 
@@ -139,7 +140,8 @@ impl Store {
             )?;
             report.totals.suppressed_findings = conn.query_row(
                 &format!(
-                    "SELECT COUNT(*) FROM findings f JOIN hosts h ON h.id = f.host_id
+                    "SELECT COUNT(DISTINCT f.host_id || ' ' || f.advisory)
+                     FROM findings f JOIN hosts h ON h.id = f.host_id
                      WHERE h.revoked_at IS NULL AND f.fixed_at IS NULL
                        AND {SUPPRESSION_OF_F} IS NOT NULL"
                 ),

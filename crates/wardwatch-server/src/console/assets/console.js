@@ -13,10 +13,12 @@
  *   #/login              sign in
  *   #/hosts              host list
  *   #/hosts/ID           host page, packages tab
- *   #/hosts/ID/TAB       host page, TAB = packages | listeners | accounts | history
+ *   #/hosts/ID/TAB       host page, TAB = packages | findings | listeners | accounts | history
  *   #/alerts             alerts of every host, newest first
  *   #/alerts/ID          one alert: process, parent chain, every file
  *   #/bundles            offline bundles: installed per kind, upload, hosts' versions
+ *   #/vulns              vulnerabilities of the fleet: feed, priorities, upgrades, findings
+ *   #/vulns/advisory/ID  one CVE or advisory: evidence, hosts, accepted risks
  */
 (function () {
   'use strict';
@@ -31,6 +33,7 @@
   var REQUEST_TIMEOUT_MS = 20000;
   var TABS = [
     { id: 'packages', title: 'Packages' },
+    { id: 'findings', title: 'Vulnerabilities' },
     { id: 'listeners', title: 'Listening services' },
     { id: 'accounts', title: 'Accounts' },
     { id: 'history', title: 'History' }
@@ -43,9 +46,11 @@
   var state = {
     booted: false,
     user: null,          // logged-in user name, null when signed out
+    role: null,          // 'admin' or 'viewer' (from /api/me), null when not known
     returnTo: null,      // route to go back to after signing in
     loginNotice: '',     // shown above the login form (e.g. session ended)
     hostFilter: '',      // host list filter, kept while moving between pages
+    vulnFilters: { priority: '', department: '', state: 'open', offset: 0 }, // findings list filters
     view: null,          // the view on screen: { name, token, cleanups, ... }
     viewToken: 0,
     clockSkew: 0         // server clock minus browser clock, in ms
@@ -424,6 +429,7 @@
     var wasSignedIn = state.user !== null;
     var current = location.hash;
     state.user = null;
+    state.role = null;
     updateHeader();
     if (current && current !== '#/login' && current !== '#' && current !== '#/') {
       state.returnTo = current;
@@ -465,6 +471,20 @@
     }
     if (parts[1] === 'bundles' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
       return { name: 'bundles' };
+    }
+    if (parts[1] === 'vulns') {
+      if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
+        return { name: 'vulns' };
+      }
+      if (parts.length === 4 && parts[2] === 'advisory' && parts[3] !== '') {
+        try {
+          id = trim(decodeURIComponent(parts[3]));
+        } catch (e) {
+          return { name: 'notfound' };
+        }
+        return id ? { name: 'advisory', id: id } : { name: 'notfound' };
+      }
+      return { name: 'notfound' };
     }
     if (parts[1] === 'hosts') {
       if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
@@ -582,6 +602,10 @@
       showAlert(r.id);
     } else if (r.name === 'bundles') {
       showBundles();
+    } else if (r.name === 'vulns') {
+      showVulns();
+    } else if (r.name === 'advisory') {
+      showAdvisory(r.id);
     } else {
       showNotFound();
     }
@@ -590,6 +614,7 @@
   function updateHeader() {
     var signedIn = state.user !== null;
     setText(byId('current-user'), signedIn ? state.user : '');
+    byId('current-user').setAttribute('title', signedIn && state.role ? state.role + ' account' : '');
     show(byId('userbox'), signedIn);
     show(byId('main-nav'), signedIn);
   }
@@ -598,6 +623,10 @@
     var hostsLink = byId('nav-hosts');
     var alertsLink = byId('nav-alerts');
     var bundlesLink = byId('nav-bundles');
+    var vulnsLink = byId('nav-vulns');
+    if (vulnsLink) {
+      setClass(vulnsLink, 'active', viewName === 'vulns' || viewName === 'advisory');
+    }
     if (bundlesLink) {
       setClass(bundlesLink, 'active', viewName === 'bundles');
     }
@@ -685,10 +714,17 @@
           return;
         }
         state.user = data && data.username ? String(data.username) : name;
-        updateHeader();
         dest = state.returnTo || '#/hosts';
         state.returnTo = null;
-        navigate(dest);
+        /* The login answer names the user; the role (what the views offer) comes from /api/me. */
+        api('GET', '/api/me', null, function (meErr, me) {
+          if (!view.alive()) {
+            return;
+          }
+          state.role = !meErr && me && me.role ? String(me.role) : null;
+          updateHeader();
+          navigate(dest);
+        });
       }, { allow401: true });
     }, false);
 
@@ -705,6 +741,7 @@
         return;
       }
       state.user = null;
+      state.role = null;
       state.returnTo = null;
       state.loginNotice = 'You have signed out.';
       updateHeader();
@@ -1090,6 +1127,7 @@
 
     var loaders = {
       packages: packagesTab,
+      findings: findingsTab,
       listeners: listenersTab,
       accounts: accountsTab,
       history: historyTab
@@ -2502,6 +2540,1166 @@
   }
 
   /* ------------------------------------------------------------------ */
+  /* Vulnerabilities                                                     */
+  /* ------------------------------------------------------------------ */
+
+  /* The fleet view (#/vulns), a host's findings (a tab of the host page) and the page of
+     one CVE or advisory (#/vulns/advisory/ID) with its accepted risks. Advisory ids,
+     package names, versions and the feed's words are outside data: text only. Class
+     names come from the fixed lists below, never from the data. */
+
+  var PRIORITIES = [
+    { id: 'ransomware', title: 'Ransomware', hint: 'In CISA\u2019s KEV catalog as used by ransomware campaigns' },
+    { id: 'exploited', title: 'Exploited', hint: 'In CISA\u2019s KEV catalog: exploited in the wild' },
+    { id: 'likely', title: 'Likely exploited', hint: 'EPSS gives at least 10 % probability of exploitation within 30 days' },
+    { id: 'severe', title: 'Severe', hint: 'Rated high or critical' },
+    { id: 'other', title: 'Other', hint: 'Everything else' }
+  ];
+  var FINDING_STATES = [
+    { id: 'open', title: 'Open' },
+    { id: 'suppressed', title: 'Accepted risk' },
+    { id: 'fixed', title: 'Fixed' },
+    { id: 'all', title: 'All' }
+  ];
+  var STATE_TITLES = {
+    open: 'Open: neither fixed nor accepted',
+    accepted: 'Accepted risk: hidden from the open lists until the suppression expires or is lifted',
+    fixed: 'Fixed: the package was upgraded or removed, or the feed no longer lists it'
+  };
+  var STATE_RANK = { open: 0, accepted: 1, fixed: 2 };
+  var FINDING_PAGE_SIZE = 100;
+  var MAX_SUPPRESSION_DAYS = 366;
+  var DAY_MS = 86400000;
+
+  function priorityDef(id) {
+    var i;
+    for (i = 0; i < PRIORITIES.length; i++) {
+      if (PRIORITIES[i].id === id) {
+        return PRIORITIES[i];
+      }
+    }
+    return null;
+  }
+
+  function priorityBadge(priority) {
+    var def = priorityDef(str(priority));
+    return el('span', { className: 'prio prio-' + (def ? def.id : 'other'), title: def ? def.hint : null },
+      def ? def.title : (priority ? String(priority) : DASH));
+  }
+
+  function findingState(f) {
+    if (f.fixed_at !== null && f.fixed_at !== undefined) {
+      return 'fixed';
+    }
+    return f.suppression_id !== null && f.suppression_id !== undefined ? 'accepted' : 'open';
+  }
+
+  function stateBadge(s) {
+    return el('span', { className: 'fstate fstate-' + (STATE_TITLES[s] ? s : 'open'), title: STATE_TITLES[s] || null }, s);
+  }
+
+  function advisoryHash(id) {
+    return '#/vulns/advisory/' + encodeURIComponent(id);
+  }
+
+  function advisoryPath(id) {
+    return '/api/vuln/advisories/' + encodeURIComponent(id);
+  }
+
+  function advisoryLink(id) {
+    return el('a', { className: 'advisory-link mono', href: advisoryHash(str(id)) }, str(id));
+  }
+
+  /* The CVE ids of a finding that are not its advisory id, as links. */
+  function cveLinks(f) {
+    var list = isArray(f.cves) ? f.cves : [];
+    var out = [], i;
+    for (i = 0; i < list.length; i++) {
+      if (String(list[i]) !== str(f.advisory)) {
+        out.push(advisoryLink(list[i]), ' ');
+      }
+    }
+    return out.length ? el('div', { className: 'cves small' }, out) : null;
+  }
+
+  /* The priority badge already says ransomware or KEV; the EPSS score adds to it. */
+  function exploitFlags(f) {
+    return typeof f.epss === 'number' ? el('span', { className: 'muted small', title: 'EPSS: probability of exploitation in the next 30 days' },
+      'EPSS ' + percent(f.epss)) : null;
+  }
+
+  function percent(x) {
+    var p = x * 100;
+    return (p >= 10 ? Math.round(p) : Math.round(p * 10) / 10) + ' %';
+  }
+
+  /* "3.0.15-1 → 3.0.17-1", or the version and the remedy when there is no fixed version. */
+  function versionChange(f) {
+    return [
+      el('span', { className: 'mono' }, str(f.version)),
+      f.fixed_version ? [' \u2192 ', el('span', { className: 'mono fixed-version', title: 'fixed in this version' }, String(f.fixed_version))] :
+        el('div', { className: 'muted small' }, str(f.remedy))
+    ];
+  }
+
+  function hostCell(hostId, hostname, label) {
+    return [
+      el('a', { className: 'host-link', href: hostHash(str(hostId)) }, hostname ? String(hostname) : str(hostId)),
+      label ? el('div', { className: 'muted small' }, String(label)) : null
+    ];
+  }
+
+  /* CVE ids are upper case in the feed; people type them in any case. */
+  function normalizeAdvisoryId(text) {
+    var t = trim(str(text));
+    return /^cve-/i.test(t) ? t.toUpperCase() : t;
+  }
+
+  /* "2026-01-31", the UTC day of a time (suppressions expire at 00:00 UTC). */
+  function utcDay(ms) {
+    var d = new Date(ms);
+    return d.getUTCFullYear() + '-' + pad2(d.getUTCMonth() + 1) + '-' + pad2(d.getUTCDate());
+  }
+
+  function dateCellOf(ms) {
+    if (ms === null || ms === undefined) {
+      return el('span', { className: 'empty' }, DASH);
+    }
+    return [el('span', { title: fullDate(ms) }, shortDate(ms)), el('div', { className: 'muted small' }, relTime(ms))];
+  }
+
+  /* A table of suppressions; opts.withAdvisory adds the advisory column, opts.onLift (for
+     admins) a Lift button on each active one. */
+  function suppressionTable(id, list, opts) {
+    var columns = [];
+    var i, s, status, cells;
+    if (opts.withAdvisory) {
+      columns.push({ label: 'Advisory' });
+    }
+    columns.push({ label: 'Hosts' }, { label: 'Reason' }, { label: 'Expires', className: 'shrink', title: 'At 00:00 UTC of this day' },
+      { label: 'Accepted by', className: 'shrink' }, { label: 'Status', className: 'shrink' });
+    if (opts.onLift) {
+      columns.push({ label: '', className: 'shrink' });
+    }
+    var t = dataTable(id, columns);
+    for (i = 0; i < list.length; i++) {
+      s = list[i] || {};
+      if (s.active) {
+        status = el('span', { className: 'fstate fstate-accepted' }, 'active');
+      } else if (s.lifted_at !== null && s.lifted_at !== undefined) {
+        status = [el('span', { className: 'fstate fstate-fixed' }, 'lifted'),
+          el('div', { className: 'muted small', title: fullDate(s.lifted_at) }, 'by ' + str(s.lifted_by) + ', ' + relTime(s.lifted_at))];
+      } else {
+        status = el('span', { className: 'fstate fstate-fixed' }, 'expired');
+      }
+      cells = [];
+      if (opts.withAdvisory) {
+        cells.push(el('td', { className: 'nowrap' }, advisoryLink(s.advisory)));
+      }
+      cells.push(
+        el('td', { className: 'wrap' }, s.host_id ? hostCell(s.host_id, s.host_label, null) : el('span', { className: 'every-host' }, 'every host')),
+        el('td', { className: 'wrap reason' }, str(s.reason)),
+        el('td', { className: 'nowrap', title: 'until ' + fullDate(s.expires_at) }, utcDay(s.expires_at - 1)),
+        el('td', { className: 'nowrap' }, [str(s.created_by), el('div', { className: 'muted small', title: fullDate(s.created_at) },
+          str(s.role) + ', ' + relTime(s.created_at))]),
+        el('td', { className: 'nowrap' }, status)
+      );
+      if (opts.onLift) {
+        cells.push(el('td', { className: 'nowrap' }, s.active ? el('button', {
+          type: 'button', className: 'btn btn-small lift-suppression', 'data-id': str(s.id),
+          title: 'End this accepted risk now: its findings count as open again'
+        }, 'Lift') : null));
+      }
+      t.tbody.appendChild(el('tr', { className: 'suppression-row' + (s.active ? '' : ' suppression-inactive'),
+        'data-id': str(s.id), 'data-active': s.active ? 'true' : 'false' }, cells));
+    }
+    if (!list.length) {
+      messageRow(t.tbody, t.columns, opts.empty || 'No accepted risks.');
+    }
+    if (opts.onLift) {
+      t.tbody.addEventListener('click', function (ev) {
+        var target = ev.target || ev.srcElement;
+        if (target && target.tagName === 'BUTTON' && hasClass(target, 'lift-suppression') && !target.disabled) {
+          target.disabled = true;
+          opts.onLift(target.getAttribute('data-id'), target);
+        }
+      }, false);
+    }
+    return el('div', { className: 'table-wrap' }, t.table);
+  }
+
+  function liftSuppression(id, button, done) {
+    api('DELETE', '/api/vuln/suppressions/' + encodeURIComponent(id), null, function (err) {
+      if (err) {
+        button.disabled = false;
+        showError('Could not lift the accepted risk: ' + err.message);
+        return;
+      }
+      clearError();
+      done();
+    });
+  }
+
+  function selectBox(id, label, options, value) {
+    var select = el('select', { id: id, 'aria-label': label });
+    var i;
+    for (i = 0; i < options.length; i++) {
+      select.appendChild(el('option', { value: options[i].value }, options[i].text));
+    }
+    select.value = value;
+    return select;
+  }
+
+  /* A search box for a CVE or advisory id; opens its page. */
+  function advisorySearchForm() {
+    var input = el('input', {
+      id: 'advisory-search', type: 'search', placeholder: 'CVE or advisory id, e.g. CVE-2024-3094',
+      'aria-label': 'Open a CVE or advisory', autocomplete: 'off', spellcheck: 'false', maxlength: 200
+    });
+    var form = el('form', { id: 'advisory-search-form', className: 'advisory-search', method: 'get', action: '#/vulns', novalidate: true }, [
+      input,
+      el('button', { id: 'advisory-search-submit', type: 'submit', className: 'btn' }, 'Open')
+    ]);
+    form.addEventListener('submit', function (ev) {
+      var id = normalizeAdvisoryId(input.value);
+      ev.preventDefault();
+      if (id) {
+        navigate(advisoryHash(id));
+      } else {
+        input.focus();
+      }
+    }, false);
+    return form;
+  }
+
+  /* ---------- the fleet ---------- */
+
+  function showVulns() {
+    var view = beginView('vulns');
+    var filters = state.vulnFilters;
+    var summary = null;
+    var loadingSummary = false;
+    var findingsSeq = 0;
+    var findingsTotal = null;
+    setTitle('Vulnerabilities');
+
+    var feedLine = el('p', { className: 'feed-status', id: 'vuln-feed' }, 'Loading the feed status' + ELLIPSIS);
+    var feedWarnings = el('div', { id: 'vuln-feed-warnings' });
+    var totalsLine = el('p', { className: 'muted small', id: 'vuln-totals' });
+    var prioBox = el('div', { className: 'summary', id: 'vuln-priorities' });
+
+    var depColumns = [{ label: 'Department' }, { label: 'Hosts', className: 'num shrink' },
+      { label: 'With findings', className: 'num shrink', title: 'Hosts with open findings' }];
+    var i;
+    for (i = 0; i < PRIORITIES.length; i++) {
+      depColumns.push({ label: PRIORITIES[i].title, className: 'num shrink', title: PRIORITIES[i].hint });
+    }
+    var deps = dataTable('vuln-departments', depColumns);
+    messageRow(deps.tbody, deps.columns, 'Loading' + ELLIPSIS, 'placeholder-row');
+    var upgrades = dataTable('vuln-upgrades', [
+      { label: 'Package', title: 'Source package' },
+      { label: 'Upgrade to', title: 'This version or later removes every finding counted here' },
+      { label: 'Hosts', className: 'num shrink' },
+      { label: 'Findings', className: 'num shrink', title: 'Open findings (per host and advisory) the upgrade removes' },
+      { label: 'Advisories', className: 'num shrink' },
+      { label: 'Ransomware', className: 'num shrink', title: 'Of those, used by ransomware campaigns' },
+      { label: 'Exploited', className: 'num shrink', title: 'Of those, in CISA\u2019s KEV catalog' }
+    ]);
+    messageRow(upgrades.tbody, upgrades.columns, 'Loading' + ELLIPSIS, 'placeholder-row');
+    var eol = dataTable('vuln-eol', [
+      { label: 'Host' },
+      { label: 'Department' },
+      { label: 'Operating system' },
+      { label: 'Remedy' },
+      { label: 'Advisory', className: 'shrink' }
+    ]);
+    messageRow(eol.tbody, eol.columns, 'Loading' + ELLIPSIS, 'placeholder-row');
+
+    var prioOptions = [{ value: '', text: 'Every priority' }];
+    for (i = 0; i < PRIORITIES.length; i++) {
+      prioOptions.push({ value: PRIORITIES[i].id, text: PRIORITIES[i].title });
+    }
+    var stateOptions = [];
+    for (i = 0; i < FINDING_STATES.length; i++) {
+      stateOptions.push({ value: FINDING_STATES[i].id, text: FINDING_STATES[i].title });
+    }
+    var prioSelect = selectBox('vuln-filter-priority', 'Priority', prioOptions, filters.priority);
+    var depSelect = selectBox('vuln-filter-department', 'Department', [{ value: '', text: 'Every department' }], '');
+    var stateSelect = selectBox('vuln-filter-state', 'State', stateOptions, filters.state);
+    var findingsCount = el('span', { className: 'info', id: 'vuln-findings-count' });
+    var exportCsv = el('a', { id: 'vuln-export-csv', className: 'btn btn-small', href: '#', title: 'Every matching finding as a CSV file' }, 'CSV');
+    var exportJson = el('a', { id: 'vuln-export-json', className: 'btn btn-small', href: '#', title: 'Every matching finding as a JSON file' }, 'JSON');
+    var prev = el('button', { type: 'button', className: 'btn btn-small', id: 'vuln-findings-prev', disabled: true }, '\u2039 Previous');
+    var next = el('button', { type: 'button', className: 'btn btn-small', id: 'vuln-findings-next', disabled: true }, 'Next \u203a');
+    var pageInfo = el('span', { className: 'page-info', id: 'vuln-findings-page' });
+    var findings = dataTable('vuln-findings', [
+      { label: 'Priority', className: 'shrink' },
+      { label: 'Host' },
+      { label: 'Advisory' },
+      { label: 'Package' },
+      { label: 'Installed \u2192 fixed' },
+      { label: 'First seen', className: 'shrink' },
+      { label: 'State', className: 'shrink' }
+    ]);
+    messageRow(findings.tbody, findings.columns, 'Loading findings' + ELLIPSIS, 'placeholder-row');
+    var suppressionsBox = el('div', { id: 'vuln-suppressions-box' });
+
+    function section(id, heading, content, note) {
+      return el('section', { className: 'vuln-section', id: id }, [el('h2', null, heading), content,
+        note ? el('p', { className: 'legend' }, note) : null]);
+    }
+
+    append(byId('app'), el('div', { id: 'vulns-view' }, [
+      el('div', { className: 'page-head' }, [el('h1', null, 'Vulnerabilities'), el('span', { className: 'spacer' }), advisorySearchForm()]),
+      feedLine,
+      feedWarnings,
+      prioBox,
+      totalsLine,
+      section('vuln-upgrades-section', 'Upgrades that remove the most risk', el('div', { className: 'table-wrap' }, upgrades.table),
+        'Ranked by the risk removed: one finding used by ransomware outweighs any number of ordinary ones.'),
+      el('div', { className: 'vuln-columns' }, [
+        section('vuln-departments-section', 'By department', el('div', { className: 'table-wrap' }, deps.table),
+          'Open findings, counted once per host and advisory. Click a department to list its findings.'),
+        section('vuln-eol-section', 'Operating systems past their end of life', el('div', { className: 'table-wrap' }, eol.table))
+      ]),
+      section('vuln-findings-section', 'Findings', [
+        el('div', { className: 'toolbar' }, [
+          el('span', { className: 'filters' }, [prioSelect, depSelect, stateSelect]),
+          findingsCount,
+          el('span', { className: 'spacer' }),
+          el('span', { className: 'exports' }, [el('span', { className: 'muted small' }, 'Download '), exportCsv, ' ', exportJson]),
+          el('span', { className: 'pager' }, [prev, pageInfo, next])
+        ]),
+        el('div', { className: 'table-wrap' }, findings.table)
+      ], 'Most urgent first: used by ransomware, then known exploited, then likely to be exploited (EPSS), then severity. One row per installed package.'),
+      section('vuln-suppressions-section', 'Accepted risks', suppressionsBox)
+    ]));
+
+    function renderFeed() {
+      var feed = summary.feed || {};
+      var m = feed.last_fleet_match;
+      clear(feedLine);
+      clear(feedWarnings);
+      if (feed.version === null || feed.version === undefined) {
+        append(feedLine, el('span', { className: 'muted' }, 'No vulnerability feed is in use.'));
+        feedWarnings.appendChild(el('div', { className: 'notice notice-warn', id: 'vuln-feed-missing' }, [
+          'No vulnerability feed is installed, so no host is checked. Import a vulnerability data bundle on the ',
+          el('a', { href: '#/bundles' }, 'Bundles'), ' page.']));
+      } else {
+        append(feedLine, [
+          el('strong', null, 'Feed version ' + feed.version), ' ' + DASH + ' ',
+          el('span', { id: 'vuln-feed-advisories' }, plural(feed.advisories, 'advisory', 'advisories')), ', ',
+          plural(feed.kev_entries, 'KEV entry', 'KEV entries'), ', loaded ', timeNode(feed.loaded_at), '. ',
+          m ? el('span', { id: 'vuln-feed-match' }, ['Last full re-match: ', timeNode(m.finished_at), ' (version ' + m.feed_version + ', ' +
+            plural(m.hosts, 'host', 'hosts') + ', ' + m.appeared + ' appeared, ' + m.fixed + ' fixed, ' + m.open + ' open, ' +
+            m.millis + ' ms).']) : el('span', { id: 'vuln-feed-match', className: 'muted' }, 'The fleet has not been re-matched yet.')
+        ]);
+      }
+      if (feed.error) {
+        feedWarnings.appendChild(el('div', { className: 'notice notice-warn', id: 'vuln-feed-error', role: 'alert' },
+          'The newest installed feed is not in use' + (feed.version !== null && feed.version !== undefined ?
+            ' (version ' + feed.version + ' still is)' : '') + ': ' + String(feed.error)));
+      }
+    }
+
+    function renderPriorities() {
+      var list = isArray(summary.by_priority) ? summary.by_priority : [];
+      var counts = {}, k, def, c, card;
+      for (k = 0; k < list.length; k++) {
+        if (list[k] && list[k].priority) {
+          counts[list[k].priority] = list[k];
+        }
+      }
+      clear(prioBox);
+      for (k = 0; k < PRIORITIES.length; k++) {
+        def = PRIORITIES[k];
+        c = counts[def.id] || { findings: 0, hosts: 0 };
+        card = el('div', {
+          className: 'summary-card prio-card prio-card-' + def.id + (c.findings > 0 ? ' has-findings' : '') +
+            (filters.priority === def.id ? ' selected' : ''),
+          'data-priority': def.id, 'data-findings': String(c.findings), role: 'button', tabindex: '0',
+          title: def.hint + '. Click to list these findings.'
+        }, [
+          el('span', { className: 'value' }, formatCount(c.findings)),
+          el('span', { className: 'name' }, def.title),
+          el('span', { className: 'sub' }, plural(c.hosts, 'host', 'hosts'))
+        ]);
+        prioBox.appendChild(card);
+      }
+    }
+
+    function renderTotals() {
+      var t = summary.totals || {};
+      setText(totalsLine, formatCount(t.matched) + ' of ' + plural(t.hosts, 'host', 'hosts') + ' checked against the feed, ' +
+        formatCount(t.with_findings) + ' with open findings; ' + plural(t.suppressed_findings, 'finding', 'findings') +
+        ' hidden by accepted risks. Counts are of open findings, once per host and advisory.');
+    }
+
+    function renderDepartments() {
+      var list = isArray(summary.by_department) ? summary.by_department : [];
+      var frag = document.createDocumentFragment();
+      var k, d, cells, p, n, current = depSelect.value || filters.department;
+      for (k = 0; k < list.length; k++) {
+        d = list[k] || {};
+        cells = [
+          el('td', { className: 'wrap' }, d.department ? el('a', { href: '#/vulns', className: 'department-link' }, String(d.department)) :
+            el('span', { className: 'empty' }, 'none')),
+          el('td', { className: 'num' }, formatCount(d.hosts)),
+          el('td', { className: 'num' }, formatCount(d.hosts_with_findings))
+        ];
+        for (p = 0; p < PRIORITIES.length; p++) {
+          n = d.by_priority && typeof d.by_priority[PRIORITIES[p].id] === 'number' ? d.by_priority[PRIORITIES[p].id] : 0;
+          cells.push(el('td', { className: 'num' + (n ? ' count-' + PRIORITIES[p].id : ' muted'), 'data-priority': PRIORITIES[p].id }, String(n)));
+        }
+        frag.appendChild(el('tr', { className: 'department-row', 'data-department': str(d.department) }, cells));
+      }
+      clear(deps.tbody);
+      if (!list.length) {
+        messageRow(deps.tbody, deps.columns, 'No hosts have enrolled yet.');
+      } else {
+        deps.tbody.appendChild(frag);
+      }
+      /* The department filter offers every department (and keeps a chosen one). */
+      clear(depSelect);
+      depSelect.appendChild(el('option', { value: '' }, 'Every department'));
+      for (k = 0; k < list.length; k++) {
+        if (list[k] && list[k].department) {
+          depSelect.appendChild(el('option', { value: String(list[k].department) }, String(list[k].department)));
+        }
+      }
+      if (current && !hasOption(depSelect, current)) {
+        depSelect.appendChild(el('option', { value: current }, current));
+      }
+      depSelect.value = current || '';
+    }
+
+    function hasOption(select, value) {
+      var k;
+      for (k = 0; k < select.options.length; k++) {
+        if (select.options[k].value === value) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    function renderUpgrades() {
+      var list = isArray(summary.upgrades) ? summary.upgrades : [];
+      var frag = document.createDocumentFragment();
+      var k, u;
+      for (k = 0; k < list.length; k++) {
+        u = list[k] || {};
+        frag.appendChild(el('tr', { className: 'upgrade-row' + (u.ransomware ? ' upgrade-ransomware' : ''),
+          'data-source': str(u.source), 'data-ecosystem': str(u.ecosystem), 'data-target': str(u.target_version) }, [
+          el('td', { className: 'wrap' }, [el('span', { className: 'mono package-name' }, str(u.source)),
+            el('div', { className: 'muted small' }, str(u.ecosystem))]),
+          el('td', { className: 'wrap mono target-version' }, orDash(u.target_version)),
+          el('td', { className: 'num' }, formatCount(u.hosts)),
+          el('td', { className: 'num' }, formatCount(u.findings)),
+          el('td', { className: 'num' }, formatCount(u.advisories)),
+          el('td', { className: 'num' + (u.ransomware ? ' count-ransomware' : ' muted') }, formatCount(u.ransomware)),
+          el('td', { className: 'num' + (u.exploited ? ' count-exploited' : ' muted') }, formatCount(u.exploited))
+        ]));
+      }
+      clear(upgrades.tbody);
+      if (!list.length) {
+        messageRow(upgrades.tbody, upgrades.columns, 'No open finding has a fixed version to upgrade to.');
+      } else {
+        upgrades.tbody.appendChild(frag);
+      }
+    }
+
+    function renderEol() {
+      var list = isArray(summary.eol_hosts) ? summary.eol_hosts : [];
+      var frag = document.createDocumentFragment();
+      var k, h;
+      for (k = 0; k < list.length; k++) {
+        h = list[k] || {};
+        frag.appendChild(el('tr', { className: 'eol-row' + (h.suppressed ? ' eol-accepted' : ''), 'data-host': str(h.host_id) }, [
+          el('td', { className: 'wrap' }, hostCell(h.host_id, h.hostname, h.host_label)),
+          el('td', { className: 'wrap' }, orDash(h.department)),
+          el('td', { className: 'wrap' }, orDash(h.os)),
+          el('td', { className: 'wrap' }, [str(h.remedy), h.suppressed ? el('span', { className: 'flag', title: STATE_TITLES.accepted }, 'accepted') : null]),
+          el('td', { className: 'nowrap' }, advisoryLink(h.advisory))
+        ]));
+      }
+      clear(eol.tbody);
+      if (!list.length) {
+        messageRow(eol.tbody, eol.columns, 'Every host runs a supported operating system.');
+      } else {
+        eol.tbody.appendChild(frag);
+      }
+    }
+
+    function loadSummary() {
+      if (loadingSummary) {
+        return;
+      }
+      loadingSummary = true;
+      api('GET', '/api/vuln/summary', null, function (err, data) {
+        loadingSummary = false;
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          showError('Could not load the vulnerability summary: ' + err.message);
+          return;
+        }
+        summary = data;
+        renderFeed();
+        renderPriorities();
+        renderTotals();
+        renderDepartments();
+        renderUpgrades();
+        renderEol();
+      });
+    }
+
+    function findingRow(f) {
+      var s = findingState(f);
+      return el('tr', {
+        className: 'finding-row finding-' + s + (f.ransomware ? ' finding-ransomware' : ''),
+        'data-advisory': str(f.advisory), 'data-host': str(f.host_id), 'data-package': str(f.package),
+        'data-priority': str(f.priority), 'data-state': s
+      }, [
+        el('td', { className: 'nowrap' }, [priorityBadge(f.priority), el('div', null, exploitFlags(f))]),
+        el('td', { className: 'wrap' }, [hostCell(f.host_id, f.hostname, f.host_label),
+          f.department ? el('div', { className: 'muted small' }, String(f.department)) : null]),
+        el('td', { className: 'wrap' }, [advisoryLink(f.advisory), cveLinks(f)]),
+        el('td', { className: 'wrap' }, [el('span', { className: 'mono' }, str(f.package)),
+          f.source && f.source !== f.package ? el('div', { className: 'muted small' }, 'source ' + String(f.source)) : null]),
+        el('td', { className: 'wrap' }, versionChange(f)),
+        el('td', { className: 'nowrap' }, timeNode(f.first_seen)),
+        el('td', { className: 'nowrap' }, [stateBadge(s), s === 'fixed' ? el('div', { className: 'muted small', title: fullDate(f.fixed_at) }, relTime(f.fixed_at)) : null])
+      ]);
+    }
+
+    function updateExports() {
+      var q = { priority: filters.priority, department: filters.department, state: filters.state };
+      q.format = 'csv';
+      exportCsv.setAttribute('href', '/api/vuln/findings' + encodeQuery(q));
+      q.format = 'json';
+      exportJson.setAttribute('href', '/api/vuln/findings' + encodeQuery(q));
+    }
+
+    function loadFindings() {
+      var seq = ++findingsSeq;
+      setClass(findings.table, 'loading', true);
+      api('GET', '/api/vuln/findings' + encodeQuery({
+        priority: filters.priority, department: filters.department, state: filters.state,
+        limit: FINDING_PAGE_SIZE, offset: filters.offset
+      }), null, function (err, data) {
+        var list, frag, k, pages, page;
+        if (!view.alive() || seq !== findingsSeq) {
+          return;
+        }
+        setClass(findings.table, 'loading', false);
+        if (err) {
+          showError('Could not load the findings: ' + err.message);
+          if (findingsTotal === null) {
+            messageRow(findings.tbody, findings.columns, 'The findings could not be loaded.', 'placeholder-row');
+          }
+          return;
+        }
+        list = isArray(data.findings) ? data.findings : [];
+        findingsTotal = typeof data.total === 'number' ? data.total : list.length;
+        if (filters.offset > 0 && !list.length && findingsTotal > 0) {
+          filters.offset = Math.floor((findingsTotal - 1) / FINDING_PAGE_SIZE) * FINDING_PAGE_SIZE;
+          loadFindings();
+          return;
+        }
+        frag = document.createDocumentFragment();
+        for (k = 0; k < list.length; k++) {
+          frag.appendChild(findingRow(list[k] || {}));
+        }
+        clear(findings.tbody);
+        if (!list.length) {
+          messageRow(findings.tbody, findings.columns, filters.priority || filters.department || filters.state !== 'open' ?
+            'No finding matches the filters.' : 'No open findings. Every host is up to date with the feed, or its risks are accepted.');
+        } else {
+          findings.tbody.appendChild(frag);
+        }
+        setText(findingsCount, list.length ? (filters.offset + 1) + EN_DASH + (filters.offset + list.length) + ' of ' +
+          plural(findingsTotal, 'finding', 'findings') : plural(findingsTotal, 'finding', 'findings'));
+        pages = Math.max(1, Math.ceil(findingsTotal / FINDING_PAGE_SIZE));
+        page = Math.floor(filters.offset / FINDING_PAGE_SIZE) + 1;
+        setText(pageInfo, 'Page ' + page + ' of ' + pages);
+        prev.disabled = filters.offset <= 0;
+        next.disabled = filters.offset + FINDING_PAGE_SIZE >= findingsTotal;
+      });
+    }
+
+    function loadSuppressions() {
+      api('GET', '/api/vuln/suppressions', null, function (err, data) {
+        var list, active = [], k;
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          showError('Could not load the accepted risks: ' + err.message);
+          return;
+        }
+        list = isArray(data.suppressions) ? data.suppressions : [];
+        for (k = 0; k < list.length; k++) {
+          if (list[k] && list[k].active) {
+            active.push(list[k]);
+          }
+        }
+        clear(suppressionsBox);
+        append(suppressionsBox, suppressionTable('vuln-suppressions', active, {
+          withAdvisory: true,
+          empty: 'No accepted risks are in force.',
+          onLift: state.role === 'admin' ? function (id, button) {
+            liftSuppression(id, button, reloadAll);
+          } : null
+        }));
+      });
+    }
+
+    function reloadAll() {
+      loadSummary();
+      loadFindings();
+      loadSuppressions();
+    }
+
+    function applyFilters() {
+      filters.priority = prioSelect.value;
+      filters.department = depSelect.value;
+      filters.state = stateSelect.value || 'open';
+      filters.offset = 0;
+      updateExports();
+      if (summary) {
+        renderPriorities();
+      }
+      loadFindings();
+    }
+
+    prioSelect.addEventListener('change', applyFilters, false);
+    depSelect.addEventListener('change', applyFilters, false);
+    stateSelect.addEventListener('change', applyFilters, false);
+
+    function pickPriority(card) {
+      var p = card.getAttribute('data-priority');
+      prioSelect.value = filters.priority === p ? '' : p;
+      applyFilters();
+    }
+    prioBox.addEventListener('click', function (ev) {
+      var card = closestWithClass(ev.target || ev.srcElement, 'prio-card', prioBox);
+      if (card) {
+        pickPriority(card);
+      }
+    }, false);
+    prioBox.addEventListener('keydown', function (ev) {
+      var card = closestWithClass(ev.target || ev.srcElement, 'prio-card', prioBox);
+      if (card && (ev.keyCode === 13 || ev.keyCode === 32)) {
+        ev.preventDefault();
+        pickPriority(card);
+      }
+    }, false);
+    deps.tbody.addEventListener('click', function (ev) {
+      var target = ev.target || ev.srcElement;
+      var row = closestWithClass(target, 'department-row', deps.tbody);
+      if (!row || !row.getAttribute('data-department')) {
+        return;
+      }
+      if (target && target.tagName === 'A') {
+        ev.preventDefault();
+      }
+      if (!hasOption(depSelect, row.getAttribute('data-department'))) {
+        depSelect.appendChild(el('option', { value: row.getAttribute('data-department') }, row.getAttribute('data-department')));
+      }
+      depSelect.value = row.getAttribute('data-department');
+      applyFilters();
+      byId('vuln-findings-section').scrollIntoView();
+    }, false);
+    prev.addEventListener('click', function () {
+      if (filters.offset <= 0) {
+        return;
+      }
+      filters.offset = Math.max(0, filters.offset - FINDING_PAGE_SIZE);
+      loadFindings();
+    }, false);
+    next.addEventListener('click', function () {
+      if (findingsTotal !== null && filters.offset + FINDING_PAGE_SIZE >= findingsTotal) {
+        return;
+      }
+      filters.offset += FINDING_PAGE_SIZE;
+      loadFindings();
+    }, false);
+
+    /* The department select starts with the remembered one until the summary lists them. */
+    if (filters.department) {
+      depSelect.appendChild(el('option', { value: filters.department }, filters.department));
+      depSelect.value = filters.department;
+    }
+    updateExports();
+    reloadAll();
+    view.every(REFRESH_MS, reloadAll);
+  }
+
+  /* ---------- one CVE or advisory ---------- */
+
+  function remedyText(remedy, fallback) {
+    var kind = remedy && typeof remedy === 'object' ? str(remedy.kind) : '';
+    if (kind === 'fixed-in') {
+      return 'Upgrade to ' + str(remedy.version) + ' or later';
+    }
+    if (kind === 'fixed-after') {
+      return 'Upgrade past ' + str(remedy.version) + ' (the last affected version)';
+    }
+    if (kind === 'no-fix-yet') {
+      return 'No fix yet: mitigate, or accept the risk until a fix is published';
+    }
+    if (kind === 'will-not-fix') {
+      return 'The distribution will not fix it in this release' + (remedy.reason ? ' (' + String(remedy.reason) + ')' : '') +
+        ': mitigate or accept the risk';
+    }
+    if (kind === 'upgrade-os') {
+      return 'Upgrade the operating system to a supported release' +
+        (remedy.extended_until ? ' (extended support until ' + String(remedy.extended_until) + ')' : '');
+    }
+    return fallback ? String(fallback) : '';
+  }
+
+  function showAdvisory(advisoryId) {
+    var view = beginView('advisory');
+    var app = byId('app');
+    var isAdmin = state.role === 'admin';
+    var loading = false;
+    setTitle(advisoryId);
+
+    var title = el('h1', { className: 'advisory-title mono' }, advisoryId);
+    var body = el('div', { id: 'advisory-body' }, el('p', { className: 'placeholder' }, 'Loading' + ELLIPSIS));
+
+    /* The accept-a-risk form is built once, so that a reload does not lose what is typed. */
+    var reason = el('textarea', { id: 'suppress-reason', rows: 3, maxlength: 2000, placeholder: 'Why the risk is accepted, e.g. the device is isolated on VLAN 40 until the vendor ships a fix' });
+    var today = now();
+    var expires = el('input', { id: 'suppress-expires', type: 'date', min: utcDay(today), max: utcDay(today + (MAX_SUPPRESSION_DAYS - 1) * DAY_MS) });
+    var hostSelect = el('select', { id: 'suppress-host' }, el('option', { value: '' }, 'Every host'));
+    var submit = el('button', { id: 'suppress-submit', type: 'submit', className: 'btn btn-primary' }, 'Accept the risk');
+    var formError = el('div', { id: 'suppress-error', className: 'form-error', role: 'alert', hidden: true });
+    var formNote = el('div', { id: 'suppress-status', className: 'form-note', role: 'status', hidden: true });
+    var form = el('form', { id: 'suppress-form', className: 'bundle-form suppress-form', method: 'post', action: '#/vulns', novalidate: true }, [
+      formNote,
+      formError,
+      el('div', { className: 'field' }, [el('label', { 'for': 'suppress-reason' }, 'Reason'), reason]),
+      el('div', { className: 'field-row' }, [
+        el('div', { className: 'field' }, [el('label', { 'for': 'suppress-expires' }, 'Through (last UTC day it applies, within ' + MAX_SUPPRESSION_DAYS + ' days)'), expires]),
+        el('div', { className: 'field' }, [el('label', { 'for': 'suppress-host' }, 'Hosts'), hostSelect])
+      ]),
+      submit,
+      el('p', { className: 'muted small' }, 'Accepted findings leave the open lists and counts until the day they expire. ' +
+        'The reason, the account and the date go into the audit record.')
+    ]);
+    var accept = el('section', { className: 'vuln-section', id: 'advisory-accept' }, [
+      el('h2', null, 'Accept the risk'),
+      isAdmin ? form : el('p', { className: 'muted', id: 'suppress-viewer-note' },
+        'Only an admin account can accept a risk; you are signed in as ' + (state.role ? 'a ' + state.role : 'a viewer') + '.')
+    ]);
+
+    append(app, el('div', { id: 'advisory-view' }, [
+      el('a', { className: 'back-link', id: 'back-link', href: '#/vulns' }, '\u2190 Vulnerabilities'),
+      el('div', { className: 'page-head' }, [title, el('span', { className: 'spacer' }), advisorySearchForm()]),
+      body,
+      accept
+    ]));
+
+    function fact(key, label, value, wide) {
+      return el('div', { className: wide ? 'fact fact-wide' : 'fact' }, [
+        el('dt', null, label),
+        el('dd', { 'data-fact': key }, value)
+      ]);
+    }
+
+    function yesNo(v) {
+      return v ? el('span', { className: 'yes' }, 'yes') : el('span', { className: 'no' }, 'no');
+    }
+
+    function detailSection(key, d, row) {
+      var ex, sev, cves = [], k;
+      if (!d) {
+        return el('section', { className: 'vuln-section advisory-detail', 'data-advisory': key }, [
+          el('h2', null, advisoryLink(key)),
+          el('p', { className: 'muted' }, 'The matcher\u2019s evidence for this advisory is not stored.')
+        ]);
+      }
+      ex = d.exploitation || {};
+      sev = d.severity || null;
+      if (isArray(d.cves)) {
+        for (k = 0; k < d.cves.length; k++) {
+          cves.push(advisoryLink(d.cves[k]), ' ');
+        }
+      }
+      return el('section', { className: 'vuln-section advisory-detail', 'data-advisory': key }, [
+        el('h2', null, [key === advisoryId ? str(key) : advisoryLink(key), row ? ' ' : null, row ? priorityBadge(row.priority) : null]),
+        el('dl', { className: 'facts' }, [
+          fact('cves', 'CVE ids', cves.length ? cves : orDash('')),
+          fact('severity', 'Severity', sev ? [str(sev.level), sev.label && String(sev.label).toLowerCase() !== str(sev.level) ?
+            el('span', { className: 'muted' }, ' (' + String(sev.label) + ')') : null] : orDash('')),
+          fact('kev', 'Known exploited (CISA KEV)', [yesNo(ex.known_exploited),
+            ex.kev_date_added ? el('span', { className: 'muted' }, ' since ' + String(ex.kev_date_added)) : null]),
+          fact('ransomware', 'Used by ransomware', ex.ransomware ? el('span', { className: 'flag flag-ransomware' }, 'yes') : yesNo(false)),
+          fact('epss', 'EPSS', ex.epss && typeof ex.epss.score === 'number' ?
+            [percent(ex.epss.score), el('span', { className: 'muted' }, ' (percentile ' + percent(ex.epss.percentile || 0) + ')')] :
+            el('span', { className: 'empty' }, 'not scored')),
+          fact('remedy', 'Remedy', remedyText(d.remedy, row ? row.remedy : ''), true),
+          fact('record', 'Feed record', d.why ? str(d.why.record) : orDash(''), true),
+          fact('range', 'Affected range', d.why ? str(d.why.range) : orDash(''), true),
+          fact('comparison', 'Comparison' + (row ? ' (on ' + (row.hostname || row.host_id) + ')' : ''),
+            d.why ? el('span', { className: 'mono' }, str(d.why.comparison)) : orDash(''), true)
+        ])
+      ]);
+    }
+
+    function hostsTable(list, several) {
+      var columns = [{ label: 'Host' }, { label: 'Department' }];
+      if (several) {
+        columns.push({ label: 'Advisory' });
+      }
+      columns.push({ label: 'Package' }, { label: 'Installed \u2192 fixed' }, { label: 'State', className: 'shrink' },
+        { label: 'First seen', className: 'shrink' });
+      var t = dataTable('advisory-hosts', columns);
+      var k, f, s, cells;
+      for (k = 0; k < list.length; k++) {
+        f = list[k] || {};
+        s = findingState(f);
+        cells = [
+          el('td', { className: 'wrap' }, hostCell(f.host_id, f.hostname, f.host_label)),
+          el('td', { className: 'wrap' }, orDash(f.department))
+        ];
+        if (several) {
+          cells.push(el('td', { className: 'nowrap' }, advisoryLink(f.advisory)));
+        }
+        cells.push(
+          el('td', { className: 'wrap mono' }, str(f.package)),
+          el('td', { className: 'wrap' }, versionChange(f)),
+          el('td', { className: 'nowrap' }, [stateBadge(s), s === 'fixed' ? el('div', { className: 'muted small', title: fullDate(f.fixed_at) }, relTime(f.fixed_at)) : null]),
+          el('td', { className: 'nowrap' }, timeNode(f.first_seen))
+        );
+        t.tbody.appendChild(el('tr', { className: 'advisory-host-row finding-' + s, 'data-host': str(f.host_id),
+          'data-advisory': str(f.advisory), 'data-package': str(f.package), 'data-state': s }, cells));
+      }
+      if (!list.length) {
+        messageRow(t.tbody, t.columns, 'No host has or had this finding.');
+      }
+      return el('div', { className: 'table-wrap' }, t.table);
+    }
+
+    function countCard(key, name, n) {
+      return el('div', { className: 'summary-card count-card-' + key, 'data-state': key }, [
+        el('span', { className: 'value', id: 'advisory-count-' + key }, formatCount(n)),
+        el('span', { className: 'name' }, name)
+      ]);
+    }
+
+    /* The host select offers the hosts the advisory affects. */
+    function fillHosts(list) {
+      var seen = {}, k, f, current = hostSelect.value;
+      clear(hostSelect);
+      hostSelect.appendChild(el('option', { value: '' }, 'Every host'));
+      for (k = 0; k < list.length; k++) {
+        f = list[k] || {};
+        if (f.host_id && !seen[f.host_id] && findingState(f) !== 'fixed') {
+          seen[f.host_id] = true;
+          hostSelect.appendChild(el('option', { value: String(f.host_id) },
+            (f.hostname ? String(f.hostname) : String(f.host_id)) + (f.host_label ? ' (' + String(f.host_label) + ')' : '')));
+        }
+      }
+      hostSelect.value = seen[current] ? current : '';
+    }
+
+    function render(data, allSuppressions) {
+      var advisories = data.advisories && typeof data.advisories === 'object' ? data.advisories : {};
+      var list = isArray(data.findings) ? data.findings : [];
+      var counts = data.counts || {};
+      var ids = {}, keys = [], key, k, j, firstRow = {}, mine = [], details = [];
+      ids[advisoryId] = true;
+      for (key in advisories) {
+        if (Object.prototype.hasOwnProperty.call(advisories, key)) {
+          keys.push(key);
+          ids[key] = true;
+        }
+      }
+      for (k = 0; k < list.length; k++) {
+        if (!list[k]) {
+          continue;
+        }
+        ids[str(list[k].advisory)] = true;
+        if (!firstRow[list[k].advisory]) {
+          firstRow[list[k].advisory] = list[k];
+        }
+        if (isArray(list[k].cves)) {
+          for (j = 0; j < list[k].cves.length; j++) {
+            ids[String(list[k].cves[j])] = true;
+          }
+        }
+      }
+      /* Suppressions made under the advisory id or any of its CVE ids. */
+      for (k = 0; k < allSuppressions.length; k++) {
+        if (allSuppressions[k] && ids[str(allSuppressions[k].advisory)] === true) {
+          mine.push(allSuppressions[k]);
+        }
+      }
+      for (k = 0; k < keys.length; k++) {
+        details.push(detailSection(keys[k], advisories[keys[k]], firstRow[keys[k]]));
+      }
+      title.setAttribute('id', 'advisory-title');
+      clear(body);
+      append(body, [
+        !list.length ? el('div', { className: 'notice', id: 'advisory-empty' }, [
+          el('p', null, ['No host of this fleet has or had a finding for ', el('span', { className: 'mono' }, advisoryId), '.']),
+          el('p', { className: 'muted' }, 'Check the id (e.g. CVE-2024-3094 or DEBIAN-CVE-2024-3094). The feed may not list it, or no installed package is affected.')
+        ]) : null,
+        list.length ? el('div', { className: 'summary', id: 'advisory-counts' }, [
+          countCard('open', 'Open', counts.open),
+          countCard('suppressed', 'Accepted risk', counts.suppressed),
+          countCard('fixed', 'Fixed', counts.fixed)
+        ]) : null,
+        details,
+        list.length ? el('section', { className: 'vuln-section', id: 'advisory-hosts-section' }, [
+          el('h2', null, 'Hosts' + (data.total > list.length ? ' (the first ' + list.length + ' of ' + data.total + ')' : '')),
+          hostsTable(list, keys.length > 1)
+        ]) : null,
+        el('section', { className: 'vuln-section', id: 'advisory-suppressions-section' }, [
+          el('h2', null, 'Accepted risks'),
+          suppressionTable('advisory-suppressions', mine, {
+            withAdvisory: mine.length > 0 && (keys.length > 1 || hasOtherId(mine)),
+            empty: 'No risk has been accepted for this advisory.',
+            onLift: isAdmin ? function (id, button) {
+              liftSuppression(id, button, load);
+            } : null
+          })
+        ])
+      ]);
+      fillHosts(list);
+    }
+
+    function hasOtherId(list) {
+      var k;
+      for (k = 0; k < list.length; k++) {
+        if (str(list[k].advisory) !== advisoryId) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    function load() {
+      var result = null, suppressions = null, failed = false;
+      if (loading) {
+        return;
+      }
+      loading = true;
+      function done() {
+        if (failed || result === null || suppressions === null) {
+          return;
+        }
+        loading = false;
+        clearError();
+        render(result, suppressions);
+      }
+      function fail(err, what) {
+        if (failed) {
+          return;
+        }
+        failed = true;
+        loading = false;
+        showError('Could not load ' + what + ': ' + err.message);
+        clear(body);
+        append(body, el('div', { className: 'notice', id: 'advisory-error' }, [
+          el('p', null, sentence(err.message)),
+          el('p', null, el('a', { href: '#/vulns' }, 'Back to the vulnerabilities'))
+        ]));
+      }
+      api('GET', advisoryPath(advisoryId), null, function (err, data) {
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          fail(err, 'the advisory');
+          return;
+        }
+        result = data;
+        done();
+      });
+      api('GET', '/api/vuln/suppressions', null, function (err, data) {
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          fail(err, 'the accepted risks');
+          return;
+        }
+        suppressions = isArray(data.suppressions) ? data.suppressions : [];
+        done();
+      });
+    }
+
+    function formMessage(box, text) {
+      setText(box, text);
+      show(box, !!text);
+    }
+
+    form.addEventListener('submit', function (ev) {
+      var request;
+      ev.preventDefault();
+      if (submit.disabled) {
+        return;
+      }
+      formMessage(formError, '');
+      formMessage(formNote, '');
+      /* The server checks everything and says what is wrong, in its words. */
+      request = { advisory: advisoryId, reason: reason.value, expires: trim(expires.value) };
+      if (hostSelect.value) {
+        request.host_id = hostSelect.value;
+      }
+      submit.disabled = true;
+      api('POST', '/api/vuln/suppressions', request, function (err, data) {
+        var s;
+        if (!view.alive()) {
+          return;
+        }
+        submit.disabled = false;
+        if (err) {
+          formMessage(formError, sentence(err.message));
+          return;
+        }
+        s = data && data.suppression ? data.suppression : {};
+        formMessage(formNote, 'Risk accepted for ' + (s.host_id ? (s.host_label ? String(s.host_label) : String(s.host_id)) : 'every host') +
+          ' through ' + (typeof s.expires_at === 'number' ? utcDay(s.expires_at - 1) : trim(expires.value)) + ' (accepted risk #' + str(s.id) + ').');
+        reason.value = '';
+        load();
+      });
+    }, false);
+
+    load();
+  }
+
+  /* ---------- a host's findings (tab of the host page) ---------- */
+
+  function findingsTab(view, hostId, panel, tab) {
+    var loaded = false;
+    var count = el('span', { className: 'info', id: 'host-findings-count' });
+    var t = dataTable('host-findings', [
+      { label: 'State', className: 'shrink' },
+      { label: 'Priority', className: 'shrink' },
+      { label: 'Advisory' },
+      { label: 'Package' },
+      { label: 'Installed \u2192 fixed' },
+      { label: 'Why', title: 'The feed record, range and comparison that produced the finding' }
+    ]);
+    messageRow(t.tbody, t.columns, 'Loading findings' + ELLIPSIS, 'placeholder-row');
+    var h = dataTable('host-finding-history', [
+      { label: 'Time', className: 'shrink' },
+      { label: 'Change', className: 'shrink' },
+      { label: 'Advisory' },
+      { label: 'Package' },
+      { label: 'Version' },
+      { label: 'Cause', className: 'shrink', title: 'What changed: the host\u2019s packages or the vulnerability feed' }
+    ]);
+    messageRow(h.tbody, h.columns, 'Loading' + ELLIPSIS, 'placeholder-row');
+    append(panel, [
+      el('div', { className: 'toolbar' }, [count, el('span', { className: 'spacer' }),
+        el('a', { className: 'btn btn-small', id: 'host-findings-export', href: '/api/vuln/findings' + encodeQuery({ host: hostId, state: 'all', format: 'csv' }),
+          title: 'Every finding of this host as a CSV file' }, 'Download CSV')]),
+      el('div', { className: 'table-wrap' }, t.table),
+      el('h2', { className: 'panel-heading' }, 'Finding history'),
+      el('div', { className: 'table-wrap' }, h.table),
+      el('p', { className: 'legend' }, 'The latest changes, newest first. Open findings come first above; accepted risks are hidden from the fleet counts until they expire.')
+    ]);
+
+    function render(data) {
+      var list = isArray(data.findings) ? data.findings.slice(0) : [];
+      var history = isArray(data.history) ? data.history : [];
+      var frag = document.createDocumentFragment();
+      var k, f, s, e, open = 0, urgent = 0, accepted = 0, fixed = 0;
+      /* Open first, then accepted, then fixed; the server's urgency order within each. */
+      for (k = 0; k < list.length; k++) {
+        list[k] = { f: list[k] || {}, i: k };
+      }
+      list.sort(function (a, b) {
+        var d = STATE_RANK[findingState(a.f)] - STATE_RANK[findingState(b.f)];
+        return d !== 0 ? d : a.i - b.i;
+      });
+      for (k = 0; k < list.length; k++) {
+        f = list[k].f;
+        s = findingState(f);
+        if (s === 'open') {
+          open += 1;
+          if (f.priority === 'ransomware' || f.priority === 'exploited') {
+            urgent += 1;
+          }
+        } else if (s === 'accepted') {
+          accepted += 1;
+        } else {
+          fixed += 1;
+        }
+        frag.appendChild(el('tr', {
+          className: 'host-finding-row finding-' + s + (f.ransomware && s === 'open' ? ' finding-ransomware' : ''),
+          'data-advisory': str(f.advisory), 'data-package': str(f.package), 'data-state': s, 'data-priority': str(f.priority)
+        }, [
+          el('td', { className: 'nowrap' }, [stateBadge(s), s === 'fixed' ? el('div', { className: 'muted small', title: fullDate(f.fixed_at) }, relTime(f.fixed_at)) : null]),
+          el('td', { className: 'nowrap' }, [priorityBadge(f.priority), el('div', null, exploitFlags(f))]),
+          el('td', { className: 'wrap' }, [advisoryLink(f.advisory), cveLinks(f)]),
+          el('td', { className: 'wrap' }, [el('span', { className: 'mono' }, str(f.package)),
+            f.source && f.source !== f.package ? el('div', { className: 'muted small' }, 'source ' + String(f.source)) : null]),
+          el('td', { className: 'wrap' }, versionChange(f)),
+          el('td', { className: 'wrap small why' }, str(f.why))
+        ]));
+      }
+      clear(t.tbody);
+      if (!list.length) {
+        messageRow(t.tbody, t.columns, 'No findings: the feed lists no vulnerability for this host\u2019s packages.');
+      } else {
+        t.tbody.appendChild(frag);
+      }
+      setText(count, plural(open, 'open finding', 'open findings') + (urgent ? ', ' + urgent + ' known exploited' : '') +
+        ', ' + accepted + ' accepted, ' + fixed + ' fixed');
+      setText(tab.count, String(open));
+      setClass(tab.count, 'count-urgent', urgent > 0);
+      show(tab.count, true);
+
+      frag = document.createDocumentFragment();
+      for (k = 0; k < history.length; k++) {
+        e = history[k] || {};
+        frag.appendChild(el('tr', { className: 'finding-history-row', 'data-advisory': str(e.advisory), 'data-change': str(e.change) }, [
+          el('td', { className: 'nowrap' }, dateCellOf(e.time)),
+          el('td', { className: 'nowrap' }, el('span', { className: e.change === 'fixed' ? 'kind kind-added' : (e.change === 'appeared' ? 'kind kind-removed' : 'kind') }, str(e.change))),
+          el('td', { className: 'wrap' }, advisoryLink(e.advisory)),
+          el('td', { className: 'wrap mono' }, str(e.package)),
+          el('td', { className: 'wrap mono' }, str(e.version)),
+          el('td', { className: 'nowrap muted' }, e.cause === 'inventory' ? 'package change' : (e.cause === 'feed' ? 'feed update' : str(e.cause)))
+        ]));
+      }
+      clear(h.tbody);
+      if (!history.length) {
+        messageRow(h.tbody, h.columns, 'No finding has appeared or been fixed yet.');
+      } else {
+        h.tbody.appendChild(frag);
+      }
+    }
+
+    function load() {
+      api('GET', hostPath(hostId, '/findings'), null, function (err, data) {
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          showError('Could not load the findings: ' + err.message);
+          if (!loaded) {
+            messageRow(t.tbody, t.columns, 'The findings could not be loaded.', 'placeholder-row');
+          }
+          return;
+        }
+        loaded = true;
+        render(data);
+      });
+    }
+
+    return { activate: load };
+  }
+
+  /* ------------------------------------------------------------------ */
   /* Start                                                               */
   /* ------------------------------------------------------------------ */
 
@@ -2530,6 +3728,7 @@
       }
       clearError();
       state.user = !err && data && data.username ? String(data.username) : null;
+      state.role = !err && data && data.role ? String(data.role) : null;
       state.booted = true;
       updateHeader();
       route();
