@@ -12,6 +12,7 @@ pub mod enroll;
 pub mod guard;
 pub mod guard_report;
 pub mod run;
+pub mod scan;
 pub mod spool;
 pub mod state;
 pub mod tls;

@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub guard: crate::guard_report::GuardOptions,
     /// How often the server is asked for newer bundles (and at start); zero for never.
     pub bundle_interval: Duration,
+    /// On-access malware scanning, when it has directories to watch.
+    pub on_access: crate::scan::service::OnAccessConfig,
 }
 
 impl Default for RunOptions {
@@ -47,6 +49,7 @@ impl Default for RunOptions {
             max_events_per_second: 0,
             guard: crate::guard_report::GuardOptions::default(),
             bundle_interval: Duration::from_secs(300),
+            on_access: crate::scan::service::OnAccessConfig::default(),
         }
     }
 }
@@ -130,6 +133,24 @@ pub async fn run(
             }
         })
     });
+    let on_access = (!options.on_access.paths.is_empty()).then(|| {
+        let mut alerts =
+            crate::scan::service::spawn(state, options.on_access.clone(), shutdown.clone());
+        let spool = spool.clone();
+        let wake = wake.clone();
+        tokio::spawn(async move {
+            while let Some(event) = alerts.recv().await {
+                match with_spool(&spool, move |s| {
+                    s.push(wardwatch_proto::now_millis(), &event)
+                })
+                .await
+                {
+                    Ok(_) => wake.notify_one(),
+                    Err(e) => tracing::error!(error = %e, "cannot spool a malware detection"),
+                }
+            }
+        })
+    });
     let bundles = (!options.bundle_interval.is_zero()).then(|| {
         spawn_bundle_sync(
             state,
@@ -177,6 +198,9 @@ pub async fn run(
     heart.abort();
     if let Some(bundles) = bundles {
         bundles.abort();
+    }
+    if let Some(on_access) = on_access {
+        on_access.abort();
     }
     if let Some(guard) = guard {
         // The alert forwarder ends when the guard has stopped (removing its canaries).

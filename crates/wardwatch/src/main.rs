@@ -50,18 +50,22 @@ enum Command {
     /// Vulnerabilities: compare package versions as each package manager does.
     #[command(subcommand)]
     Vuln(commands::vuln::VulnCommand),
+    /// Scan files for malware (YARA rules, hash lists, EICAR); exit 0 clean, 1 found,
+    /// 2 something could not be scanned.
+    Scan(commands::scan::ScanArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    // The scan's exit status is clamscan's, not the usual success or failure.
+    let cli = match cli.command {
+        Command::Scan(args) => {
+            init_logging();
+            return commands::scan::run(args);
+        }
+        command => Cli { command },
+    };
+    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -85,6 +89,7 @@ fn main() -> std::process::ExitCode {
             Command::Simulate(cmd) => commands::simulate::run(cmd),
             Command::Bundle(cmd) => commands::bundle::run(cmd),
             Command::Vuln(cmd) => commands::vuln::run(cmd),
+            Command::Scan(_) => unreachable!("handled before the runtime starts"),
         }
     });
     match result {
@@ -94,4 +99,15 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
 }

@@ -180,3 +180,81 @@ fn up_with_a_guarded_directory_reports_a_canary_write_to_its_own_server() {
     up.terminate(Duration::from_secs(20));
     assert!(!canary.exists(), "canaries removed when up stops");
 }
+
+#[test]
+fn up_with_a_scanned_directory_reports_a_detection_and_blocks_a_program() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let downloads = tmp.path().join("downloads");
+    let rules = tmp.path().join("rules");
+    std::fs::create_dir(&downloads).unwrap();
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("ward.yar"),
+        "rule ward_dropper { strings: $a = \"wardwatch-test-dropper-marker\" condition: $a }\n",
+    )
+    .unwrap();
+    let (mut up, lines) = start_up_with(
+        &data,
+        &[
+            "--scan-path",
+            &downloads.to_string_lossy(),
+            "--scan-rules",
+            &rules.to_string_lossy(),
+        ],
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("scanning:") && l.contains("downloads")),
+        "{lines:?}"
+    );
+    let db = || {
+        rusqlite::Connection::open_with_flags(
+            data.join("wardwatch.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
+    };
+    // The scanner starts beside the agent; a program it refuses proves it is running.
+    let bad = downloads.join("viewer.sh");
+    std::fs::write(
+        &bad,
+        "#!/bin/sh\n# wardwatch-test-dropper-marker\necho ran\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let refused = wait_for(Duration::from_secs(30), || {
+        match Command::new(&bad).stdout(Stdio::null()).status() {
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => Some(()),
+            _ => {
+                std::thread::sleep(Duration::from_millis(200));
+                None
+            }
+        }
+    });
+    assert!(refused.is_some(), "the known-bad program is refused");
+    let alert: Option<serde_json::Value> = wait_for(Duration::from_secs(30), || {
+        db().query_row(
+            "SELECT body FROM events WHERE kind = 'alert'
+             AND json_extract(body, '$.data.source') = 'scan.on-access'
+             AND json_extract(body, '$.data.details.action.kind') = 'blocked' LIMIT 1",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .ok()
+        .and_then(|b| serde_json::from_str(&b).ok())
+    });
+    let alert = alert.expect("the blocked start reaches the server of up");
+    assert_eq!(alert["data"]["severity"], "critical", "{alert:#}");
+    assert_eq!(
+        alert["data"]["details"]["files"][0]["path"],
+        bad.to_string_lossy().as_ref()
+    );
+    assert_eq!(
+        alert["data"]["details"]["detections"][0]["name"],
+        "ward.ward_dropper"
+    );
+    up.terminate(Duration::from_secs(20));
+}

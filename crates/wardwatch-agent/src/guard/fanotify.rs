@@ -251,14 +251,14 @@ impl Monitor {
     }
 }
 
-fn fanotify_init(flags: u32, event_f_flags: u32) -> std::io::Result<OwnedFd> {
+pub(crate) fn fanotify_init(flags: u32, event_f_flags: u32) -> std::io::Result<OwnedFd> {
     // SAFETY: fanotify_init(2) with flag words; the result is checked.
     let fd = cvt(unsafe { libc::fanotify_init(flags, event_f_flags) })?;
     // SAFETY: a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn mark(group: &OwnedFd, flags: u32, mask: u64, path: &Path) -> std::io::Result<()> {
+pub(crate) fn mark(group: &OwnedFd, flags: u32, mask: u64, path: &Path) -> std::io::Result<()> {
     let c = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     // SAFETY: fanotify_mark(2) on our group with a NUL-terminated path.
@@ -731,18 +731,18 @@ impl RenamePairer {
 }
 
 /// A read buffer aligned for `struct fanotify_event_metadata`.
-struct AlignedBuf {
+pub(crate) struct AlignedBuf {
     words: Vec<u64>,
 }
 
 impl AlignedBuf {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             words: vec![0u64; READ_BUFFER / 8],
         }
     }
 
-    fn bytes(&mut self) -> &mut [u8] {
+    pub(crate) fn bytes(&mut self) -> &mut [u8] {
         // SAFETY: a u64 buffer viewed as bytes: same memory, u8 has no alignment needs.
         unsafe {
             std::slice::from_raw_parts_mut(

@@ -30,7 +30,9 @@ use std::time::{Duration, Instant};
 
 use super::fanotify::parse_events;
 use super::procinfo::ProcTable;
-use super::sys::{cvt, poll_readable, queued_bytes, raise_thread_priority, read_some, Stopper};
+use super::sys::{
+    cvt, fanotify_respond, poll_readable, queued_bytes, raise_thread_priority, read_some, Stopper,
+};
 use super::GuardError;
 
 /// Opens a process tree may make while the guard is behind, before the next waits.
@@ -578,24 +580,8 @@ impl GateThread {
     }
 
     fn answer(&self, event_fd: OwnedFd, allow: bool) {
-        let response = libc::fanotify_response {
-            fd: event_fd.as_raw_fd(),
-            response: if allow {
-                libc::FAN_ALLOW
-            } else {
-                libc::FAN_DENY
-            },
-        };
-        // SAFETY: writes one live fanotify_response to our own group.
-        let written = unsafe {
-            libc::write(
-                self.group.as_raw_fd(),
-                (&response as *const libc::fanotify_response).cast(),
-                std::mem::size_of::<libc::fanotify_response>(),
-            )
-        };
-        if written < 0 {
-            tracing::debug!(error = %std::io::Error::last_os_error(), "cannot answer a gated open");
+        if let Err(e) = fanotify_respond(self.group.as_raw_fd(), event_fd.as_raw_fd(), allow) {
+            tracing::debug!(error = %e, "cannot answer a gated open");
         }
         drop(event_fd);
     }

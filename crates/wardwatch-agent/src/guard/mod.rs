@@ -18,7 +18,7 @@ mod alert;
 mod canary;
 mod dirhandle;
 mod error;
-mod fanotify;
+pub(crate) mod fanotify;
 mod gate;
 mod hasher;
 mod index;
@@ -29,7 +29,7 @@ mod procinfo;
 mod protected;
 mod respond;
 mod sample;
-mod sys;
+pub(crate) mod sys;
 mod trust;
 
 use std::path::PathBuf;

@@ -284,6 +284,32 @@ pub(crate) fn raise_thread_priority(what: &str) {
     }
 }
 
+/// Answers a fanotify permission event on `group`: let the access happen or refuse it
+/// (the process gets `EPERM`).
+pub(crate) fn fanotify_respond(group: RawFd, event_fd: RawFd, allow: bool) -> io::Result<()> {
+    let response = libc::fanotify_response {
+        fd: event_fd,
+        response: if allow {
+            libc::FAN_ALLOW
+        } else {
+            libc::FAN_DENY
+        },
+    };
+    // SAFETY: writes one live fanotify_response to the caller's group.
+    let written = unsafe {
+        libc::write(
+            group,
+            (&response as *const libc::fanotify_response).cast(),
+            std::mem::size_of::<libc::fanotify_response>(),
+        )
+    };
+    if written < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

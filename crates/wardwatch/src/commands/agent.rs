@@ -101,6 +101,8 @@ pub struct RunTuning {
     pub max_events_per_second: u32,
     #[command(flatten)]
     pub guard: GuardFlags,
+    #[command(flatten)]
+    pub scan: ScanFlags,
     /// How often to ask the server for newer bundles; 0s for never.
     #[arg(long, default_value = "5m", value_parser = crate::duration::parse_duration)]
     pub bundle_interval: Duration,
@@ -123,6 +125,44 @@ pub struct GuardFlags {
     /// The guard acts only on descendants of this pid (trials on shared machines).
     #[arg(long)]
     pub guard_only_descendants_of: Option<u32>,
+}
+
+/// On-access malware scanning inside the agent (`agent run` and `up`).
+#[derive(Args, Debug, Clone)]
+pub struct ScanFlags {
+    /// Scan every file written under this directory, and every program started from it
+    /// before it runs (repeatable; needs root): downloads, temp, shared folders, mounts
+    /// of removable media.
+    #[arg(long = "scan-path")]
+    pub scan_paths: Vec<PathBuf>,
+    /// YARA rules to use instead of the installed signatures bundle.
+    #[arg(long = "scan-rules")]
+    pub scan_rules: Option<PathBuf>,
+    /// Hash lists to use instead of the installed signatures bundle (repeatable).
+    #[arg(long = "scan-hashes")]
+    pub scan_hashes: Vec<PathBuf>,
+    /// Report known-bad programs but let them start.
+    #[arg(long)]
+    pub scan_no_block_exec: bool,
+}
+
+impl ScanFlags {
+    pub fn options(&self) -> wardwatch_agent::scan::service::OnAccessConfig {
+        let explicit = self.scan_rules.is_some() || !self.scan_hashes.is_empty();
+        wardwatch_agent::scan::service::OnAccessConfig {
+            paths: self
+                .scan_paths
+                .iter()
+                .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+                .collect(),
+            sources: explicit.then(|| wardwatch_agent::scan::signatures::SignatureSources {
+                rules: self.scan_rules.iter().cloned().collect(),
+                hashes: self.scan_hashes.clone(),
+            }),
+            block_exec: !self.scan_no_block_exec,
+            max_size: 256 << 20,
+        }
+    }
 }
 
 impl GuardFlags {
@@ -149,6 +189,7 @@ impl RunTuning {
             max_events_per_second: self.max_events_per_second,
             guard: self.guard.options(),
             bundle_interval: self.bundle_interval,
+            on_access: self.scan.options(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bundle;
 pub mod guard;
 pub mod host;
+pub mod scan;
 pub mod server;
 pub mod simulate;
 pub mod token;

@@ -29,6 +29,8 @@ pub struct UpArgs {
     pub interval: Duration,
     #[command(flatten)]
     pub guard: super::agent::GuardFlags,
+    #[command(flatten)]
+    pub scan: super::agent::ScanFlags,
     /// A bundle publisher's public key (minisign .pub file) to trust, added to
     /// DATA/trusted-keys if it is not there yet; repeat for several.
     #[arg(long = "trusted-key")]
@@ -77,9 +79,11 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let options = RunOptions {
         inventory_interval: args.interval,
         guard: args.guard.options(),
+        on_access: args.scan.options(),
         ..RunOptions::default()
     };
     let guarded = options.guard.paths.clone();
+    let scanned = options.on_access.paths.clone();
     let mut agent =
         tokio::spawn(async move { wardwatch_agent::run::run(&state, options, stopped).await });
 
@@ -87,6 +91,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("  data:           {}", data_dir.display());
     for path in &guarded {
         println!("  guarding:       {}", path.display());
+    }
+    for path in &scanned {
+        println!("  scanning:       {} (on access)", path.display());
     }
     println!("open the console URL above in a browser; Ctrl-C stops the server and the agent");
 

@@ -1,0 +1,230 @@
+//! Running a scan: one walker hands files to a few scanner threads (each with its own
+//! YARA scanner over the shared rules) and every outcome goes to the caller's report
+//! function as it happens.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+use wardwatch_detect::signatures::{Detection, Engine, ScanError};
+
+use super::read::{read_stable, FileStamp};
+use super::skip::SkipReason;
+use super::walk::{walk, Visit, WalkOptions};
+
+/// How a scan is run.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub walk: WalkOptions,
+    /// Files larger than this are reported as skipped.
+    pub max_size: u64,
+    /// Scanner threads.
+    pub threads: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            walk: WalkOptions::default(),
+            max_size: 256 << 20,
+            threads: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        }
+    }
+}
+
+/// One outcome.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum ScanEvent {
+    Infected {
+        path: PathBuf,
+        size: u64,
+        detections: Vec<Detection>,
+    },
+    Skipped {
+        path: PathBuf,
+        #[serde(flatten)]
+        reason: SkipReason,
+    },
+    Clean {
+        path: PathBuf,
+        size: u64,
+    },
+}
+
+/// The totals of a scan.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ScanSummary {
+    pub files_scanned: u64,
+    pub bytes_scanned: u64,
+    pub infected: u64,
+    pub skipped: u64,
+    /// Skips by kind ("symlink", "unreadable", ...).
+    pub skipped_by_kind: BTreeMap<&'static str, u64>,
+    /// Skips that mean the scan could not do its job somewhere.
+    pub errors: u64,
+    pub elapsed_ms: u64,
+    /// The scan was stopped before it finished.
+    pub stopped: bool,
+}
+
+impl ScanSummary {
+    fn count(&mut self, event: &ScanEvent) {
+        match event {
+            ScanEvent::Infected { size, .. } => {
+                self.files_scanned += 1;
+                self.bytes_scanned += size;
+                self.infected += 1;
+            }
+            ScanEvent::Clean { size, .. } => {
+                self.files_scanned += 1;
+                self.bytes_scanned += size;
+            }
+            ScanEvent::Skipped { reason, .. } => {
+                self.skipped += 1;
+                *self.skipped_by_kind.entry(reason.kind()).or_default() += 1;
+                if reason.is_error() {
+                    self.errors += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The outcome of scanning one file's bytes.
+fn verdict(
+    path: PathBuf,
+    stamp: FileStamp,
+    result: Result<Vec<Detection>, ScanError>,
+) -> ScanEvent {
+    match result {
+        Ok(detections) if detections.is_empty() => ScanEvent::Clean {
+            path,
+            size: stamp.size,
+        },
+        Ok(detections) => ScanEvent::Infected {
+            path,
+            size: stamp.size,
+            detections,
+        },
+        // A hash or EICAR verdict found before the rules timed out still stands.
+        Err(ScanError::Timeout { found, .. }) if !found.is_empty() => ScanEvent::Infected {
+            path,
+            size: stamp.size,
+            detections: found,
+        },
+        Err(ScanError::Timeout { .. }) => ScanEvent::Skipped {
+            path,
+            reason: SkipReason::Timeout,
+        },
+        Err(e) => ScanEvent::Skipped {
+            path,
+            reason: SkipReason::Unreadable {
+                error: e.to_string(),
+            },
+        },
+    }
+}
+
+/// Scans one file.
+pub fn scan_file(
+    scanner: &mut wardwatch_detect::signatures::EngineScanner<'_>,
+    path: &Path,
+    max_size: u64,
+    buf: &mut Vec<u8>,
+) -> ScanEvent {
+    match read_stable(path, max_size, buf) {
+        Ok(stamp) => verdict(path.to_owned(), stamp, scanner.scan(buf)),
+        Err(reason) => ScanEvent::Skipped {
+            path: path.to_owned(),
+            reason,
+        },
+    }
+}
+
+/// Scans every root; `report` sees each outcome (from one thread at a time). `stop` ends
+/// the scan early when set.
+pub fn scan_paths(
+    engine: &Engine,
+    roots: &[PathBuf],
+    options: &ScanOptions,
+    stop: &AtomicBool,
+    report: &mut (dyn FnMut(&ScanEvent) + Send),
+) -> ScanSummary {
+    let started = Instant::now();
+    let summary = Mutex::new(ScanSummary::default());
+    let report = Mutex::new(report);
+    let emit = |event: ScanEvent| {
+        if let Ok(mut s) = summary.lock() {
+            s.count(&event);
+        }
+        if let Ok(mut r) = report.lock() {
+            (r)(&event);
+        }
+    };
+    let (tx, rx) = mpsc::sync_channel::<PathBuf>(1024);
+    let rx = Mutex::new(rx);
+    std::thread::scope(|scope| {
+        for _ in 0..options.threads.max(1) {
+            scope.spawn(|| {
+                let mut scanner = engine.scanner();
+                let mut buf = Vec::new();
+                loop {
+                    let next = rx.lock().ok().and_then(|r| r.recv().ok());
+                    let Some(path) = next else { break };
+                    if stop.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    emit(scan_file(&mut scanner, &path, options.max_size, &mut buf));
+                    // A big file's buffer is not kept for the next, small one.
+                    if buf.capacity() > 64 << 20 {
+                        buf = Vec::new();
+                    }
+                }
+            });
+        }
+        walk(roots, &options.walk, &mut |visit| {
+            if stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            match visit {
+                Visit::File(path) => tx.send(path).is_ok(),
+                Visit::Skipped(path, reason) => {
+                    emit(ScanEvent::Skipped { path, reason });
+                    true
+                }
+            }
+        });
+        drop(tx);
+    });
+    let mut summary = summary.into_inner().unwrap_or_default();
+    summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    summary.stopped = stop.load(Ordering::Relaxed);
+    summary
+}
+
+/// A file's path for people: bytes that are not UTF-8 shown as `\xNN`, so that a hostile
+/// name can neither hide nor garble the report.
+pub fn display_path(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}

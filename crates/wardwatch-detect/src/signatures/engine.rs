@@ -1,0 +1,195 @@
+//! The signature engine: EICAR, hash lists and YARA rules over one file's bytes.
+//!
+//! An [`Engine`] holds the shared, read-only signatures; each scanning thread takes its
+//! own [`EngineScanner`] (yara-x scanners are per thread). To reload signatures, build a
+//! new engine, swap it in and let threads take new scanners: the old engine and its map
+//! go when the last scanner borrowing it does.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::digests::Digests;
+use super::eicar::{is_eicar, EICAR_NAME};
+use super::hashdb::HashDb;
+use super::hashlist::Algorithm;
+use super::rules::RuleSet;
+
+/// Default limit on one file's YARA scan.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DetectionKind {
+    /// The EICAR test file.
+    Eicar,
+    /// A hash-list entry.
+    Hash { algorithm: Algorithm },
+    /// A YARA rule.
+    Yara {
+        namespace: String,
+        rule: String,
+        tags: Vec<String>,
+    },
+}
+
+/// One signature that matched a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Detection {
+    pub kind: DetectionKind,
+    /// `Eicar-Test-Signature`, the hash list's name, or `namespace.rule`.
+    pub name: String,
+}
+
+/// A scan that could not complete.
+#[derive(Debug, Error)]
+pub enum ScanError {
+    /// YARA ran past the timeout; report the file as skipped. EICAR and hash detections
+    /// found before YARA ran are kept: a known-bad hash is a verdict even so.
+    #[error("YARA scan timed out after {timeout:?}")]
+    Timeout {
+        timeout: Duration,
+        found: Vec<Detection>,
+    },
+    #[error("YARA scan failed: {0}")]
+    Yara(#[source] yara_x::ScanError),
+}
+
+/// Shared, read-only signatures.
+#[derive(Debug)]
+pub struct Engine {
+    rules: Option<Arc<RuleSet>>,
+    hashes: Arc<HashDb>,
+    wanted: Vec<Algorithm>,
+    timeout: Duration,
+}
+
+impl Engine {
+    pub fn new(rules: Option<Arc<RuleSet>>, hashes: Arc<HashDb>) -> Engine {
+        let wanted = hashes.algorithms_present();
+        Engine {
+            rules,
+            hashes,
+            wanted,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// The YARA timeout new scanners start with.
+    pub fn with_timeout(mut self, timeout: Duration) -> Engine {
+        self.timeout = timeout;
+        self
+    }
+
+    /// A scanner for the calling thread.
+    pub fn scanner(&self) -> EngineScanner<'_> {
+        let yara = self.rules.as_deref().map(|rules| {
+            let mut scanner = yara_x::Scanner::new(rules.yara());
+            scanner.set_timeout(self.timeout);
+            scanner
+        });
+        EngineScanner {
+            engine: self,
+            yara,
+            timeout: self.timeout,
+        }
+    }
+
+    /// Digest algorithms the hash database uses: the only ones worth computing.
+    pub fn wanted_digests(&self) -> &[Algorithm] {
+        &self.wanted
+    }
+
+    pub fn hashes(&self) -> &HashDb {
+        &self.hashes
+    }
+
+    pub fn rules(&self) -> Option<&RuleSet> {
+        self.rules.as_deref()
+    }
+
+    /// Hash detections for a file of `file_size` bytes whose digests the caller computed
+    /// (e.g. while streaming it); digests left `None` are not looked up.
+    pub fn match_hashes(&self, digests: &Digests, file_size: u64) -> Vec<Detection> {
+        Algorithm::ALL
+            .into_iter()
+            .filter_map(|algorithm| {
+                let digest = digests.get(algorithm)?;
+                let name = self.hashes.lookup(algorithm, digest, file_size)?;
+                Some(Detection {
+                    kind: DetectionKind::Hash { algorithm },
+                    name: name.to_owned(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A per-thread scanner over an [`Engine`]'s signatures.
+pub struct EngineScanner<'e> {
+    engine: &'e Engine,
+    yara: Option<yara_x::Scanner<'e>>,
+    timeout: Duration,
+}
+
+impl EngineScanner<'_> {
+    /// Limits each YARA scan (yara-x checks it about once a second).
+    pub fn set_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.timeout = timeout;
+        if let Some(scanner) = &mut self.yara {
+            scanner.set_timeout(timeout);
+        }
+        self
+    }
+
+    /// Scans a whole file's bytes: EICAR, hashes (computing only the digests needed),
+    /// then YARA.
+    pub fn scan(&mut self, data: &[u8]) -> Result<Vec<Detection>, ScanError> {
+        let digests = Digests::compute(data, self.engine.wanted_digests());
+        self.scan_with_digests(data, &digests)
+    }
+
+    /// As [`EngineScanner::scan`], reusing digests the caller already computed.
+    pub fn scan_with_digests(
+        &mut self,
+        data: &[u8],
+        digests: &Digests,
+    ) -> Result<Vec<Detection>, ScanError> {
+        let mut found = Vec::new();
+        if is_eicar(data) {
+            found.push(Detection {
+                kind: DetectionKind::Eicar,
+                name: EICAR_NAME.to_owned(),
+            });
+        }
+        found.extend(self.engine.match_hashes(digests, data.len() as u64));
+        let Some(scanner) = &mut self.yara else {
+            return Ok(found);
+        };
+        let results = match scanner.scan(data) {
+            Ok(results) => results,
+            Err(yara_x::ScanError::Timeout) => {
+                return Err(ScanError::Timeout {
+                    timeout: self.timeout,
+                    found,
+                })
+            }
+            Err(e) => return Err(ScanError::Yara(e)),
+        };
+        for rule in results.matching_rules() {
+            let (namespace, identifier) = (rule.namespace(), rule.identifier());
+            found.push(Detection {
+                name: format!("{namespace}.{identifier}"),
+                kind: DetectionKind::Yara {
+                    namespace: namespace.to_owned(),
+                    rule: identifier.to_owned(),
+                    tags: rule.tags().map(|t| t.identifier().to_owned()).collect(),
+                },
+            });
+        }
+        Ok(found)
+    }
+}
