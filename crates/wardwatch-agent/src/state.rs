@@ -44,6 +44,10 @@ impl StateDir {
     pub fn spool_file(&self) -> PathBuf {
         self.root.join("spool.db")
     }
+    /// The quarantine vault of this terminal.
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.root.join("quarantine")
+    }
 
     /// Creates the directory, readable by its owner only.
     pub fn create(&self) -> Result<(), AgentError> {

@@ -87,6 +87,9 @@ pub enum EventBody {
     AccountChanged(Account),
     /// A security alert raised on the terminal.
     Alert(Alert),
+    /// Something done on the terminal that belongs in the audit record (a file
+    /// quarantined, restored or deleted).
+    Action(HostAction),
     /// A synthetic event used to check the pipeline end to end (`wardwatch agent test-events`).
     Test {
         note: String,
@@ -108,6 +111,7 @@ impl EventBody {
             Self::AccountRemoved(_) => "account_removed",
             Self::AccountChanged(_) => "account_changed",
             Self::Alert(_) => "alert",
+            Self::Action(_) => "action",
             Self::Test { .. } => "test",
         }
     }
@@ -120,6 +124,19 @@ impl EventBody {
             _ => Priority::Change,
         }
     }
+}
+
+/// An action on a terminal, for the audit record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostAction {
+    /// `quarantine.add`, `quarantine.restore`, `quarantine.delete`.
+    pub action: String,
+    /// What it was done to (a path, a vault id).
+    pub target: String,
+    /// Who did it on the terminal: a user name, or `agent` for automatic actions.
+    pub actor: String,
+    #[serde(default)]
+    pub detail: serde_json::Value,
 }
 
 /// A security alert raised on a terminal.

@@ -53,6 +53,9 @@ enum Command {
     /// Scan files for malware (YARA rules, hash lists, EICAR); exit 0 clean, 1 found,
     /// 2 something could not be scanned.
     Scan(commands::scan::ScanArgs),
+    /// The quarantine vault: list, restore or delete files moved there by a scan.
+    #[command(subcommand)]
+    Quarantine(commands::quarantine::QuarantineCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -89,6 +92,7 @@ fn main() -> std::process::ExitCode {
             Command::Simulate(cmd) => commands::simulate::run(cmd),
             Command::Bundle(cmd) => commands::bundle::run(cmd),
             Command::Vuln(cmd) => commands::vuln::run(cmd),
+            Command::Quarantine(cmd) => commands::quarantine::run(cmd),
             Command::Scan(_) => unreachable!("handled before the runtime starts"),
         }
     });

@@ -262,7 +262,17 @@ fn hostile_input_is_reported_as_skipped_and_hangs_nothing() {
             .any(|(p, r)| r == "too-deep" && p.starts_with(&tree_arg)),
         "{skipped:?}"
     );
-    assert!(has(&busy, "changing"), "{skipped:?}");
+    // Read while it changes: reported as changing, or read between two writes and
+    // scanned (the reader's own test forces the change); never an error, never a hang.
+    let busy_skips: Vec<&String> = skipped
+        .iter()
+        .filter(|(p, _)| *p == busy.to_string_lossy())
+        .map(|(_, r)| r)
+        .collect();
+    assert!(
+        busy_skips.is_empty() || busy_skips == ["changing"],
+        "{busy_skips:?}"
+    );
     let infected = report["infected"].as_array().unwrap();
     assert_eq!(infected.len(), 1, "{report:#}");
     assert_eq!(
@@ -429,4 +439,113 @@ fn on_access_catches_a_new_file_and_a_bad_program_does_not_start() {
         line.contains("Eicar-Test-Signature FOUND (written by pid"),
         "{line}"
     );
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run wardwatch")
+}
+
+#[test]
+fn found_files_go_to_quarantine_and_come_back_exactly() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let tmp = tempfile::tempdir().unwrap();
+    let share = tmp.path().join("share");
+    fs::create_dir_all(share.join("ward3")).unwrap();
+    let infected = share.join("ward3/discharge.com");
+    fs::write(&infected, EICAR).unwrap();
+    fs::set_permissions(&infected, fs::Permissions::from_mode(0o640)).unwrap();
+    let before = fs::metadata(&infected).unwrap();
+    fs::write(share.join("ward3/letter.txt"), "Dear colleague").unwrap();
+    let vault = tmp.path().join("vault");
+    let state = tmp.path().join("agent-state");
+    let (share_arg, vault_arg, state_arg) = (
+        share.to_string_lossy().to_string(),
+        vault.to_string_lossy().to_string(),
+        state.to_string_lossy().to_string(),
+    );
+
+    let out = scan(
+        &[
+            &share_arg,
+            "--quarantine",
+            "--vault",
+            &vault_arg,
+            "--state",
+            &state_arg,
+        ],
+        false,
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("moved to quarantine as"), "{text}");
+    assert!(!infected.exists(), "moved out of place");
+    assert!(share.join("ward3/letter.txt").exists(), "clean files stay");
+
+    let out = run(&["quarantine", "list", "--vault", &vault_arg, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let records = list.as_array().unwrap();
+    assert_eq!(records.len(), 1, "{list:#}");
+    assert_eq!(records[0]["path"], infected.to_string_lossy().as_ref());
+    assert_eq!(records[0]["sha256"], sha256sum(EICAR));
+    assert_eq!(records[0]["detections"][0]["name"], "Eicar-Test-Signature");
+    let id = records[0]["id"].as_str().unwrap().to_string();
+
+    // Nothing is overwritten: a new file with the old name blocks the restore.
+    fs::write(&infected, "a new file").unwrap();
+    let out = run(&["quarantine", "restore", &id, "--vault", &vault_arg]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--to"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fs::remove_file(&infected).unwrap();
+    let out = run(&["quarantine", "restore", &id, "--vault", &vault_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fs::read(&infected).unwrap(), EICAR);
+    let after = fs::metadata(&infected).unwrap();
+    assert_eq!(after.mode() & 0o7777, 0o640);
+    assert_eq!(
+        (after.mtime(), after.mtime_nsec()),
+        (before.mtime(), before.mtime_nsec())
+    );
+
+    // Quarantined again, then deleted for good.
+    let out = scan(
+        &[
+            &share_arg,
+            "--quarantine",
+            "--vault",
+            &vault_arg,
+            "--state",
+            &state_arg,
+        ],
+        false,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(&["quarantine", "list", "--vault", &vault_arg, "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    let out = run(&["quarantine", "delete", &id, "--vault", &vault_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["quarantine", "list", "--vault", &vault_arg, "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list, serde_json::json!([]));
+    assert!(!infected.exists());
 }

@@ -256,5 +256,29 @@ fn up_with_a_scanned_directory_reports_a_detection_and_blocks_a_program() {
         alert["data"]["details"]["detections"][0]["name"],
         "ward.ward_dropper"
     );
+
+    // A file written there is moved into the agent's quarantine vault, and the move is in
+    // the server's audit record.
+    let dropped = downloads.join("scan.com");
+    std::fs::write(
+        &dropped,
+        br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    )
+    .unwrap();
+    let moved = wait_for(Duration::from_secs(10), || {
+        (!dropped.exists()).then_some(())
+    });
+    assert!(moved.is_some(), "the detected file is moved out of place");
+    let audited: Option<(String, String)> = wait_for(Duration::from_secs(30), || {
+        db().query_row(
+            "SELECT actor, detail FROM audit WHERE action = 'quarantine.add' AND target = ?1",
+            [dropped.to_string_lossy().as_ref()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .ok()
+    });
+    let (actor, detail) = audited.expect("the quarantine is in the audit record");
+    assert!(actor.ends_with(": agent"), "{actor}");
+    assert!(detail.contains("Eicar-Test-Signature"), "{detail}");
     up.terminate(Duration::from_secs(20));
 }

@@ -7,6 +7,7 @@
 
 pub mod alert;
 pub mod onaccess;
+pub mod quarantine;
 pub mod read;
 pub mod run;
 pub mod service;

@@ -127,6 +127,17 @@ mod tests {
     }
 
     #[test]
+    fn content_that_disagrees_with_its_size_is_reported_as_changing() {
+        // /proc files say size 0 and then give content: to the reader exactly a file
+        // that changed between its stat and its read, every time.
+        let mut buf = Vec::new();
+        assert_eq!(
+            read_stable(Path::new("/proc/self/status"), 1 << 20, &mut buf),
+            Err(SkipReason::Changing)
+        );
+    }
+
+    #[test]
     fn a_link_swapped_in_is_not_followed() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("target"), "secret").unwrap();

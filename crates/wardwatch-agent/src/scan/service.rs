@@ -12,7 +12,8 @@ use wardwatch_bundle::Kind;
 use wardwatch_proto::EventBody;
 
 use super::alert::access_alert;
-use super::onaccess::{OnAccess, OnAccessOptions};
+use super::onaccess::{OnAccess, OnAccessOptions, Trigger};
+use super::quarantine::{action_event, Vault};
 use super::signatures::{load, SignatureSources};
 use crate::state::StateDir;
 
@@ -28,6 +29,8 @@ pub struct OnAccessConfig {
     pub sources: Option<SignatureSources>,
     pub block_exec: bool,
     pub max_size: u64,
+    /// Move files found on write into the agent's quarantine vault.
+    pub quarantine: bool,
 }
 
 /// The signatures of the installed bundle, where the bundle lays them out.
@@ -68,7 +71,7 @@ pub fn spawn(
             };
             let stamp = installed_stamp(&dir);
             if running.is_none() || (config.sources.is_none() && stamp != loaded_stamp) {
-                match start(&config, &sources, tx.clone()) {
+                match start(&state, &config, &sources, tx.clone()) {
                     Ok(new) => {
                         // The new scanner is marked before the old one goes: no gap.
                         running = Some(new);
@@ -89,6 +92,7 @@ pub fn spawn(
 }
 
 fn start(
+    state: &StateDir,
     config: &OnAccessConfig,
     sources: &SignatureSources,
     tx: mpsc::Sender<EventBody>,
@@ -99,13 +103,34 @@ fn start(
         block_exec: config.block_exec,
         max_size: config.max_size,
     };
+    let vault = if config.quarantine {
+        Some(Vault::open(&state.quarantine_dir())?)
+    } else {
+        None
+    };
     let running = OnAccess::start(
         Arc::new(engine),
         options,
         Box::new(move |detection| {
             tracing::warn!(path = %detection.path.display(), pid = detection.pid, blocked = detection.blocked, "malware detected on access");
-            if tx.blocking_send(access_alert(&detection, None)).is_err() {
-                tracing::error!("the agent is stopping; a detection was not spooled");
+            let mut events = Vec::new();
+            let mut quarantined = None;
+            if let (Some(vault), Trigger::Written) = (&vault, detection.trigger) {
+                match vault.quarantine(&detection.path, &detection.detections) {
+                    Ok(record) => {
+                        events.push(action_event("quarantine.add", &record, "agent"));
+                        quarantined = Some(record.id);
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "a detected file could not be quarantined")
+                    }
+                }
+            }
+            events.insert(0, access_alert(&detection, quarantined.as_deref()));
+            for event in events {
+                if tx.blocking_send(event).is_err() {
+                    tracing::error!("the agent is stopping; a detection was not spooled");
+                }
             }
         }),
     )?;

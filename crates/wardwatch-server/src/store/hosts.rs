@@ -325,6 +325,7 @@ fn summarize(body_json: &str) -> Option<String> {
             if a.sudo { ", with sudo" } else { "" }
         ),
         EventBody::AccountRemoved(a) => format!("account {} removed", a.name),
+        EventBody::Action(a) => format!("{} {} by {}", a.action, a.target, a.actor),
         EventBody::AccountChanged(a) => format!(
             "account {} changed: shell {}{}",
             a.name,

@@ -158,6 +158,13 @@ fn apply(tx: &Connection, host_id: &str, body: &EventBody) -> rusqlite::Result<b
                 .execute(params![host_id, a.name])?;
             Ok(false)
         }
+        EventBody::Action(a) => {
+            // The terminal's own actions go into the server's audit record, attributed
+            // to the terminal and the user it names.
+            let actor = format!("host {host_id}: {}", a.actor);
+            super::audit_in(tx, &actor, &a.action, &a.target, &a.detail.to_string())?;
+            Ok(false)
+        }
         EventBody::Alert(_) | EventBody::Test { .. } => Ok(false),
     }
 }

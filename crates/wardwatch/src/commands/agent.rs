@@ -144,6 +144,10 @@ pub struct ScanFlags {
     /// Report known-bad programs but let them start.
     #[arg(long)]
     pub scan_no_block_exec: bool,
+    /// Report files found on write but leave them in place (default: move them into the
+    /// quarantine vault, see `wardwatch quarantine`).
+    #[arg(long)]
+    pub scan_no_quarantine: bool,
 }
 
 impl ScanFlags {
@@ -161,6 +165,7 @@ impl ScanFlags {
             }),
             block_exec: !self.scan_no_block_exec,
             max_size: 256 << 20,
+            quarantine: !self.scan_no_quarantine,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Args, ValueEnum};
+use wardwatch_agent::scan::quarantine::{action_event, record_action, Vault};
 use wardwatch_agent::scan::run::{display_path, scan_paths, ScanEvent, ScanOptions, ScanSummary};
 use wardwatch_agent::scan::signatures::{load, Loaded, SignatureSources};
 use wardwatch_agent::scan::skip::SkipReason;
@@ -49,6 +50,14 @@ pub struct ScanArgs {
     /// With --watch: report known-bad programs but let them start.
     #[arg(long, requires = "watch")]
     pub no_block_exec: bool,
+    /// Move each file found into the quarantine vault (see `wardwatch quarantine`).
+    #[arg(long, conflicts_with = "watch")]
+    pub quarantine: bool,
+    /// The vault for --quarantine (default: the agent's, STATE/quarantine).
+    #[arg(long)]
+    pub vault: Option<PathBuf>,
+    #[command(flatten)]
+    pub state: super::agent::StateArg,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,17 +97,43 @@ pub fn run(args: ScanArgs) -> ExitCode {
     if let Some(n) = args.threads {
         options.threads = n.max(1);
     }
+    let vault = if args.quarantine {
+        let dir = args
+            .vault
+            .clone()
+            .unwrap_or_else(|| args.state.dir().quarantine_dir());
+        match Vault::open(&dir) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                eprintln!("error: cannot open the quarantine vault: {e}");
+                return ExitCode::from(ERROR);
+            }
+        }
+    } else {
+        None
+    };
+    let state = args.state.dir();
     let stop = AtomicBool::new(false);
     let mut infected = Vec::new();
     let mut skipped = Vec::new();
     let format = args.format;
     let verbose = args.verbose;
     let summary = scan_paths(&engine, &args.paths, &options, &stop, &mut |event| {
+        let moved = vault.as_ref().and_then(|v| quarantine(v, &state, event));
+        if let Some(note) = &moved {
+            if format == Format::Text {
+                println!("{note}");
+            }
+        }
         if format == Format::Text {
             print_event(event, verbose);
         } else {
             match event {
-                ScanEvent::Infected { .. } => infected.push(event_json(event)),
+                ScanEvent::Infected { .. } => {
+                    let mut value = event_json(event);
+                    value["quarantine"] = moved.clone().into();
+                    infected.push(value)
+                }
                 ScanEvent::Skipped { .. } => skipped.push(event_json(event)),
                 ScanEvent::Clean { .. } => {}
             }
@@ -126,6 +161,32 @@ pub fn run(args: ScanArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Moves an infected file into the vault and spools the audit event; what happened, in
+/// words.
+fn quarantine(
+    vault: &Vault,
+    state: &wardwatch_agent::state::StateDir,
+    event: &ScanEvent,
+) -> Option<String> {
+    let ScanEvent::Infected {
+        path, detections, ..
+    } = event
+    else {
+        return None;
+    };
+    Some(match vault.quarantine(path, detections) {
+        Ok(record) => {
+            record_action(state, &action_event("quarantine.add", &record, "scan"));
+            format!(
+                "{}: moved to quarantine as {}",
+                display_path(path),
+                record.id
+            )
+        }
+        Err(e) => format!("{}: NOT quarantined: {e}", display_path(path)),
+    })
 }
 
 /// The event as JSON with its path shown safely (not UTF-8 bytes as `\xNN`).
