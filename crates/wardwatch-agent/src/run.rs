@@ -36,6 +36,8 @@ pub struct RunOptions {
     pub bundle_interval: Duration,
     /// On-access malware scanning, when it has directories to watch.
     pub on_access: crate::scan::service::OnAccessConfig,
+    /// The scheduled full scan, when it has trees to scan.
+    pub scheduled: Option<crate::scan::service::ScheduledConfig>,
 }
 
 impl Default for RunOptions {
@@ -50,6 +52,7 @@ impl Default for RunOptions {
             guard: crate::guard_report::GuardOptions::default(),
             bundle_interval: Duration::from_secs(300),
             on_access: crate::scan::service::OnAccessConfig::default(),
+            scheduled: None,
         }
     }
 }
@@ -133,24 +136,40 @@ pub async fn run(
             }
         })
     });
-    let on_access = (!options.on_access.paths.is_empty()).then(|| {
-        let mut alerts =
-            crate::scan::service::spawn(state, options.on_access.clone(), shutdown.clone());
-        let spool = spool.clone();
-        let wake = wake.clone();
-        tokio::spawn(async move {
-            while let Some(event) = alerts.recv().await {
-                match with_spool(&spool, move |s| {
-                    s.push(wardwatch_proto::now_millis(), &event)
-                })
-                .await
-                {
-                    Ok(_) => wake.notify_one(),
-                    Err(e) => tracing::error!(error = %e, "cannot spool a malware detection"),
+    let mut scan_events = Vec::new();
+    if !options.on_access.paths.is_empty() {
+        scan_events.push(crate::scan::service::spawn(
+            state,
+            options.on_access.clone(),
+            shutdown.clone(),
+        ));
+    }
+    if let Some(scheduled) = options.scheduled.clone().filter(|s| !s.paths.is_empty()) {
+        scan_events.push(crate::scan::service::spawn_scheduled(
+            state,
+            scheduled,
+            shutdown.clone(),
+        ));
+    }
+    let scan_forwarders: Vec<_> = scan_events
+        .into_iter()
+        .map(|mut events| {
+            let spool = spool.clone();
+            let wake = wake.clone();
+            tokio::spawn(async move {
+                while let Some(event) = events.recv().await {
+                    match with_spool(&spool, move |s| {
+                        s.push(wardwatch_proto::now_millis(), &event)
+                    })
+                    .await
+                    {
+                        Ok(_) => wake.notify_one(),
+                        Err(e) => tracing::error!(error = %e, "cannot spool a malware detection"),
+                    }
                 }
-            }
+            })
         })
-    });
+        .collect();
     let bundles = (!options.bundle_interval.is_zero()).then(|| {
         spawn_bundle_sync(
             state,
@@ -199,8 +218,8 @@ pub async fn run(
     if let Some(bundles) = bundles {
         bundles.abort();
     }
-    if let Some(on_access) = on_access {
-        on_access.abort();
+    for forwarder in scan_forwarders {
+        forwarder.abort();
     }
     if let Some(guard) = guard {
         // The alert forwarder ends when the guard has stopped (removing its canaries).

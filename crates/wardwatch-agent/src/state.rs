@@ -44,6 +44,10 @@ impl StateDir {
     pub fn spool_file(&self) -> PathBuf {
         self.root.join("spool.db")
     }
+    /// The state directory itself.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
     /// The quarantine vault of this terminal.
     pub fn quarantine_dir(&self) -> PathBuf {
         self.root.join("quarantine")

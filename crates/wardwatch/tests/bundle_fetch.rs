@@ -193,6 +193,8 @@ fn the_agent_installs_fetches_only_changes_and_refuses_keys_it_does_not_trust() 
     got.remove("manifest.json");
     got.remove("manifest.json.minisig");
     assert_eq!(got, files(&src2));
+    // The agent cleans its object store right after installing: wait for it.
+    let _ = wait_for(WAIT, || (objects(&state).len() == MEMBERS).then_some(()));
     let after = objects(&state);
     assert_eq!(
         after.len(),

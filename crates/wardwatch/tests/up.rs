@@ -282,3 +282,59 @@ fn up_with_a_scanned_directory_reports_a_detection_and_blocks_a_program() {
     assert!(detail.contains("Eicar-Test-Signature"), "{detail}");
     up.terminate(Duration::from_secs(20));
 }
+
+#[test]
+fn up_with_a_scheduled_scan_finds_and_quarantines_what_was_there_before() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let share = tmp.path().join("share");
+    let rules = tmp.path().join("rules");
+    std::fs::create_dir_all(share.join("cardiology/old")).unwrap();
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(rules.join("ward.yar"), "rule never { condition: false }\n").unwrap();
+    let planted = share.join("cardiology/old/setup.com");
+    std::fs::write(
+        &planted,
+        br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*",
+    )
+    .unwrap();
+    std::fs::write(share.join("cardiology/rota.txt"), "Monday: Dr. A").unwrap();
+    let (mut up, _lines) = start_up_with(
+        &data,
+        &[
+            "--scheduled-scan-path",
+            &share.to_string_lossy(),
+            "--scan-rules",
+            &rules.to_string_lossy(),
+            "--scheduled-scan-cpu",
+            "50",
+        ],
+    );
+    let db = || {
+        rusqlite::Connection::open_with_flags(
+            data.join("wardwatch.db"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap()
+    };
+    let alert: Option<serde_json::Value> = wait_for(Duration::from_secs(60), || {
+        db().query_row(
+            "SELECT body FROM events WHERE kind = 'alert'
+             AND json_extract(body, '$.data.source') = 'scan.scheduled' LIMIT 1",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .ok()
+        .and_then(|b| serde_json::from_str(&b).ok())
+    });
+    let alert = alert.expect("the scheduled scan's finding reaches the server");
+    assert_eq!(
+        alert["data"]["details"]["files"][0]["path"],
+        planted.to_string_lossy().as_ref(),
+        "{alert:#}"
+    );
+    assert_eq!(alert["data"]["details"]["action"]["kind"], "quarantined");
+    assert!(!planted.exists(), "moved into the vault");
+    assert!(share.join("cardiology/rota.txt").exists());
+    up.terminate(Duration::from_secs(20));
+}

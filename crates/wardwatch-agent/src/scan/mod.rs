@@ -10,6 +10,7 @@ pub mod onaccess;
 pub mod quarantine;
 pub mod read;
 pub mod run;
+pub mod schedule;
 pub mod service;
 pub mod signatures;
 pub mod skip;

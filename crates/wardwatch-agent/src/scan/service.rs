@@ -142,3 +142,94 @@ fn start(
     );
     Ok(running)
 }
+
+/// The scheduled full scan as configured for `agent run` and `up`.
+#[derive(Debug, Clone)]
+pub struct ScheduledConfig {
+    /// Trees to scan; none: off.
+    pub paths: Vec<PathBuf>,
+    /// Time between the start of one pass and the next.
+    pub every: Duration,
+    pub cpu_percent: u32,
+    /// Signatures given explicitly; `None`: the installed signatures bundle.
+    pub sources: Option<SignatureSources>,
+    pub quarantine: bool,
+}
+
+/// Starts the scheduled scan on its own low-priority thread; alert and audit events
+/// arrive on the channel. A pass interrupted by a stop resumes at the next start.
+pub fn spawn_scheduled(
+    state: &StateDir,
+    config: ScheduledConfig,
+    shutdown: watch::Receiver<bool>,
+) -> mpsc::Receiver<EventBody> {
+    use super::schedule::{lower_thread_priority, run_pass, ScanCache, ScheduleOptions};
+    let (tx, rx) = mpsc::channel(256);
+    let state = state.clone();
+    std::thread::spawn(move || {
+        lower_thread_priority();
+        let stop = || *shutdown.borrow();
+        loop {
+            let started = std::time::Instant::now();
+            let sources = config
+                .sources
+                .clone()
+                .unwrap_or_else(|| bundle_sources(&state).0);
+            let pass = (|| -> anyhow::Result<super::schedule::PassReport> {
+                let (engine, _) = load(&sources)?;
+                let cache = ScanCache::open(&state.root().join("scan-cache.db"))?;
+                let vault = if config.quarantine {
+                    Some(Vault::open(&state.quarantine_dir())?)
+                } else {
+                    None
+                };
+                let options = ScheduleOptions {
+                    paths: config.paths.clone(),
+                    walk: super::walk::WalkOptions::default(),
+                    max_size: 256 << 20,
+                    cpu_percent: config.cpu_percent,
+                    signatures_id: super::signatures::signatures_id(&sources),
+                };
+                Ok(run_pass(&engine, &cache, &options, &stop, &mut |found| {
+                    let mut events = Vec::new();
+                    let mut moved = None;
+                    if let Some(vault) = &vault {
+                        match vault.quarantine(&found.path, &found.detections) {
+                            Ok(record) => {
+                                events.push(action_event("quarantine.add", &record, "agent"));
+                                moved = Some(record.id);
+                            }
+                            Err(e) => {
+                                tracing::error!(error = %e, "a detected file could not be quarantined")
+                            }
+                        }
+                    }
+                    events.insert(
+                        0,
+                        super::alert::scan_alert(
+                            "scan.scheduled",
+                            &found.path,
+                            found.size,
+                            &found.detections,
+                            moved.as_deref(),
+                        ),
+                    );
+                    for event in events {
+                        let _ = tx.blocking_send(event);
+                    }
+                })?)
+            })();
+            match pass {
+                Ok(report) => tracing::info!(?report, "scheduled scan pass"),
+                Err(e) => tracing::error!(error = %e, "scheduled scan failed"),
+            }
+            while started.elapsed() < config.every {
+                if stop() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    });
+    rx
+}

@@ -127,3 +127,25 @@ fn list_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     }
     Ok(())
 }
+
+/// An id of the signature files as they are now (names, sizes, modification times), so
+/// that clean verdicts of other signatures are not reused.
+pub fn signatures_id(sources: &SignatureSources) -> String {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::MetadataExt;
+    let mut files = Vec::new();
+    for path in sources.rules.iter().chain(&sources.hashes) {
+        let _ = list_files(path, &mut files);
+    }
+    files.sort();
+    let mut h = Sha256::new();
+    for f in &files {
+        let (size, mtime) = std::fs::metadata(f)
+            .map(|m| (m.size(), m.mtime_nsec() + m.mtime() * 1_000_000_000))
+            .unwrap_or((0, 0));
+        h.update(f.as_os_str().as_encoded_bytes());
+        h.update(size.to_le_bytes());
+        h.update(mtime.to_le_bytes());
+    }
+    hex::encode(&h.finalize()[..16])
+}

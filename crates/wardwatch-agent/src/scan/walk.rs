@@ -66,63 +66,63 @@ fn walk_root(root: &Path, options: &WalkOptions, visit: &mut dyn FnMut(Visit) ->
         ));
     }
     let root_dev = meta.dev();
-    let mut stack: Vec<(PathBuf, usize, u64)> = vec![(root.to_owned(), 0, root_dev)];
-    while let Some((dir, depth, dev)) = stack.pop() {
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) => {
-                if !visit(Visit::Skipped(dir, unreadable(&e))) {
-                    return false;
-                }
-                continue;
-            }
+    // Depth-first, each directory's entries in byte order, a subdirectory entered where
+    // it sorts: the visiting order is the order of `Path`'s comparison, which lets a
+    // scheduled scan resume after the last path it finished.
+    let mut stack = match list_dir(root, 0, root_dev) {
+        Ok(frame) => vec![frame],
+        Err(reason) => return visit(Visit::Skipped(root.to_owned(), reason)),
+    };
+    while let Some(frame) = stack.last_mut() {
+        let Some((path, file_type)) = frame.entries.next() else {
+            stack.pop();
+            continue;
         };
-        // Sorted, so that two scans of one tree report in the same order.
-        let mut listed: Vec<(PathBuf, std::io::Result<FileType>)> = Vec::new();
-        for entry in entries {
-            match entry {
-                Ok(entry) => listed.push((entry.path(), entry.file_type())),
-                Err(e) => {
-                    if !visit(Visit::Skipped(dir.clone(), unreadable(&e))) {
-                        return false;
-                    }
+        let (depth, dev) = (frame.depth, frame.dev);
+        let keep_going = match file_type {
+            Err(e) => visit(Visit::Skipped(path, unreadable(&e))),
+            Ok(t) if t.is_dir() => match enter(&path, depth + 1, dev, root_dev, options)
+                .and_then(|sub_dev| list_dir(&path, depth + 1, sub_dev))
+            {
+                Ok(frame) => {
+                    stack.push(frame);
+                    true
                 }
-            }
+                Err(reason) => visit(Visit::Skipped(path, reason)),
+            },
+            Ok(t) => match classify(&t) {
+                Some(reason) => visit(Visit::Skipped(path, reason)),
+                None => visit(Visit::File(path)),
+            },
+        };
+        if !keep_going {
+            return false;
         }
-        listed.sort_by(|a, b| b.0.cmp(&a.0));
-        let mut subdirs = Vec::new();
-        for (path, file_type) in listed {
-            let file_type = match file_type {
-                Ok(t) => t,
-                Err(e) => {
-                    if !visit(Visit::Skipped(path, unreadable(&e))) {
-                        return false;
-                    }
-                    continue;
-                }
-            };
-            let keep_going = if file_type.is_dir() {
-                match enter(&path, depth + 1, dev, root_dev, options) {
-                    Ok(sub_dev) => {
-                        subdirs.push((path, depth + 1, sub_dev));
-                        true
-                    }
-                    Err(reason) => visit(Visit::Skipped(path, reason)),
-                }
-            } else {
-                match classify(&file_type) {
-                    Some(reason) => visit(Visit::Skipped(path, reason)),
-                    None => visit(Visit::File(path)),
-                }
-            };
-            if !keep_going {
-                return false;
-            }
-        }
-        // Pushed in reverse name order, popped in name order.
-        stack.extend(subdirs.into_iter().rev());
     }
     true
+}
+
+/// One directory being walked: its sorted entries, its depth and device.
+struct Frame {
+    entries: std::vec::IntoIter<(PathBuf, std::io::Result<FileType>)>,
+    depth: usize,
+    dev: u64,
+}
+
+fn list_dir(dir: &Path, depth: usize, dev: u64) -> Result<Frame, SkipReason> {
+    let mut entries: Vec<(PathBuf, std::io::Result<FileType>)> = fs::read_dir(dir)
+        .map_err(|e| unreadable(&e))?
+        .map(|entry| match entry {
+            Ok(entry) => (entry.path(), entry.file_type()),
+            Err(e) => (dir.to_owned(), Err(e)),
+        })
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Frame {
+        entries: entries.into_iter(),
+        depth,
+        dev,
+    })
 }
 
 /// Whether to enter a directory; its device when yes.

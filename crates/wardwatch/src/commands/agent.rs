@@ -148,9 +148,32 @@ pub struct ScanFlags {
     /// quarantine vault, see `wardwatch quarantine`).
     #[arg(long)]
     pub scan_no_quarantine: bool,
+    /// Scan this tree in full on a schedule, at idle CPU and I/O priority (repeatable).
+    /// A pass stopped by a restart resumes where it was; unchanged files are not read
+    /// again.
+    #[arg(long = "scheduled-scan-path")]
+    pub scheduled_scan_paths: Vec<PathBuf>,
+    /// Time between the starts of two scheduled passes.
+    #[arg(long, default_value = "24h", value_parser = crate::duration::parse_duration)]
+    pub scheduled_scan_every: Duration,
+    /// Percent of one CPU the scheduled scan may use.
+    #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub scheduled_scan_cpu: u32,
 }
 
 impl ScanFlags {
+    pub fn scheduled(&self) -> Option<wardwatch_agent::scan::service::ScheduledConfig> {
+        (!self.scheduled_scan_paths.is_empty()).then(|| {
+            wardwatch_agent::scan::service::ScheduledConfig {
+                paths: self.scheduled_scan_paths.clone(),
+                every: self.scheduled_scan_every,
+                cpu_percent: self.scheduled_scan_cpu,
+                sources: self.options().sources,
+                quarantine: !self.scan_no_quarantine,
+            }
+        })
+    }
+
     pub fn options(&self) -> wardwatch_agent::scan::service::OnAccessConfig {
         let explicit = self.scan_rules.is_some() || !self.scan_hashes.is_empty();
         wardwatch_agent::scan::service::OnAccessConfig {
@@ -195,6 +218,7 @@ impl RunTuning {
             guard: self.guard.options(),
             bundle_interval: self.bundle_interval,
             on_access: self.scan.options(),
+            scheduled: self.scan.scheduled(),
         }
     }
 }

@@ -80,6 +80,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         inventory_interval: args.interval,
         guard: args.guard.options(),
         on_access: args.scan.options(),
+        scheduled: args.scan.scheduled(),
         ..RunOptions::default()
     };
     let guarded = options.guard.paths.clone();
