@@ -1,5 +1,7 @@
 //! `wardwatch bench …`.
 
+use std::path::PathBuf;
+
 use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]
@@ -53,6 +55,35 @@ pub enum BenchCommand {
         #[arg(long)]
         no_open_gate: bool,
         /// Print the corpus and the outcomes as one JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Malware scan: wardwatch against Debian's `yara -r` and `clamscan -r` on the same
+    /// tree with the same rules and hash lists: files/s, MB/s, CPU time, peak RSS and
+    /// what each found (median of REPEAT runs after one untimed warm-up run of each).
+    /// Without --hashes a `.hsb` list is generated: 100,000 synthetic SHA-256 entries
+    /// plus the real hash of /usr/bin/true, which the engines given hash lists must then
+    /// report when scanning /usr/bin. yara takes no hash lists, so wardwatch also runs
+    /// with the rules alone for the like-for-like comparison. A peer that is not
+    /// installed is reported as such (apt-get install yara clamav).
+    Scan {
+        /// A directory of YARA rules (`.yar`, `.yara`), e.g.
+        /// crates/wardwatch-agent/bench-data/rules.
+        #[arg(long)]
+        rules: PathBuf,
+        /// The tree to scan.
+        #[arg(long)]
+        path: PathBuf,
+        /// ClamAV `.hdb` / `.hsb` hash lists (repeatable); generated when not given.
+        #[arg(long)]
+        hashes: Vec<PathBuf>,
+        /// Threads for wardwatch and yara (default: one per CPU); clamscan has one.
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Timed runs of each engine (median reported).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+        /// Print the report as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -126,6 +157,32 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 println!("{report}");
             } else {
                 println!("{}", wardwatch_sim::bench::render(&summary, &outcomes));
+            }
+            Ok(())
+        }
+        BenchCommand::Scan {
+            rules,
+            path,
+            hashes,
+            threads,
+            repeat,
+            json,
+        } => {
+            let options = wardwatch_agent::scan::bench::BenchOptions {
+                exe: std::env::current_exe()?,
+                rules,
+                path,
+                hashes,
+                threads,
+                repeat,
+            };
+            let report =
+                tokio::task::spawn_blocking(move || wardwatch_agent::scan::bench::run(&options))
+                    .await??;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!("{report}");
             }
             Ok(())
         }
