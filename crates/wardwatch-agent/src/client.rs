@@ -88,6 +88,62 @@ impl ServerClient {
     }
 }
 
+/// A command queued in the console for this terminal.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Command {
+    pub id: i64,
+    pub kind: String,
+    #[serde(default)]
+    pub args: serde_json::Value,
+}
+
+#[derive(serde::Deserialize)]
+struct Commands {
+    commands: Vec<Command>,
+}
+
+impl ServerClient {
+    /// The commands waiting for this terminal; the server marks them as taken.
+    pub async fn take_commands(&self) -> Result<Vec<Command>, SendError> {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/commands", self.base))
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(crate::error_chain(&e)))?;
+        answer::<Commands>(response).await.map(|c| c.commands)
+    }
+
+    /// Reports the outcome of a command.
+    pub async fn finish_command(
+        &self,
+        id: i64,
+        ok: bool,
+        result: &serde_json::Value,
+    ) -> Result<(), SendError> {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/commands/{id}", self.base))
+            .json(&serde_json::json!({ "ok": ok, "result": result }))
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(crate::error_chain(&e)))?;
+        // Not found: finished already, or never this terminal's; sending again won't help.
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            let message = response
+                .json::<ErrorBody>()
+                .await
+                .map(|b| b.error)
+                .unwrap_or_else(|_| "no such command".into());
+            return Err(SendError::Rejected {
+                status: 404,
+                message,
+            });
+        }
+        answer::<serde_json::Value>(response).await.map(|_| ())
+    }
+}
+
 async fn answer<T: serde::de::DeserializeOwned>(
     response: reqwest::Response,
 ) -> Result<T, SendError> {

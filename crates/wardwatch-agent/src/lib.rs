@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bundles;
 pub mod client;
 pub mod collect;
+pub mod commands;
 pub mod enroll;
 pub mod guard;
 pub mod guard_report;

@@ -1,6 +1,7 @@
 //! The agent's main loop: collect the inventory, spool what changed, send the spool,
 //! beat the heart.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,6 +18,11 @@ use crate::AgentError;
 const INVENTORY_STATE: &str = "inventory";
 /// Longest pause between two attempts to reach an unreachable server.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// How often the server is asked for commands from the console (and at start).
+const COMMAND_POLL: Duration = Duration::from_secs(10);
+/// Attempts to report a command's outcome before it is left for the server to offer
+/// again.
+const RESULT_ATTEMPTS: u32 = 6;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -180,6 +186,15 @@ pub async fn run(
             shutdown.clone(),
         )
     });
+    let command_stop = Arc::new(AtomicBool::new(false));
+    let commands = spawn_commands(
+        client.clone(),
+        command_context(state, &options),
+        command_stop.clone(),
+        spool.clone(),
+        wake.clone(),
+        shutdown.clone(),
+    );
     let mut heart = {
         let spool = spool.clone();
         let client = client.clone();
@@ -215,6 +230,9 @@ pub async fn run(
     };
     collector.abort();
     heart.abort();
+    // A scan in progress sees the flag and ends early.
+    command_stop.store(true, Ordering::Relaxed);
+    commands.abort();
     if let Some(bundles) = bundles {
         bundles.abort();
     }
@@ -227,6 +245,122 @@ pub async fn run(
     }
     result
 }
+/// What console commands use of the agent's configuration: a scan with no paths covers
+/// the scheduled-scan trees, else the on-access directories, with the same signatures.
+fn command_context(state: &StateDir, options: &RunOptions) -> crate::commands::CommandContext {
+    let scheduled = options.scheduled.as_ref().filter(|s| !s.paths.is_empty());
+    crate::commands::CommandContext {
+        state: state.clone(),
+        default_scan_paths: scheduled
+            .map(|s| s.paths.clone())
+            .unwrap_or_else(|| options.on_access.paths.clone()),
+        sources: options
+            .on_access
+            .sources
+            .clone()
+            .or_else(|| scheduled.and_then(|s| s.sources.clone())),
+        quarantine: options.on_access.quarantine || scheduled.is_some_and(|s| s.quarantine),
+    }
+}
+
+/// Asks the server for console commands at start and every [`COMMAND_POLL`], runs each
+/// off the async runtime, spools the events it produced and reports its outcome.
+fn spawn_commands(
+    client: Arc<ServerClient>,
+    context: crate::commands::CommandContext,
+    stop: Arc<AtomicBool>,
+    spool: SharedSpool,
+    wake: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match client.take_commands().await {
+                Ok(commands) => {
+                    for command in commands {
+                        if *shutdown.borrow() {
+                            return;
+                        }
+                        run_one_command(&client, &context, &stop, &spool, &wake, command).await;
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot fetch commands from the server"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(COMMAND_POLL) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    })
+}
+
+async fn run_one_command(
+    client: &ServerClient,
+    context: &crate::commands::CommandContext,
+    stop: &Arc<AtomicBool>,
+    spool: &SharedSpool,
+    wake: &Notify,
+    command: crate::client::Command,
+) {
+    let id = command.id;
+    tracing::info!(id, kind = %command.kind, "running a command from the console");
+    let job = {
+        let context = context.clone();
+        let stop = stop.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut events = Vec::new();
+            let outcome =
+                crate::commands::run_command(&context, &command, &stop, &mut |e| events.push(e));
+            (outcome, events)
+        })
+    };
+    let (outcome, events) = match job.await {
+        Ok(done) => done,
+        Err(e) => (
+            Err(format!("the command failed inside the agent: {e}")),
+            Vec::new(),
+        ),
+    };
+    if !events.is_empty() {
+        // Spooled before the outcome is reported: a finished command's alerts and audit
+        // entries are already on their way.
+        let spooled = with_spool(spool, move |s| {
+            let now = wardwatch_proto::now_millis();
+            for event in &events {
+                s.push(now, event)?;
+            }
+            Ok(())
+        })
+        .await;
+        match spooled {
+            Ok(()) => wake.notify_one(),
+            Err(e) => tracing::error!(error = %e, "cannot spool the events of a command"),
+        }
+    }
+    let (ok, result) = match outcome {
+        Ok(result) => (true, result),
+        Err(sentence) => {
+            tracing::warn!(id, error = %sentence, "a command from the console failed");
+            (false, serde_json::Value::String(sentence))
+        }
+    };
+    let mut pause = Duration::from_secs(1);
+    for attempt in 1..=RESULT_ATTEMPTS {
+        match client.finish_command(id, ok, &result).await {
+            Ok(()) => return,
+            Err(SendError::Transient(e)) if attempt < RESULT_ATTEMPTS => {
+                tracing::debug!(id, error = %e, "command outcome not delivered; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_BACKOFF);
+            }
+            Err(e) => {
+                tracing::warn!(id, error = %e, "the outcome of a command was not accepted");
+                return;
+            }
+        }
+    }
+}
+
 /// Fetches bundles at start and every `interval`; a refused bundle becomes a spooled
 /// alert, since it may mean the server pushes what the publisher never signed.
 fn spawn_bundle_sync(

@@ -10,6 +10,8 @@
 //! - `GET  /api/v1/bundles/{kind}/members/{sha256}` one member's bytes, addressed by
 //!   their SHA-256, so an agent fetches only what changed
 //! - `POST /api/v1/bundles/status` the bundle versions the agent runs now
+//! - `GET  /api/v1/commands`  the commands queued in the console for this terminal
+//! - `POST /api/v1/commands/{id}` the outcome of one of them: `{ok, result}`
 //!
 //! Every endpoint but the first two requires the client certificate of an enrolled,
 //! not revoked, terminal.
@@ -69,6 +71,8 @@ pub fn router(state: AgentApi) -> Router {
             "/api/v1/bundles/{kind}/members/{sha256}",
             get(bundle_member),
         )
+        .route("/api/v1/commands", get(take_commands))
+        .route("/api/v1/commands/{id}", post(finish_command))
         .fallback(|| async { ApiError::not_found("no such endpoint on the agent API") })
         .with_state(state)
 }
@@ -519,4 +523,54 @@ async fn bundle_status(
         })
         .collect();
     Ok(Json(serde_json::json!({ "installed": installed })))
+}
+
+/// Largest command result, in bytes (a scan summary is far smaller).
+const MAX_COMMAND_RESULT_BYTES: usize = 256 * 1024;
+
+/// `GET /api/v1/commands`: the terminal's queued commands, marked as taken.
+async fn take_commands(
+    State(state): State<AgentApi>,
+    host: AuthenticatedHost,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let store = state.store.clone();
+    let now = wardwatch_proto::now_millis();
+    let commands = blocking(move || store.take_commands(&host.host_id, now)).await?;
+    Ok(Json(serde_json::json!({ "commands": commands })))
+}
+
+/// What a terminal reports when it has run a command.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandOutcome {
+    ok: bool,
+    #[serde(default)]
+    result: serde_json::Value,
+}
+
+/// `POST /api/v1/commands/{id}`: the outcome of one of the terminal's own commands.
+async fn finish_command(
+    State(state): State<AgentApi>,
+    host: AuthenticatedHost,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let number: i64 = id
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("command ids are numbers, not {id:?}")))?;
+    let bytes = read_body(body, MAX_COMMAND_RESULT_BYTES, "command result").await?;
+    let outcome: CommandOutcome = parse_json(&bytes, "command result")?;
+    let store = state.store.clone();
+    let host_id = host.host_id.clone();
+    let now = wardwatch_proto::now_millis();
+    let recorded =
+        blocking(move || store.finish_command(&host_id, number, outcome.ok, &outcome.result, now))
+            .await?;
+    if !recorded {
+        return Err(ApiError::not_found(format!(
+            "terminal {} has no unfinished command {number}",
+            host.host_id
+        )));
+    }
+    Ok(Json(serde_json::json!({ "recorded": number })))
 }

@@ -72,6 +72,7 @@ pub fn router(state: ConsoleApi) -> Router {
         .route("/api/bundles/settings", put(bundle_settings))
         .route("/api/openapi.json", get(console::openapi))
         .merge(crate::vuln_api::routes())
+        .merge(crate::commands_api::routes())
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
         .layer(axum::middleware::map_response(no_store));
     Router::new()

@@ -8,6 +8,7 @@ pub mod agent_api;
 pub mod api_error;
 pub mod bundles;
 pub mod ca;
+pub mod commands_api;
 pub mod console;
 pub mod console_api;
 pub mod store;

@@ -435,7 +435,9 @@ async fn create_suppression(
         })?;
     let now = now();
     if expires_at <= now {
-        return Err(ApiError::bad_request("expires must be a day in the future"));
+        return Err(ApiError::bad_request(
+            "expires must be today or a later day",
+        ));
     }
     if expires_at > now + MAX_SUPPRESSION_DAYS * DAY_MILLIS {
         return Err(ApiError::bad_request(format!(

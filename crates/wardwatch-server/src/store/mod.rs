@@ -10,6 +10,7 @@ mod admins;
 mod alerts;
 mod audit;
 mod bundles;
+mod commands;
 mod findings;
 mod hosts;
 mod ingest;
@@ -32,6 +33,7 @@ pub use alerts::{
 };
 pub use audit::{AuditBreak, AuditEntry, GENESIS_HASH};
 pub use bundles::{BundleRecord, HostBundleVersions, ImportedBundle, ReportedBundle};
+pub use commands::{HostCommand, PendingCommand, QuarantinedFile, COMMAND_RETRY_MILLIS};
 pub use findings::{
     FindingChange, FindingChanges, FindingPage, FindingQuery, FindingRecord, FindingRow,
     FindingState, MatchCause,

@@ -226,6 +226,25 @@ CREATE TABLE suppressions (
     lifted_by  TEXT
 );
 "#,
+    // 4 → 5: commands queued in the console for a terminal, which fetches them when it polls
+    // (the server cannot reach terminals), and an index for reading a host's quarantine
+    // out of the audit record.
+    r#"
+CREATE TABLE host_commands (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    host_id    TEXT NOT NULL REFERENCES hosts(id),
+    kind       TEXT NOT NULL,
+    args       TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    picked_at  INTEGER,
+    done_at    INTEGER,
+    ok         INTEGER,
+    result     TEXT
+);
+CREATE INDEX host_commands_by_host ON host_commands(host_id, id);
+CREATE INDEX audit_by_action ON audit(action, id);
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.

@@ -13,7 +13,7 @@
  *   #/login              sign in
  *   #/hosts              host list
  *   #/hosts/ID           host page, packages tab
- *   #/hosts/ID/TAB       host page, TAB = packages | findings | listeners | accounts | history
+ *   #/hosts/ID/TAB       host page, TAB = packages | findings | malware | listeners | accounts | history
  *   #/alerts             alerts of every host, newest first
  *   #/alerts/ID          one alert: process, parent chain, every file
  *   #/bundles            offline bundles: installed per kind, upload, hosts' versions
@@ -30,10 +30,12 @@
   var ALERT_LIST_PATHS = 3;      // file paths shown per alert in the list
   var ALERT_CMDLINE_CHARS = 160; // command line shown in the list, before an ellipsis
   var SEARCH_DELAY_MS = 300;
+  var COMMAND_REFRESH_MS = 3000; // the Malware tab's command list, while the tab is open
   var REQUEST_TIMEOUT_MS = 20000;
   var TABS = [
     { id: 'packages', title: 'Packages' },
     { id: 'findings', title: 'Vulnerabilities' },
+    { id: 'malware', title: 'Malware' },
     { id: 'listeners', title: 'Listening services' },
     { id: 'accounts', title: 'Accounts' },
     { id: 'history', title: 'History' }
@@ -1128,6 +1130,7 @@
     var loaders = {
       packages: packagesTab,
       findings: findingsTab,
+      malware: malwareTab,
       listeners: listenersTab,
       accounts: accountsTab,
       history: historyTab
@@ -3697,6 +3700,245 @@
     }
 
     return { activate: load };
+  }
+
+  /* ---------- a host's malware tab: scan now, commands, quarantine ---------- */
+
+  /* The terminal polls the server for commands (the server cannot reach it), so a
+     command is queued here and its state follows: queued, running, done or failed. */
+  function commandState(c) {
+    if (c.done_at !== null && c.done_at !== undefined) {
+      return c.ok ? 'done' : 'failed';
+    }
+    return c.picked_at !== null && c.picked_at !== undefined ? 'running' : 'queued';
+  }
+
+  var COMMAND_STATE_CLASS = { queued: 'fstate-accepted', running: 'fstate-accepted', done: 'fstate-fixed', failed: 'fstate-open' };
+  var COMMAND_TITLES = { scan: 'Scan', 'quarantine.restore': 'Restore', 'quarantine.delete': 'Delete' };
+
+  function commandWhat(c) {
+    var args = c.args || {};
+    var paths = isArray(args.paths) ? args.paths : [];
+    if (c.kind === 'scan') {
+      return paths.length ? paths.join(', ') : 'the terminal\u2019s configured paths';
+    }
+    return args.id ? 'quarantined file ' + String(args.id) : '';
+  }
+
+  function commandOutcome(c) {
+    var r = c.result;
+    if (r === null || r === undefined) {
+      return '';
+    }
+    if (typeof r === 'string') {
+      return r;
+    }
+    if (c.kind === 'scan') {
+      return plural(r.files_scanned || 0, 'file', 'files') + ' scanned, ' + (r.infected || 0) + ' infected' +
+        (r.quarantined ? ', ' + r.quarantined + ' quarantined' : '') +
+        (r.errors ? ', ' + plural(r.errors, 'error', 'errors') : '') + (r.stopped ? ' (stopped early)' : '');
+    }
+    if (c.kind === 'quarantine.restore') {
+      return 'restored to ' + str(r.restored_to || r.path);
+    }
+    if (c.kind === 'quarantine.delete') {
+      return 'deleted ' + str(r.path);
+    }
+    return '';
+  }
+
+  function malwareTab(view, hostId, panel, tab) {
+    var isAdmin = state.role === 'admin';
+    var commandsLoaded = false;
+    var note = el('div', { id: 'malware-status', className: 'form-note', role: 'status', hidden: true });
+    var scanButton = isAdmin ? el('button', {
+      type: 'button', className: 'btn btn-primary', id: 'scan-now',
+      title: 'Ask the terminal to scan its configured paths now; it picks the command up within about 10 seconds'
+    }, 'Scan now') : null;
+    var c = dataTable('host-commands', [
+      { label: 'Queued', className: 'shrink' },
+      { label: 'Command', className: 'shrink' },
+      { label: 'On' },
+      { label: 'State', className: 'shrink' },
+      { label: 'Result' }
+    ]);
+    messageRow(c.tbody, c.columns, 'Loading commands' + ELLIPSIS, 'placeholder-row');
+    var qColumns = [
+      { label: 'Quarantined', className: 'shrink' },
+      { label: 'Original path' },
+      { label: 'Detections' },
+      { label: 'Size', className: 'num shrink' },
+      { label: 'SHA-256', className: 'shrink' }
+    ];
+    if (isAdmin) {
+      qColumns.push({ label: '', className: 'shrink' });
+    }
+    var q = dataTable('host-quarantine', qColumns);
+    messageRow(q.tbody, q.columns, 'Loading' + ELLIPSIS, 'placeholder-row');
+    append(panel, [
+      el('div', { className: 'toolbar' }, [
+        el('span', { className: 'info' }, 'Commands reach the terminal when its agent next asks the server (about every 10 s).'),
+        el('span', { className: 'spacer' }),
+        scanButton
+      ]),
+      isAdmin ? null : el('p', { className: 'muted', id: 'malware-viewer-note' },
+        'Only an admin account can send commands; you are signed in as ' + (state.role ? 'a ' + state.role : 'a viewer') + '.'),
+      note,
+      el('h2', { className: 'panel-heading' }, 'Quarantined files'),
+      el('div', { className: 'table-wrap' }, q.table),
+      el('h2', { className: 'panel-heading' }, 'Commands'),
+      el('div', { className: 'table-wrap' }, c.table)
+    ]);
+
+    function say(text) {
+      setText(note, text);
+      show(note, !!text);
+    }
+
+    function send(kind, args, button, done) {
+      if (button) {
+        button.disabled = true;
+      }
+      api('POST', hostPath(hostId, '/commands'), { kind: kind, args: args }, function (err) {
+        if (!view.alive()) {
+          return;
+        }
+        if (button) {
+          button.disabled = false;
+        }
+        if (err) {
+          showError('Could not send the command: ' + err.message);
+          return;
+        }
+        clearError();
+        say(done);
+        loadCommands();
+      });
+    }
+
+    if (scanButton) {
+      scanButton.addEventListener('click', function () {
+        send('scan', { paths: [] }, scanButton, 'Scan queued; the terminal starts it when its agent next asks the server.');
+      }, false);
+    }
+
+    q.tbody.addEventListener('click', function (ev) {
+      var target = ev.target || ev.srcElement;
+      var id;
+      if (!target || target.tagName !== 'BUTTON' || target.disabled) {
+        return;
+      }
+      id = target.getAttribute('data-id');
+      if (hasClass(target, 'quarantine-restore')) {
+        send('quarantine.restore', { id: id }, target, 'Restore queued for quarantined file ' + id + '.');
+      } else if (hasClass(target, 'quarantine-delete')) {
+        if (!window.confirm('Delete the quarantined file ' + (target.getAttribute('data-path') || id) +
+            ' for good? It cannot be restored afterwards.')) {
+          return;
+        }
+        send('quarantine.delete', { id: id }, target, 'Delete queued for quarantined file ' + id + '.');
+      }
+    }, false);
+
+    function renderCommands(list) {
+      var frag = document.createDocumentFragment();
+      var k, cmd, s, busy = 0;
+      for (k = 0; k < list.length; k++) {
+        cmd = list[k] || {};
+        s = commandState(cmd);
+        if (s === 'queued' || s === 'running') {
+          busy += 1;
+        }
+        frag.appendChild(el('tr', { className: 'command-row command-' + s, 'data-command': str(cmd.id), 'data-kind': str(cmd.kind), 'data-state': s }, [
+          el('td', { className: 'nowrap' }, [dateCellOf(cmd.created_at), el('div', { className: 'muted small' }, 'by ' + str(cmd.created_by))]),
+          el('td', { className: 'nowrap' }, COMMAND_TITLES[cmd.kind] || str(cmd.kind)),
+          el('td', { className: 'wrap mono small' }, commandWhat(cmd)),
+          el('td', { className: 'nowrap' }, el('span', { className: 'fstate command-state ' + (COMMAND_STATE_CLASS[s] || '') }, s)),
+          el('td', { className: 'wrap command-result' }, commandOutcome(cmd))
+        ]));
+      }
+      clear(c.tbody);
+      if (!list.length) {
+        messageRow(c.tbody, c.columns, 'No command has been sent to this terminal yet.');
+      } else {
+        c.tbody.appendChild(frag);
+      }
+      return busy;
+    }
+
+    function renderQuarantine(list) {
+      var frag = document.createDocumentFragment();
+      var k, f, cells;
+      for (k = 0; k < list.length; k++) {
+        f = list[k] || {};
+        cells = [
+          el('td', { className: 'nowrap' }, dateCellOf(f.quarantined_at)),
+          el('td', { className: 'wrap mono' }, str(f.path)),
+          el('td', { className: 'wrap' }, isArray(f.detections) ? f.detections.join(', ') : ''),
+          el('td', { className: 'num nowrap' }, formatBytes(f.size)),
+          el('td', { className: 'nowrap mono small', title: str(f.sha256) }, str(f.sha256).substring(0, 12) + (f.sha256 ? ELLIPSIS : ''))
+        ];
+        if (isAdmin) {
+          cells.push(el('td', { className: 'nowrap' }, [
+            el('button', { type: 'button', className: 'btn btn-small quarantine-restore', 'data-id': str(f.id),
+              title: 'Put the file back where it was, with its owner, mode and times' }, 'Restore'), ' ',
+            el('button', { type: 'button', className: 'btn btn-small quarantine-delete', 'data-id': str(f.id), 'data-path': str(f.path),
+              title: 'Delete the file from the vault for good' }, 'Delete')
+          ]));
+        }
+        frag.appendChild(el('tr', { className: 'quarantine-row', 'data-quarantine-id': str(f.id) }, cells));
+      }
+      clear(q.tbody);
+      if (!list.length) {
+        messageRow(q.tbody, q.columns, 'This terminal holds no file in quarantine.');
+      } else {
+        q.tbody.appendChild(frag);
+      }
+      setText(tab.count, String(list.length));
+      setClass(tab.count, 'count-urgent', list.length > 0);
+      show(tab.count, list.length > 0);
+    }
+
+    function loadQuarantine() {
+      api('GET', hostPath(hostId, '/quarantine'), null, function (err, data) {
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          showError('Could not load the quarantined files: ' + err.message);
+          return;
+        }
+        renderQuarantine(isArray(data.files) ? data.files : []);
+      });
+    }
+
+    function loadCommands() {
+      api('GET', hostPath(hostId, '/commands'), null, function (err, data) {
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          showError('Could not load the commands: ' + err.message);
+          if (!commandsLoaded) {
+            messageRow(c.tbody, c.columns, 'The commands could not be loaded.', 'placeholder-row');
+          }
+          return;
+        }
+        commandsLoaded = true;
+        renderCommands(isArray(data.commands) ? data.commands : []);
+        /* A finished command may have changed the quarantine. */
+        loadQuarantine();
+      });
+    }
+
+    /* Polled while the tab is on screen; the timer ends with the host view. */
+    view.every(COMMAND_REFRESH_MS, function () {
+      if (!panel.hasAttribute('hidden')) {
+        loadCommands();
+      }
+    });
+
+    return { activate: loadCommands };
   }
 
   /* ------------------------------------------------------------------ */

@@ -1,0 +1,231 @@
+//! Commands from the console, run on the terminal: a scan now, and restoring or deleting
+//! a quarantined file. The server cannot reach a terminal, so the agent fetches them when
+//! it polls (see `run.rs`); this module only runs one and says how it went. Everything
+//! here blocks (files, signatures); call it off the async runtime.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use wardwatch_proto::EventBody;
+
+use crate::client::Command;
+use crate::scan::alert::scan_alert;
+use crate::scan::quarantine::{action_event, Vault};
+use crate::scan::run::{scan_paths, ScanEvent, ScanOptions};
+use crate::scan::signatures::{load, SignatureSources};
+use crate::state::StateDir;
+
+/// Who the audit record names for actions the console asked for.
+const ACTOR: &str = "console";
+
+/// What commands need to know of the agent's configuration.
+#[derive(Debug, Clone)]
+pub struct CommandContext {
+    pub state: StateDir,
+    /// Scanned when a scan command names no paths: the scheduled-scan trees, else the
+    /// on-access directories.
+    pub default_scan_paths: Vec<PathBuf>,
+    /// Signatures given explicitly; `None`: the installed signatures bundle.
+    pub sources: Option<SignatureSources>,
+    /// Move what a scan finds into the quarantine vault.
+    pub quarantine: bool,
+}
+
+#[derive(Deserialize)]
+struct ScanArgs {
+    #[serde(default)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Deserialize)]
+struct VaultArgs {
+    id: String,
+}
+
+/// Runs one command. `emit` receives the alert and audit events to spool. The error is a
+/// sentence for the console.
+pub fn run_command(
+    context: &CommandContext,
+    command: &Command,
+    stop: &AtomicBool,
+    emit: &mut dyn FnMut(EventBody),
+) -> Result<Value, String> {
+    let args = |what: &str| format!("malformed {what} arguments {}", command.args);
+    match command.kind.as_str() {
+        "scan" => {
+            let parsed: ScanArgs =
+                serde_json::from_value(command.args.clone()).map_err(|_| args("scan"))?;
+            scan(context, parsed.paths, stop, emit)
+        }
+        "quarantine.restore" => {
+            let parsed: VaultArgs =
+                serde_json::from_value(command.args.clone()).map_err(|_| args("restore"))?;
+            let vault = open_vault(context)?;
+            let (record, restored_to) = vault
+                .restore(&parsed.id, None)
+                .map_err(|e| format!("restore failed: {e}"))?;
+            emit(action_event("quarantine.restore", &record, ACTOR));
+            tracing::info!(id = %record.id, path = %record.path, "quarantined file restored on request of the console");
+            let mut result = serde_json::to_value(&record).map_err(|e| e.to_string())?;
+            result["restored_to"] = json!(crate::scan::run::display_path(&restored_to));
+            Ok(result)
+        }
+        "quarantine.delete" => {
+            let parsed: VaultArgs =
+                serde_json::from_value(command.args.clone()).map_err(|_| args("delete"))?;
+            let vault = open_vault(context)?;
+            let record = vault
+                .delete(&parsed.id)
+                .map_err(|e| format!("delete failed: {e}"))?;
+            emit(action_event("quarantine.delete", &record, ACTOR));
+            tracing::info!(id = %record.id, path = %record.path, "quarantined file deleted on request of the console");
+            serde_json::to_value(&record).map_err(|e| e.to_string())
+        }
+        other => Err(format!(
+            "this agent does not know the command {other:?}; update it to the server's version"
+        )),
+    }
+}
+
+fn open_vault(context: &CommandContext) -> Result<Vault, String> {
+    Vault::open(&context.state.quarantine_dir())
+        .map_err(|e| format!("the quarantine vault cannot be opened: {e}"))
+}
+
+/// A scan of `paths` (or the configured ones) with the agent's signatures; one alert per
+/// infected file, which is quarantined when the agent is set to.
+fn scan(
+    context: &CommandContext,
+    paths: Vec<PathBuf>,
+    stop: &AtomicBool,
+    emit: &mut dyn FnMut(EventBody),
+) -> Result<Value, String> {
+    let paths = if paths.is_empty() {
+        context.default_scan_paths.clone()
+    } else {
+        paths
+    };
+    if paths.is_empty() {
+        return Err(
+            "no paths to scan: name them, or start the agent with --scheduled-scan-path or --scan-path"
+                .into(),
+        );
+    }
+    let sources = context
+        .sources
+        .clone()
+        .unwrap_or_else(|| crate::scan::service::bundle_sources(&context.state).0);
+    let (engine, _) = load(&sources).map_err(|e| format!("signatures not loaded: {e}"))?;
+    let vault = if context.quarantine {
+        Some(open_vault(context)?)
+    } else {
+        None
+    };
+    tracing::info!(?paths, "scan requested by the console");
+    let mut events = Vec::new();
+    let mut quarantined = 0u64;
+    let mut report = |event: &ScanEvent| {
+        let ScanEvent::Infected {
+            path,
+            size,
+            detections,
+        } = event
+        else {
+            return;
+        };
+        tracing::warn!(path = %path.display(), "malware found by a scan the console asked for");
+        let mut moved = None;
+        if let Some(vault) = &vault {
+            match vault.quarantine(path, detections) {
+                Ok(record) => {
+                    quarantined += 1;
+                    moved = Some(record);
+                }
+                Err(e) => tracing::error!(error = %e, "a detected file could not be quarantined"),
+            }
+        }
+        let id = moved.as_ref().map(|r| r.id.as_str());
+        events.push(scan_alert("scan.on-demand", path, *size, detections, id));
+        if let Some(record) = &moved {
+            events.push(action_event("quarantine.add", record, ACTOR));
+        }
+    };
+    let summary = scan_paths(&engine, &paths, &ScanOptions::default(), stop, &mut report);
+    for event in events {
+        emit(event);
+    }
+    let mut result = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
+    result["paths"] = json!(paths
+        .iter()
+        .map(|p| crate::scan::run::display_path(p))
+        .collect::<Vec<_>>());
+    result["quarantined"] = json!(quarantined);
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+    fn command(kind: &str, args: Value) -> Command {
+        Command {
+            id: 1,
+            kind: kind.into(),
+            args,
+        }
+    }
+
+    #[test]
+    fn a_scan_quarantines_and_a_restore_brings_the_file_back() {
+        let state_dir = tempfile::tempdir().unwrap();
+        let files = tempfile::tempdir().unwrap();
+        let infected = files.path().join("eicar.com");
+        std::fs::write(&infected, EICAR).unwrap();
+        let context = CommandContext {
+            state: StateDir::new(state_dir.path()),
+            default_scan_paths: vec![files.path().to_owned()],
+            sources: Some(SignatureSources::default()),
+            quarantine: true,
+        };
+        let stop = AtomicBool::new(false);
+        let mut events = Vec::new();
+        let result = run_command(&context, &command("scan", json!({})), &stop, &mut |e| {
+            events.push(e)
+        })
+        .unwrap();
+        assert_eq!(result["infected"], 1, "{result}");
+        assert_eq!(result["quarantined"], 1, "{result}");
+        assert!(!infected.exists());
+        assert_eq!(events.len(), 2);
+        let Some(EventBody::Action(added)) = events.get(1) else {
+            panic!("no quarantine.add event: {events:?}");
+        };
+        let id = added.detail["id"].as_str().unwrap().to_owned();
+
+        let restored = run_command(
+            &context,
+            &command("quarantine.restore", json!({ "id": id })),
+            &stop,
+            &mut |e| events.push(e),
+        )
+        .unwrap();
+        assert_eq!(restored["id"], json!(id));
+        assert_eq!(std::fs::read(&infected).unwrap(), EICAR);
+
+        let again = run_command(
+            &context,
+            &command("quarantine.delete", json!({ "id": id })),
+            &stop,
+            &mut |e| events.push(e),
+        )
+        .unwrap_err();
+        assert!(again.contains("no quarantined file"), "{again}");
+        let unknown =
+            run_command(&context, &command("reboot", json!({})), &stop, &mut |_| {}).unwrap_err();
+        assert!(unknown.contains("does not know"), "{unknown}");
+    }
+}

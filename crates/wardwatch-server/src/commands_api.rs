@@ -1,0 +1,186 @@
+//! The console's side of the command channel: an admin queues a command for a terminal,
+//! which takes it the next time it polls (the server cannot reach terminals), and the
+//! console shows its state and the terminal's quarantine.
+//!
+//! - `POST /api/hosts/{id}/commands`   queue `{kind, args}` (admins only; audited)
+//! - `GET  /api/hosts/{id}/commands`   the host's commands, newest first
+//! - `GET  /api/hosts/{id}/quarantine` the files the host holds in quarantine
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::api_error::{blocking, parse_json, ApiError};
+use crate::console_api::{require_json, ConsoleApi, Session};
+
+/// How many commands the console lists per host.
+const COMMAND_LIST: u32 = 50;
+/// Most paths one scan command may name, and the longest path.
+const MAX_SCAN_PATHS: usize = 64;
+const MAX_PATH_BYTES: usize = 4096;
+
+pub fn routes() -> Router<ConsoleApi> {
+    Router::new()
+        .route(
+            "/api/hosts/{id}/commands",
+            get(list_commands).post(create_command),
+        )
+        .route("/api/hosts/{id}/quarantine", get(quarantine))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CommandRequest {
+    kind: String,
+    #[serde(default)]
+    args: Value,
+}
+
+/// Checks a command and returns its arguments in their stored form, or the sentence
+/// that says what is wrong.
+pub fn validate_command(kind: &str, args: &Value) -> Result<Value, String> {
+    let args = if args.is_null() {
+        json!({})
+    } else {
+        args.clone()
+    };
+    let Some(fields) = args.as_object() else {
+        return Err("args must be a JSON object".into());
+    };
+    match kind {
+        "scan" => {
+            if let Some(extra) = fields.keys().find(|k| *k != "paths") {
+                return Err(format!("a scan takes only paths, not {extra:?}"));
+            }
+            let paths = match fields.get("paths") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .map(|p| match p.as_str() {
+                        Some(p) if p.starts_with('/') && p.len() <= MAX_PATH_BYTES => {
+                            Ok(p.to_owned())
+                        }
+                        _ => Err(format!(
+                            "scan paths must be absolute paths on the terminal, like /home; {p} is not"
+                        )),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(_) => return Err("paths must be a list of absolute paths".into()),
+            };
+            if paths.len() > MAX_SCAN_PATHS {
+                return Err(format!("a scan takes at most {MAX_SCAN_PATHS} paths"));
+            }
+            Ok(json!({ "paths": paths }))
+        }
+        "quarantine.restore" | "quarantine.delete" => {
+            if let Some(extra) = fields.keys().find(|k| *k != "id") {
+                return Err(format!("{kind} takes only id, not {extra:?}"));
+            }
+            let id = fields.get("id").and_then(Value::as_str).unwrap_or_default();
+            if !is_vault_id(id) {
+                return Err(format!(
+                    "{kind} needs the id of a quarantined file (1 to 64 of 0-9, a-f and -), as listed under the host's quarantine"
+                ));
+            }
+            Ok(json!({ "id": id }))
+        }
+        other => Err(format!(
+            "unknown command kind {other:?}: use scan, quarantine.restore or quarantine.delete"
+        )),
+    }
+}
+
+/// A quarantine vault id: `[0-9a-f-]{1,64}`.
+fn is_vault_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-')
+}
+
+/// `POST /api/hosts/{id}/commands`: queue a command. Admins only.
+async fn create_command(
+    session: Session,
+    State(state): State<ConsoleApi>,
+    Path(host_id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    session.require_admin("send commands to terminals")?;
+    require_json(&headers)?;
+    let request: CommandRequest = parse_json(&body, "command")?;
+    let args = validate_command(&request.kind, &request.args).map_err(ApiError::bad_request)?;
+    let store = state.store.clone();
+    let actor = session.user.username.clone();
+    let kind = request.kind.clone();
+    let lookup = host_id.clone();
+    let created = blocking(move || {
+        match store.host(&lookup)? {
+            // A revoked terminal never polls again; its command would wait forever.
+            Some(host) if host.revoked_at.is_none() => {}
+            _ => return Ok(None),
+        }
+        let now = wardwatch_proto::now_millis();
+        store
+            .create_command(&lookup, &kind, &args, &actor, now)
+            .map(Some)
+    })
+    .await?
+    .ok_or_else(|| ApiError::not_found(format!("no enrolled terminal with id {host_id}")))?;
+    tracing::info!(user = %session.user.username, host = %host_id, kind = %created.kind, "command queued");
+    Ok(Json(json!({ "command": created })))
+}
+
+/// `GET /api/hosts/{id}/commands`: newest first.
+async fn list_commands(
+    _session: Session,
+    State(state): State<ConsoleApi>,
+    Path(host_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let commands = blocking(move || store.host_commands(&host_id, COMMAND_LIST)).await?;
+    Ok(Json(json!({ "commands": commands })))
+}
+
+/// `GET /api/hosts/{id}/quarantine`: as the terminal's audit entries tell it.
+async fn quarantine(
+    _session: Session,
+    State(state): State<ConsoleApi>,
+    Path(host_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = state.store.clone();
+    let files = blocking(move || store.host_quarantine(&host_id)).await?;
+    Ok(Json(json!({ "files": files })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_checked() {
+        assert_eq!(
+            validate_command("scan", &Value::Null).unwrap(),
+            json!({ "paths": [] })
+        );
+        assert_eq!(
+            validate_command("scan", &json!({ "paths": ["/srv"] })).unwrap(),
+            json!({ "paths": ["/srv"] })
+        );
+        assert!(validate_command("scan", &json!({ "paths": ["relative"] })).is_err());
+        assert!(validate_command("scan", &json!({ "paths": "/srv" })).is_err());
+        assert!(validate_command("scan", &json!({ "path": [] })).is_err());
+        assert!(validate_command("quarantine.restore", &json!({ "id": "18a-3f" })).is_ok());
+        assert!(validate_command("quarantine.delete", &json!({ "id": "../x" })).is_err());
+        assert!(validate_command("quarantine.delete", &json!({ "id": "" })).is_err());
+        assert!(validate_command("quarantine.delete", &json!({ "id": "A1" })).is_err());
+        let long = "a".repeat(65);
+        assert!(validate_command("quarantine.delete", &json!({ "id": long })).is_err());
+        let unknown = validate_command("reboot", &json!({})).unwrap_err();
+        assert!(unknown.contains("unknown command kind"), "{unknown}");
+    }
+}
