@@ -53,14 +53,22 @@ impl StateDir {
         self.root.join("quarantine")
     }
 
-    /// Creates the directory, readable by its owner only.
+    /// Creates the directory if needed and makes it owner-only: files created from now on
+    /// are `0600` (umask 077), and everything already in it loses its group and other
+    /// permissions (the spool holds what the terminal has not yet reported).
     pub fn create(&self) -> Result<(), AgentError> {
+        wardwatch_disk::restrict_new_files();
         if !self.root.exists() {
             fs::DirBuilder::new()
                 .recursive(true)
                 .mode(0o700)
                 .create(&self.root)
                 .map_err(|e| AgentError::io(&self.root, e))?;
+        }
+        let tightened =
+            wardwatch_disk::tighten_tree(&self.root).map_err(|e| AgentError::io(&self.root, e))?;
+        for (path, old, new) in &tightened.changed {
+            tracing::warn!(path = %path.display(), old = format!("{old:o}"), new = format!("{new:o}"), "permissions tightened to owner-only");
         }
         Ok(())
     }

@@ -1,5 +1,10 @@
 //! Durable local storage shared by the agent and the server: secrets written owner-only
-//! and atomically, and SQLite opened the one way both rely on for durability.
+//! and atomically, SQLite opened the one way both rely on for durability, and data
+//! directories kept owner-only (`owner_only`).
+
+mod owner_only;
+
+pub use owner_only::{restrict_new_files, tighten_tree, Tightened};
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;

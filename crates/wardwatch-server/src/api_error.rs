@@ -51,6 +51,7 @@ impl From<StoreError> for ApiError {
             | StoreError::TokenExpired { .. } => Self::new(StatusCode::FORBIDDEN, e.to_string()),
             StoreError::NoSuchAdmin(_) => Self::not_found(e.to_string()),
             StoreError::AccountExists(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
+            StoreError::BadUsername(_) => Self::bad_request(e.to_string()),
             other => {
                 tracing::error!(error = %other, "storage failed");
                 Self::new(

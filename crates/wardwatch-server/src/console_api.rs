@@ -7,15 +7,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::{Body, HttpBody};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -30,9 +29,10 @@ use crate::store::{
     MAX_ALERT_PAGE,
 };
 
-const SESSION_COOKIE: &str = "ww_session";
-/// Pause after a failed login, to slow down password guessing.
-const FAILED_LOGIN_DELAY: Duration = Duration::from_millis(700);
+pub(crate) const SESSION_COOKIE: &str = "ww_session";
+/// Most bytes of audit entries one page of `GET /api/audit` carries (beyond its first
+/// entry), whatever the number asked for.
+const MAX_AUDIT_PAGE_BYTES: usize = 1 << 20;
 
 /// Largest bundle the console accepts as an upload (2 GiB); larger ones are imported on
 /// the server with `wardwatch bundle import`.
@@ -52,12 +52,19 @@ pub struct ConsoleApi {
     /// Bytes; an upload beyond this is refused while it streams.
     pub max_bundle_upload: u64,
     pub vuln: Arc<crate::vuln::VulnService>,
+    /// Turn-taking for password checks, and the back-off and lock-out policy.
+    pub logins: Arc<crate::console_login::LoginGate>,
 }
 
 pub fn router(state: ConsoleApi) -> Router {
     let api = Router::new()
-        .route("/api/login", post(login))
-        .route("/api/logout", post(logout))
+        .route(
+            "/api/login",
+            post(crate::console_login::login).layer(axum::extract::DefaultBodyLimit::max(
+                crate::console_login::MAX_LOGIN_BODY,
+            )),
+        )
+        .route("/api/logout", post(crate::console_login::logout))
         .route("/api/me", get(me))
         .route("/api/hosts", get(hosts))
         .route("/api/hosts/{id}", get(host))
@@ -78,6 +85,7 @@ pub fn router(state: ConsoleApi) -> Router {
     Router::new()
         .merge(console::router())
         .merge(api)
+        .layer(axum::middleware::from_fn(crate::csrf::same_origin_only))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
 }
@@ -115,7 +123,7 @@ pub struct Session {
     pub user: SessionUser,
 }
 
-fn session_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -140,12 +148,6 @@ impl FromRequestParts<ConsoleApi> for Session {
     }
 }
 
-#[derive(Deserialize)]
-struct LoginRequest {
-    username: String,
-    password: String,
-}
-
 pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let is_json = headers
         .get(CONTENT_TYPE)
@@ -159,55 +161,6 @@ pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
             "send the request as application/json",
         ))
     }
-}
-
-async fn login(
-    State(state): State<ConsoleApi>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    require_json(&headers)?;
-    let request: LoginRequest = parse_json(&body, "login request")?;
-    let store = state.store.clone();
-    let username = request.username.clone();
-    let login = blocking(move || {
-        let token = store.login(&request.username, &request.password)?;
-        let user = match &token {
-            Some(t) => store.session_user(t)?,
-            None => None,
-        };
-        Ok(token.zip(user))
-    })
-    .await?;
-    let (token, user) = match login {
-        Some((token, user)) => (Some(token), Some(user)),
-        None => (None, None),
-    };
-    let Some(token) = token else {
-        tokio::time::sleep(FAILED_LOGIN_DELAY).await;
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "wrong user name or password",
-        ));
-    };
-    tracing::info!(user = %username, "console login");
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=43200"
-    );
-    Ok((
-        [(SET_COOKIE, cookie)],
-        Json(json!({ "username": username, "role": user.map(|u| u.role) })),
-    )
-        .into_response())
-}
-
-async fn logout(State(state): State<ConsoleApi>, headers: HeaderMap) -> Result<Response, ApiError> {
-    if let Some(token) = session_token(&headers) {
-        let store = state.store.clone();
-        blocking(move || store.logout(&token)).await?;
-    }
-    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
-    Ok(([(SET_COOKIE, cookie)], Json(json!({ "ok": true }))).into_response())
 }
 
 async fn me(session: Session) -> Json<serde_json::Value> {
@@ -312,15 +265,22 @@ async fn history(
     Ok(Json(json!({ "events": events })))
 }
 
+#[derive(Deserialize)]
+struct AuditQuery {
+    limit: Option<u32>,
+    before: Option<i64>,
+}
+
 async fn audit(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Query(query): Query<LimitQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<crate::store::AuditPage>, ApiError> {
     let store = state.store.clone();
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let entries = blocking(move || store.audit_entries(limit)).await?;
-    Ok(Json(json!({ "entries": entries })))
+    let page =
+        blocking(move || store.audit_page(limit, query.before, MAX_AUDIT_PAGE_BYTES)).await?;
+    Ok(Json(page))
 }
 
 #[derive(Deserialize)]
@@ -767,7 +727,13 @@ mod tests {
         std::fs::create_dir_all(&data).unwrap();
         let store = Store::open(&data.join("wardwatch.db")).unwrap();
         let password = store.ensure_first_admin().unwrap().unwrap();
-        let token = store.login("admin", &password).unwrap().unwrap();
+        let policy = crate::store::LoginPolicy::default();
+        let crate::store::LoginOutcome::Success { token, .. } = store
+            .login_attempt("admin", &password, "127.0.0.1", &policy)
+            .unwrap()
+        else {
+            panic!("the first admin logs in")
+        };
         bundles::prepare(&store, &data).unwrap();
         let store = Arc::new(store);
         let app = router(ConsoleApi {
@@ -776,6 +742,7 @@ mod tests {
             bundles: Arc::new(InstalledBundles::new(&data)),
             max_bundle_upload: cap,
             vuln: crate::vuln::VulnService::new(store, &data),
+            logins: crate::console_login::LoginGate::new(Default::default()),
         });
         Fx {
             _dir: dir,
@@ -795,7 +762,9 @@ mod tests {
     }
 
     fn upload(cookie: Option<&str>, content_type: &str, body: Vec<u8>) -> Request<Body> {
-        let mut request = Request::post("/api/bundles").header(CONTENT_TYPE, content_type);
+        let mut request = Request::post("/api/bundles")
+            .header(CONTENT_TYPE, content_type)
+            .header(crate::csrf::CONSOLE_HEADER, "1");
         if let Some(c) = cookie {
             request = request.header(COOKIE, c);
         }
@@ -821,6 +790,7 @@ mod tests {
         assert_eq!(left, 0, "the partial upload was removed");
         // Refused up front when announced.
         let request = Request::post("/api/bundles")
+            .header(crate::csrf::CONSOLE_HEADER, "1")
             .header(CONTENT_TYPE, octets)
             .header(COOKIE, &fx.cookie)
             .header(CONTENT_LENGTH, "5000")
@@ -858,6 +828,7 @@ mod tests {
         let fx = fixture(1000);
         let put = |body: &str| {
             Request::put("/api/bundles/settings")
+                .header(crate::csrf::CONSOLE_HEADER, "1")
                 .header(CONTENT_TYPE, "application/json")
                 .header(COOKIE, &fx.cookie)
                 .body(Body::from(body.to_string()))

@@ -11,6 +11,8 @@ pub mod ca;
 pub mod commands_api;
 pub mod console;
 pub mod console_api;
+pub mod console_login;
+pub mod csrf;
 pub mod store;
 pub mod timefmt;
 pub mod tls;
@@ -39,11 +41,13 @@ pub struct ServerConfig {
     /// DNS names and IP addresses the server's certificate is valid for; agents must
     /// reach the server by one of them.
     pub names: Vec<String>,
+    /// Console logins: concurrent password checks, back-off and lock-out.
+    pub logins: console_login::LoginSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
-    #[error("cannot create the data directory {path}: {source}")]
+    #[error("cannot prepare the data directory {path} (create it, make it owner-only): {source}")]
     DataDir {
         path: PathBuf,
         #[source]
@@ -79,13 +83,17 @@ impl DataLayout {
     }
 }
 
-/// Creates the data directory (owner-only) if needed.
+/// Creates the data directory if needed and makes it owner-only: new files are created
+/// `0600` (umask 077) and whatever is already there loses its group and other
+/// permissions, on every start (an older install, a restore from backup or a copy may
+/// have left the database readable by every local user).
 pub fn prepare_data_dir(data_dir: &Path) -> Result<(), ServerError> {
     use std::os::unix::fs::DirBuilderExt;
     let wrap = |source| ServerError::DataDir {
         path: data_dir.to_path_buf(),
         source,
     };
+    wardwatch_disk::restrict_new_files();
     for dir in [data_dir.to_path_buf(), DataLayout::ca_dir(data_dir)] {
         if !dir.exists() {
             std::fs::DirBuilder::new()
@@ -94,6 +102,10 @@ pub fn prepare_data_dir(data_dir: &Path) -> Result<(), ServerError> {
                 .create(&dir)
                 .map_err(wrap)?;
         }
+    }
+    let tightened = wardwatch_disk::tighten_tree(data_dir).map_err(wrap)?;
+    for (path, old, new) in &tightened.changed {
+        tracing::warn!(path = %path.display(), old = format!("{old:o}"), new = format!("{new:o}"), "permissions tightened to owner-only");
     }
     Ok(())
 }
@@ -177,6 +189,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         bundles: installed_bundles,
         max_bundle_upload: console_api::MAX_BUNDLE_UPLOAD,
         vuln: vuln.clone(),
+        logins: console_login::LoginGate::new(config.logins.clone()),
     });
     tasks.spawn(tls::serve(
         console_listener,

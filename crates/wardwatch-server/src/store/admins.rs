@@ -3,16 +3,13 @@
 //! Passwords are stored as Argon2id hashes; session tokens as SHA-256 hashes, so neither
 //! a stolen database nor a log line gives anyone a way in.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::Argon2;
 use rand::distr::{Alphanumeric, SampleString};
 use rusqlite::{params, OptionalExtension};
 
 use super::tokens::hash_token;
 use super::{audit_in, Store, StoreError, StoreResult};
-
-/// How long a console session lasts without logging in again.
-const SESSION_MILLIS: i64 = 12 * 3600 * 1000;
 
 /// The account behind a console session.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -53,7 +50,7 @@ fn random_password() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 20)
 }
 
-fn hash_password(password: &str) -> StoreResult<String> {
+pub(super) fn hash_password(password: &str) -> StoreResult<String> {
     let mut salt_bytes = [0u8; 16];
     rand::fill(&mut salt_bytes);
     let salt = SaltString::encode_b64(&salt_bytes)
@@ -90,6 +87,7 @@ impl Store {
 
     /// Creates a console account with a random password, which is returned (shown once).
     pub fn create_account(&self, username: &str, role: Role, actor: &str) -> StoreResult<String> {
+        super::logins::check_username(username).map_err(StoreError::BadUsername)?;
         let password = random_password();
         let hash = hash_password(&password)?;
         let conn = self.writer();
@@ -136,49 +134,10 @@ impl Store {
             [username],
         )
         .map_err(|e| self.err(e))?;
+        self.forget_account_failures(&tx, username)?;
         audit_in(&tx, actor, "admin.reset_password", username, "").map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(password)
-    }
-
-    /// Checks a login; on success opens a session and returns its token.
-    pub fn login(&self, username: &str, password: &str) -> StoreResult<Option<String>> {
-        let row: Option<(i64, String)> = {
-            let conn = self.reader();
-            conn.query_row(
-                "SELECT id, password_hash FROM admins WHERE username = ?1",
-                [username],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(|e| self.err(e))?
-        };
-        let ok_id = row.and_then(|(id, stored)| {
-            let parsed = PasswordHash::new(&stored).ok()?;
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .ok()
-                .map(|_| id)
-        });
-        let conn = self.writer();
-        let Some(admin_id) = ok_id else {
-            audit_in(&conn, username, "console.login_failed", username, "")
-                .map_err(|e| self.err(e))?;
-            return Ok(None);
-        };
-        let token = crate::ca::random_hex(32);
-        let now = wardwatch_proto::now_millis();
-        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])
-            .map_err(|e| self.err(e))?;
-        tx.execute(
-            "INSERT INTO sessions (token_hash, admin_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-            params![hash_token(&token), admin_id, now, now + SESSION_MILLIS],
-        )
-        .map_err(|e| self.err(e))?;
-        audit_in(&tx, username, "console.login", username, "").map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(Some(token))
     }
 
     /// The account of a live session.

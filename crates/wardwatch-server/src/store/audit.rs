@@ -35,6 +35,14 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+/// Part of the audit record, newest first.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Pass as `before` for the next, older page; absent at the start of the record.
+    pub next_before: Option<i64>,
+}
+
 /// The first entry at which the chain does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditBreak {
@@ -227,25 +235,51 @@ impl Store {
 
     /// The newest audit entries, newest first.
     pub fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.audit_page(limit, None, usize::MAX)
+            .map(|page| page.entries)
+    }
+
+    /// A page of the record, newest first, older than `before` if given: at most `limit`
+    /// entries and, beyond the first, at most `max_bytes` of text, so that no request can
+    /// make the server read or send the whole record at once. `next_before` continues it.
+    pub fn audit_page(
+        &self,
+        limit: u32,
+        before: Option<i64>,
+        max_bytes: usize,
+    ) -> StoreResult<AuditPage> {
         let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
-                "SELECT id, time, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?1",
+                "SELECT id, time, actor, action, target, detail FROM audit
+                 WHERE id < ?2 ORDER BY id DESC LIMIT ?1",
             )
             .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([limit], |r| {
-                Ok(AuditEntry {
-                    id: r.get(0)?,
-                    time: r.get(1)?,
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    target: r.get(4)?,
-                    detail: r.get(5)?,
-                })
-            })
+        let mut rows = stmt
+            .query(params![limit, before.unwrap_or(i64::MAX)])
             .map_err(|e| self.err(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+        let mut page = AuditPage::default();
+        let mut bytes = 0usize;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let entry = AuditEntry {
+                id: r.get(0).map_err(|e| self.err(e))?,
+                time: r.get(1).map_err(|e| self.err(e))?,
+                actor: r.get(2).map_err(|e| self.err(e))?,
+                action: r.get(3).map_err(|e| self.err(e))?,
+                target: r.get(4).map_err(|e| self.err(e))?,
+                detail: r.get(5).map_err(|e| self.err(e))?,
+            };
+            bytes +=
+                entry.actor.len() + entry.action.len() + entry.target.len() + entry.detail.len();
+            if bytes > max_bytes && !page.entries.is_empty() {
+                break;
+            }
+            page.entries.push(entry);
+        }
+        if page.entries.len() as u64 == u64::from(limit) || bytes > max_bytes {
+            page.next_before = page.entries.last().map(|e| e.id);
+        }
+        Ok(page)
     }
 
     /// Checks the whole chain: `None` when every entry holds, else the first that does not.

@@ -14,6 +14,7 @@ mod commands;
 mod findings;
 mod hosts;
 mod ingest;
+mod logins;
 mod schema;
 mod suppressions;
 #[cfg(test)]
@@ -31,7 +32,7 @@ pub use alerts::{
     AlertAncestor, AlertDetail, AlertFile, AlertPage, AlertProcess, AlertQuery, AlertSummary,
     AlertTimes, FileChange, FileHash, RefusedPid, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
 };
-pub use audit::{AuditBreak, AuditEntry, GENESIS_HASH};
+pub use audit::{AuditBreak, AuditEntry, AuditPage, GENESIS_HASH};
 pub use bundles::{BundleRecord, HostBundleVersions, ImportedBundle, ReportedBundle};
 pub use commands::{HostCommand, PendingCommand, QuarantinedFile, COMMAND_RETRY_MILLIS};
 pub use findings::{
@@ -39,6 +40,9 @@ pub use findings::{
     FindingState, MatchCause,
 };
 pub use hosts::{HistoryEntry, HostAuth, HostSummary, PackagePage};
+pub use logins::{
+    check_username, LoginOutcome, LoginPolicy, LoginSubject, MAX_PASSWORD_LEN, MAX_USERNAME_LEN,
+};
 pub use suppressions::{NewSuppression, Suppression};
 pub use tokens::{EnrollmentToken, NewHost, NewToken};
 pub use vuln_report::{
@@ -69,6 +73,8 @@ pub enum StoreError {
     AccountExists(String),
     #[error("no such account: {0}")]
     NoSuchAdmin(String),
+    #[error("{0}")]
+    BadUsername(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

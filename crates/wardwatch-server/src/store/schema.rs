@@ -245,6 +245,19 @@ CREATE TABLE host_commands (
 CREATE INDEX host_commands_by_host ON host_commands(host_id, id);
 CREATE INDEX audit_by_action ON audit(action, id);
 "#,
+    // 5 → 6: failed console logins per account and per client address, for back-off and
+    // lock-out that hold across restarts and that `wardwatch admin unlock` can lift.
+    r#"
+CREATE TABLE login_throttle (
+    key           TEXT PRIMARY KEY,
+    failures      INTEGER NOT NULL,
+    first_failure INTEGER NOT NULL,
+    last_failure  INTEGER NOT NULL,
+    locked_until  INTEGER NOT NULL DEFAULT 0,
+    audited       INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX login_throttle_by_last ON login_throttle(last_failure);
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.

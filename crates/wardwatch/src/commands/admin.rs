@@ -17,6 +17,18 @@ pub enum AdminCommand {
         #[arg(long, value_parser = ["admin", "viewer"], default_value = "viewer")]
         role: String,
     },
+    /// Lift the lock-out of a console account after failed logins, or the back-off of a
+    /// client address (`--address`, as the audit record names it).
+    Unlock {
+        #[command(flatten)]
+        data: DataArg,
+        /// The account to unlock.
+        #[arg(required_unless_present = "address", conflicts_with = "address")]
+        user: Option<String>,
+        /// The client address to let try again at once.
+        #[arg(long)]
+        address: Option<String>,
+    },
     /// Give a console account a new random password (and end its sessions).
     ResetPassword {
         #[command(flatten)]
@@ -37,6 +49,31 @@ pub fn run(command: AdminCommand) -> anyhow::Result<()> {
             let password = store.create_account(&user, role, "cli")?;
             println!("created {} account {user}", role.as_str());
             println!("password for {user}: {password}");
+            Ok(())
+        }
+        AdminCommand::Unlock {
+            data,
+            user,
+            address,
+        } => {
+            use wardwatch_server::store::LoginSubject;
+            let (store, _) = wardwatch_server::open_data_dir(&data.dir()).with_context(|| {
+                format!("cannot open the server data in {}", data.dir().display())
+            })?;
+            let subject = match (user, address) {
+                (Some(user), _) => LoginSubject::Account(user),
+                (None, Some(address)) => LoginSubject::Address(address),
+                (None, None) => anyhow::bail!("name an account, or an address with --address"),
+            };
+            let what = match &subject {
+                LoginSubject::Account(name) => format!("account {name}"),
+                LoginSubject::Address(address) => format!("address {address}"),
+            };
+            if store.unlock_login(&subject, "cli")? {
+                println!("unlocked {what}; its failed logins are forgotten");
+            } else {
+                println!("{what} has no failed logins to forget");
+            }
             Ok(())
         }
         AdminCommand::ResetPassword { data, user } => {

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bundle;
 pub mod guard;
 pub mod host;
+pub mod login_flags;
 pub mod quarantine;
 pub mod scan;
 pub mod server;

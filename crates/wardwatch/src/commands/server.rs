@@ -27,6 +27,8 @@ pub struct ServerArgs {
     /// bundle trust` for changing them later.
     #[arg(long = "trusted-key")]
     pub trusted_keys: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub login: super::login_flags::LoginFlags,
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -41,18 +43,23 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         console_listen: args.listen,
         agent_listen: args.agent_listen,
         names,
+        logins: args.login.settings(),
     })
     .await
     .context("the server could not start")?;
-    print_ready(&server);
+    print_ready(&server, &args.data.dir())?;
     super::shutdown_signal().await;
     println!("stopping");
     server.shutdown().await;
     Ok(())
 }
 
-/// The lines an admin needs, printed once the listeners are up.
-pub fn print_ready(server: &RunningServer) {
+/// The lines an admin needs, printed once the listeners are up. The first admin's
+/// password goes to the terminal only when there is one; otherwise (a service whose
+/// output lands in the journal, a pipe) it is written to an owner-only file in the data
+/// directory, never into a log.
+pub fn print_ready(server: &RunningServer, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     println!("wardwatch server ready");
     println!(
         "  console:        https://{}/",
@@ -64,13 +71,26 @@ pub fn print_ready(server: &RunningServer) {
     );
     println!("  CA fingerprint: {}", server.ca_fingerprint);
     match &server.first_admin_password {
-        Some(password) => {
+        Some(password) if std::io::stdout().is_terminal() => {
             println!("  first admin:    user admin, password {password}");
             println!("                  (shown only now; `wardwatch admin reset-password` makes a new one)");
         }
+        Some(password) => {
+            let file = data_dir.join(FIRST_PASSWORD_FILE);
+            wardwatch_disk::write_private(&file, format!("{password}\n").as_bytes())
+                .with_context(|| format!("cannot write the first admin password to {}", file.display()))?;
+            println!(
+                "  first admin:    user admin, password in {} (owner-only; delete it once you have logged in)",
+                file.display()
+            );
+        }
         None => println!("  admin:          log in with your account (forgotten? `wardwatch admin reset-password`)"),
     }
+    Ok(())
 }
+
+/// Where the first admin's password is kept when there is no terminal to show it on.
+pub const FIRST_PASSWORD_FILE: &str = "first-admin-password";
 
 /// An address as a browser would type it: `0.0.0.0` becomes `localhost`.
 pub fn display_addr(addr: SocketAddr) -> String {

@@ -35,6 +35,8 @@ pub struct UpArgs {
     /// DATA/trusted-keys if it is not there yet; repeat for several.
     #[arg(long = "trusted-key")]
     pub trusted_keys: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub login: super::login_flags::LoginFlags,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -45,6 +47,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         console_listen: args.listen,
         agent_listen: args.agent_listen,
         names: wardwatch_server::default_names(&[args.listen, args.agent_listen]),
+        logins: args.login.settings(),
     })
     .await
     .context("the server could not start")?;
@@ -88,7 +91,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let mut agent =
         tokio::spawn(async move { wardwatch_agent::run::run(&state, options, stopped).await });
 
-    super::server::print_ready(&server);
+    super::server::print_ready(&server, &data_dir)?;
     println!("  data:           {}", data_dir.display());
     for path in &guarded {
         println!("  guarding:       {}", path.display());

@@ -105,11 +105,22 @@ impl TestServer {
     /// Starts a server with a fresh or existing data directory, on the given ports
     /// (0 picks free ones).
     pub fn start(data: &Path, console_port: u16, agent_port: u16) -> TestServer {
+        Self::start_with(data, console_port, agent_port, &[])
+    }
+
+    /// Starts a server as [`TestServer::start`] does, with extra `wardwatch server` flags.
+    pub fn start_with(
+        data: &Path,
+        console_port: u16,
+        agent_port: u16,
+        extra: &[&str],
+    ) -> TestServer {
         let mut child = Command::new(BIN)
             .args(["server", "--data"])
             .arg(data)
             .args(["--listen", &format!("127.0.0.1:{console_port}")])
             .args(["--agent-listen", &format!("127.0.0.1:{agent_port}")])
+            .args(extra)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -151,7 +162,19 @@ impl TestServer {
             } else if let Some(v) = line.strip_prefix("CA fingerprint:") {
                 ca_fingerprint = Some(v.trim().to_string());
             } else if let Some(v) = line.strip_prefix("first admin:") {
-                admin_password = v.split("password").nth(1).map(|p| p.trim().to_string());
+                admin_password = v.split_once("password").map(|(_, p)| {
+                    // Not a terminal: the password is in an owner-only file.
+                    match p.trim().strip_prefix("in ") {
+                        Some(rest) => {
+                            let file = rest.split(" (").next().unwrap_or(rest);
+                            std::fs::read_to_string(file)
+                                .expect("read the first admin password file")
+                                .trim()
+                                .to_string()
+                        }
+                        None => p.trim().to_string(),
+                    }
+                });
                 admin_line = true;
             } else if line.starts_with("admin:") {
                 admin_line = true;
@@ -329,6 +352,17 @@ pub fn agent_http(state: &Path, identity: bool) -> reqwest::Client {
 
 /// An HTTPS client for the console that trusts the server's CA.
 pub fn console_client(server: &TestServer) -> reqwest::Client {
+    console_client_with(server, Some(&server.console_url), None)
+}
+
+/// An HTTPS client for the console that trusts the server's CA, sends `origin` as the
+/// `Origin` of every request (the console refuses state-changing requests without a
+/// same-origin one) and connects from `local` (another loopback address) if given.
+pub fn console_client_with(
+    server: &TestServer,
+    origin: Option<&str>,
+    local: Option<std::net::IpAddr>,
+) -> reqwest::Client {
     use rustls::pki_types::pem::PemObject;
     let ca = std::fs::read(server.data.join("ca/ca.pem")).expect("read the CA certificate");
     let mut roots = rustls::RootCertStore::empty();
@@ -340,8 +374,17 @@ pub fn console_client(server: &TestServer) -> reqwest::Client {
         .expect("versions")
         .with_root_certificates(roots)
         .with_no_client_auth();
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(origin) = origin {
+        headers.insert(
+            reqwest::header::ORIGIN,
+            origin.parse().expect("origin as a header"),
+        );
+    }
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
+        .default_headers(headers)
+        .local_address(local)
         .timeout(Duration::from_secs(60))
         .build()
         .expect("http client")

@@ -359,6 +359,9 @@
 
     xhr.open(method, path, true);
     xhr.setRequestHeader('Accept', 'application/json');
+    /* Marks the request as the console's own for browsers that send neither Origin nor
+       Sec-Fetch-Site; a page on another site cannot set it. */
+    xhr.setRequestHeader('X-Wardwatch-Console', '1');
     /* Older browsers cache GET answers of XMLHttpRequest unless told not to. */
     xhr.setRequestHeader('Cache-Control', 'no-cache');
     xhr.setRequestHeader('Pragma', 'no-cache');
@@ -2168,6 +2171,7 @@
       }
     }
     xhr.open('POST', '/api/bundles', true);
+    xhr.setRequestHeader('X-Wardwatch-Console', '1');
     xhr.setRequestHeader('Accept', 'application/json');
     xhr.setRequestHeader('Content-Type', 'application/octet-stream');
     xhr.setRequestHeader('X-Bundle-Filename', encodeURIComponent(file.name || ''));

@@ -1,0 +1,216 @@
+//! `POST /api/login` and `POST /api/logout`. The login is the one console endpoint that
+//! anyone on the intranet can reach, so it refuses what is malformed before any work (a
+//! small body, a short plain user name, a bounded password), runs only a few password
+//! checks at once (each Argon2 check holds about 19 MiB; the rest wait briefly, then get
+//! 429), and leaves back-off and lock-out to the store's counters.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::{RETRY_AFTER, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use crate::api_error::{blocking, parse_json, ApiError};
+use crate::console_api::{require_json, session_token, ConsoleApi, SESSION_COOKIE};
+use crate::store::{check_username, LoginOutcome, LoginPolicy, MAX_PASSWORD_LEN};
+use crate::timefmt::rfc3339_millis;
+
+/// Largest login request body: a user name, a password and JSON around them.
+pub const MAX_LOGIN_BODY: usize = 4096;
+
+/// How many password checks run at once, how long a login waits for its turn, and the
+/// back-off and lock-out policy.
+#[derive(Debug, Clone)]
+pub struct LoginSettings {
+    pub concurrent_checks: usize,
+    pub queue_wait: Duration,
+    pub policy: LoginPolicy,
+}
+
+impl Default for LoginSettings {
+    fn default() -> Self {
+        LoginSettings {
+            concurrent_checks: 2,
+            queue_wait: Duration::from_secs(3),
+            policy: LoginPolicy::default(),
+        }
+    }
+}
+
+/// The shared state of logins: the turn-taking for password checks and the policy.
+pub struct LoginGate {
+    checks: Arc<Semaphore>,
+    settings: LoginSettings,
+}
+
+impl LoginGate {
+    pub fn new(settings: LoginSettings) -> Arc<LoginGate> {
+        return_large_blocks_at_once();
+        Arc::new(LoginGate {
+            checks: Arc::new(Semaphore::new(settings.concurrent_checks.max(1))),
+            settings,
+        })
+    }
+}
+
+/// Makes glibc hand blocks of 1 MiB and more straight back to the kernel when freed. By
+/// default it raises that threshold after the first such block is freed and then keeps
+/// each 19 MiB Argon2 block in the arena of the thread that used it: checks spread over
+/// the runtime's blocking threads left about 19 MiB in each (350 MB after 100 parallel
+/// logins), although only two ever ran at once.
+fn return_large_blocks_at_once() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: mallopt only changes an allocator setting; a refusal (0) leaves the default.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    username: String,
+    password: String,
+}
+
+/// The key failed logins are counted under: the IPv4 address, or the /64 of an IPv6
+/// address (one machine usually holds a whole /64).
+fn client_key(addr: IpAddr) -> String {
+    match addr {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+fn too_many(message: String, retry_after_secs: i64) -> Response {
+    let mut response = ApiError::new(StatusCode::TOO_MANY_REQUESTS, message).into_response();
+    if let Ok(value) = retry_after_secs.max(1).to_string().parse() {
+        response.headers_mut().insert(RETRY_AFTER, value);
+    }
+    response
+}
+
+pub async fn login(
+    State(state): State<ConsoleApi>,
+    ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    require_json(&headers)?;
+    let body = body.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a login request has at most {MAX_LOGIN_BODY} bytes"),
+        )
+    })?;
+    if body.len() > MAX_LOGIN_BODY {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("a login request has at most {MAX_LOGIN_BODY} bytes"),
+        ));
+    }
+    let request: LoginRequest = parse_json(&body, "login request")?;
+    check_username(&request.username).map_err(ApiError::bad_request)?;
+    if request.password.len() > MAX_PASSWORD_LEN {
+        return Err(ApiError::bad_request(format!(
+            "a password has at most {MAX_PASSWORD_LEN} bytes"
+        )));
+    }
+
+    let gate = state.logins.clone();
+    let Ok(Ok(permit)) = tokio::time::timeout(
+        gate.settings.queue_wait,
+        gate.checks.clone().acquire_owned(),
+    )
+    .await
+    else {
+        return Ok(too_many(
+            "too many logins are being checked at once; try again in a few seconds".into(),
+            5,
+        ));
+    };
+    let store = state.store.clone();
+    let address = client_key(remote.ip());
+    let policy = gate.settings.policy.clone();
+    let username = request.username.clone();
+    let outcome = blocking(move || {
+        let outcome = store.login_attempt(&request.username, &request.password, &address, &policy);
+        drop(permit);
+        outcome
+    })
+    .await?;
+    let now = wardwatch_proto::now_millis();
+    match outcome {
+        LoginOutcome::Success { token, user } => {
+            tracing::info!(user = %username, %remote, "console login");
+            let cookie = format!(
+                "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=43200"
+            );
+            Ok((
+                [(SET_COOKIE, cookie)],
+                Json(json!({ "username": username, "role": user.role })),
+            )
+                .into_response())
+        }
+        LoginOutcome::Failed => {
+            tracing::info!(user = %username, %remote, "console login failed");
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "wrong user name or password",
+            ))
+        }
+        LoginOutcome::Locked { until } => Ok(too_many(
+            format!(
+                "{username} is locked after too many failed logins, until {}; an admin can \
+                 unlock it sooner with `wardwatch admin unlock {username}`",
+                rfc3339_millis(until)
+            ),
+            (until - now) / 1000,
+        )),
+        LoginOutcome::BackOff { retry_at } => {
+            let secs = ((retry_at - now) / 1000).max(1);
+            Ok(too_many(
+                format!("too many failed logins from your address; try again in {secs} seconds"),
+                secs,
+            ))
+        }
+    }
+}
+
+pub async fn logout(
+    State(state): State<ConsoleApi>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    if let Some(token) = session_token(&headers) {
+        let store = state.store.clone();
+        blocking(move || store.logout(&token)).await?;
+    }
+    let cookie = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0");
+    Ok(([(SET_COOKIE, cookie)], Json(json!({ "ok": true }))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(client_key(a), client_key(b));
+        assert_eq!(client_key("::ffff:10.1.2.3".parse().unwrap()), "10.1.2.3");
+        assert_eq!(client_key("10.1.2.3".parse().unwrap()), "10.1.2.3");
+    }
+}
