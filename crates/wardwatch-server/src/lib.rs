@@ -4,6 +4,7 @@
 //! The server owns sockets and the database; the formats it speaks live in
 //! `wardwatch-proto`. [`start`] brings everything up and returns a handle that stops it.
 
+pub mod admission;
 pub mod agent_api;
 pub mod api_error;
 pub mod bundles;
@@ -11,8 +12,10 @@ pub mod ca;
 pub mod commands_api;
 pub mod console;
 pub mod console_api;
+pub mod limits;
 pub mod store;
 pub mod timefmt;
+pub mod timeouts;
 pub mod tls;
 pub mod vuln;
 pub mod vuln_api;
@@ -26,6 +29,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::ca::{CaError, CertificateAuthority};
+use crate::limits::ConnectionLimits;
 use crate::store::{Store, StoreError};
 
 /// Everything the server needs to start.
@@ -39,6 +43,9 @@ pub struct ServerConfig {
     /// DNS names and IP addresses the server's certificate is valid for; agents must
     /// reach the server by one of them.
     pub names: Vec<String>,
+    /// Connection caps per listener and time limits per connection; the caps are
+    /// scaled down at start if the open-file limit cannot hold them.
+    pub limits: ConnectionLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +62,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("cannot prepare the bundle directories: {0}")]
     Bundles(Box<bundles::ImportError>),
+    #[error("invalid connection limits: {0}")]
+    Limits(String),
     #[error("TLS setup failed: {0}")]
     Tls(#[from] rustls::Error),
     #[error("cannot listen on {addr} for the {what}: {source} (is another wardwatch server running, or is the port taken?)")]
@@ -130,6 +139,8 @@ impl RunningServer {
 
 /// Starts the server: data directory, CA, database, both listeners.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    config.limits.check().map_err(ServerError::Limits)?;
+    let limits = limits::prepare(&config.limits);
     let (store, ca) = open_data_dir(&config.data_dir)?;
     let first_admin_password = store.ensure_first_admin()?;
     bundles::prepare(&store, &config.data_dir).map_err(|e| ServerError::Bundles(Box::new(e)))?;
@@ -169,6 +180,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         agent_listener,
         agent_tls,
         agent_app,
+        tls::Listener {
+            name: "agent API",
+            limits: limits.agent,
+            timeouts: limits.timeouts,
+        },
         shutdown_rx.clone(),
     ));
     let console_app = console_api::router(console_api::ConsoleApi {
@@ -182,6 +198,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         console_listener,
         console_tls,
         console_app,
+        tls::Listener {
+            name: "console",
+            limits: limits.console,
+            timeouts: limits.timeouts,
+        },
         shutdown_rx,
     ));
     tracing::info!(%console_addr, %agent_addr, "server listening");

@@ -35,6 +35,8 @@ pub struct UpArgs {
     /// DATA/trusted-keys if it is not there yet; repeat for several.
     #[arg(long = "trusted-key")]
     pub trusted_keys: Vec<std::path::PathBuf>,
+    #[command(flatten)]
+    pub connections: super::server::ConnectionFlags,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -45,6 +47,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         console_listen: args.listen,
         agent_listen: args.agent_listen,
         names: wardwatch_server::default_names(&[args.listen, args.agent_listen]),
+        limits: args.connections.limits(),
     })
     .await
     .context("the server could not start")?;
