@@ -131,7 +131,6 @@ struct RefusalCounts {
     last_line: Option<Instant>,
     total_cap: u64,
     address_cap: u64,
-    last_address: Option<IpAddr>,
 }
 
 impl RefusalLog {
@@ -154,7 +153,6 @@ impl RefusalLog {
             Refusal::Total => state.total_cap += 1,
             Refusal::Address => state.address_cap += 1,
         }
-        state.last_address = Some(ip);
         let now = Instant::now();
         if state
             .last_line

@@ -195,7 +195,7 @@ pub fn raise_file_limit() -> std::io::Result<FileLimit> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(std::io::Error::last_os_error());
     }
-    let soft_before = limit.rlim_cur as u64;
+    let soft_before = widen(limit.rlim_cur);
     let mut target = limit.rlim_max;
     if target == libc::RLIM_INFINITY {
         // The kernel refuses an unlimited RLIMIT_NOFILE; its ceiling is fs.nr_open.
@@ -217,8 +217,8 @@ pub fn raise_file_limit() -> std::io::Result<FileLimit> {
     }
     Ok(FileLimit {
         soft_before,
-        soft: limit.rlim_cur as u64,
-        hard: limit.rlim_max as u64,
+        soft: widen(limit.rlim_cur),
+        hard: widen(limit.rlim_max),
     })
 }
 
@@ -247,6 +247,12 @@ pub fn prepare(limits: &ConnectionLimits) -> ConnectionLimits {
     fitted
 }
 
+/// `rlim_t` is `u64` on 64-bit Linux and narrower on some 32-bit targets.
+#[allow(clippy::unnecessary_cast)]
+fn widen(value: libc::rlim_t) -> u64 {
+    value as u64
+}
+
 fn current_soft_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -254,7 +260,7 @@ fn current_soft_limit() -> Option<u64> {
     };
     // SAFETY: getrlimit writes into the struct we own.
     (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0)
-        .then_some(limit.rlim_cur as u64)
+        .then_some(widen(limit.rlim_cur))
 }
 
 #[cfg(test)]
@@ -303,6 +309,6 @@ mod tests {
     fn the_soft_limit_never_ends_below_where_it_started() {
         let limit = raise_file_limit().expect("getrlimit works");
         assert!(limit.soft >= limit.soft_before);
-        assert!(limit.soft <= limit.hard || limit.hard == libc::RLIM_INFINITY as u64);
+        assert!(limit.soft <= limit.hard || limit.hard == widen(libc::RLIM_INFINITY));
     }
 }
