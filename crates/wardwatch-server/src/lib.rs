@@ -4,6 +4,7 @@
 //! The server owns sockets and the database; the formats it speaks live in
 //! `wardwatch-proto`. [`start`] brings everything up and returns a handle that stops it.
 
+pub mod admission;
 pub mod agent_api;
 pub mod api_error;
 pub mod bundles;
@@ -13,8 +14,10 @@ pub mod console;
 pub mod console_api;
 pub mod console_login;
 pub mod csrf;
+pub mod limits;
 pub mod store;
 pub mod timefmt;
+pub mod timeouts;
 pub mod tls;
 pub mod vuln;
 pub mod vuln_api;
@@ -28,6 +31,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::ca::{CaError, CertificateAuthority};
+use crate::limits::ConnectionLimits;
 use crate::store::{Store, StoreError};
 
 /// Everything the server needs to start.
@@ -43,6 +47,9 @@ pub struct ServerConfig {
     pub names: Vec<String>,
     /// Console logins: concurrent password checks, back-off and lock-out.
     pub logins: console_login::LoginSettings,
+    /// Connection caps per listener and time limits per connection; the caps are
+    /// scaled down at start if the open-file limit cannot hold them.
+    pub limits: ConnectionLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +66,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("cannot prepare the bundle directories: {0}")]
     Bundles(Box<bundles::ImportError>),
+    #[error("invalid connection limits: {0}")]
+    Limits(String),
     #[error("TLS setup failed: {0}")]
     Tls(#[from] rustls::Error),
     #[error("cannot listen on {addr} for the {what}: {source} (is another wardwatch server running, or is the port taken?)")]
@@ -142,6 +151,8 @@ impl RunningServer {
 
 /// Starts the server: data directory, CA, database, both listeners.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    config.limits.check().map_err(ServerError::Limits)?;
+    let limits = limits::prepare(&config.limits);
     let (store, ca) = open_data_dir(&config.data_dir)?;
     let first_admin_password = store.ensure_first_admin()?;
     bundles::prepare(&store, &config.data_dir).map_err(|e| ServerError::Bundles(Box::new(e)))?;
@@ -181,6 +192,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         agent_listener,
         agent_tls,
         agent_app,
+        tls::Listener {
+            name: "agent API",
+            limits: limits.agent,
+            timeouts: limits.timeouts,
+        },
         shutdown_rx.clone(),
     ));
     let console_app = console_api::router(console_api::ConsoleApi {
@@ -195,6 +211,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         console_listener,
         console_tls,
         console_app,
+        tls::Listener {
+            name: "console",
+            limits: limits.console,
+            timeouts: limits.timeouts,
+        },
         shutdown_rx,
     ));
     tracing::info!(%console_addr, %agent_addr, "server listening");

@@ -147,17 +147,14 @@ fn a_hundred_parallel_wrong_logins_keep_the_server_small_and_answer_each_one() {
     let tmp = tempfile::tempdir().unwrap();
     // No back-off or lock-out here: every attempt that gets its turn is a real Argon2
     // check, which is what used to take the server to 3 GB.
-    let server = TestServer::start_with(
-        &tmp.path().join("server"),
-        0,
-        0,
-        &[
+    let server = TestServer::start_with(&tmp.path().join("server"), 0, 0, |command| {
+        command.args([
             "--login-backoff-after",
             "100000",
             "--login-lockout-after",
             "100000",
-        ],
-    );
+        ]);
+    });
     let client = console_client(&server);
     let rt = rt();
     let statuses = rt.block_on(async {
@@ -210,17 +207,14 @@ fn a_hundred_parallel_wrong_logins_keep_the_server_small_and_answer_each_one() {
 #[test]
 fn an_account_is_locked_after_repeated_failures_and_an_admin_unlocks_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = TestServer::start_with(
-        &tmp.path().join("server"),
-        0,
-        0,
-        &[
+    let server = TestServer::start_with(&tmp.path().join("server"), 0, 0, |command| {
+        command.args([
             "--login-lockout-after",
             "3",
             "--login-backoff-after",
             "1000",
-        ],
-    );
+        ]);
+    });
     let client = console_client(&server);
     let password = server.admin_password.clone().unwrap();
     let rt = rt();

@@ -1,9 +1,11 @@
 //! `wardwatch server`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use wardwatch_server::limits::{self, ConnectionLimits, ListenerLimits, Timeouts};
 use wardwatch_server::{RunningServer, ServerConfig};
 
 use super::DataArg;
@@ -29,6 +31,66 @@ pub struct ServerArgs {
     pub trusted_keys: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub login: super::login_flags::LoginFlags,
+    #[command(flatten)]
+    pub connections: ConnectionFlags,
+}
+
+/// Connection caps and time limits of both listeners (`wardwatch server` and `up`).
+/// The caps are scaled down at start if the open-file limit cannot hold them.
+#[derive(Args, Debug, Clone)]
+pub struct ConnectionFlags {
+    /// Most connections the console holds at once; more are closed at once.
+    #[arg(long, default_value_t = limits::DEFAULT_CONSOLE_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// Most console connections from one client address (IPv6: one /64).
+    #[arg(long, default_value_t = limits::DEFAULT_CONSOLE_MAX_PER_ADDRESS)]
+    pub max_connections_per_address: usize,
+    /// Most connections the agent API holds at once; more are closed at once.
+    #[arg(long, default_value_t = limits::DEFAULT_AGENT_MAX_CONNECTIONS)]
+    pub agent_max_connections: usize,
+    /// Most agent API connections from one client address (terminals behind NAT share
+    /// one).
+    #[arg(long, default_value_t = limits::DEFAULT_AGENT_MAX_PER_ADDRESS)]
+    pub agent_max_connections_per_address: usize,
+    /// Time a client has to complete the TLS handshake.
+    #[arg(long, default_value = "15s", value_parser = crate::duration::parse_duration)]
+    pub handshake_timeout: Duration,
+    /// Time a client has to send a request's headers, from when the server waits for it.
+    #[arg(long, default_value = "20s", value_parser = crate::duration::parse_duration)]
+    pub header_timeout: Duration,
+    /// A connection with nothing sent or received and no request being handled for
+    /// this long is closed.
+    #[arg(long, default_value = "15s", value_parser = crate::duration::parse_duration)]
+    pub idle_timeout: Duration,
+    /// A request body must deliver --body-min-bytes within every period this long, or it
+    /// is answered 408 (a minimum rate: long uploads are fine).
+    #[arg(long, default_value = "30s", value_parser = crate::duration::parse_duration)]
+    pub body_timeout: Duration,
+    /// See --body-timeout.
+    #[arg(long, default_value_t = limits::DEFAULT_BODY_MIN_BYTES)]
+    pub body_min_bytes: u64,
+}
+
+impl ConnectionFlags {
+    pub fn limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            console: ListenerLimits {
+                max_connections: self.max_connections,
+                max_per_address: self.max_connections_per_address,
+            },
+            agent: ListenerLimits {
+                max_connections: self.agent_max_connections,
+                max_per_address: self.agent_max_connections_per_address,
+            },
+            timeouts: Timeouts {
+                handshake: self.handshake_timeout,
+                header: self.header_timeout,
+                idle: self.idle_timeout,
+                body: self.body_timeout,
+                body_min_bytes: self.body_min_bytes,
+            },
+        }
+    }
 }
 
 pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -44,6 +106,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         agent_listen: args.agent_listen,
         names,
         logins: args.login.settings(),
+        limits: args.connections.limits(),
     })
     .await
     .context("the server could not start")?;
@@ -98,5 +161,38 @@ pub fn display_addr(addr: SocketAddr) -> String {
         format!("localhost:{}", addr.port())
     } else {
         addr.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        connections: ConnectionFlags,
+    }
+
+    #[test]
+    fn flag_defaults_are_the_servers_defaults() {
+        let cli = Cli::parse_from(["wardwatch"]);
+        assert_eq!(cli.connections.limits(), ConnectionLimits::default());
+    }
+
+    #[test]
+    fn flags_set_the_limits() {
+        let cli = Cli::parse_from([
+            "wardwatch",
+            "--agent-max-connections-per-address",
+            "7",
+            "--idle-timeout",
+            "2s",
+        ]);
+        let limits = cli.connections.limits();
+        assert_eq!(limits.agent.max_per_address, 7);
+        assert_eq!(limits.timeouts.idle, Duration::from_secs(2));
     }
 }

@@ -37,6 +37,8 @@ pub struct UpArgs {
     pub trusted_keys: Vec<std::path::PathBuf>,
     #[command(flatten)]
     pub login: super::login_flags::LoginFlags,
+    #[command(flatten)]
+    pub connections: super::server::ConnectionFlags,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -48,6 +50,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         agent_listen: args.agent_listen,
         names: wardwatch_server::default_names(&[args.listen, args.agent_listen]),
         logins: args.login.settings(),
+        limits: args.connections.limits(),
     })
     .await
     .context("the server could not start")?;

@@ -105,27 +105,28 @@ impl TestServer {
     /// Starts a server with a fresh or existing data directory, on the given ports
     /// (0 picks free ones).
     pub fn start(data: &Path, console_port: u16, agent_port: u16) -> TestServer {
-        Self::start_with(data, console_port, agent_port, &[])
+        Self::start_with(data, console_port, agent_port, |_| {})
     }
 
-    /// Starts a server as [`TestServer::start`] does, with extra `wardwatch server` flags.
+    /// Like [`TestServer::start`], with the command adjusted first (more flags, process
+    /// settings).
     pub fn start_with(
         data: &Path,
         console_port: u16,
         agent_port: u16,
-        extra: &[&str],
+        adjust: impl FnOnce(&mut Command),
     ) -> TestServer {
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .args(["server", "--data"])
             .arg(data)
             .args(["--listen", &format!("127.0.0.1:{console_port}")])
             .args(["--agent-listen", &format!("127.0.0.1:{agent_port}")])
-            .args(extra)
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start wardwatch server");
+            .stderr(Stdio::piped());
+        adjust(&mut command);
+        let mut child = command.spawn().expect("start wardwatch server");
         let stderr = collect_stderr(&mut child);
         let stdout = child.stdout.take().expect("server stdout");
         let (tx, rx) = std::sync::mpsc::channel();
