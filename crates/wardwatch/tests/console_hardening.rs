@@ -145,14 +145,17 @@ fn oversized_and_malformed_user_names_are_refused_before_any_password_check() {
 #[test]
 fn a_hundred_parallel_wrong_logins_keep_the_server_small_and_answer_each_one() {
     let tmp = tempfile::tempdir().unwrap();
-    // No back-off or lock-out here: every attempt that gets its turn is a real Argon2
-    // check, which is what used to take the server to 3 GB.
+    // No back-off, lock-out or per-address connection cap here: every attempt that gets
+    // its turn is a real Argon2 check, which is what used to take the server to 3 GB.
     let server = TestServer::start_with(&tmp.path().join("server"), 0, 0, |command| {
         command.args([
             "--login-backoff-after",
             "100000",
             "--login-lockout-after",
             "100000",
+            // All 100 reach the login instead of being turned away at the door.
+            "--max-connections-per-address",
+            "200",
         ]);
     });
     let client = console_client(&server);

@@ -315,7 +315,8 @@ fn slow_body(tls: Arc<rustls::ClientConfig>, addr: SocketAddr, path: &str) -> St
     let conn = rustls::ClientConnection::new(tls, name).expect("TLS client");
     let mut stream = rustls::StreamOwned::new(conn, tcp);
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"us"
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: https://127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{{\"us",
+        port = addr.port()
     );
     stream.write_all(head.as_bytes()).expect("send the head");
     stream.flush().expect("flush");
