@@ -92,6 +92,8 @@ struct Fixture {
     agent: Proc,
     console: Console,
     admin: String,
+    /// The first admin's password, for logging in through the browser.
+    password: String,
 }
 
 impl Fixture {
@@ -111,7 +113,7 @@ impl Fixture {
             "rule ward_marker { strings: $a = \"wardwatch-test-marker\" condition: $a }\n",
         )
         .unwrap();
-        let mut agent = start_agent(
+        let agent = start_agent(
             &state,
             &[
                 "--scan-path",
@@ -137,6 +139,7 @@ impl Fixture {
             agent,
             console,
             admin,
+            password,
         }
     }
 }
@@ -151,6 +154,7 @@ fn a_console_scan_quarantines_and_a_console_restore_brings_the_file_back() {
         mut agent,
         console,
         admin,
+        ..
     } = Fixture::start();
 
     // Bad requests are refused with a sentence.
@@ -337,6 +341,7 @@ fn the_malware_tab_scans_lists_and_restores() {
         mut agent,
         console,
         admin,
+        password,
     } = Fixture::start();
     // Two files in quarantine, through the API: one to restore, one to delete.
     let first = scanned.join("a.exe");

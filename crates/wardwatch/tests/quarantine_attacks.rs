@@ -26,6 +26,25 @@ fn entries(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// `wardwatch scan DIR --quarantine`: exit status 1 (found), the file moved.
+fn scan_into_vault(dir: &Path, vault: &Path, state: &Path) {
+    let out = wardwatch(&[
+        "scan",
+        &arg(dir),
+        "--quarantine",
+        "--vault",
+        &arg(vault),
+        "--state",
+        &arg(state),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("moved to quarantine as"),
+        "{}",
+        text(&out)
+    );
+}
+
 fn vault_ids(vault: &Path) -> Vec<String> {
     let out = wardwatch(&["quarantine", "list", "--vault", &arg(vault), "--json"]);
     assert!(out.status.success(), "{}", text(&out));
@@ -52,21 +71,7 @@ fn a_restore_through_a_folder_swapped_for_a_link_is_refused_and_audited() {
     fs::create_dir(&privileged).unwrap();
     fs::write(userdir.join("eicar.com"), EICAR).unwrap();
 
-    let out = wardwatch(&[
-        "scan",
-        &arg(&userdir),
-        "--quarantine",
-        "--vault",
-        &arg(&vault),
-        "--state",
-        &arg(&state),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(
-        text(&out).contains("moved to quarantine as"),
-        "{}",
-        text(&out)
-    );
+    scan_into_vault(&userdir, &vault, &state);
     let ids = vault_ids(&vault);
     assert_eq!(ids.len(), 1);
 
@@ -137,16 +142,7 @@ fn restore_to_a_chosen_place_still_refuses_links_and_open_folders() {
     let state = tmp.path().join("agent");
     fs::create_dir(&userdir).unwrap();
     fs::write(userdir.join("eicar.com"), EICAR).unwrap();
-    let out = wardwatch(&[
-        "scan",
-        &arg(&userdir),
-        "--quarantine",
-        "--vault",
-        &arg(&vault),
-        "--state",
-        &arg(&state),
-    ]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    scan_into_vault(&userdir, &vault, &state);
     let id = vault_ids(&vault).remove(0);
 
     let open = tmp.path().join("open");

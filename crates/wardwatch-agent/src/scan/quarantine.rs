@@ -622,6 +622,17 @@ mod tests {
         vault.quarantine(path, &scan(path), &eicar())
     }
 
+    /// A temporary directory with a vault, and the file `name` (`content`) quarantined
+    /// from it.
+    fn quarantined(name: &str, content: &[u8]) -> (tempfile::TempDir, Vault, PathBuf, Record) {
+        let tmp = tempfile::tempdir().unwrap();
+        let vault = Vault::open(&tmp.path().join("vault")).unwrap();
+        let original = tmp.path().join(name);
+        fs::write(&original, content).unwrap();
+        let record = quarantine(&vault, &original).unwrap();
+        (tmp, vault, original, record)
+    }
+
     fn entries(dir: &Path) -> Vec<PathBuf> {
         let mut found: Vec<PathBuf> = fs::read_dir(dir)
             .unwrap()
@@ -672,11 +683,7 @@ mod tests {
 
     #[test]
     fn restore_never_overwrites_and_delete_forgets() {
-        let dir = tempfile::tempdir().unwrap();
-        let vault = Vault::open(&dir.path().join("vault")).unwrap();
-        let original = dir.path().join("a.com");
-        fs::write(&original, b"x").unwrap();
-        let record = quarantine(&vault, &original).unwrap();
+        let (dir, vault, original, record) = quarantined("a.com", b"x");
         fs::write(&original, b"a new file with the old name").unwrap();
         let err = vault.restore(&record.id, None).unwrap_err();
         assert!(matches!(err, VaultError::TargetExists { .. }), "{err}");
@@ -747,11 +754,7 @@ mod tests {
     #[test]
     fn a_restore_into_a_folder_others_can_write_is_refused() {
         use std::os::unix::fs::chown;
-        let tmp = tempfile::tempdir().unwrap();
-        let vault = Vault::open(&tmp.path().join("vault")).unwrap();
-        let original = tmp.path().join("a.exe");
-        fs::write(&original, b"MZ").unwrap();
-        let record = quarantine(&vault, &original).unwrap();
+        let (tmp, vault, _, record) = quarantined("a.exe", b"MZ");
         let owner = record.uid;
         let stranger = if owner == 4321 { 4322 } else { 4321 };
 
@@ -823,7 +826,7 @@ mod tests {
     }
 
     #[test]
-    fn a_content_change_after_the_scan_is_refused() {
+    fn a_content_change_after_the_scan_is_refused_and_audited() {
         let tmp = tempfile::tempdir().unwrap();
         let vault = Vault::open(&tmp.path().join("vault")).unwrap();
         let path = tmp.path().join("report.doc");
@@ -836,6 +839,25 @@ mod tests {
         assert!(matches!(err, VaultError::ChangedSinceScan { .. }), "{err}");
         assert_eq!(fs::read(&path).unwrap(), b"the ward's rota");
         assert!(vault.list().unwrap().is_empty());
+
+        // As a detection: the alert without a vault id, and the refusal for the audit.
+        let alert = |id: Option<&str>| wardwatch_proto::EventBody::Test {
+            note: format!("alert, vault id {id:?}"),
+        };
+        let (events, moved) =
+            detection_events(Some(&vault), &path, &scanned, &eicar(), "agent", alert);
+        assert!(!moved);
+        assert!(
+            matches!(&events[0], wardwatch_proto::EventBody::Test { note } if note.ends_with("None"))
+        );
+        let Some(wardwatch_proto::EventBody::Action(refused)) = events.get(1) else {
+            panic!("no audit event: {events:?}");
+        };
+        assert_eq!(refused.action, "quarantine.refused");
+        assert_eq!(refused.target, display_path(&path));
+        let reason = refused.detail["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("changed after it was scanned"), "{reason}");
+        assert_eq!(fs::read(&path).unwrap(), b"the ward's rota");
     }
 
     /// The uid the child restores as (the quarantined file's owner, not in group root).
