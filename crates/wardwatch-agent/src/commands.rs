@@ -12,7 +12,7 @@ use wardwatch_proto::EventBody;
 
 use crate::client::Command;
 use crate::scan::alert::scan_alert;
-use crate::scan::quarantine::{action_event, Vault};
+use crate::scan::quarantine::{action_event, detection_events, Vault};
 use crate::scan::run::{scan_paths, ScanEvent, ScanOptions};
 use crate::scan::signatures::{load, SignatureSources};
 use crate::state::StateDir;
@@ -63,13 +63,16 @@ pub fn run_command(
             let parsed: VaultArgs =
                 serde_json::from_value(command.args.clone()).map_err(|_| args("restore"))?;
             let vault = open_vault(context)?;
-            let (record, restored_to) = vault
-                .restore(&parsed.id, None)
-                .map_err(|e| format!("restore failed: {e}"))?;
-            emit(action_event("quarantine.restore", &record, ACTOR));
+            // A refusal is the vault's sentence: what is wrong and what to do.
+            let restored = vault.restore(&parsed.id, None).map_err(|e| e.to_string())?;
+            let record = &restored.record;
+            emit(action_event("quarantine.restore", record, ACTOR));
             tracing::info!(id = %record.id, path = %record.path, "quarantined file restored on request of the console");
-            let mut result = serde_json::to_value(&record).map_err(|e| e.to_string())?;
-            result["restored_to"] = json!(crate::scan::run::display_path(&restored_to));
+            let mut result = serde_json::to_value(record).map_err(|e| e.to_string())?;
+            result["restored_to"] = json!(crate::scan::run::display_path(&restored.path));
+            if let Some(warning) = &restored.warning {
+                result["warning"] = json!(warning);
+            }
             Ok(result)
         }
         "quarantine.delete" => {
@@ -131,26 +134,18 @@ fn scan(
             path,
             size,
             detections,
+            scanned,
         } = event
         else {
             return;
         };
         tracing::warn!(path = %path.display(), "malware found by a scan the console asked for");
-        let mut moved = None;
-        if let Some(vault) = &vault {
-            match vault.quarantine(path, detections) {
-                Ok(record) => {
-                    quarantined += 1;
-                    moved = Some(record);
-                }
-                Err(e) => tracing::error!(error = %e, "a detected file could not be quarantined"),
-            }
-        }
-        let id = moved.as_ref().map(|r| r.id.as_str());
-        events.push(scan_alert("scan.on-demand", path, *size, detections, id));
-        if let Some(record) = &moved {
-            events.push(action_event("quarantine.add", record, ACTOR));
-        }
+        let (alert_and_audit, moved) =
+            detection_events(vault.as_ref(), path, scanned, detections, ACTOR, |id| {
+                scan_alert("scan.on-demand", path, *size, detections, id)
+            });
+        quarantined += u64::from(moved);
+        events.extend(alert_and_audit);
     };
     let summary = scan_paths(&engine, &paths, &ScanOptions::default(), stop, &mut report);
     for event in events {

@@ -10,6 +10,7 @@ pub mod client;
 pub mod collect;
 pub mod commands;
 pub mod enroll;
+pub mod fsat;
 pub mod guard;
 pub mod guard_report;
 pub mod run;

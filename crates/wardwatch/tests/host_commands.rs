@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::harness::{console_client, start_agent, text, wait_for, wardwatch, TestServer};
+use support::harness::{console_client, start_agent, text, wait_for, wardwatch, Proc, TestServer};
 use support::vulnfleet::console_login;
 
 const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
@@ -82,41 +82,80 @@ impl Console {
     }
 }
 
+/// A server, an agent enrolled with it that watches `downloads` with one rule, the
+/// directory `shared` for console scans, and the first admin's console session.
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    server: TestServer,
+    host: String,
+    scanned: std::path::PathBuf,
+    agent: Proc,
+    console: Console,
+    admin: String,
+    /// The first admin's password, for logging in through the browser.
+    password: String,
+}
+
+impl Fixture {
+    fn start() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+        let state = tmp.path().join("agent");
+        let host = server.enrolled_agent(&state);
+        let watched = tmp.path().join("downloads");
+        let scanned = tmp.path().join("shared");
+        let rules = tmp.path().join("rules");
+        for dir in [&watched, &scanned, &rules] {
+            std::fs::create_dir(dir).unwrap();
+        }
+        std::fs::write(
+            rules.join("ward.yar"),
+            "rule ward_marker { strings: $a = \"wardwatch-test-marker\" condition: $a }\n",
+        )
+        .unwrap();
+        let agent = start_agent(
+            &state,
+            &[
+                "--scan-path",
+                &watched.to_string_lossy(),
+                "--scan-rules",
+                &rules.to_string_lossy(),
+            ],
+        );
+
+        let console = Console {
+            rt: tokio::runtime::Runtime::new().unwrap(),
+            client: console_client(&server),
+            base: server.console_url.clone(),
+        };
+        let password = server.admin_password.clone().expect("first admin password");
+        let admin = console_login(&console.rt, &console.client, &server, "admin", &password)
+            .expect("admin logs in");
+        Fixture {
+            _tmp: tmp,
+            server,
+            host,
+            scanned,
+            agent,
+            console,
+            admin,
+            password,
+        }
+    }
+}
+
 #[test]
 fn a_console_scan_quarantines_and_a_console_restore_brings_the_file_back() {
-    let tmp = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
-    let state = tmp.path().join("agent");
-    let host = server.enrolled_agent(&state);
-    let watched = tmp.path().join("downloads");
-    let scanned = tmp.path().join("shared");
-    let rules = tmp.path().join("rules");
-    for dir in [&watched, &scanned, &rules] {
-        std::fs::create_dir(dir).unwrap();
-    }
-    std::fs::write(
-        rules.join("ward.yar"),
-        "rule ward_marker { strings: $a = \"wardwatch-test-marker\" condition: $a }\n",
-    )
-    .unwrap();
-    let mut agent = start_agent(
-        &state,
-        &[
-            "--scan-path",
-            &watched.to_string_lossy(),
-            "--scan-rules",
-            &rules.to_string_lossy(),
-        ],
-    );
-
-    let console = Console {
-        rt: tokio::runtime::Runtime::new().unwrap(),
-        client: console_client(&server),
-        base: server.console_url.clone(),
-    };
-    let password = server.admin_password.clone().expect("first admin password");
-    let admin = console_login(&console.rt, &console.client, &server, "admin", &password)
-        .expect("admin logs in");
+    let Fixture {
+        _tmp,
+        server,
+        host,
+        scanned,
+        mut agent,
+        console,
+        admin,
+        ..
+    } = Fixture::start();
 
     // Bad requests are refused with a sentence.
     let commands = format!("/api/hosts/{host}/commands");
@@ -294,38 +333,16 @@ fn the_malware_tab_scans_lists_and_restores() {
     use support::webdriver::Browser;
     const UI_WAIT: Duration = Duration::from_secs(60);
 
-    let tmp = tempfile::tempdir().unwrap();
-    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
-    let state = tmp.path().join("agent");
-    let host = server.enrolled_agent(&state);
-    let watched = tmp.path().join("downloads");
-    let scanned = tmp.path().join("shared");
-    let rules = tmp.path().join("rules");
-    for dir in [&watched, &scanned, &rules] {
-        std::fs::create_dir(dir).unwrap();
-    }
-    std::fs::write(
-        rules.join("ward.yar"),
-        "rule ward_marker { strings: $a = \"wardwatch-test-marker\" condition: $a }\n",
-    )
-    .unwrap();
-    let mut agent = start_agent(
-        &state,
-        &[
-            "--scan-path",
-            &watched.to_string_lossy(),
-            "--scan-rules",
-            &rules.to_string_lossy(),
-        ],
-    );
-    let console = Console {
-        rt: tokio::runtime::Runtime::new().unwrap(),
-        client: console_client(&server),
-        base: server.console_url.clone(),
-    };
-    let password = server.admin_password.clone().expect("first admin password");
-    let admin = console_login(&console.rt, &console.client, &server, "admin", &password)
-        .expect("admin logs in");
+    let Fixture {
+        _tmp,
+        server,
+        host,
+        scanned,
+        mut agent,
+        console,
+        admin,
+        password,
+    } = Fixture::start();
     // Two files in quarantine, through the API: one to restore, one to delete.
     let first = scanned.join("a.exe");
     let second = scanned.join("b.exe");

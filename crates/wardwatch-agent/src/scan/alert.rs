@@ -114,6 +114,7 @@ mod tests {
             pid: 42,
             blocked: true,
             detections: vec![yara()],
+            scanned: crate::scan::read::ScannedFile::new(1, 2, b"x"),
         };
         let EventBody::Alert(a) = access_alert(&blocked, None) else {
             panic!("an alert")

@@ -20,6 +20,7 @@ use std::thread::JoinHandle;
 use serde::Serialize;
 use wardwatch_detect::signatures::{Detection, Engine, ScanError};
 
+use super::read::ScannedFile;
 use crate::guard::fanotify::{fanotify_init, mark, parse_events, AlignedBuf};
 use crate::guard::sys::{fanotify_respond, fd_path, read_some, wait_readable, Stopper, Wake};
 
@@ -55,6 +56,9 @@ pub struct AccessDetection {
     /// The program was refused.
     pub blocked: bool,
     pub detections: Vec<Detection>,
+    /// What was scanned (device, inode, SHA-256), for the quarantine to check.
+    #[serde(flatten)]
+    pub scanned: ScannedFile,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -156,7 +160,8 @@ struct Worker {
     engine: Arc<Engine>,
     scope: Vec<PathBuf>,
     max_size: u64,
-    verdicts: HashMap<Version, Vec<Detection>>,
+    /// Detections, and the SHA-256 of what was scanned when there are any.
+    verdicts: HashMap<Version, (Vec<Detection>, Option<[u8; 32]>)>,
     sink: Box<dyn FnMut(AccessDetection) + Send>,
 }
 
@@ -235,7 +240,7 @@ impl Worker {
             ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
             size,
         };
-        let detections = match (trigger, self.verdicts.get(&version)) {
+        let (detections, sha256) = match (trigger, self.verdicts.get(&version)) {
             (Trigger::Exec, Some(known)) => known.clone(),
             _ => {
                 content.clear();
@@ -250,16 +255,16 @@ impl Worker {
                         Vec::new()
                     }
                 };
+                let sha256 = (!detections.is_empty())
+                    .then(|| ScannedFile::new(version.dev, version.ino, content).sha256);
                 if self.verdicts.len() >= MAX_VERDICTS {
                     self.verdicts.clear();
                 }
-                self.verdicts.insert(version, detections.clone());
-                detections
+                self.verdicts.insert(version, (detections.clone(), sha256));
+                (detections, sha256)
             }
         };
-        if detections.is_empty() {
-            return None;
-        }
+        let sha256 = sha256.filter(|_| !detections.is_empty())?;
         Some(AccessDetection {
             path,
             size,
@@ -267,6 +272,11 @@ impl Worker {
             pid,
             blocked: trigger == Trigger::Exec,
             detections,
+            scanned: ScannedFile {
+                dev: version.dev,
+                ino: version.ino,
+                sha256,
+            },
         })
     }
 

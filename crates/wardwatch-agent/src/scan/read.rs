@@ -37,6 +37,33 @@ impl FileStamp {
     }
 }
 
+/// The file a verdict is about: its device and inode, and the SHA-256 of the bytes that
+/// were scanned. The quarantine moves a file only while its name still leads to this
+/// inode with this content, so a folder or file swapped in after the scan is left alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ScannedFile {
+    pub dev: u64,
+    pub ino: u64,
+    #[serde(serialize_with = "hex_digest")]
+    pub sha256: [u8; 32],
+}
+
+impl ScannedFile {
+    /// `content` is the buffer that was scanned.
+    pub fn new(dev: u64, ino: u64, content: &[u8]) -> ScannedFile {
+        use sha2::Digest;
+        ScannedFile {
+            dev,
+            ino,
+            sha256: sha2::Sha256::digest(content).into(),
+        }
+    }
+}
+
+fn hex_digest<S: serde::Serializer>(digest: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(digest))
+}
+
 /// How many times a file that changed while it was read is read again.
 const READ_ATTEMPTS: usize = 2;
 

@@ -11,7 +11,7 @@ use std::time::Instant;
 use serde::Serialize;
 use wardwatch_detect::signatures::{Detection, Engine, ScanError};
 
-use super::read::{read_stable, FileStamp};
+use super::read::{read_stable, FileStamp, ScannedFile};
 use super::skip::SkipReason;
 use super::walk::{walk, Visit, WalkOptions};
 
@@ -45,6 +45,9 @@ pub enum ScanEvent {
         path: PathBuf,
         size: u64,
         detections: Vec<Detection>,
+        /// What was scanned (device, inode, SHA-256), for the quarantine to check.
+        #[serde(flatten)]
+        scanned: ScannedFile,
     },
     Skipped {
         path: PathBuf,
@@ -96,12 +99,14 @@ impl ScanSummary {
     }
 }
 
-/// The outcome of scanning one file's bytes.
+/// The outcome of scanning one file's bytes (`content`).
 fn verdict(
     path: PathBuf,
     stamp: FileStamp,
+    content: &[u8],
     result: Result<Vec<Detection>, ScanError>,
 ) -> ScanEvent {
+    let scanned = || ScannedFile::new(stamp.dev, stamp.ino, content);
     match result {
         Ok(detections) if detections.is_empty() => ScanEvent::Clean {
             path,
@@ -111,12 +116,14 @@ fn verdict(
             path,
             size: stamp.size,
             detections,
+            scanned: scanned(),
         },
         // A hash or EICAR verdict found before the rules timed out still stands.
         Err(ScanError::Timeout { found, .. }) if !found.is_empty() => ScanEvent::Infected {
             path,
             size: stamp.size,
             detections: found,
+            scanned: scanned(),
         },
         Err(ScanError::Timeout { .. }) => ScanEvent::Skipped {
             path,
@@ -139,7 +146,10 @@ pub fn scan_file(
     buf: &mut Vec<u8>,
 ) -> ScanEvent {
     match read_stable(path, max_size, buf) {
-        Ok(stamp) => verdict(path.to_owned(), stamp, scanner.scan(buf)),
+        Ok(stamp) => {
+            let result = scanner.scan(buf);
+            verdict(path.to_owned(), stamp, buf, result)
+        }
         Err(reason) => ScanEvent::Skipped {
             path: path.to_owned(),
             reason,

@@ -13,7 +13,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use wardwatch_detect::signatures::{Detection, Engine, ScanError};
 
-use super::read::{read_stable, FileStamp};
+use super::read::{read_stable, FileStamp, ScannedFile};
 use super::skip::SkipReason;
 use super::walk::{walk, Visit, WalkOptions};
 
@@ -48,6 +48,7 @@ pub struct Found {
     pub path: PathBuf,
     pub size: u64,
     pub detections: Vec<Detection>,
+    pub scanned: ScannedFile,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -297,6 +298,7 @@ pub fn run_pass(
                             path: path.clone(),
                             size: stamp.size,
                             detections,
+                            scanned: ScannedFile::new(stamp.dev, stamp.ino, &buf),
                         });
                     }
                 }

@@ -13,7 +13,7 @@ use wardwatch_proto::EventBody;
 
 use super::alert::access_alert;
 use super::onaccess::{OnAccess, OnAccessOptions, Trigger};
-use super::quarantine::{action_event, Vault};
+use super::quarantine::{detection_events, Vault};
 use super::signatures::{load, SignatureSources};
 use crate::state::StateDir;
 
@@ -113,20 +113,18 @@ fn start(
         options,
         Box::new(move |detection| {
             tracing::warn!(path = %detection.path.display(), pid = detection.pid, blocked = detection.blocked, "malware detected on access");
-            let mut events = Vec::new();
-            let mut quarantined = None;
-            if let (Some(vault), Trigger::Written) = (&vault, detection.trigger) {
-                match vault.quarantine(&detection.path, &detection.detections) {
-                    Ok(record) => {
-                        events.push(action_event("quarantine.add", &record, "agent"));
-                        quarantined = Some(record.id);
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "a detected file could not be quarantined")
-                    }
-                }
-            }
-            events.insert(0, access_alert(&detection, quarantined.as_deref()));
+            let vault = match detection.trigger {
+                Trigger::Written => vault.as_ref(),
+                Trigger::Exec => None,
+            };
+            let (events, _) = detection_events(
+                vault,
+                &detection.path,
+                &detection.scanned,
+                &detection.detections,
+                "agent",
+                |id| access_alert(&detection, id),
+            );
             for event in events {
                 if tx.blocking_send(event).is_err() {
                     tracing::error!("the agent is stopping; a detection was not spooled");
@@ -191,28 +189,21 @@ pub fn spawn_scheduled(
                     signatures_id: super::signatures::signatures_id(&sources),
                 };
                 Ok(run_pass(&engine, &cache, &options, &stop, &mut |found| {
-                    let mut events = Vec::new();
-                    let mut moved = None;
-                    if let Some(vault) = &vault {
-                        match vault.quarantine(&found.path, &found.detections) {
-                            Ok(record) => {
-                                events.push(action_event("quarantine.add", &record, "agent"));
-                                moved = Some(record.id);
-                            }
-                            Err(e) => {
-                                tracing::error!(error = %e, "a detected file could not be quarantined")
-                            }
-                        }
-                    }
-                    events.insert(
-                        0,
-                        super::alert::scan_alert(
-                            "scan.scheduled",
-                            &found.path,
-                            found.size,
-                            &found.detections,
-                            moved.as_deref(),
-                        ),
+                    let (events, _) = detection_events(
+                        vault.as_ref(),
+                        &found.path,
+                        &found.scanned,
+                        &found.detections,
+                        "agent",
+                        |id| {
+                            super::alert::scan_alert(
+                                "scan.scheduled",
+                                &found.path,
+                                found.size,
+                                &found.detections,
+                                id,
+                            )
+                        },
                     );
                     for event in events {
                         let _ = tx.blocking_send(event);

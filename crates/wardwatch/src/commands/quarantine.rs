@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use wardwatch_agent::scan::quarantine::{action_event, record_action, Vault};
+use wardwatch_agent::scan::quarantine::{
+    action_event, record_action, restore_refused_event, Vault,
+};
 
 use super::agent::StateArg;
 
@@ -88,12 +90,34 @@ pub fn run(command: QuarantineCommand) -> anyhow::Result<()> {
             vault,
             to,
         } => {
-            let (record, at) = open(&state, &vault)?.restore(&id, to.as_deref())?;
+            let vault = open(&state, &vault)?;
+            let restored = match vault.restore(&id, to.as_deref()) {
+                Ok(restored) => restored,
+                Err(e) => {
+                    // Where it was to go, for the audit record, as far as known.
+                    let target = match &to {
+                        Some(to) => to.display().to_string(),
+                        None => vault.record(&id).map(|r| r.path).unwrap_or_default(),
+                    };
+                    record_action(
+                        &state.dir(),
+                        &restore_refused_event(&id, &target, &e, &actor()),
+                    );
+                    return Err(e.into());
+                }
+            };
             record_action(
                 &state.dir(),
-                &action_event("quarantine.restore", &record, &actor()),
+                &action_event("quarantine.restore", &restored.record, &actor()),
             );
-            println!("restored {} to {}", record.id, at.display());
+            if let Some(warning) = &restored.warning {
+                eprintln!("warning: {warning}");
+            }
+            println!(
+                "restored {} to {}",
+                restored.record.id,
+                restored.path.display()
+            );
             Ok(())
         }
         QuarantineCommand::Delete { id, state, vault } => {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Args, ValueEnum};
-use wardwatch_agent::scan::quarantine::{action_event, record_action, Vault};
+use wardwatch_agent::scan::quarantine::{action_event, record_action, refused_event, Vault};
 use wardwatch_agent::scan::run::{display_path, scan_paths, ScanEvent, ScanOptions, ScanSummary};
 use wardwatch_agent::scan::signatures::{load, Loaded, SignatureSources};
 use wardwatch_agent::scan::skip::SkipReason;
@@ -171,12 +171,15 @@ fn quarantine(
     event: &ScanEvent,
 ) -> Option<String> {
     let ScanEvent::Infected {
-        path, detections, ..
+        path,
+        detections,
+        scanned,
+        ..
     } = event
     else {
         return None;
     };
-    Some(match vault.quarantine(path, detections) {
+    Some(match vault.quarantine(path, scanned, detections) {
         Ok(record) => {
             record_action(state, &action_event("quarantine.add", &record, "scan"));
             format!(
@@ -185,7 +188,10 @@ fn quarantine(
                 record.id
             )
         }
-        Err(e) => format!("{}: NOT quarantined: {e}", display_path(path)),
+        Err(e) => {
+            record_action(state, &refused_event(path, scanned, detections, &e, "scan"));
+            format!("{}: NOT quarantined: {e}", display_path(path))
+        }
     })
 }
 
