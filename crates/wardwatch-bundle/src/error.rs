@@ -6,7 +6,7 @@
 use std::io;
 use std::path::PathBuf;
 
-use crate::keys::KeyId;
+use crate::key_id::KeyId;
 
 /// A bundle refused while reading, verifying, unpacking or installing it. Nothing is
 /// installed when one of these is returned.

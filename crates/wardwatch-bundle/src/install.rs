@@ -135,36 +135,8 @@ fn parent_of(target: &Path) -> PathBuf {
     }
 }
 
-/// Swaps two directory entries atomically (`renameat2(RENAME_EXCHANGE)`). Public so
-/// that the agent's own install of fetched bundles swaps the same way.
-#[cfg(target_os = "linux")]
-pub fn exchange(a: &Path, b: &Path) -> io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let a = CString::new(a.as_os_str().as_bytes())?;
-    let b = CString::new(b.as_os_str().as_bytes())?;
-    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_renameat2,
-            libc::AT_FDCWD,
-            a.as_ptr(),
-            libc::AT_FDCWD,
-            b.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-pub fn exchange(_a: &Path, _b: &Path) -> io::Result<()> {
-    Err(io::Error::from_raw_os_error(libc::ENOSYS))
-}
+/// Swaps two directory entries atomically; see [`wardwatch_disk::exchange`].
+pub use wardwatch_disk::exchange;
 
 /// For file systems without an atomic exchange: the old version moves aside, the new
 /// one takes its name, then the old one is deleted. A crash between the two renames

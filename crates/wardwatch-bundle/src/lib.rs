@@ -44,11 +44,14 @@
 //! [`install()`] unpacks into a staging directory beside the target and exchanges it with
 //! the target in one rename only when everything passed.
 
+#![forbid(unsafe_code)]
+
 pub mod bench;
 pub mod build;
 pub mod error;
 pub mod inspect;
 pub mod install;
+pub mod key_id;
 pub mod keys;
 pub mod limits;
 pub mod manifest;

@@ -136,12 +136,10 @@ fn create_new(path: &Path) -> std::io::Result<File> {
 
 /// Syncs a directory so the entries created in it survive a crash.
 pub(crate) fn sync_dir(path: &Path) -> Result<(), BundleError> {
-    File::open(path)
-        .and_then(|d| d.sync_all())
-        .map_err(|cause| BundleError::Write {
-            path: path.to_owned(),
-            cause,
-        })
+    wardwatch_disk::sync_dir(path).map_err(|cause| BundleError::Write {
+        path: path.to_owned(),
+        cause,
+    })
 }
 
 /// Writes members below the staging directory as they stream.

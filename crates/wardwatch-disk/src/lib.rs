@@ -1,9 +1,11 @@
 //! Durable local storage shared by the agent and the server: secrets written owner-only
-//! and atomically, SQLite opened the one way both rely on for durability, and data
+//! and atomically, directory entries made durable and swapped atomically (`entries`), SQLite opened the one way both rely on for durability, and data
 //! directories kept owner-only (`owner_only`).
 
+mod entries;
 mod owner_only;
 
+pub use entries::{exchange, sync_dir, write_new};
 pub use owner_only::{restrict_new_files, tighten_tree, Tightened};
 
 use std::fs::{self, OpenOptions};

@@ -4,6 +4,8 @@
 //! terminal and its server. Every request body that crosses the agent API is one of these
 //! types, serialised as JSON (event batches additionally zstd-compressed).
 
+#![forbid(unsafe_code)]
+
 use serde::{Deserialize, Serialize};
 
 pub mod inventory;

@@ -78,9 +78,7 @@ fn create_private_dir(path: &Path) -> io::Result<()> {
         .create(path)
 }
 
-fn sync_dir(path: &Path) -> io::Result<()> {
-    File::open(path)?.sync_all()
-}
+use wardwatch_disk::sync_dir;
 
 // ---------------------------------------------------------------------------------------
 // Trusted publisher keys

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api_error::{blocking, parse_json, ApiError};
-use crate::console_api::{require_json, ConsoleApi, Session};
+use crate::console_session::{require_json, ConsoleApi, Session};
 
 /// How many commands the console lists per host.
 const COMMAND_LIST: u32 = 50;

@@ -4,15 +4,12 @@
 //! changing requests must be JSON, which a cross-site form cannot send.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use axum::body::{Body, HttpBody};
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, COOKIE};
-use axum::http::request::Parts;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post, put};
@@ -22,14 +19,13 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use crate::api_error::{blocking, parse_json, ApiError};
-use crate::bundles::{self, ImportError, InstalledBundles, KINDS};
+use crate::bundles::{self, ImportError, KINDS};
 use crate::console;
+use crate::console_session::{require_json, ConsoleApi, Session};
 use crate::store::{
-    AlertDetail, AlertPage, AlertQuery, ImportedBundle, SessionUser, Store, DEFAULT_ALERT_PAGE,
-    MAX_ALERT_PAGE,
+    AlertDetail, AlertPage, AlertQuery, ImportedBundle, Store, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
 };
 
-pub(crate) const SESSION_COOKIE: &str = "ww_session";
 /// Most bytes of audit entries one page of `GET /api/audit` carries (beyond its first
 /// entry), whatever the number asked for.
 const MAX_AUDIT_PAGE_BYTES: usize = 1 << 20;
@@ -42,19 +38,6 @@ const STALE_DAYS_SETTING: &str = "bundle_stale_after_days";
 const DEFAULT_STALE_DAYS: u32 = 7;
 const MAX_STALE_DAYS: u32 = 3650;
 const DAY_MILLIS: i64 = 86_400_000;
-
-#[derive(Clone)]
-pub struct ConsoleApi {
-    pub store: Arc<Store>,
-    /// The server's data directory: trusted keys, installed bundles, upload staging.
-    pub data_dir: PathBuf,
-    pub bundles: Arc<InstalledBundles>,
-    /// Bytes; an upload beyond this is refused while it streams.
-    pub max_bundle_upload: u64,
-    pub vuln: Arc<crate::vuln::VulnService>,
-    /// Turn-taking for password checks, and the back-off and lock-out policy.
-    pub logins: Arc<crate::console_login::LoginGate>,
-}
 
 pub fn router(state: ConsoleApi) -> Router {
     let api = Router::new()
@@ -118,71 +101,8 @@ async fn security_headers(mut response: Response) -> Response {
     response
 }
 
-/// The logged-in console user behind a request.
-pub struct Session {
-    pub user: SessionUser,
-}
-
-pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_string())
-}
-
-impl FromRequestParts<ConsoleApi> for Session {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &ConsoleApi) -> Result<Self, ApiError> {
-        let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "please log in");
-        let token = session_token(&parts.headers).ok_or_else(unauthorized)?;
-        let store = state.store.clone();
-        let user = blocking(move || store.session_user(&token))
-            .await?
-            .ok_or_else(unauthorized)?;
-        Ok(Session { user })
-    }
-}
-
-pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let is_json = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the request as application/json",
-        ))
-    }
-}
-
 async fn me(session: Session) -> Json<serde_json::Value> {
     Json(json!({ "username": session.user.username, "role": session.user.role }))
-}
-
-impl Session {
-    /// Refuses the request unless the account is an admin.
-    pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
-        if self.user.role == crate::store::Role::Admin {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "only an admin may {what}; {} is a {} account",
-                    self.user.username,
-                    self.user.role.as_str()
-                ),
-            ))
-        }
-    }
 }
 
 async fn hosts(
@@ -711,7 +631,12 @@ async fn bundle_settings(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundles::InstalledBundles;
+    use crate::console_session::SESSION_COOKIE;
+    use axum::http::header::COOKIE;
     use axum::http::Request;
+    use std::path::PathBuf;
+    use std::sync::Arc;
     use tower::ServiceExt;
 
     struct Fx {
@@ -742,7 +667,7 @@ mod tests {
             bundles: Arc::new(InstalledBundles::new(&data)),
             max_bundle_upload: cap,
             vuln: crate::vuln::VulnService::new(store, &data),
-            logins: crate::console_login::LoginGate::new(Default::default()),
+            logins: crate::login_gate::LoginGate::new(Default::default()),
         });
         Fx {
             _dir: dir,

@@ -1,12 +1,10 @@
 //! `POST /api/login` and `POST /api/logout`. The login is the one console endpoint that
 //! anyone on the intranet can reach, so it refuses what is malformed before any work (a
 //! small body, a short plain user name, a bounded password), runs only a few password
-//! checks at once (each Argon2 check holds about 19 MiB; the rest wait briefly, then get
-//! 429), and leaves back-off and lock-out to the store's counters.
+//! checks at once (`login_gate`; the rest wait briefly, then get 429), and leaves
+//! back-off and lock-out to the store's counters.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{ConnectInfo, State};
 use axum::http::header::{RETRY_AFTER, SET_COOKIE};
@@ -15,63 +13,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::Semaphore;
 
 use crate::api_error::{blocking, parse_json, ApiError};
-use crate::console_api::{require_json, session_token, ConsoleApi, SESSION_COOKIE};
-use crate::store::{check_username, LoginOutcome, LoginPolicy, MAX_PASSWORD_LEN};
+use crate::console_session::{require_json, session_token, ConsoleApi, SESSION_COOKIE};
+use crate::store::{check_username, LoginOutcome, MAX_PASSWORD_LEN};
 use crate::timefmt::rfc3339_millis;
 
 /// Largest login request body: a user name, a password and JSON around them.
 pub const MAX_LOGIN_BODY: usize = 4096;
-
-/// How many password checks run at once, how long a login waits for its turn, and the
-/// back-off and lock-out policy.
-#[derive(Debug, Clone)]
-pub struct LoginSettings {
-    pub concurrent_checks: usize,
-    pub queue_wait: Duration,
-    pub policy: LoginPolicy,
-}
-
-impl Default for LoginSettings {
-    fn default() -> Self {
-        LoginSettings {
-            concurrent_checks: 2,
-            queue_wait: Duration::from_secs(3),
-            policy: LoginPolicy::default(),
-        }
-    }
-}
-
-/// The shared state of logins: the turn-taking for password checks and the policy.
-pub struct LoginGate {
-    checks: Arc<Semaphore>,
-    settings: LoginSettings,
-}
-
-impl LoginGate {
-    pub fn new(settings: LoginSettings) -> Arc<LoginGate> {
-        return_large_blocks_at_once();
-        Arc::new(LoginGate {
-            checks: Arc::new(Semaphore::new(settings.concurrent_checks.max(1))),
-            settings,
-        })
-    }
-}
-
-/// Makes glibc hand blocks of 1 MiB and more straight back to the kernel when freed. By
-/// default it raises that threshold after the first such block is freed and then keeps
-/// each 19 MiB Argon2 block in the arena of the thread that used it: checks spread over
-/// the runtime's blocking threads left about 19 MiB in each (350 MB after 100 parallel
-/// logins), although only two ever ran at once.
-fn return_large_blocks_at_once() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only changes an allocator setting; a refusal (0) leaves the default.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
-}
 
 #[derive(Deserialize)]
 struct LoginRequest {

@@ -13,8 +13,10 @@ pub mod commands_api;
 pub mod console;
 pub mod console_api;
 pub mod console_login;
+pub mod console_session;
 pub mod csrf;
 pub mod limits;
+pub mod login_gate;
 pub mod store;
 pub mod timefmt;
 pub mod timeouts;
@@ -46,7 +48,7 @@ pub struct ServerConfig {
     /// reach the server by one of them.
     pub names: Vec<String>,
     /// Console logins: concurrent password checks, back-off and lock-out.
-    pub logins: console_login::LoginSettings,
+    pub logins: login_gate::LoginSettings,
     /// Connection caps per listener and time limits per connection; the caps are
     /// scaled down at start if the open-file limit cannot hold them.
     pub limits: ConnectionLimits,
@@ -199,13 +201,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         },
         shutdown_rx.clone(),
     ));
-    let console_app = console_api::router(console_api::ConsoleApi {
+    let console_app = console_api::router(console_session::ConsoleApi {
         store: store.clone(),
         data_dir: config.data_dir.clone(),
         bundles: installed_bundles,
         max_bundle_upload: console_api::MAX_BUNDLE_UPLOAD,
         vuln: vuln.clone(),
-        logins: console_login::LoginGate::new(config.logins.clone()),
+        logins: login_gate::LoginGate::new(config.logins.clone()),
     });
     tasks.spawn(tls::serve(
         console_listener,

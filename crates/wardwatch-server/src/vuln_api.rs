@@ -24,7 +24,7 @@ use serde_json::json;
 use wardwatch_vuln::matcher::Priority;
 
 use crate::api_error::{blocking, parse_json, ApiError};
-use crate::console_api::{require_json, ConsoleApi, Session};
+use crate::console_session::{require_json, ConsoleApi, Session};
 use crate::store::{FindingPage, FindingQuery, FindingRow, FindingState, NewSuppression};
 use crate::timefmt::rfc3339_millis;
 use crate::vuln::upgrades;

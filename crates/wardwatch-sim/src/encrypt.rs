@@ -113,7 +113,7 @@ pub fn checked_root(root: &Path) -> anyhow::Result<PathBuf> {
 
 /// The files of a corpus the simulator would encrypt, in walk order.
 pub fn victims(root: &Path) -> Vec<PathBuf> {
-    crate::corpus::walk(root)
+    crate::tree::walk(root)
         .into_iter()
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");

@@ -10,3 +10,4 @@
 pub mod bench;
 pub mod corpus;
 pub mod encrypt;
+pub mod tree;

@@ -6,6 +6,8 @@
 //! given, and everything else works on values, so that each part can be tested, fuzzed and
 //! benchmarked alone.
 
+#![forbid(unsafe_code)]
+
 pub mod bench;
 pub mod feed;
 pub mod matcher;

@@ -30,10 +30,10 @@ use wardwatch_detect::content::Fingerprint;
 
 use super::canary::is_canary;
 use super::dirhandle::{DirKey, DirResolver};
-use super::gate::{Progress, Queue};
 use super::hasher::{HashJob, HashQueue};
 use super::index::mtime_ms;
 use super::procinfo::ProcTable;
+use super::progress::{Progress, Queue};
 use super::protected::ProtectedPaths;
 use super::sample::fingerprint_file;
 use super::sys::{cvt, fd_path, raise_thread_priority, read_some, wait_readable, Stopper, Wake};

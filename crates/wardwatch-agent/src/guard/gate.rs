@@ -23,16 +23,15 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::fanotify::parse_events;
 use super::procinfo::ProcTable;
-use super::sys::{
-    cvt, fanotify_respond, poll_readable, queued_bytes, raise_thread_priority, read_some, Stopper,
-};
+use super::progress::Progress;
+use super::sys::{cvt, fanotify_respond, poll_readable, raise_thread_priority, read_some, Stopper};
 use super::GuardError;
 
 /// Opens a process tree may make while the guard is behind, before the next waits.
@@ -49,78 +48,6 @@ const SUSPECT_BUDGET: u32 = 1;
 pub(crate) const HOLD_LIMIT: Duration = Duration::from_millis(1500);
 /// Read buffer of the permission group.
 const READ_BUFFER: usize = 64 * 1024;
-
-/// How far the guard loop is behind the kernel's notification queues. The readers mark
-/// themselves busy from before a `read(2)` until every event read is counted as sent;
-/// the loop counts each event it has finished (verdict applied).
-#[derive(Debug, Default)]
-pub(crate) struct Progress {
-    busy_readers: [AtomicBool; 2],
-    sent: AtomicU64,
-    processed: AtomicU64,
-    /// Set while the gate holds opens: the loop then wakes it after every event.
-    gate_waiting: AtomicBool,
-    wake: Option<Stopper>,
-}
-
-/// The two notification queues the guard reads.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Queue {
-    Content = 0,
-    Names = 1,
-}
-
-impl Progress {
-    pub(crate) fn new() -> Result<Self, GuardError> {
-        Ok(Self {
-            wake: Some(Stopper::new().map_err(|cause| GuardError::Thread {
-                what: "eventfd",
-                cause,
-            })?),
-            ..Self::default()
-        })
-    }
-
-    pub(crate) fn set_reading(&self, queue: Queue, busy: bool) {
-        self.busy_readers[queue as usize].store(busy, Ordering::SeqCst);
-    }
-
-    /// Counts an event handed to the loop; call before sending it.
-    pub(crate) fn sent(&self) {
-        self.sent.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// Counts an event the loop has finished with, and wakes a waiting gate.
-    pub(crate) fn processed(&self) {
-        self.processed.fetch_add(1, Ordering::SeqCst);
-        if self.gate_waiting.load(Ordering::SeqCst) {
-            self.wake_gate();
-        }
-    }
-
-    fn wake_gate(&self) {
-        if let Some(w) = &self.wake {
-            w.fire();
-        }
-    }
-
-    /// Whether every event queued in `queues` has been read and finished by the loop.
-    /// The order of the loads matters: an event read after the queue check was read
-    /// by a reader marked busy before its read, and counted as sent before it turned
-    /// idle again.
-    fn caught_up(&self, queues: &[Arc<OwnedFd>; 2]) -> bool {
-        for q in queues {
-            if !matches!(queued_bytes(q.as_raw_fd()), Ok(0)) {
-                return false;
-            }
-        }
-        if self.busy_readers.iter().any(|b| b.load(Ordering::SeqCst)) {
-            return false;
-        }
-        let sent = self.sent.load(Ordering::SeqCst);
-        self.processed.load(Ordering::SeqCst) >= sent
-    }
-}
 
 /// What the guard loop asks of the gate thread.
 enum Request {

@@ -16,10 +16,10 @@
 //! from; it never replaces anything, and set-id bits come back only with the owner.
 
 use std::ffi::OsString;
-use std::fs::{self, File, Metadata, OpenOptions};
+use std::fs::{self, File, Metadata};
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -589,14 +589,7 @@ fn set_times(fd: libc::c_int, atime_ns: i128, mtime_ns: i128) -> std::io::Result
 
 /// Writes a new owner-only (0400) file durably.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), VaultError> {
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o400)
-        .open(path)
-        .map_err(io(path))?;
-    file.write_all(bytes).map_err(io(path))?;
-    file.sync_all().map_err(io(path))
+    wardwatch_disk::write_new(path, bytes, 0o400).map_err(io(path))
 }
 
 #[cfg(test)]

@@ -46,6 +46,27 @@ impl Role {
     }
 }
 
+/// Longest console user name, in bytes.
+pub const MAX_USERNAME_LEN: usize = 64;
+
+/// Checks a user name before anything else is done with it: 1 to 64 bytes of letters,
+/// digits, `.`, `_`, `-` and `@`. Returns the sentence to answer with otherwise.
+pub fn check_username(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > MAX_USERNAME_LEN {
+        return Err(format!(
+            "a user name has 1 to {MAX_USERNAME_LEN} characters (this one has {})",
+            name.len()
+        ));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
+    {
+        return Err("a user name has only letters, digits and . _ - @".into());
+    }
+    Ok(())
+}
+
 fn random_password() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 20)
 }
@@ -87,7 +108,7 @@ impl Store {
 
     /// Creates a console account with a random password, which is returned (shown once).
     pub fn create_account(&self, username: &str, role: Role, actor: &str) -> StoreResult<String> {
-        super::logins::check_username(username).map_err(StoreError::BadUsername)?;
+        check_username(username).map_err(StoreError::BadUsername)?;
         let password = random_password();
         let hash = hash_password(&password)?;
         let conn = self.writer();

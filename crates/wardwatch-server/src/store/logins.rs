@@ -21,8 +21,6 @@ use super::admins::{hash_password, Role, SessionUser};
 use super::tokens::hash_token;
 use super::{audit_in, Store, StoreResult};
 
-/// Longest console user name, in bytes.
-pub const MAX_USERNAME_LEN: usize = 64;
 /// Longest password the login takes, in bytes (generated ones are 20).
 pub const MAX_PASSWORD_LEN: usize = 1024;
 
@@ -108,24 +106,6 @@ impl LoginSubject {
             LoginSubject::Address(address) => format!("address:{address}"),
         }
     }
-}
-
-/// Checks a user name before anything else is done with it: 1 to 64 bytes of letters,
-/// digits, `.`, `_`, `-` and `@`. Returns the sentence to answer with otherwise.
-pub fn check_username(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > MAX_USERNAME_LEN {
-        return Err(format!(
-            "a user name has 1 to {MAX_USERNAME_LEN} characters (this one has {})",
-            name.len()
-        ));
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'))
-    {
-        return Err("a user name has only letters, digits and . _ - @".into());
-    }
-    Ok(())
 }
 
 /// A hash with the same parameters as real ones, for names that have no account: checking
@@ -309,7 +289,7 @@ fn record_failure(
 
 impl Store {
     /// One login attempt from `address`. The caller has checked the user name with
-    /// [`check_username`]; at most a few attempts should run at once (each password
+    /// `check_username`; at most a few attempts should run at once (each password
     /// check takes about 19 MiB).
     pub fn login_attempt(
         &self,
@@ -433,6 +413,7 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use super::super::admins::check_username;
     use super::*;
 
     fn policy() -> LoginPolicy {

@@ -27,7 +27,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
 
-pub use admins::{Role, SessionUser};
+pub use admins::{check_username, Role, SessionUser, MAX_USERNAME_LEN};
 pub use alerts::{
     AlertAncestor, AlertDetail, AlertFile, AlertPage, AlertProcess, AlertQuery, AlertSummary,
     AlertTimes, FileChange, FileHash, RefusedPid, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
@@ -40,9 +40,7 @@ pub use findings::{
     FindingState, MatchCause,
 };
 pub use hosts::{HistoryEntry, HostAuth, HostSummary, PackagePage};
-pub use logins::{
-    check_username, LoginOutcome, LoginPolicy, LoginSubject, MAX_PASSWORD_LEN, MAX_USERNAME_LEN,
-};
+pub use logins::{LoginOutcome, LoginPolicy, LoginSubject, MAX_PASSWORD_LEN};
 pub use suppressions::{NewSuppression, Suppression};
 pub use tokens::{EnrollmentToken, NewHost, NewToken};
 pub use vuln_report::{

@@ -1,0 +1,105 @@
+//! The dependency rules. Each workspace crate lists the workspace crates it may depend on
+//! (normal dependencies; dev-dependencies are free) and the outside crates it must never
+//! reach, directly or through others. Change a rule together with ARCHITECTURE.md.
+
+/// What one crate may and may not depend on.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub krate: &'static str,
+    /// Workspace crates it may depend on; any other `wardwatch-*` crate is a violation.
+    pub may_use: &'static [&'static str],
+    /// Outside crates that must not be in its dependency tree at all.
+    pub never_links: &'static [&'static str],
+    /// Why, for the failure message.
+    pub why: &'static str,
+}
+
+/// Crates that do I/O over the network or hold a runtime: not for pure crates.
+const NETWORK_AND_RUNTIME: &[&str] = &["tokio", "reqwest", "hyper", "axum", "rusqlite"];
+
+pub const RULES: &[Rule] = &[
+    Rule {
+        krate: "wardwatch-proto",
+        may_use: &[],
+        never_links: NETWORK_AND_RUNTIME,
+        why: "the wire contract: types only, no I/O, so both sides and the fuzzers use it alone",
+    },
+    Rule {
+        krate: "wardwatch-disk",
+        may_use: &[],
+        never_links: &["tokio", "reqwest", "hyper", "axum"],
+        why: "the one place for durable local storage, below everything else",
+    },
+    Rule {
+        krate: "wardwatch-detect",
+        may_use: &[],
+        never_links: NETWORK_AND_RUNTIME,
+        why: "detection engines: no I/O beyond their own signature files, no clock",
+    },
+    Rule {
+        krate: "wardwatch-bundle",
+        may_use: &["wardwatch-disk"],
+        never_links: &["tokio", "reqwest", "hyper", "axum", "yara-x"],
+        why: "offline bundles: no network, verified by whoever installs them",
+    },
+    Rule {
+        krate: "wardwatch-vuln",
+        may_use: &["wardwatch-proto"],
+        never_links: &["tokio", "reqwest", "hyper", "axum", "rusqlite", "yara-x"],
+        why: "vulnerability matching: no network, no processes, no database of its own",
+    },
+    Rule {
+        krate: "wardwatch-sim",
+        may_use: &["wardwatch-detect", "wardwatch-disk"],
+        never_links: &["reqwest", "hyper", "axum"],
+        why: "the ransomware simulator: local files only",
+    },
+    Rule {
+        krate: "wardwatch-agent",
+        may_use: &[
+            "wardwatch-proto",
+            "wardwatch-disk",
+            "wardwatch-detect",
+            "wardwatch-bundle",
+        ],
+        never_links: &["axum", "argon2"],
+        why: "the terminal side: talks to the server only through the contract in wardwatch-proto",
+    },
+    Rule {
+        krate: "wardwatch-server",
+        may_use: &[
+            "wardwatch-proto",
+            "wardwatch-disk",
+            "wardwatch-bundle",
+            "wardwatch-vuln",
+        ],
+        never_links: &["yara-x", "wasmtime"],
+        why: "the server side: never the agent's code, and never the YARA engine (the console faces the intranet)",
+    },
+    Rule {
+        krate: "wardwatch-layout",
+        may_use: &[],
+        never_links: NETWORK_AND_RUNTIME,
+        why: "the checks themselves: read metadata and sources only",
+    },
+    Rule {
+        krate: "wardwatch",
+        may_use: &[
+            "wardwatch-proto",
+            "wardwatch-disk",
+            "wardwatch-detect",
+            "wardwatch-bundle",
+            "wardwatch-vuln",
+            "wardwatch-sim",
+            "wardwatch-agent",
+            "wardwatch-server",
+        ],
+        never_links: &[],
+        why: "the binary: argument parsing over every library",
+    },
+];
+
+/// The rule of a crate, if it has one.
+pub fn rule(krate: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.krate == krate)
+}
