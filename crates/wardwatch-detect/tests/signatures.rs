@@ -1,6 +1,8 @@
 //! The signature engine end to end: EICAR, hash lists of each format, YARA rules, the
 //! compiled database on disk, and the errors an operator sees.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 use std::sync::Arc;
 use std::time::Duration;
 

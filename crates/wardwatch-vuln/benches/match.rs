@@ -2,6 +2,8 @@
 //! machine's dpkg database when there is one): one host against 100,000 ranges, and the
 //! index build. `bench_fleet` measures the whole fleet; this measures the pieces.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};

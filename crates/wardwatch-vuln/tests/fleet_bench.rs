@@ -1,6 +1,8 @@
 //! `bench_fleet` runs end to end and reports consistent figures. The full-size run
 //! (10,000 hosts x 700 packages, 100,000 ranges) is `--ignored`: run it in release.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 use wardwatch_vuln::bench::bench_fleet;
 
 #[test]

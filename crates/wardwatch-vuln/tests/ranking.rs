@@ -2,6 +2,8 @@
 //! ransomware; Baron Samedit in sudo, exploited but not known in ransomware) and EPSS
 //! scores order the findings: ransomware, then known exploited, then EPSS, then severity.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 mod support;
 
 use std::path::Path;

@@ -3,6 +3,8 @@
 //! version, and refuses a bundle the server trusts but the agent does not (a server that
 //! was broken into cannot push its own rules), reporting the refusal as an alert.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 mod support;
 
 use std::collections::BTreeMap;

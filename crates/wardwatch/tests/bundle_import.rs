@@ -4,6 +4,8 @@
 //! console upload with and without a session, and the agent endpoints that list the
 //! installed bundles and serve members by their SHA-256.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 mod support;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,8 @@
 //! server with a real agent: login, host list, host page, and the alerts of the agent's
 //! ransomware guard. Saves screenshots under `target/tmp/console-*.png`.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 mod support;
 
 use std::path::{Path, PathBuf};

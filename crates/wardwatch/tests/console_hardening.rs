@@ -3,6 +3,8 @@
 //! malformed user names, parallel password guessing (memory), lock-out and back-off,
 //! cross-site requests, and the permissions of the data and state directories.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 mod support;
 
 use std::net::IpAddr;

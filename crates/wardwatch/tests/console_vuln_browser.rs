@@ -1,3 +1,4 @@
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
 mod support;
 
 // The console's vulnerability views in a real browser (headless Chromium through

@@ -9,6 +9,8 @@
 //!
 //! Every process started here runs in its own process group and is killed here.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 mod support;
 
 use std::io::{BufRead, BufReader};

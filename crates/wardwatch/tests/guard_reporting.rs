@@ -2,6 +2,8 @@
 //! the alert reaches the server through the spool. The guard is confined to this test's
 //! own process tree and a temporary directory.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 mod support;
 
 use std::process::{Command, Stdio};

@@ -3,6 +3,8 @@
 //! reports; the console lists the quarantined file and restores it the same way. A
 //! viewer may look but not send commands.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 mod support;
 
 use std::time::Duration;

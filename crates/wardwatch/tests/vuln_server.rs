@@ -4,6 +4,8 @@
 //! and in the audit record, exports, and a feed that cannot be used refused while the
 //! previous one stays active.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 mod support;
 
 use reqwest::Method;

@@ -28,8 +28,8 @@ impl Stopper {
     pub(crate) fn new() -> io::Result<Self> {
         // SAFETY: eventfd(2) with constant flags; the result is checked before use.
         let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
-        // SAFETY: a fresh descriptor that nothing else owns.
         Ok(Self {
+            // SAFETY: a fresh descriptor that nothing else owns.
             fd: unsafe { OwnedFd::from_raw_fd(fd) },
         })
     }

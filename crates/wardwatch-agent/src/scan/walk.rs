@@ -181,8 +181,9 @@ pub(super) fn unreadable(e: &std::io::Error) -> SkipReason {
 /// files (reading some of them blocks or never ends).
 fn pseudo_file_system(path: &Path) -> Option<&'static str> {
     let c_path = CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: statfs writes into the zeroed struct it is given; the path is NUL-terminated.
+    // SAFETY: a statfs struct is plain integers, for which all zeroes is a valid value.
     let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: statfs writes into the struct it is given; the path is NUL-terminated.
     if unsafe { libc::statfs(c_path.as_ptr(), &mut st) } != 0 {
         return None;
     }
