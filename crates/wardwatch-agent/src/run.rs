@@ -80,12 +80,6 @@ async fn with_spool<T: Send + 'static>(
     .map_err(AgentError::Spool)
 }
 
-/// Opens the spool of a state directory.
-pub fn open_spool(state: &StateDir, limits: SpoolLimits) -> Result<Spool, AgentError> {
-    state.create()?;
-    Spool::open(&state.spool_file(), limits).map_err(AgentError::Spool)
-}
-
 /// Runs the agent until `shutdown` turns true or the server shuts the terminal out.
 pub async fn run(
     state: &StateDir,
@@ -94,7 +88,7 @@ pub async fn run(
 ) -> Result<(), AgentError> {
     let enrollment = state.load_enrollment()?;
     let client = Arc::new(ServerClient::from_state(state, &enrollment.server_url)?);
-    let spool: SharedSpool = Arc::new(Mutex::new(open_spool(state, options.spool_limits)?));
+    let spool: SharedSpool = Arc::new(Mutex::new(state.open_spool(options.spool_limits)?));
     let wake = Arc::new(Notify::new());
     tracing::info!(host_id = %enrollment.host_id, server = %enrollment.server_url, "agent running");
 

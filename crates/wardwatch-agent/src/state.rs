@@ -73,6 +73,15 @@ impl StateDir {
         Ok(())
     }
 
+    /// Opens this terminal's spool, creating the directory owner-only if needed.
+    pub fn open_spool(
+        &self,
+        limits: crate::spool::SpoolLimits,
+    ) -> Result<crate::spool::Spool, AgentError> {
+        self.create()?;
+        crate::spool::Spool::open(&self.spool_file(), limits).map_err(AgentError::Spool)
+    }
+
     /// The enrollment, or a message saying how to enroll.
     pub fn load_enrollment(&self) -> Result<Enrollment, AgentError> {
         let path = self.enrollment_file();

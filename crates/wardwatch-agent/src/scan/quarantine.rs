@@ -457,8 +457,9 @@ pub fn record_action(state: &crate::state::StateDir, event: &wardwatch_proto::Ev
     if state.load_enrollment().is_err() {
         return false;
     }
-    let spooled =
-        crate::run::open_spool(state, crate::spool::SpoolLimits::default()).and_then(|mut s| {
+    let spooled = state
+        .open_spool(crate::spool::SpoolLimits::default())
+        .and_then(|mut s| {
             s.push(wardwatch_proto::now_millis(), event)
                 .map_err(crate::AgentError::Spool)
         });

@@ -10,7 +10,7 @@ use wardwatch_agent::enroll::{enroll, EnrollOptions};
 use wardwatch_agent::guard_report::GuardOptions;
 
 use super::guard::RespondArg;
-use wardwatch_agent::run::{open_spool, RunOptions};
+use wardwatch_agent::run::RunOptions;
 use wardwatch_agent::spool::SpoolLimits;
 use wardwatch_agent::state::StateDir;
 use wardwatch_proto::EventBody;
@@ -286,7 +286,7 @@ pub async fn run(command: AgentCommand) -> anyhow::Result<()> {
         AgentCommand::Status { state } => {
             let dir = state.dir();
             let enrollment = dir.load_enrollment()?;
-            let spool = open_spool(&dir, SpoolLimits::default())?;
+            let spool = dir.open_spool(SpoolLimits::default())?;
             println!("host id:        {}", enrollment.host_id);
             println!("server:         {}", enrollment.server_url);
             println!("CA fingerprint: {}", enrollment.ca_fingerprint);
@@ -295,7 +295,8 @@ pub async fn run(command: AgentCommand) -> anyhow::Result<()> {
         }
         AgentCommand::TestEvents { state, count } => {
             let dir = state.dir();
-            let mut spool = open_spool(&dir, SpoolLimits::default())
+            let mut spool = dir
+                .open_spool(SpoolLimits::default())
                 .with_context(|| format!("cannot open the spool in {}", dir.root.display()))?;
             let mut written = 0;
             while written < count {
