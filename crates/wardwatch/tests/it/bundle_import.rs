@@ -4,17 +4,14 @@
 //! console upload with and without a session, and the agent endpoints that list the
 //! installed bundles and serve members by their SHA-256.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::support::harness::*;
+use crate::support::vulnfleet::console_login;
 use base64::Engine;
-use support::harness::*;
 use wardwatch_bundle::time::{Duration, OffsetDateTime};
 use wardwatch_bundle::{BuildOptions, Kind, Manifest, SigningKey, TrustedKeys};
 
@@ -430,22 +427,7 @@ fn the_console_uploads_and_agents_fetch_members_by_their_hash() {
     assert!(!data.join("bundles/signatures").exists());
 
     let password = server.admin_password.clone().expect("first admin password");
-    let cookie = rt.block_on(async {
-        let response = console
-            .post(url("/api/login"))
-            .json(&serde_json::json!({ "username": "admin", "password": password }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 200);
-        let set = response
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .unwrap()
-            .to_string();
-        set.split(';').next().unwrap().to_string()
-    });
+    let cookie = console_login(&rt, &console, &server, "admin", &password).expect("admin logs in");
 
     let (status, body) = upload(Some(&cookie), &v1);
     assert_eq!(status, 200, "{body}");
@@ -627,7 +609,7 @@ fn screenshot_path(name: &str) -> PathBuf {
 /// the server said it, the stale-data warning, and a host that is behind highlighted.
 #[test]
 fn the_console_bundles_view_uploads_warns_and_highlights_hosts_behind() {
-    use support::webdriver::Browser;
+    use crate::support::webdriver::Browser;
 
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("server");
@@ -661,13 +643,10 @@ fn the_console_bundles_view_uploads_warns_and_highlights_hosts_behind() {
     };
     rt.block_on(async {
         let browser = Browser::start().await.expect("start headless Chromium");
-        browser.goto(&format!("{}/", server.console_url)).await.unwrap();
-        let user = browser.wait_for("#username", WAIT).await.unwrap();
-        browser.type_text(&user, "admin").await.unwrap();
-        let pass = browser.find("#password").await.unwrap();
-        browser.type_text(&pass, &password).await.unwrap();
-        browser.click(&browser.find("#login-submit").await.unwrap()).await.unwrap();
-        browser.wait_for("#hosts-table", WAIT).await.unwrap();
+        browser
+            .sign_in(&server.console_url, "admin", &password, WAIT)
+            .await
+            .expect("sign in");
 
         browser.click(&browser.find("#nav-bundles").await.unwrap()).await.unwrap();
         browser

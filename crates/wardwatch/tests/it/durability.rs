@@ -1,13 +1,9 @@
 //! No event is lost and none is stored twice when the server or the agent is killed
 //! (SIGKILL) while 10,000 events are in flight.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::time::Duration;
 
-use support::harness::*;
+use crate::support::harness::*;
 
 const EVENTS: i64 = 10_000;
 

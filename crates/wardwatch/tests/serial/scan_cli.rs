@@ -4,10 +4,6 @@
 //! levels deep, a file that changes while it is read) each reported, none hanging the
 //! scan.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::fs;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
@@ -17,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::harness::{sha256sum, wait_exit, BIN};
 use serde_json::Value;
-use support::harness::{sha256sum, wait_exit, BIN};
 
 const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 const RULE: &str = r#"
@@ -83,6 +79,7 @@ fn deep_dir(root: &Path, levels: usize) -> PathBuf {
 
 #[test]
 fn eicar_a_rule_and_a_hash_are_found_deep_in_a_tree() {
+    let _one = crate::support::serial::one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("share");
     let deep = deep_dir(&tree, 12);
@@ -186,6 +183,7 @@ fn eicar_a_rule_and_a_hash_are_found_deep_in_a_tree() {
 
 #[test]
 fn hostile_input_is_reported_as_skipped_and_hangs_nothing() {
+    let _one = crate::support::serial::one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let tree = tmp.path().join("tree");
     fs::create_dir_all(&tree).unwrap();
@@ -395,6 +393,7 @@ impl Drop for Watcher {
 
 #[test]
 fn on_access_catches_a_new_file_and_a_bad_program_does_not_start() {
+    let _one = crate::support::serial::one_at_a_time();
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let downloads = tmp.path().join("downloads");
@@ -452,6 +451,7 @@ fn run(args: &[&str]) -> Output {
 
 #[test]
 fn found_files_go_to_quarantine_and_come_back_exactly() {
+    let _one = crate::support::serial::one_at_a_time();
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let tmp = tempfile::tempdir().unwrap();
     let share = tmp.path().join("share");

@@ -2,14 +2,10 @@
 //! the release from its os-release, matched against the shared Debian tracker sample
 //! and the CISA KEV catalog.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 
-use support::harness::BIN;
+use crate::support::harness::BIN;
 
 const TRACKER: &str = "../../../shared/data/debian-tracker/debian-tracker-sample.json";
 const KEV: &str = "../../../shared/data/kev/known_exploited_vulnerabilities.json";

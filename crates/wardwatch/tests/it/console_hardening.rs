@@ -3,20 +3,16 @@
 //! malformed user names, parallel password guessing (memory), lock-out and back-off,
 //! cross-site requests, and the permissions of the data and state directories.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{json, Value};
-use support::harness::{
+use crate::support::harness::{
     console_client, console_client_with, start_agent, text, wait_for, wardwatch, TestServer,
 };
-use support::vulnfleet::console_login;
+use crate::support::vulnfleet::console_login;
+use serde_json::{json, Value};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().unwrap()

@@ -2,17 +2,14 @@
 //! the alert reaches the server through the spool. The guard is confined to this test's
 //! own process tree and a temporary directory.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::harness::*;
+use crate::support::harness::*;
 
 #[test]
 fn a_guard_alert_travels_from_the_agent_to_the_server() {
+    let _one = crate::support::serial::one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server"), 0, 0);
     let state = tmp.path().join("agent");

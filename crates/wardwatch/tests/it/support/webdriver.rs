@@ -544,6 +544,25 @@ impl Browser {
     }
 
     /// Closes the session and stops chromedriver and the browser.
+    /// Signs in to the console at `console_url` (its login page) and waits for the host
+    /// list.
+    pub async fn sign_in(
+        &self,
+        console_url: &str,
+        user: &str,
+        password: &str,
+        timeout: Duration,
+    ) -> Result<()> {
+        self.goto(&format!("{console_url}/")).await?;
+        let name = self.wait_for("#username", timeout).await?;
+        self.type_text(&name, user).await?;
+        let pass = self.find("#password").await?;
+        self.type_text(&pass, password).await?;
+        self.click(&self.find("#login-submit").await?).await?;
+        self.wait_for("#hosts-table", timeout).await?;
+        Ok(())
+    }
+
     pub async fn quit(mut self) -> Result<()> {
         let result = self
             .command(Method::DELETE, "", None)

@@ -9,10 +9,6 @@
 //!
 //! Every process started here runs in its own process group and is killed here.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -21,15 +17,13 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::harness::{wait_exit, BIN};
 use serde_json::Value;
-use support::harness::{wait_exit, BIN};
 
 /// One guard at a time: each watches whole file systems, and the timing of the attack
 /// test should not depend on the other tests' load.
-static SERIAL: Mutex<()> = Mutex::new(());
-
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+    crate::support::serial::one_at_a_time()
 }
 
 fn require_root() {

@@ -6,14 +6,10 @@
 //! with `--only-descendants-of` itself, so nothing outside its process tree can be
 //! stopped. Needs root (fanotify file system marks and permission events).
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::process::Command;
 
+use crate::support::harness::BIN;
 use serde_json::Value;
-use support::harness::BIN;
 
 /// The bound: CryptoDrop's median loss.
 const MOST_FILES_CHANGED: u64 = 10;
@@ -28,10 +24,8 @@ fn require_root() {
 }
 
 /// One bench at a time: the timing of an attack should not depend on another's load.
-static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn run_bench(extra: &[&str]) -> Value {
-    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _one = crate::support::serial::one_at_a_time();
     let out = Command::new(BIN)
         .args([
             "bench",

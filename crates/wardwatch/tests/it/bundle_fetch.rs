@@ -3,17 +3,13 @@
 //! version, and refuses a bundle the server trusts but the agent does not (a server that
 //! was broken into cannot push its own rules), reporting the refusal as an alert.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use support::harness::*;
+use crate::support::harness::*;
 use wardwatch_bundle::time::{Duration as TimeDuration, OffsetDateTime};
 use wardwatch_bundle::{BuildOptions, Kind, SigningKey};
 

@@ -253,6 +253,21 @@ impl TestServer {
             .host_id
     }
 
+    /// Adds a console user with `admin add` and returns the password it was given.
+    pub fn add_user(&self, name: &str, role: &str) -> String {
+        let data = self.data.to_string_lossy().to_string();
+        let out = wardwatch(&["admin", "add", name, "--role", role, "--data", &data]);
+        assert!(out.status.success(), "{}", text(&out));
+        let prefix = format!("password for {name}:");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(prefix.as_str())
+                    .map(|p| p.trim().to_string())
+            })
+            .expect("password line")
+    }
+
     /// A read-only connection to the server's database.
     pub fn db(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(
@@ -329,10 +344,10 @@ pub fn agent_http(state: &Path, identity: bool) -> reqwest::Client {
     let dir = StateDir::new(state);
     let read = |p: PathBuf| std::fs::read_to_string(p).expect("read state file");
     let ca = read(dir.ca_file());
-    let tls = if identity {
-        wardwatch_agent::tls::mutual_tls_config(&ca, &read(dir.cert_file()), &read(dir.key_file()))
-            .expect("tls config")
-    } else {
+    if identity {
+        return agent_http_trusting(&ca, state);
+    }
+    let tls = {
         use rustls::pki_types::pem::PemObject;
         let mut roots = rustls::RootCertStore::empty();
         roots
@@ -344,6 +359,21 @@ pub fn agent_http(state: &Path, identity: bool) -> reqwest::Client {
             .with_root_certificates(roots)
             .with_no_client_auth()
     };
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client")
+}
+
+/// An HTTPS client for the agent API that trusts the CA `ca` (PEM) and shows the
+/// identity of the terminal enrolled in `state`.
+pub fn agent_http_trusting(ca: &str, state: &Path) -> reqwest::Client {
+    let dir = StateDir::new(state);
+    let read = |p: PathBuf| std::fs::read_to_string(p).expect("read state file");
+    let tls =
+        wardwatch_agent::tls::mutual_tls_config(ca, &read(dir.cert_file()), &read(dir.key_file()))
+            .expect("tls config");
     reqwest::Client::builder()
         .use_preconfigured_tls(tls)
         .timeout(Duration::from_secs(30))
@@ -364,17 +394,7 @@ pub fn console_client_with(
     origin: Option<&str>,
     local: Option<std::net::IpAddr>,
 ) -> reqwest::Client {
-    use rustls::pki_types::pem::PemObject;
-    let ca = std::fs::read(server.data.join("ca/ca.pem")).expect("read the CA certificate");
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls::pki_types::CertificateDer::from_pem_slice(&ca).expect("CA in PEM"))
-        .expect("add CA");
-    let tls = rustls::ClientConfig::builder_with_provider(wardwatch_agent::tls::provider())
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let tls = console_tls(server);
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(origin) = origin {
         headers.insert(
@@ -389,6 +409,22 @@ pub fn console_client_with(
         .timeout(Duration::from_secs(60))
         .build()
         .expect("http client")
+}
+
+/// The TLS settings of a console client: the server's CA as the only root, no client
+/// certificate.
+pub fn console_tls(server: &TestServer) -> rustls::ClientConfig {
+    use rustls::pki_types::pem::PemObject;
+    let ca = std::fs::read(server.data.join("ca/ca.pem")).expect("read the CA certificate");
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_slice(&ca).expect("CA in PEM"))
+        .expect("add CA");
+    rustls::ClientConfig::builder_with_provider(wardwatch_agent::tls::provider())
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 /// SHA-256 by coreutils, independent of the code under test.

@@ -1,11 +1,7 @@
 //! Hostile and broken requests to the agent API get a 4xx with a message, store
 //! nothing, and leave the server serving.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
-use support::harness::*;
+use crate::support::harness::*;
 
 struct Fixture {
     _tmp: tempfile::TempDir,

@@ -1,12 +1,8 @@
 //! Enrollment and the mutual-TLS gate of the agent API, with a real server process.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::time::Duration;
 
-use support::harness::*;
+use crate::support::harness::*;
 
 fn body_error(text: &str) -> String {
     serde_json::from_str::<serde_json::Value>(text)
@@ -225,20 +221,10 @@ fn a_certificate_from_another_ca_does_not_get_through_the_handshake() {
     let state = tmp.path().join("agent");
     other.enrolled_agent(&state);
     // Present the other server's client certificate, trusting this server's CA.
-    let dir = wardwatch_agent::state::StateDir::new(&state);
     let ca = std::fs::read_to_string(server.data.join("ca/ca.pem")).unwrap();
-    let tls = wardwatch_agent::tls::mutual_tls_config(
-        &ca,
-        &std::fs::read_to_string(dir.cert_file()).unwrap(),
-        &std::fs::read_to_string(dir.key_file()).unwrap(),
-    )
-    .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _guard = rt.enter();
-    let client = reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .build()
-        .unwrap();
+    let client = agent_http_trusting(&ca, &state);
     let result = rt.block_on(
         client
             .post(format!("{}/api/v1/heartbeat", server.agent_url))

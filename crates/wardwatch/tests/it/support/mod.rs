@@ -1,6 +1,8 @@
 //! Shared pieces of the integration tests.
 #![allow(dead_code)]
 
+pub mod console;
 pub mod harness;
+pub mod serial;
 pub mod vulnfleet;
 pub mod webdriver;

@@ -3,56 +3,18 @@
 //! reports; the console lists the quarantined file and restores it the same way. A
 //! viewer may look but not send commands.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::time::Duration;
 
+use crate::support::console::Console;
+use crate::support::harness::{start_agent, wait_for, Proc, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::harness::{console_client, start_agent, text, wait_for, wardwatch, Proc, TestServer};
-use support::vulnfleet::console_login;
 
 const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 /// The agent asks for commands every 10 s; a scan of one file takes far less.
 const WAIT: Duration = Duration::from_secs(60);
 
-struct Console {
-    rt: tokio::runtime::Runtime,
-    client: reqwest::Client,
-    base: String,
-}
-
 impl Console {
-    fn request(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        cookie: &str,
-    ) -> (u16, Value) {
-        self.rt.block_on(async {
-            let mut request = self
-                .client
-                .request(method, format!("{}{path}", self.base))
-                .header("cookie", cookie);
-            if let Some(body) = body {
-                request = request.json(&body);
-            }
-            let response = request.send().await.expect("console answers");
-            let status = response.status().as_u16();
-            let body = response.json().await.unwrap_or(Value::Null);
-            (status, body)
-        })
-    }
-
-    fn get(&self, path: &str, cookie: &str) -> Value {
-        let (status, body) = self.request(Method::GET, path, None, cookie);
-        assert_eq!(status, 200, "GET {path}: {body}");
-        body
-    }
-
     /// Queues a command and returns its id.
     fn command(&self, host: &str, cookie: &str, kind: &str, args: Value) -> i64 {
         let (status, body) = self.request(
@@ -125,14 +87,9 @@ impl Fixture {
             ],
         );
 
-        let console = Console {
-            rt: tokio::runtime::Runtime::new().unwrap(),
-            client: console_client(&server),
-            base: server.console_url.clone(),
-        };
+        let console = Console::new(&server);
         let password = server.admin_password.clone().expect("first admin password");
-        let admin = console_login(&console.rt, &console.client, &server, "admin", &password)
-            .expect("admin logs in");
+        let admin = console.admin(&server);
         Fixture {
             _tmp: tmp,
             server,
@@ -148,6 +105,7 @@ impl Fixture {
 
 #[test]
 fn a_console_scan_quarantines_and_a_console_restore_brings_the_file_back() {
+    let _one = crate::support::serial::one_at_a_time();
     let Fixture {
         _tmp,
         server,
@@ -224,38 +182,17 @@ fn a_console_scan_quarantines_and_a_console_restore_brings_the_file_back() {
     assert_eq!(file["size"], EICAR.len(), "{file}");
     assert_eq!(
         file["sha256"],
-        json!(support::harness::sha256sum(EICAR)),
+        json!(crate::support::harness::sha256sum(EICAR)),
         "{file}"
     );
     assert!(!file["detections"].as_array().unwrap().is_empty(), "{file}");
     let id = file["id"].as_str().expect("vault id").to_owned();
 
     // A viewer sees the lists but may not send commands.
-    let out = wardwatch(&[
-        "admin",
-        "add",
-        "auditor",
-        "--role",
-        "viewer",
-        "--data",
-        &server.data.to_string_lossy(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let viewer_password = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("password for auditor:")
-                .map(|p| p.trim().to_string())
-        })
-        .expect("password line");
-    let viewer = console_login(
-        &console.rt,
-        &console.client,
-        &server,
-        "auditor",
-        &viewer_password,
-    )
-    .expect("viewer logs in");
+    let viewer_password = server.add_user("auditor", "viewer");
+    let viewer = console
+        .login(&server, "auditor", &viewer_password)
+        .expect("viewer logs in");
     let (status, body) = console.request(
         Method::POST,
         &commands,
@@ -332,7 +269,8 @@ fn a_console_scan_quarantines_and_a_console_restore_brings_the_file_back() {
 /// Saves `target/tmp/console-malware.png`.
 #[test]
 fn the_malware_tab_scans_lists_and_restores() {
-    use support::webdriver::Browser;
+    let _one = crate::support::serial::one_at_a_time();
+    use crate::support::webdriver::Browser;
     const UI_WAIT: Duration = Duration::from_secs(60);
 
     let Fixture {
@@ -363,16 +301,10 @@ fn the_malware_tab_scans_lists_and_restores() {
 
     let browser = console.rt.block_on(async {
         let browser = Browser::start().await.expect("start headless Chromium");
-        browser.goto(&format!("{}/", server.console_url)).await.unwrap();
-        let user = browser.wait_for("#username", UI_WAIT).await.unwrap();
-        browser.type_text(&user, "admin").await.unwrap();
-        let pass = browser.find("#password").await.unwrap();
-        browser.type_text(&pass, &password).await.unwrap();
         browser
-            .click(&browser.find("#login-submit").await.unwrap())
+            .sign_in(&server.console_url, "admin", &password, UI_WAIT)
             .await
-            .unwrap();
-        browser.wait_for("#hosts-table", UI_WAIT).await.unwrap();
+            .expect("sign in");
         browser
             .goto(&format!("{}/#/hosts/{host}/malware", server.console_url))
             .await

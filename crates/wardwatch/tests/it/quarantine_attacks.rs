@@ -4,16 +4,12 @@
 //! refused with a sentence, writes nothing there, keeps the vault entry, and the refusal
 //! reaches the server's audit record.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::harness::{start_agent, text, wait_for, wardwatch, TestServer};
 use serde_json::Value;
-use support::harness::{start_agent, text, wait_for, wardwatch, TestServer};
 
 const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 

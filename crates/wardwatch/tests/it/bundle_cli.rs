@@ -2,8 +2,6 @@
 //! (exit 0), verify of a rollback (non-zero, reason on stderr), inspect, and the
 //! build-then-sign workflow.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;

@@ -8,10 +8,6 @@
 //! the legitimate clients from 127.0.0.1; every target is 127.0.0.1. The server starts
 //! with the soft open-file limit of the original report (512) and short time limits.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
@@ -19,9 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::harness::*;
+use crate::support::vulnfleet::console_login;
 use rustls::pki_types::ServerName;
-use support::harness::*;
-use support::vulnfleet::console_login;
 
 /// Connections the attacker keeps open, half on each listener.
 const ATTACK: usize = 1000;
@@ -292,19 +288,7 @@ fn raise_own_file_limit() -> u64 {
 }
 
 fn tls_config(server: &TestServer) -> Arc<rustls::ClientConfig> {
-    use rustls::pki_types::pem::PemObject;
-    let ca = std::fs::read(server.data.join("ca/ca.pem")).expect("read the CA certificate");
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(rustls::pki_types::CertificateDer::from_pem_slice(&ca).expect("CA in PEM"))
-        .expect("add CA");
-    Arc::new(
-        rustls::ClientConfig::builder_with_provider(wardwatch_agent::tls::provider())
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    )
+    Arc::new(console_tls(server))
 }
 
 /// Sends a request whose body stops after a few bytes; returns everything the server
@@ -330,6 +314,7 @@ fn slow_body(tls: Arc<rustls::ClientConfig>, addr: SocketAddr, path: &str) -> St
 
 #[test]
 fn slow_and_idle_connections_neither_lock_out_clients_nor_outlast_their_timeouts() {
+    let _one = crate::support::serial::one_at_a_time();
     let own_limit = raise_own_file_limit();
     assert!(
         own_limit >= ATTACK as u64 + 200,

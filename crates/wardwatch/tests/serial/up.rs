@@ -1,15 +1,11 @@
 //! `wardwatch up`: server, token, enrolled agent for this machine in one command; Ctrl-C
 //! stops it cleanly; a second run reuses the data.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::harness::*;
+use crate::support::harness::*;
 
 /// Runs `wardwatch up` until its ready lines are printed; returns the process and them.
 fn start_up(data: &std::path::Path) -> (Proc, Vec<String>) {
@@ -63,6 +59,7 @@ fn value(lines: &[String], key: &str) -> Option<String> {
 
 #[test]
 fn up_brings_up_server_and_agent_and_a_second_run_reuses_the_data() {
+    let _one = crate::support::serial::one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let (mut up, lines) = start_up(&data);
@@ -114,6 +111,7 @@ fn up_brings_up_server_and_agent_and_a_second_run_reuses_the_data() {
 
 #[test]
 fn up_with_a_guarded_directory_reports_a_canary_write_to_its_own_server() {
+    let _one = crate::support::serial::one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let share = tmp.path().join("share");
@@ -185,6 +183,7 @@ fn up_with_a_guarded_directory_reports_a_canary_write_to_its_own_server() {
 
 #[test]
 fn up_with_a_scanned_directory_reports_a_detection_and_blocks_a_program() {
+    let _one = crate::support::serial::one_at_a_time();
     use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -287,6 +286,7 @@ fn up_with_a_scanned_directory_reports_a_detection_and_blocks_a_program() {
 
 #[test]
 fn up_with_a_scheduled_scan_finds_and_quarantines_what_was_there_before() {
+    let _one = crate::support::serial::one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let share = tmp.path().join("share");

@@ -4,14 +4,10 @@
 //! and in the audit record, exports, and a feed that cannot be used refused while the
 //! previous one stays active.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
+use crate::support::harness::*;
+use crate::support::vulnfleet::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-use support::harness::*;
-use support::vulnfleet::*;
 use wardwatch_proto::{EventBody, Package};
 
 fn priority<'a>(summary: &'a Value, name: &str) -> &'a Value {
@@ -237,23 +233,7 @@ fn the_fleet_is_matched_ranked_and_its_history_kept() {
     assert_eq!(status, 400);
     assert!(error_of(&body).contains("later day"), "{body}");
 
-    let out = wardwatch(&[
-        "admin",
-        "add",
-        "auditor",
-        "--role",
-        "viewer",
-        "--data",
-        &fleet.data_arg(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out));
-    let password = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("password for auditor:")
-                .map(|p| p.trim().to_string())
-        })
-        .expect("password line");
+    let password = fleet.server.add_user("auditor", "viewer");
     let viewer = console_login(
         &fleet.rt,
         &fleet.console,

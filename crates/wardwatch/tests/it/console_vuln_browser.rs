@@ -1,6 +1,3 @@
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-mod support;
-
 // The console's vulnerability views in a real browser (headless Chromium through
 // chromedriver) against a real server with a signed feed and three terminals: the fleet
 // view, a host's findings, the page of a CVE, accepting a risk through the form and
@@ -9,9 +6,9 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::support::vulnfleet::{VulnFleet, RANSOMWARE_CVE};
+use crate::support::webdriver::Browser;
 use serde_json::Value;
-use support::vulnfleet::{VulnFleet, RANSOMWARE_CVE};
-use support::webdriver::Browser;
 use wardwatch_bundle::time::{Duration as Span, OffsetDateTime};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -70,16 +67,10 @@ fn the_console_shows_vulnerabilities_and_accepts_a_risk() {
 
     fleet.rt.block_on(async {
         let browser = Browser::start().await.expect("start headless Chromium");
-        browser.goto(&format!("{console_url}/")).await.unwrap();
-        let user = browser.wait_for("#username", WAIT).await.unwrap();
-        browser.type_text(&user, "admin").await.unwrap();
-        let pass = browser.find("#password").await.unwrap();
-        browser.type_text(&pass, &password).await.unwrap();
         browser
-            .click(&browser.find("#login-submit").await.unwrap())
+            .sign_in(&console_url, "admin", &password, WAIT)
             .await
-            .unwrap();
-        browser.wait_for("#hosts-table", WAIT).await.unwrap();
+            .expect("sign in");
 
         // The fleet view: feed, priorities, upgrades, end-of-life hosts, findings.
         browser

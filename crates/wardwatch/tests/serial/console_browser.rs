@@ -2,16 +2,12 @@
 //! server with a real agent: login, host list, host page, and the alerts of the agent's
 //! ransomware guard. Saves screenshots under `target/tmp/console-*.png`.
 
-#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
-
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::harness::*;
-use support::webdriver::Browser;
+use crate::support::harness::*;
+use crate::support::webdriver::Browser;
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -21,6 +17,7 @@ fn screenshot_path(name: &str) -> PathBuf {
 
 #[test]
 fn console_login_host_list_and_host_page() {
+    let _one = crate::support::serial::one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server"), 0, 0);
     let password = server
@@ -142,26 +139,12 @@ fn console_login_host_list_and_host_page() {
 
 #[test]
 fn the_openapi_document_lists_every_console_route() {
+    let _one = crate::support::serial::one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server"), 0, 0);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let ca = std::fs::read(server.data.join("ca/ca.pem")).unwrap();
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls({
-                use rustls::pki_types::pem::PemObject;
-                let mut roots = rustls::RootCertStore::empty();
-                roots
-                    .add(rustls::pki_types::CertificateDer::from_pem_slice(&ca).unwrap())
-                    .unwrap();
-                rustls::ClientConfig::builder_with_provider(wardwatch_agent::tls::provider())
-                    .with_safe_default_protocol_versions()
-                    .unwrap()
-                    .with_root_certificates(roots)
-                    .with_no_client_auth()
-            })
-            .build()
-            .unwrap();
+        let client = console_client(&server);
         let doc: serde_json::Value = client
             .get(format!("{}/api/openapi.json", server.console_url))
             .send()
@@ -196,20 +179,6 @@ const HOSTILE: &str = "<img src=x onerror=window.wwPwned=1>";
 /// A JavaScript string literal for `text`.
 fn js(text: &str) -> String {
     serde_json::to_string(text).expect("a string serializes")
-}
-
-/// Signs in with the first admin's password and waits for the host list.
-async fn sign_in(browser: &Browser, console_url: &str, password: &str) {
-    browser.goto(&format!("{console_url}/")).await.unwrap();
-    let user = browser.wait_for("#username", WAIT).await.unwrap();
-    browser.type_text(&user, "admin").await.unwrap();
-    let pass = browser.find("#password").await.unwrap();
-    browser.type_text(&pass, password).await.unwrap();
-    browser
-        .click(&browser.find("#login-submit").await.unwrap())
-        .await
-        .unwrap();
-    browser.wait_for("#hosts-table", WAIT).await.unwrap();
 }
 
 /// The guard in `wardwatch agent run`, confined to this test's process tree, stops a
@@ -299,6 +268,7 @@ fn guard_alert_through_the_agent(
 
 #[test]
 fn console_alerts_view_shows_guard_alerts_as_text() {
+    let _one = crate::support::serial::one_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server"), 0, 0);
     let password = server
@@ -321,7 +291,10 @@ fn console_alerts_view_shows_guard_alerts_as_text() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let browser = Browser::start().await.expect("start headless Chromium");
-        sign_in(&browser, &server.console_url, &password).await;
+        browser
+            .sign_in(&server.console_url, "admin", &password, WAIT)
+            .await
+            .expect("sign in");
 
         // The host list counts the alert of the last 24 hours, marked urgent (killed).
         browser
