@@ -68,7 +68,7 @@ pub enum BenchCommand {
     /// installed is reported as such (apt-get install yara clamav).
     Scan {
         /// A directory of YARA rules (`.yar`, `.yara`), e.g.
-        /// crates/wardwatch-agent/bench-data/rules.
+        /// crates/wardwatch-bench/bench-data/rules.
         #[arg(long)]
         rules: PathBuf,
         /// The tree to scan.
