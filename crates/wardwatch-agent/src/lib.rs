@@ -4,7 +4,6 @@
 //! OS-specific parts (the inventory source) sit behind small traits in [`collect`] so
 //! that another platform can be added beside Linux without touching the rest.
 
-pub mod bench;
 pub mod bundles;
 pub mod client;
 pub mod collect;

@@ -46,7 +46,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod bench;
 pub mod build;
 pub mod error;
 pub mod inspect;
@@ -69,7 +68,6 @@ pub mod writer;
 /// The time types of this API (`OffsetDateTime`, `Duration`).
 pub use time;
 
-pub use bench::{bench_import, BenchReport};
 pub use build::{build_file, build_to, BuildOptions};
 pub use error::{BuildError, BundleError, KeyError};
 pub use inspect::{inspect, Inspection};

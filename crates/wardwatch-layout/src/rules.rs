@@ -17,6 +17,24 @@ pub struct Rule {
 /// Crates that do I/O over the network or hold a runtime: not for pure crates.
 const NETWORK_AND_RUNTIME: &[&str] = &["tokio", "reqwest", "hyper", "axum", "rusqlite"];
 
+/// What the binary wires together: every workspace crate but this checker. The libraries
+/// come first, the server and the benchmark drivers last, so that [`MEASURED`] is a prefix.
+const BINARY_USES: &[&str] = &[
+    "wardwatch-proto",
+    "wardwatch-disk",
+    "wardwatch-detect",
+    "wardwatch-bundle",
+    "wardwatch-vuln",
+    "wardwatch-sim",
+    "wardwatch-agent",
+    "wardwatch-server",
+    "wardwatch-bench",
+];
+
+/// What the benchmark drivers may use: every library but the server, which they run as a
+/// child process.
+const MEASURED: &[&str] = BINARY_USES.split_at(BINARY_USES.len() - 2).0;
+
 pub const RULES: &[Rule] = &[
     Rule {
         krate: "wardwatch-proto",
@@ -77,6 +95,12 @@ pub const RULES: &[Rule] = &[
         why: "the server side: never the agent's code, and never the YARA engine (the console faces the intranet)",
     },
     Rule {
+        krate: "wardwatch-bench",
+        may_use: MEASURED,
+        never_links: &["axum", "argon2"],
+        why: "the benchmark drivers: measure the libraries through their public API and run the server as a child process, never link its code; no library may depend on them (only the wardwatch binary lists this crate)",
+    },
+    Rule {
         krate: "wardwatch-layout",
         may_use: &[],
         never_links: NETWORK_AND_RUNTIME,
@@ -84,22 +108,26 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         krate: "wardwatch",
-        may_use: &[
-            "wardwatch-proto",
-            "wardwatch-disk",
-            "wardwatch-detect",
-            "wardwatch-bundle",
-            "wardwatch-vuln",
-            "wardwatch-sim",
-            "wardwatch-agent",
-            "wardwatch-server",
-        ],
+        may_use: BINARY_USES,
         never_links: &[],
-        why: "the binary: argument parsing over every library",
+        why: "the binary: argument parsing over every library and the benchmark drivers",
     },
 ];
 
 /// The rule of a crate, if it has one.
 pub fn rule(krate: &str) -> Option<&'static Rule> {
     RULES.iter().find(|r| r.krate == krate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_drivers_may_use_every_library_but_the_server() {
+        assert!(MEASURED.contains(&"wardwatch-agent"));
+        assert!(!MEASURED.contains(&"wardwatch-server"));
+        assert!(!MEASURED.contains(&"wardwatch-bench"));
+        assert_eq!(MEASURED.len() + 2, BINARY_USES.len());
+    }
 }

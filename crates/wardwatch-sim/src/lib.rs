@@ -1,5 +1,6 @@
-//! Simulated ransomware and benign workloads, for the guard's tests and for
-//! `wardwatch bench ransomware`.
+//! Simulated ransomware: a corpus of hospital files and the encryptors, for the guard's
+//! tests, `wardwatch simulate`, and the `ransomware` driver in `wardwatch-bench` (which
+//! keeps the list of scenarios and benign workloads of `wardwatch bench ransomware`).
 //!
 //! Everything here works only inside a directory the caller created: the corpus builder
 //! fills a fresh temporary directory, the encryptors refuse any path outside the
@@ -7,7 +8,6 @@
 //! bytes from a CSPRNG, which is what a real cipher's output looks like to any observer;
 //! no key exists, so a simulated victim file is not recoverable — only the corpus copy is.
 
-pub mod bench;
 pub mod corpus;
 pub mod encrypt;
 pub mod tree;

@@ -8,7 +8,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod bench;
 pub mod feed;
 pub mod matcher;
 pub mod version;

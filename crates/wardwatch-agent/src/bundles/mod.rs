@@ -4,7 +4,6 @@
 //! SHA-256 it does not have (`<state>/bundles/objects/`), and installs a kind in
 //! `<state>/bundles/<kind>/` in one rename, after every check passed.
 
-pub mod bench;
 pub mod store;
 
 use std::collections::HashSet;

@@ -6,7 +6,6 @@
 //! itself is `wardwatch_detect::signatures`.
 
 pub mod alert;
-pub mod bench;
 pub mod onaccess;
 pub mod quarantine;
 pub mod read;

@@ -5,7 +5,6 @@
 //! when, and what to do about a detection is the agent's business. The exceptions are
 //! explicit: compiling a rule directory and writing or mapping a compiled hash database.
 
-pub mod bench;
 pub mod digests;
 pub mod eicar;
 pub mod engine;
@@ -13,7 +12,6 @@ pub mod hashdb;
 pub mod hashlist;
 pub mod rules;
 
-pub use bench::{bench_hashdb, HashDbBench};
 pub use digests::{Digests, DigestsHasher};
 pub use eicar::{is_eicar, EICAR, EICAR_NAME};
 pub use engine::{Detection, DetectionKind, Engine, EngineScanner, ScanError, DEFAULT_TIMEOUT};

@@ -1,7 +1,7 @@
 //! Matching installed packages against a [`FeedSet`]. [`MatchIndex::build`] compiles the
 //! feeds once into an index keyed by (ecosystem release, package); [`MatchIndex::match_host`]
 //! then answers for one host in milliseconds: one hash lookup and one binary search per
-//! package, then only the entries that match are touched (see `bench::bench_fleet`).
+//! package, then only the entries that match are touched (see `wardwatch_bench::matching::bench_fleet`).
 //!
 //! Distribution data is matched by source package and source version (dpkg's
 //! `Source: name (version)`), for the host's own release only; nothing is matched by a

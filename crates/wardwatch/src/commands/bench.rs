@@ -68,7 +68,7 @@ pub enum BenchCommand {
     /// installed is reported as such (apt-get install yara clamav).
     Scan {
         /// A directory of YARA rules (`.yar`, `.yara`), e.g.
-        /// crates/wardwatch-agent/bench-data/rules.
+        /// crates/wardwatch-bench/bench-data/rules.
         #[arg(long)]
         rules: PathBuf,
         /// The tree to scan.
@@ -97,12 +97,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             batch,
         } => {
             let exe = std::env::current_exe()?;
-            let options = wardwatch_agent::bench::IngestOptions {
+            let options = wardwatch_bench::ingest::IngestOptions {
                 agents,
                 events,
                 batch,
             };
-            let report = wardwatch_agent::bench::ingest(&exe, &options).await?;
+            let report = wardwatch_bench::ingest::ingest(&exe, &options).await?;
             println!("{report}");
             Ok(())
         }
@@ -112,7 +112,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             ranges,
         } => {
             let report = tokio::task::spawn_blocking(move || {
-                wardwatch_vuln::bench::bench_fleet(hosts, packages, ranges)
+                wardwatch_bench::matching::bench_fleet(hosts, packages, ranges)
             })
             .await?;
             println!("{report}");
@@ -124,15 +124,15 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             agents,
         } => {
             let import = tokio::task::spawn_blocking(move || {
-                wardwatch_bundle::bench::bench_import(size_mib * 1024 * 1024, members)
+                wardwatch_bench::bundle::bench_import(size_mib * 1024 * 1024, members)
             })
             .await??;
             println!("{import}");
             let member_size = (size_mib * 1024 * 1024) / members.max(1) as u64;
-            let (old, new) = wardwatch_agent::bundles::bench::synthetic(members, member_size, 1);
+            let (old, new) = wardwatch_bench::bundle_fetch::synthetic(members, member_size, 1);
             println!(
                 "{}",
-                wardwatch_agent::bundles::bench::transfer(&old, &new, agents)
+                wardwatch_bench::bundle_fetch::transfer(&old, &new, agents)
             );
             Ok(())
         }
@@ -143,7 +143,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             no_open_gate,
             json,
         } => {
-            let options = wardwatch_sim::bench::BenchOptions {
+            let options = wardwatch_bench::ransomware::BenchOptions {
                 exe: std::env::current_exe()?,
                 per_kind,
                 only,
@@ -151,12 +151,16 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 no_open_gate,
             };
             let (summary, outcomes) =
-                tokio::task::spawn_blocking(move || wardwatch_sim::bench::run(&options)).await??;
+                tokio::task::spawn_blocking(move || wardwatch_bench::ransomware::run(&options))
+                    .await??;
             if json {
                 let report = serde_json::json!({ "corpus": summary, "outcomes": outcomes });
                 println!("{report}");
             } else {
-                println!("{}", wardwatch_sim::bench::render(&summary, &outcomes));
+                println!(
+                    "{}",
+                    wardwatch_bench::ransomware::render(&summary, &outcomes)
+                );
             }
             Ok(())
         }
@@ -168,7 +172,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             repeat,
             json,
         } => {
-            let options = wardwatch_agent::scan::bench::BenchOptions {
+            let options = wardwatch_bench::scan::BenchOptions {
                 exe: std::env::current_exe()?,
                 rules,
                 path,
@@ -177,8 +181,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 repeat,
             };
             let report =
-                tokio::task::spawn_blocking(move || wardwatch_agent::scan::bench::run(&options))
-                    .await??;
+                tokio::task::spawn_blocking(move || wardwatch_bench::scan::run(&options)).await??;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

@@ -6,14 +6,14 @@ use std::fs::{self, File};
 use std::io::{BufReader, BufWriter, Write};
 use std::time::{Duration, Instant};
 
-use time::OffsetDateTime;
+use wardwatch_bundle::time::OffsetDateTime;
 
-use crate::build::{build_file, BuildOptions};
-use crate::error::{BuildError, BundleError};
-use crate::install::install;
-use crate::keys::{SigningKey, TrustedKeys};
-use crate::manifest::Kind;
-use crate::verify::Policy;
+use wardwatch_bundle::build::{build_file, BuildOptions};
+use wardwatch_bundle::error::{BuildError, BundleError};
+use wardwatch_bundle::install::install;
+use wardwatch_bundle::keys::{SigningKey, TrustedKeys};
+use wardwatch_bundle::manifest::Kind;
+use wardwatch_bundle::verify::Policy;
 
 /// Figures of one [`bench_import`] run.
 #[derive(Debug, Clone)]
@@ -97,7 +97,7 @@ pub fn bench_import(size_bytes: u64, members: usize) -> Result<BenchReport, Buil
         kind: Kind::VulnFeed,
         version: 1,
         created: now,
-        expires: now + time::Duration::days(30),
+        expires: now + wardwatch_bundle::time::Duration::days(30),
     };
     let bundle = dir.path().join("bench.bundle");
     let started = Instant::now();

@@ -6,12 +6,12 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::feed::{
+use wardwatch_vuln::feed::{
     Advisory, Affected, EolTable, Epss, EpssScores, Event, FeedSet, ImportNotes, KevCatalog,
     KevEntry, Level, Origin, PackageId, Range, RangeKind, RansomwareUse, Severity, TrackerStatus,
 };
-use crate::matcher::{parse_dpkg_status, HostInventory, HostOs, InstalledPackage};
-use crate::version::Scheme;
+use wardwatch_vuln::matcher::{parse_dpkg_status, HostInventory, HostOs, InstalledPackage};
+use wardwatch_vuln::version::Scheme;
 
 /// Deterministic generator (splitmix64): runs must be repeatable, not secret.
 #[derive(Clone)]
@@ -349,7 +349,7 @@ fn generate_feed(pool: &[PoolPackage], ranges: usize, rng: &mut Rng) -> FeedSet 
             } else {
                 RansomwareUse::Unknown
             };
-            let date = crate::feed::Date::from_unix_days(18_000 + rng.below(2_000) as i64);
+            let date = wardwatch_vuln::feed::Date::from_unix_days(18_000 + rng.below(2_000) as i64);
             kev.insert(
                 cve.clone(),
                 KevEntry {
@@ -383,7 +383,7 @@ fn generate_feed(pool: &[PoolPackage], ranges: usize, rng: &mut Rng) -> FeedSet 
         },
         EolTable::builtin().unwrap_or_else(|_| EolTable {
             schema: 1,
-            updated: crate::feed::Date::from_unix_days(0),
+            updated: wardwatch_vuln::feed::Date::from_unix_days(0),
             note: None,
             systems: Vec::new(),
         }),

@@ -3,7 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
 
-use wardwatch_vuln::bench::bench_fleet;
+use wardwatch_bench::matching::bench_fleet;
 
 #[test]
 fn small_fleet() {

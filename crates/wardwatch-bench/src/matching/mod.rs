@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::matcher::{BuildReport, MatchIndex};
+use wardwatch_vuln::matcher::{BuildReport, MatchIndex};
 pub use workload::Workload;
 
 /// The figures of one [`bench_fleet`] run. `Display` prints them for people.

@@ -16,10 +16,10 @@ use tokio::process::{Child, Command};
 use tokio::sync::Semaphore;
 use wardwatch_proto::{Event, EventBody};
 
-use crate::client::ServerClient;
-use crate::enroll::{enroll, EnrollOptions};
-use crate::state::StateDir;
-use crate::AgentError;
+use wardwatch_agent::client::ServerClient;
+use wardwatch_agent::enroll::{enroll, EnrollOptions};
+use wardwatch_agent::state::StateDir;
+use wardwatch_agent::AgentError;
 
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -251,7 +251,9 @@ pub async fn ingest(exe: &Path, options: &IngestOptions) -> Result<IngestReport,
                             latencies.push(t.elapsed().as_secs_f64() * 1000.0);
                             break;
                         }
-                        Err(crate::client::SendError::Transient(_)) if retries < 10_000 => {
+                        Err(wardwatch_agent::client::SendError::Transient(_))
+                            if retries < 10_000 =>
+                        {
                             retries += 1;
                             tokio::time::sleep(Duration::from_millis(50)).await;
                         }

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::corpus;
-use crate::encrypt::{self, Mode};
+use wardwatch_sim::corpus;
+use wardwatch_sim::encrypt::{self, Mode};
 
 /// How the bench runs.
 #[derive(Debug, Clone)]

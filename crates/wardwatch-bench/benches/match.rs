@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use wardwatch_vuln::bench::Workload;
+use wardwatch_bench::matching::Workload;
 use wardwatch_vuln::matcher::MatchIndex;
 
 fn match_host(c: &mut Criterion) {

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::hashdb::{HashDb, HashDbBuilder, HashDbError};
-use super::hashlist::{Algorithm, Digest, HashEntry};
+use wardwatch_detect::signatures::hashdb::{HashDb, HashDbBuilder, HashDbError};
+use wardwatch_detect::signatures::hashlist::{Algorithm, Digest, HashEntry};
 
 /// Lookups timed per run (half of them hits).
 const LOOKUPS: usize = 1_000_000;

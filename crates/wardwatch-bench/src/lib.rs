@@ -1,0 +1,25 @@
+//! The benchmark drivers of wardwatch, one module per benchmark, kept out of the library
+//! crates they measure: those crates ship in the agent and the server, and a driver
+//! brings clocks, child processes, peer scanners and synthetic data with it (the
+//! detection engines in `wardwatch-detect` have no clock of their own).
+//!
+//! Each driver uses only the public API of the crates it measures. The `wardwatch`
+//! binary runs them as `wardwatch bench …`; nothing else depends on this crate.
+//!
+//! | module | `wardwatch bench` | measures |
+//! | --- | --- | --- |
+//! | [`ingest`] | `ingest` | simulated agents against a local server |
+//! | [`scan`] | `scan` | the malware scanner against `yara -r` and `clamscan -r` |
+//! | [`bundle`] | `bundle` | offline bundle build, verify and install |
+//! | [`bundle_fetch`] | `bundle` | bytes sent to a fleet after a bundle changes |
+//! | [`ransomware`] | `ransomware` | the guard against the simulator's encryptors |
+//! | [`matching`] | `match` | vulnerability matching for a whole fleet |
+//! | [`signatures`] | — | the compiled hash database at a given size |
+
+pub mod bundle;
+pub mod bundle_fetch;
+pub mod ingest;
+pub mod matching;
+pub mod ransomware;
+pub mod scan;
+pub mod signatures;
