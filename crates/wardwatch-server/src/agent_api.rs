@@ -574,3 +574,60 @@ async fn finish_command(
     }
     Ok(Json(serde_json::json!({ "recorded": number })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::PendingCommand;
+
+    fn golden(name: &str) -> serde_json::Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../wardwatch-proto/tests/golden")
+            .join(name);
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    /// The bundle and command bodies as the server writes and reads them are the
+    /// protocol's golden files.
+    #[test]
+    fn bundle_and_command_bodies_are_the_golden_ones() {
+        let listing: BundleListing = serde_json::from_value(golden("bundle_listing.json")).unwrap();
+        assert_eq!(
+            serde_json::to_value(&listing).unwrap(),
+            golden("bundle_listing.json")
+        );
+        let status: BundleStatus = serde_json::from_value(golden("bundle_status.json")).unwrap();
+        assert_eq!(
+            serde_json::to_value(&status).unwrap(),
+            golden("bundle_status.json")
+        );
+        let commands = vec![
+            PendingCommand {
+                id: 1,
+                kind: "scan".into(),
+                args: serde_json::json!({ "paths": ["/home", "/srv/share"] }),
+            },
+            PendingCommand {
+                id: 2,
+                kind: "quarantine.restore".into(),
+                args: serde_json::json!({ "id": "0123abcd-0001" }),
+            },
+            PendingCommand {
+                id: 3,
+                kind: "quarantine.delete".into(),
+                args: serde_json::json!({ "id": "0123abcd-0002" }),
+            },
+        ];
+        assert_eq!(
+            serde_json::json!({ "commands": commands }),
+            golden("commands.json")
+        );
+        for name in ["command_result.json", "command_result_failed.json"] {
+            let outcome: CommandOutcome = serde_json::from_value(golden(name)).unwrap();
+            assert_eq!(
+                serde_json::json!({ "ok": outcome.ok, "result": outcome.result }),
+                golden(name)
+            );
+        }
+    }
+}
