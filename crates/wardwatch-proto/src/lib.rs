@@ -207,6 +207,49 @@ pub struct Heartbeat {
     pub spool_dropped: u64,
 }
 
+/// `GET /api/v1/bundles`: the bundles installed on the server, as an agent needs them to
+/// decide what to fetch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleListing {
+    pub bundles: Vec<BundleOffer>,
+}
+
+/// One installed bundle. Only `manifest` and `signature` are to be trusted, and only
+/// after the signature verified with the agent's own trusted keys; `kind` and `version`
+/// repeat the manifest for a quick look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleOffer {
+    pub kind: String,
+    pub version: u64,
+    /// SHA-256 (hex) of the manifest bytes.
+    #[serde(default)]
+    pub manifest_sha256: String,
+    /// The exact signed `manifest.json`, base64 (standard alphabet, padded).
+    pub manifest: String,
+    /// The `manifest.json.minisig` text.
+    pub signature: String,
+}
+
+/// Body of `POST /api/v1/bundles/status`: the bundle versions an agent runs now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleStatus {
+    pub protocol: u32,
+    pub bundles: Vec<RunningBundle>,
+}
+
+/// A bundle kind and its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningBundle {
+    pub kind: String,
+    pub version: u64,
+}
+
+/// The server's answer to a bundle status: the versions it has installed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleStatusAnswer {
+    pub installed: Vec<RunningBundle>,
+}
+
 /// Every error the server returns has this shape, with a sentence meant for a person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use wardwatch_proto::{
-    Batch, BatchAck, EnrollRequest, EnrollResponse, ErrorBody, Event, EventBody, Heartbeat,
+    Batch, BatchAck, BundleListing, BundleStatus, BundleStatusAnswer, EnrollRequest,
+    EnrollResponse, ErrorBody, Event, EventBody, Heartbeat,
 };
 
 fn golden(name: &str) -> Value {
@@ -98,4 +99,12 @@ fn heartbeat() {
 #[test]
 fn error_body() {
     round_trip::<ErrorBody>("error.json");
+}
+
+#[test]
+fn bundle_listing_and_status() {
+    let listing: BundleListing = round_trip("bundle_listing.json");
+    assert_eq!(listing.bundles[0].kind, "signatures");
+    round_trip::<BundleStatus>("bundle_status.json");
+    round_trip::<BundleStatusAnswer>("bundle_status_response.json");
 }
