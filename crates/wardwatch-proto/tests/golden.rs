@@ -13,8 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use wardwatch_proto::{
-    Batch, BatchAck, BundleListing, BundleStatus, BundleStatusAnswer, EnrollRequest,
-    EnrollResponse, ErrorBody, Event, EventBody, Heartbeat,
+    Batch, BatchAck, BundleListing, BundleStatus, BundleStatusAnswer, Command, CommandOutcome,
+    EnrollRequest, EnrollResponse, ErrorBody, Event, EventBody, Heartbeat, PendingCommands,
 };
 
 fn golden(name: &str) -> Value {
@@ -107,4 +107,30 @@ fn bundle_listing_and_status() {
     assert_eq!(listing.bundles[0].kind, "signatures");
     round_trip::<BundleStatus>("bundle_status.json");
     round_trip::<BundleStatusAnswer>("bundle_status_response.json");
+}
+
+#[test]
+fn commands_and_their_outcomes() {
+    let listed: PendingCommands = round_trip("commands.json");
+    let commands: Vec<Command> = listed
+        .commands
+        .iter()
+        .map(|c| c.command().unwrap())
+        .collect();
+    assert!(matches!(commands[0], Command::Scan(_)));
+    assert!(matches!(commands[1], Command::QuarantineRestore(_)));
+    assert!(matches!(commands[2], Command::QuarantineDelete(_)));
+    // The typed command writes the listed kind and arguments back.
+    for (typed, raw) in commands.iter().zip(
+        &golden("commands.json")["commands"]
+            .as_array()
+            .unwrap()
+            .clone(),
+    ) {
+        let mut raw = raw.clone();
+        raw.as_object_mut().unwrap().remove("id");
+        assert_eq!(serde_json::to_value(typed).unwrap(), raw);
+    }
+    round_trip::<CommandOutcome>("command_result.json");
+    round_trip::<CommandOutcome>("command_result_failed.json");
 }
