@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use wardwatch_proto::{Batch, BatchAck, ErrorBody, Event, Heartbeat, PROTOCOL_VERSION};
+use wardwatch_proto::{
+    Batch, BatchAck, CommandOutcome, ErrorBody, Event, Heartbeat, PendingCommand, PendingCommands,
+    PROTOCOL_VERSION,
+};
 
 use crate::state::StateDir;
 use crate::tls::mutual_tls_config;
@@ -88,30 +91,18 @@ impl ServerClient {
     }
 }
 
-/// A command queued in the console for this terminal.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Command {
-    pub id: i64,
-    pub kind: String,
-    #[serde(default)]
-    pub args: serde_json::Value,
-}
-
-#[derive(serde::Deserialize)]
-struct Commands {
-    commands: Vec<Command>,
-}
-
 impl ServerClient {
     /// The commands waiting for this terminal; the server marks them as taken.
-    pub async fn take_commands(&self) -> Result<Vec<Command>, SendError> {
+    pub async fn take_commands(&self) -> Result<Vec<PendingCommand>, SendError> {
         let response = self
             .http
             .get(format!("{}/api/v1/commands", self.base))
             .send()
             .await
             .map_err(|e| SendError::Transient(crate::error_chain(&e)))?;
-        answer::<Commands>(response).await.map(|c| c.commands)
+        answer::<PendingCommands>(response)
+            .await
+            .map(|c| c.commands)
     }
 
     /// Reports the outcome of a command.
@@ -124,7 +115,10 @@ impl ServerClient {
         let response = self
             .http
             .post(format!("{}/api/v1/commands/{id}", self.base))
-            .json(&serde_json::json!({ "ok": ok, "result": result }))
+            .json(&CommandOutcome {
+                ok,
+                result: result.clone(),
+            })
             .send()
             .await
             .map_err(|e| SendError::Transient(crate::error_chain(&e)))?;

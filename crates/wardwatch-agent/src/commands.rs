@@ -6,11 +6,9 @@
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
-use serde::Deserialize;
 use serde_json::{json, Value};
-use wardwatch_proto::EventBody;
+use wardwatch_proto::{Command, EventBody, PendingCommand, ScanArgs, VaultArgs};
 
-use crate::client::Command;
 use crate::scan::alert::scan_alert;
 use crate::scan::quarantine::{action_event, detection_events, Vault};
 use crate::scan::run::{scan_paths, ScanEvent, ScanOptions};
@@ -33,38 +31,35 @@ pub struct CommandContext {
     pub quarantine: bool,
 }
 
-#[derive(Deserialize)]
-struct ScanArgs {
-    #[serde(default)]
-    paths: Vec<PathBuf>,
-}
-
-#[derive(Deserialize)]
-struct VaultArgs {
-    id: String,
-}
-
 /// Runs one command. `emit` receives the alert and audit events to spool. The error is a
 /// sentence for the console.
 pub fn run_command(
     context: &CommandContext,
-    command: &Command,
+    command: &PendingCommand,
     stop: &AtomicBool,
     emit: &mut dyn FnMut(EventBody),
 ) -> Result<Value, String> {
-    let args = |what: &str| format!("malformed {what} arguments {}", command.args);
-    match command.kind.as_str() {
-        "scan" => {
-            let parsed: ScanArgs =
-                serde_json::from_value(command.args.clone()).map_err(|_| args("scan"))?;
-            scan(context, parsed.paths, stop, emit)
+    let typed = command.command().map_err(|e| {
+        if e.to_string().starts_with("unknown variant") {
+            format!(
+                "this agent does not know the command {:?} (not supported by this agent); update it to the server's version",
+                command.kind
+            )
+        } else {
+            format!("malformed {} arguments {}", command.kind, command.args)
         }
-        "quarantine.restore" => {
-            let parsed: VaultArgs =
-                serde_json::from_value(command.args.clone()).map_err(|_| args("restore"))?;
+    })?;
+    match typed {
+        Command::Scan(ScanArgs { paths }) => scan(
+            context,
+            paths.into_iter().map(PathBuf::from).collect(),
+            stop,
+            emit,
+        ),
+        Command::QuarantineRestore(VaultArgs { id }) => {
             let vault = open_vault(context)?;
             // A refusal is the vault's sentence: what is wrong and what to do.
-            let restored = vault.restore(&parsed.id, None).map_err(|e| e.to_string())?;
+            let restored = vault.restore(&id, None).map_err(|e| e.to_string())?;
             let record = &restored.record;
             emit(action_event("quarantine.restore", record, ACTOR));
             tracing::info!(id = %record.id, path = %record.path, "quarantined file restored on request of the console");
@@ -75,20 +70,15 @@ pub fn run_command(
             }
             Ok(result)
         }
-        "quarantine.delete" => {
-            let parsed: VaultArgs =
-                serde_json::from_value(command.args.clone()).map_err(|_| args("delete"))?;
+        Command::QuarantineDelete(VaultArgs { id }) => {
             let vault = open_vault(context)?;
             let record = vault
-                .delete(&parsed.id)
+                .delete(&id)
                 .map_err(|e| format!("delete failed: {e}"))?;
             emit(action_event("quarantine.delete", &record, ACTOR));
             tracing::info!(id = %record.id, path = %record.path, "quarantined file deleted on request of the console");
             serde_json::to_value(&record).map_err(|e| e.to_string())
         }
-        other => Err(format!(
-            "this agent does not know the command {other:?}; update it to the server's version"
-        )),
     }
 }
 
@@ -166,8 +156,8 @@ mod tests {
 
     const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 
-    fn command(kind: &str, args: Value) -> Command {
-        Command {
+    fn command(kind: &str, args: Value) -> PendingCommand {
+        PendingCommand {
             id: 1,
             kind: kind.into(),
             args,

@@ -63,3 +63,98 @@ pub fn spawn(options: GuardOptions, shutdown: watch::Receiver<bool>) -> mpsc::Re
     });
     rx
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::{
+        Action, ActionKind, AncestorReport, ContentHash, FileChange, FileReport, ProcessReport,
+        Refusal, Times,
+    };
+    use wardwatch_detect::behaviour::Signal;
+
+    /// The guard's alert event is pinned by the protocol's golden file, which the server's
+    /// alert reader is tested against.
+    #[test]
+    fn a_guard_alert_event_is_the_golden_one() {
+        let alert = GuardAlert {
+            level: Level::Kill,
+            score: 10.5,
+            signals: vec![
+                Signal::CanaryTouched {
+                    path: "/srv/share/.0000-wardwatch-canary.docx".into(),
+                },
+                Signal::EncryptedRewrite {
+                    path: "/srv/share/letter.docx".into(),
+                    detail: "entropy 7.99".into(),
+                },
+            ],
+            action: Action {
+                kind: ActionKind::Killed,
+                pids: vec![4242, 4243],
+                refused: vec![Refusal {
+                    pid: 1,
+                    reason: "init",
+                }],
+                at_ms: Some(1_700_000_002_001),
+                done_ms: Some(1_700_000_002_050),
+            },
+            process: ProcessReport {
+                pid: 4242,
+                exe: Some("/tmp/locker".into()),
+                exe_sha256: Some("ab".repeat(32)),
+                cmdline: vec![
+                    "/tmp/locker".into(),
+                    "--encrypt".into(),
+                    "/srv/share".into(),
+                ],
+                uid: Some(1000),
+                user: Some("nurse".into()),
+                ppid: Some(4000),
+                start_time_ms: Some(1_700_000_000_000),
+                cwd: Some("/home/nurse".into()),
+                parents: vec![AncestorReport {
+                    pid: 4000,
+                    exe: Some("/usr/bin/bash".into()),
+                    cmdline: vec!["bash".into()],
+                }],
+            },
+            files: vec![
+                FileReport {
+                    path: "/srv/share/letter.docx".into(),
+                    changes: vec![
+                        FileChange::Written,
+                        FileChange::RenamedTo {
+                            path: "/srv/share/letter.docx.locked".into(),
+                        },
+                    ],
+                    pids: vec![4242],
+                    before: Some(ContentHash {
+                        sha256: "01".repeat(32),
+                        sampled: false,
+                    }),
+                    after: Some(ContentHash {
+                        sha256: "ff".repeat(32),
+                        sampled: true,
+                    }),
+                },
+                FileReport {
+                    path: "/srv/share/.0000-wardwatch-canary.docx".into(),
+                    changes: vec![FileChange::CanaryTouched],
+                    pids: vec![],
+                    before: None,
+                    after: None,
+                },
+            ],
+            files_omitted: 3,
+            times: Times {
+                first_event: Some(1_700_000_001_000),
+                alert: 1_700_000_002_000,
+                action: Some(1_700_000_002_001),
+                last_signal: Some(1_700_000_002_050),
+            },
+        };
+        let got = serde_json::to_value(alert_event(&alert)).unwrap();
+        crate::golden::check("alert_guard_ransomware.json", &got);
+    }
+}

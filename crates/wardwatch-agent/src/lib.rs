@@ -10,6 +10,8 @@ pub mod collect;
 pub mod commands;
 pub mod enroll;
 pub mod fsat;
+#[cfg(test)]
+mod golden;
 pub mod guard;
 pub mod guard_report;
 pub mod run;

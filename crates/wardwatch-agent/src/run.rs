@@ -294,7 +294,7 @@ async fn run_one_command(
     stop: &Arc<AtomicBool>,
     spool: &SharedSpool,
     wake: &Notify,
-    command: crate::client::Command,
+    command: wardwatch_proto::PendingCommand,
 ) {
     let id = command.id;
     tracing::info!(id, kind = %command.kind, "running a command from the console");

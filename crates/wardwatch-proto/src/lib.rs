@@ -209,6 +209,112 @@ pub struct Heartbeat {
     pub spool_dropped: u64,
 }
 
+/// `GET /api/v1/bundles`: the bundles installed on the server, as an agent needs them to
+/// decide what to fetch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleListing {
+    pub bundles: Vec<BundleOffer>,
+}
+
+/// One installed bundle. Only `manifest` and `signature` are to be trusted, and only
+/// after the signature verified with the agent's own trusted keys; `kind` and `version`
+/// repeat the manifest for a quick look.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleOffer {
+    pub kind: String,
+    pub version: u64,
+    /// SHA-256 (hex) of the manifest bytes.
+    #[serde(default)]
+    pub manifest_sha256: String,
+    /// The exact signed `manifest.json`, base64 (standard alphabet, padded).
+    pub manifest: String,
+    /// The `manifest.json.minisig` text.
+    pub signature: String,
+}
+
+/// Body of `POST /api/v1/bundles/status`: the bundle versions an agent runs now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleStatus {
+    pub protocol: u32,
+    pub bundles: Vec<RunningBundle>,
+}
+
+/// A bundle kind and its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunningBundle {
+    pub kind: String,
+    pub version: u64,
+}
+
+/// The server's answer to a bundle status: the versions it has installed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleStatusAnswer {
+    pub installed: Vec<RunningBundle>,
+}
+
+/// A command from the console for a terminal: `{"kind": …, "args": {…}}`. The kind
+/// strings are spelled here only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "args")]
+pub enum Command {
+    /// Scan files now; no paths: the terminal's configured ones.
+    #[serde(rename = "scan")]
+    Scan(ScanArgs),
+    /// Put a quarantined file back where it was.
+    #[serde(rename = "quarantine.restore")]
+    QuarantineRestore(VaultArgs),
+    /// Delete a quarantined file for good.
+    #[serde(rename = "quarantine.delete")]
+    QuarantineDelete(VaultArgs),
+}
+
+/// Arguments of [`Command::Scan`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ScanArgs {
+    #[serde(default)]
+    pub paths: Vec<String>,
+}
+
+/// Arguments of the quarantine commands: the vault id of the file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VaultArgs {
+    pub id: String,
+}
+
+/// One command as `GET /api/v1/commands` lists it. Kind and arguments stay raw here so
+/// that one command this agent does not know spoils only itself, not the list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingCommand {
+    pub id: i64,
+    pub kind: String,
+    #[serde(default)]
+    pub args: serde_json::Value,
+}
+
+impl PendingCommand {
+    /// The command, or why it cannot be read: a kind this version does not know, or
+    /// arguments of the wrong shape (serde's sentence, which names the known kinds).
+    pub fn command(&self) -> Result<Command, serde_json::Error> {
+        serde_json::from_value(serde_json::json!({ "kind": self.kind, "args": self.args }))
+    }
+}
+
+/// Body of `GET /api/v1/commands`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingCommands {
+    pub commands: Vec<PendingCommand>,
+}
+
+/// Body of `POST /api/v1/commands/{id}`: how a command went. `result` is the command's
+/// report, or the sentence that says why it failed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandOutcome {
+    pub ok: bool,
+    #[serde(default)]
+    pub result: serde_json::Value,
+}
+
 /// Every error the server returns has this shape, with a sentence meant for a person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -30,12 +30,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::io::{AsyncRead, ReadBuf};
 use wardwatch_bundle::Kind;
 use wardwatch_proto::{
-    Batch, BatchAck, EnrollRequest, EnrollResponse, Heartbeat, MAX_BATCH_COMPRESSED_BYTES,
-    MAX_BATCH_DECOMPRESSED_BYTES, MAX_BATCH_EVENTS, PROTOCOL_VERSION,
+    Batch, BatchAck, BundleListing, BundleOffer, BundleStatus, BundleStatusAnswer, CommandOutcome,
+    EnrollRequest, EnrollResponse, Heartbeat, PendingCommands, RunningBundle,
+    MAX_BATCH_COMPRESSED_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, MAX_BATCH_EVENTS, PROTOCOL_VERSION,
 };
 
 use crate::api_error::{blocking, parse_json, ApiError};
@@ -305,41 +306,6 @@ fn decompress(compressed: &[u8]) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
-/// `GET /api/v1/bundles`: what is installed, as an agent needs it to decide what to fetch.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BundleListing {
-    pub bundles: Vec<BundleOffer>,
-}
-
-/// One installed bundle. Only `manifest` and `signature` are to be trusted, and only
-/// after the signature verified with the agent's own trusted keys; `kind` and `version`
-/// repeat the manifest for a quick look.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BundleOffer {
-    pub kind: String,
-    pub version: u64,
-    /// SHA-256 (hex) of the manifest bytes.
-    pub manifest_sha256: String,
-    /// The exact signed `manifest.json`, base64 (standard alphabet, padded).
-    pub manifest: String,
-    /// The `manifest.json.minisig` text.
-    pub signature: String,
-}
-
-/// `POST /api/v1/bundles/status`: the bundle versions an agent runs now.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BundleStatus {
-    pub protocol: u32,
-    pub bundles: Vec<RunningBundle>,
-}
-
-/// A kind and the version of it an agent runs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunningBundle {
-    pub kind: String,
-    pub version: u64,
-}
-
 /// Most entries a status report may hold (there are three kinds).
 const MAX_STATUS_ENTRIES: usize = 16;
 
@@ -479,7 +445,7 @@ async fn bundle_status(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
     body: Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<BundleStatusAnswer>, ApiError> {
     let bytes = read_body(body, MAX_ENROLL_BYTES, "bundle status").await?;
     let status: BundleStatus = parse_json(&bytes, "bundle status")?;
     check_protocol(status.protocol)?;
@@ -522,7 +488,7 @@ async fn bundle_status(
             version: b.manifest.version,
         })
         .collect();
-    Ok(Json(serde_json::json!({ "installed": installed })))
+    Ok(Json(BundleStatusAnswer { installed }))
 }
 
 /// Largest command result, in bytes (a scan summary is far smaller).
@@ -532,20 +498,11 @@ const MAX_COMMAND_RESULT_BYTES: usize = 256 * 1024;
 async fn take_commands(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<PendingCommands>, ApiError> {
     let store = state.store.clone();
     let now = wardwatch_proto::now_millis();
     let commands = blocking(move || store.take_commands(&host.host_id, now)).await?;
-    Ok(Json(serde_json::json!({ "commands": commands })))
-}
-
-/// What a terminal reports when it has run a command.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CommandOutcome {
-    ok: bool,
-    #[serde(default)]
-    result: serde_json::Value,
+    Ok(Json(PendingCommands { commands }))
 }
 
 /// `POST /api/v1/commands/{id}`: the outcome of one of the terminal's own commands.

@@ -17,7 +17,10 @@ use wardwatch_bundle::time::OffsetDateTime;
 use wardwatch_bundle::{
     signature, BundleError, KeyError, Kind, Limits, Manifest, Member, PublicKey, TrustedKeys,
 };
-use wardwatch_proto::{Alert, ErrorBody, EventBody, Severity, PROTOCOL_VERSION};
+use wardwatch_proto::{
+    Alert, BundleListing, BundleOffer, BundleStatus, ErrorBody, EventBody, RunningBundle, Severity,
+    PROTOCOL_VERSION,
+};
 
 use crate::state::StateDir;
 use crate::tls::mutual_tls_config;
@@ -96,21 +99,6 @@ pub fn add_trusted_key(state: &StateDir, file: &Path) -> Result<(String, bool), 
     wardwatch_disk::write_private(&path, key.to_file_text().as_bytes())
         .map_err(|e| write_err(&path, e))?;
     Ok((id, true))
-}
-
-/// One installed bundle as the server lists it (`GET /api/v1/bundles`). Only the
-/// manifest and signature count, and only once verified here.
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Offer {
-    pub kind: String,
-    pub version: u64,
-    pub manifest: String,
-    pub signature: String,
-}
-
-#[derive(Debug, Clone, serde::Deserialize)]
-struct Listing {
-    bundles: Vec<Offer>,
 }
 
 /// What happened to one kind in one round.
@@ -195,7 +183,7 @@ impl BundleSync {
 
     /// One round: list, verify, fetch what is missing, install, report the status.
     pub async fn run_once(&mut self) -> Result<Report, FetchError> {
-        let listing: Listing = self.get_json("/api/v1/bundles").await?;
+        let listing: BundleListing = self.get_json("/api/v1/bundles").await?;
         let store = self.store.clone();
         blocking(move || store.create()).await?;
         let trusted = load_trusted_keys(&self.state)?;
@@ -250,7 +238,7 @@ impl BundleSync {
     }
 
     /// Decides about one offer and installs it if it passes.
-    async fn take(&mut self, offer: &Offer, trusted: &TrustedKeys) -> Outcome {
+    async fn take(&mut self, offer: &BundleOffer, trusted: &TrustedKeys) -> Outcome {
         let Ok(kind) = Kind::parse(&offer.kind) else {
             // A kind this agent does not know: not for it, and not a forgery either.
             return Outcome::Failed {
@@ -312,7 +300,7 @@ impl BundleSync {
     /// Signature by a key this agent trusts, then the manifest, then version and validity.
     fn verify_offer(
         &self,
-        offer: &Offer,
+        offer: &BundleOffer,
         kind: Kind,
         installed: Option<u64>,
         trusted: &TrustedKeys,
@@ -445,13 +433,19 @@ impl BundleSync {
             let mut out = Vec::new();
             for kind in [Kind::VulnFeed, Kind::Signatures, Kind::Policies] {
                 if let Ok(Some(m)) = store.installed(kind) {
-                    out.push(serde_json::json!({ "kind": kind.as_str(), "version": m.version }));
+                    out.push(RunningBundle {
+                        kind: kind.as_str().to_string(),
+                        version: m.version,
+                    });
                 }
             }
             Ok(out)
         })
         .await?;
-        let body = serde_json::json!({ "protocol": PROTOCOL_VERSION, "bundles": running });
+        let body = BundleStatus {
+            protocol: PROTOCOL_VERSION,
+            bundles: running,
+        };
         let response = self
             .http
             .post(format!("{}/api/v1/bundles/status", self.base))

@@ -105,9 +105,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_blocked_program_is_critical_and_eicar_is_low() {
-        let blocked = AccessDetection {
+    /// A program refused at start for a YARA match.
+    fn blocked_exec() -> AccessDetection {
+        AccessDetection {
             path: "/srv/share/x.exe".into(),
             size: 10,
             trigger: Trigger::Exec,
@@ -115,7 +115,12 @@ mod tests {
             blocked: true,
             detections: vec![yara()],
             scanned: crate::scan::read::ScannedFile::new(1, 2, b"x"),
-        };
+        }
+    }
+
+    #[test]
+    fn a_blocked_program_is_critical_and_eicar_is_low() {
+        let blocked = blocked_exec();
         let EventBody::Alert(a) = access_alert(&blocked, None) else {
             panic!("an alert")
         };
@@ -138,5 +143,26 @@ mod tests {
         };
         assert_eq!(a.severity, Severity::Low);
         assert_eq!(a.details["action"]["kind"], "quarantined");
+    }
+
+    /// Scan alerts as they travel, pinned by the protocol's golden files.
+    #[test]
+    fn scan_alert_events_are_the_golden_ones() {
+        let blocked = blocked_exec();
+        let got = serde_json::to_value(access_alert(&blocked, None)).unwrap();
+        crate::golden::check("alert_scan_on_access.json", &got);
+        let eicar = Detection {
+            kind: DetectionKind::Eicar,
+            name: "Eicar-Test-Signature".into(),
+        };
+        let got = serde_json::to_value(scan_alert(
+            "scan.on-demand",
+            std::path::Path::new("/tmp/e.com"),
+            68,
+            &[eicar],
+            Some("0123abcd-0001"),
+        ))
+        .unwrap();
+        crate::golden::check("alert_scan_on_demand.json", &got);
     }
 }

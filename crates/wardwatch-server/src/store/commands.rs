@@ -33,12 +33,7 @@ pub struct HostCommand {
 }
 
 /// What a terminal is told to do: no more than it needs.
-#[derive(Debug, Clone, Serialize)]
-pub struct PendingCommand {
-    pub id: i64,
-    pub kind: String,
-    pub args: serde_json::Value,
-}
+pub use wardwatch_proto::PendingCommand;
 
 /// A file a terminal holds in its quarantine vault, as its audit entries describe it.
 #[derive(Debug, Clone, Serialize)]

@@ -1,0 +1,136 @@
+//! Golden JSON of every agent API body. Each file under `tests/golden/` is a body as it
+//! crosses the wire today; each test reads it into the type that carries it and writes it
+//! back, and the two must be the same JSON. A failing test here is a change of the wire
+//! format: an agent and a server of different versions would no longer understand each
+//! other (see `PROTOCOL_VERSION`).
+//!
+//! The agent's own alert details (guard and scan) are produced by the agent's code and
+//! compared with `alert_*.json` in the agent's unit tests.
+
+use std::path::PathBuf;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use wardwatch_proto::{
+    Batch, BatchAck, BundleListing, BundleStatus, BundleStatusAnswer, Command, CommandOutcome,
+    EnrollRequest, EnrollResponse, ErrorBody, Event, EventBody, Heartbeat, PendingCommands,
+};
+
+fn golden(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Reads the golden file as `T` and checks that `T` writes the same JSON back.
+fn round_trip<T: Serialize + DeserializeOwned>(name: &str) -> T {
+    let want = golden(name);
+    let typed: T = serde_json::from_value(want.clone())
+        .unwrap_or_else(|e| panic!("{name} no longer reads: {e}"));
+    let got = serde_json::to_value(&typed).unwrap();
+    assert_eq!(got, want, "{name} is written differently now");
+    typed
+}
+
+#[test]
+fn batch_with_every_event_kind() {
+    let batch: Batch = round_trip("batch.json");
+    let kinds: Vec<&str> = batch.events.iter().map(|e| e.body.kind()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "inventory",
+            "os_changed",
+            "package_installed",
+            "package_removed",
+            "package_upgraded",
+            "listener_opened",
+            "listener_closed",
+            "account_added",
+            "account_removed",
+            "account_changed",
+            "alert",
+            "alert",
+            "alert",
+            "action",
+            "test",
+        ]
+    );
+}
+
+#[test]
+fn alert_events_of_the_guard_and_the_scanner() {
+    for name in [
+        "alert_guard_ransomware.json",
+        "alert_scan_on_access.json",
+        "alert_scan_on_demand.json",
+    ] {
+        let body: EventBody = round_trip(name);
+        assert_eq!(body.kind(), "alert", "{name}");
+        // The same body inside a batch's event, as the server receives it.
+        let mut event = serde_json::json!({ "seq": 1, "time": 1_700_000_003_000u64 });
+        for (k, v) in golden(name).as_object().unwrap() {
+            event[k] = v.clone();
+        }
+        let typed: Event = serde_json::from_value(event.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&typed).unwrap(), event, "{name}");
+    }
+}
+
+#[test]
+fn batch_ack() {
+    round_trip::<BatchAck>("batch_ack.json");
+}
+
+#[test]
+fn enrollment() {
+    round_trip::<EnrollRequest>("enroll_request.json");
+    round_trip::<EnrollResponse>("enroll_response.json");
+}
+
+#[test]
+fn heartbeat() {
+    round_trip::<Heartbeat>("heartbeat.json");
+}
+
+#[test]
+fn error_body() {
+    round_trip::<ErrorBody>("error.json");
+}
+
+#[test]
+fn bundle_listing_and_status() {
+    let listing: BundleListing = round_trip("bundle_listing.json");
+    assert_eq!(listing.bundles[0].kind, "signatures");
+    round_trip::<BundleStatus>("bundle_status.json");
+    round_trip::<BundleStatusAnswer>("bundle_status_response.json");
+}
+
+#[test]
+fn commands_and_their_outcomes() {
+    let listed: PendingCommands = round_trip("commands.json");
+    let commands: Vec<Command> = listed
+        .commands
+        .iter()
+        .map(|c| c.command().unwrap())
+        .collect();
+    assert!(matches!(commands[0], Command::Scan(_)));
+    assert!(matches!(commands[1], Command::QuarantineRestore(_)));
+    assert!(matches!(commands[2], Command::QuarantineDelete(_)));
+    // The typed command writes the listed kind and arguments back.
+    for (typed, raw) in commands.iter().zip(
+        &golden("commands.json")["commands"]
+            .as_array()
+            .unwrap()
+            .clone(),
+    ) {
+        let mut raw = raw.clone();
+        raw.as_object_mut().unwrap().remove("id");
+        assert_eq!(serde_json::to_value(typed).unwrap(), raw);
+    }
+    round_trip::<CommandOutcome>("command_result.json");
+    round_trip::<CommandOutcome>("command_result_failed.json");
+}
