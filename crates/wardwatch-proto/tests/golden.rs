@@ -7,6 +7,8 @@
 //! The agent's own alert details (guard and scan) are produced by the agent's code and
 //! compared with `alert_*.json` in the agent's unit tests.
 
+#![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
+
 use std::path::PathBuf;
 
 use serde::de::DeserializeOwned;
