@@ -28,18 +28,13 @@ struct LoginRequest {
     password: String,
 }
 
-/// The key failed logins are counted under: the IPv4 address, or the /64 of an IPv6
-/// address (one machine usually holds a whole /64).
+/// The key failed logins are counted under: the one the connection caps count by
+/// (`admission::address_key`: the IPv4 address, or the /64 of an IPv6 address), written
+/// with its prefix length for IPv6.
 fn client_key(addr: IpAddr) -> String {
-    match addr {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => {
-                let s = v6.segments();
-                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-            }
-        },
+    match crate::admission::address_key(addr) {
+        IpAddr::V6(prefix) => format!("{prefix}/64"),
+        v4 => v4.to_string(),
     }
 }
 
@@ -58,18 +53,13 @@ pub async fn login(
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
     require_json(&headers)?;
+    // The route's body limit (MAX_LOGIN_BODY) is what makes reading the body fail.
     let body = body.map_err(|_| {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("a login request has at most {MAX_LOGIN_BODY} bytes"),
         )
     })?;
-    if body.len() > MAX_LOGIN_BODY {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("a login request has at most {MAX_LOGIN_BODY} bytes"),
-        ));
-    }
     let request: LoginRequest = parse_json(&body, "login request")?;
     check_username(&request.username).map_err(ApiError::bad_request)?;
     if request.password.len() > MAX_PASSWORD_LEN {
