@@ -323,6 +323,31 @@ mod tests {
     }
 
     #[test]
+    fn a_page_stops_at_its_byte_cap_and_continues_from_next_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("wardwatch.db")).unwrap();
+        let big = "x".repeat(400);
+        for i in 0..10 {
+            store
+                .audit("cli", "test.big", &format!("object {i}"), &big)
+                .unwrap();
+        }
+        // About 420 bytes an entry: a 1,000-byte cap holds two, whatever the row limit.
+        let page = store.audit_page(100, None, 1000).unwrap();
+        assert_eq!(page.entries.len(), 2);
+        assert_eq!(page.entries[0].target, "object 9");
+        let next = page.next_before.expect("more to read");
+        let rest = store.audit_page(100, Some(next), 1000).unwrap();
+        assert_eq!(rest.entries[0].target, "object 7");
+        // One entry larger than the cap still comes, alone.
+        let one = store.audit_page(100, None, 10).unwrap();
+        assert_eq!(one.entries.len(), 1);
+        // The start of the record has no next page.
+        let all = store.audit_page(100, None, usize::MAX).unwrap();
+        assert_eq!((all.entries.len(), all.next_before), (10, None));
+    }
+
+    #[test]
     fn the_table_refuses_updates_and_deletes() {
         let (dir, _store) = store_with_entries(2);
         let conn = Connection::open(dir.path().join("wardwatch.db")).unwrap();
