@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wardwatch_agent::collect::accounts::{parse_group, parse_passwd, parse_sudoers};
+use wardwatch_inventory::accounts::{parse_group, parse_passwd, parse_sudoers};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -9,11 +9,11 @@ use std::sync::atomic::AtomicBool;
 use serde_json::{json, Value};
 use wardwatch_proto::{Command, EventBody, PendingCommand, ScanArgs, VaultArgs};
 
-use crate::scan::alert::scan_alert;
-use crate::scan::quarantine::{action_event, detection_events, Vault};
-use crate::scan::run::{scan_paths, ScanEvent, ScanOptions};
-use crate::scan::signatures::{load, SignatureSources};
 use crate::state::StateDir;
+use wardwatch_scan::alert::scan_alert;
+use wardwatch_scan::quarantine::{action_event, detection_events, Vault};
+use wardwatch_scan::run::{scan_paths, ScanEvent, ScanOptions};
+use wardwatch_scan::signatures::{load, SignatureSources};
 
 /// Who the audit record names for actions the console asked for.
 const ACTOR: &str = "console";
@@ -64,7 +64,7 @@ pub fn run_command(
             emit(action_event("quarantine.restore", record, ACTOR));
             tracing::info!(id = %record.id, path = %record.path, "quarantined file restored on request of the console");
             let mut result = serde_json::to_value(record).map_err(|e| e.to_string())?;
-            result["restored_to"] = json!(crate::scan::run::display_path(&restored.path));
+            result["restored_to"] = json!(wardwatch_scan::run::display_path(&restored.path));
             if let Some(warning) = &restored.warning {
                 result["warning"] = json!(warning);
             }
@@ -109,7 +109,7 @@ fn scan(
     let sources = context
         .sources
         .clone()
-        .unwrap_or_else(|| crate::scan::service::bundle_sources(&context.state).0);
+        .unwrap_or_else(|| crate::scan_service::bundle_sources(&context.state).0);
     let (engine, _) = load(&sources).map_err(|e| format!("signatures not loaded: {e}"))?;
     let vault = if context.quarantine {
         Some(open_vault(context)?)
@@ -144,7 +144,7 @@ fn scan(
     let mut result = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
     result["paths"] = json!(paths
         .iter()
-        .map(|p| crate::scan::run::display_path(p))
+        .map(|p| wardwatch_scan::run::display_path(p))
         .collect::<Vec<_>>());
     result["quarantined"] = json!(quarantined);
     Ok(result)

@@ -1,21 +1,15 @@
-//! The wardwatch agent: enrollment, the durable spool, inventory collectors, and the
-//! loop that reports to the server over mutual TLS.
-//!
-//! OS-specific parts (the inventory source) sit behind small traits in [`collect`] so
-//! that another platform can be added beside Linux without touching the rest.
+//! The wardwatch agent: enrollment, the durable spool, and the loop that reports to the
+//! server over mutual TLS. What it reports comes from the product crates it runs:
+//! `wardwatch-inventory` (what the terminal runs), `wardwatch-guard` (ransomware) and
+//! `wardwatch-scan` (malware); this crate only schedules them, spools their events,
+//! fetches bundles and answers the server's commands.
 
 pub mod bundles;
 pub mod client;
-pub mod collect;
 pub mod commands;
 pub mod enroll;
-pub mod fsat;
-#[cfg(test)]
-mod golden;
-pub mod guard;
-pub mod guard_report;
 pub mod run;
-pub mod scan;
+pub mod scan_service;
 pub mod spool;
 pub mod state;
 pub mod tls;

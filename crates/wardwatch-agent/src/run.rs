@@ -9,10 +9,10 @@ use tokio::sync::{watch, Notify};
 use wardwatch_proto::{EventBody, Inventory};
 
 use crate::client::{SendError, ServerClient};
-use crate::collect::{collect_inventory, diff_inventory};
 use crate::spool::{Spool, SpoolLimits};
 use crate::state::StateDir;
 use crate::AgentError;
+use wardwatch_inventory::{collect_inventory, diff_inventory};
 
 /// Key of the last reported inventory in the spool's state table.
 const INVENTORY_STATE: &str = "inventory";
@@ -37,13 +37,13 @@ pub struct RunOptions {
     /// Upper bound on events sent per second, for slow links to remote sites; 0 for none.
     pub max_events_per_second: u32,
     /// The ransomware guard, when it has directories to protect.
-    pub guard: crate::guard_report::GuardOptions,
+    pub guard: wardwatch_guard::report::GuardOptions,
     /// How often the server is asked for newer bundles (and at start); zero for never.
     pub bundle_interval: Duration,
     /// On-access malware scanning, when it has directories to watch.
-    pub on_access: crate::scan::service::OnAccessConfig,
+    pub on_access: crate::scan_service::OnAccessConfig,
     /// The scheduled full scan, when it has trees to scan.
-    pub scheduled: Option<crate::scan::service::ScheduledConfig>,
+    pub scheduled: Option<crate::scan_service::ScheduledConfig>,
 }
 
 impl Default for RunOptions {
@@ -55,9 +55,9 @@ impl Default for RunOptions {
             spool_limits: SpoolLimits::default(),
             collect: true,
             max_events_per_second: 0,
-            guard: crate::guard_report::GuardOptions::default(),
+            guard: wardwatch_guard::report::GuardOptions::default(),
             bundle_interval: Duration::from_secs(300),
-            on_access: crate::scan::service::OnAccessConfig::default(),
+            on_access: crate::scan_service::OnAccessConfig::default(),
             scheduled: None,
         }
     }
@@ -118,12 +118,12 @@ pub async fn run(
         })
     };
     let guard = (!options.guard.paths.is_empty()).then(|| {
-        let mut alerts = crate::guard_report::spawn(options.guard.clone(), shutdown.clone());
+        let mut alerts = wardwatch_guard::report::spawn(options.guard.clone(), shutdown.clone());
         let spool = spool.clone();
         let wake = wake.clone();
         tokio::spawn(async move {
             while let Some(alert) = alerts.recv().await {
-                let event = crate::guard_report::alert_event(&alert);
+                let event = wardwatch_guard::report::alert_event(&alert);
                 tracing::warn!(pid = alert.process.pid, "ransomware guard alert");
                 match with_spool(&spool, move |s| {
                     s.push(wardwatch_proto::now_millis(), &event)
@@ -138,14 +138,14 @@ pub async fn run(
     });
     let mut scan_events = Vec::new();
     if !options.on_access.paths.is_empty() {
-        scan_events.push(crate::scan::service::spawn(
+        scan_events.push(crate::scan_service::spawn(
             state,
             options.on_access.clone(),
             shutdown.clone(),
         ));
     }
     if let Some(scheduled) = options.scheduled.clone().filter(|s| !s.paths.is_empty()) {
-        scan_events.push(crate::scan::service::spawn_scheduled(
+        scan_events.push(crate::scan_service::spawn_scheduled(
             state,
             scheduled,
             shutdown.clone(),

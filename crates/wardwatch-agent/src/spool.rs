@@ -76,7 +76,7 @@ impl Spool {
             path: path.to_path_buf(),
             source,
         };
-        let conn = wardwatch_disk::open_sqlite(path).map_err(wrap)?;
+        let conn = wardwatch_os::open_sqlite(path).map_err(wrap)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS events (
                  seq      INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -57,7 +57,7 @@ impl StateDir {
     /// are `0600` (umask 077), and everything already in it loses its group and other
     /// permissions (the spool holds what the terminal has not yet reported).
     pub fn create(&self) -> Result<(), AgentError> {
-        wardwatch_disk::restrict_new_files();
+        wardwatch_os::restrict_new_files();
         if !self.root.exists() {
             fs::DirBuilder::new()
                 .recursive(true)
@@ -66,7 +66,7 @@ impl StateDir {
                 .map_err(|e| AgentError::io(&self.root, e))?;
         }
         let tightened =
-            wardwatch_disk::tighten_tree(&self.root).map_err(|e| AgentError::io(&self.root, e))?;
+            wardwatch_os::tighten_tree(&self.root).map_err(|e| AgentError::io(&self.root, e))?;
         for (path, old, new) in &tightened.changed {
             tracing::warn!(path = %path.display(), old = format!("{old:o}"), new = format!("{new:o}"), "permissions tightened to owner-only");
         }
@@ -105,5 +105,27 @@ impl StateDir {
 
 /// Writes a file readable by its owner only, atomically.
 pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), AgentError> {
-    wardwatch_disk::write_private(path, contents).map_err(|e| AgentError::io(path, e))
+    wardwatch_os::write_private(path, contents).map_err(|e| AgentError::io(path, e))
+}
+
+/// Puts an audit event into the spool of an enrolled agent state directory, so that the
+/// server's audit record gets it with the agent's next batch. False when this machine
+/// has no enrolled agent (the action is then only logged here).
+pub fn record_action(state: &StateDir, event: &wardwatch_proto::EventBody) -> bool {
+    if state.load_enrollment().is_err() {
+        return false;
+    }
+    let spooled = state
+        .open_spool(crate::spool::SpoolLimits::default())
+        .and_then(|mut s| {
+            s.push(wardwatch_proto::now_millis(), event)
+                .map_err(AgentError::Spool)
+        });
+    match spooled {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot spool the audit event of a quarantine action");
+            false
+        }
+    }
 }

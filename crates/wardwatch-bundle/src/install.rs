@@ -135,8 +135,8 @@ fn parent_of(target: &Path) -> PathBuf {
     }
 }
 
-/// Swaps two directory entries atomically; see [`wardwatch_disk::exchange`].
-pub use wardwatch_disk::exchange;
+/// Swaps two directory entries atomically; see [`wardwatch_os::exchange`].
+pub use wardwatch_os::exchange;
 
 /// For file systems without an atomic exchange: the old version moves aside, the new
 /// one takes its name, then the old one is deleted. A crash between the two renames

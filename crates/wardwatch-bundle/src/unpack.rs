@@ -136,7 +136,7 @@ fn create_new(path: &Path) -> std::io::Result<File> {
 
 /// Syncs a directory so the entries created in it survive a crash.
 pub(crate) fn sync_dir(path: &Path) -> Result<(), BundleError> {
-    wardwatch_disk::sync_dir(path).map_err(|cause| BundleError::Write {
+    wardwatch_os::sync_dir(path).map_err(|cause| BundleError::Write {
         path: path.to_owned(),
         cause,
     })

@@ -21,11 +21,14 @@ const NETWORK_AND_RUNTIME: &[&str] = &["tokio", "reqwest", "hyper", "axum", "rus
 /// come first, the server and the benchmark drivers last, so that [`MEASURED`] is a prefix.
 const BINARY_USES: &[&str] = &[
     "wardwatch-proto",
-    "wardwatch-disk",
+    "wardwatch-os",
     "wardwatch-detect",
     "wardwatch-bundle",
     "wardwatch-vuln",
     "wardwatch-sim",
+    "wardwatch-inventory",
+    "wardwatch-guard",
+    "wardwatch-scan",
     "wardwatch-agent",
     "wardwatch-server",
     "wardwatch-bench",
@@ -43,10 +46,10 @@ pub const RULES: &[Rule] = &[
         why: "the wire contract: types only, no I/O, so both sides and the fuzzers use it alone",
     },
     Rule {
-        krate: "wardwatch-disk",
+        krate: "wardwatch-os",
         may_use: &[],
         never_links: &["tokio", "reqwest", "hyper", "axum"],
-        why: "the one place for durable local storage, below everything else",
+        why: "the Linux primitives (durable storage, descriptors, fanotify, processes), below everything else",
     },
     Rule {
         krate: "wardwatch-detect",
@@ -56,7 +59,7 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         krate: "wardwatch-bundle",
-        may_use: &["wardwatch-disk"],
+        may_use: &["wardwatch-os"],
         never_links: &["tokio", "reqwest", "hyper", "axum", "yara-x"],
         why: "offline bundles: no network, verified by whoever installs them",
     },
@@ -68,17 +71,38 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         krate: "wardwatch-sim",
-        may_use: &["wardwatch-detect", "wardwatch-disk"],
+        may_use: &["wardwatch-detect", "wardwatch-os"],
         never_links: &["reqwest", "hyper", "axum"],
         why: "the ransomware simulator: local files only",
+    },
+    Rule {
+        krate: "wardwatch-inventory",
+        may_use: &["wardwatch-proto"],
+        never_links: &["tokio", "reqwest", "hyper", "axum", "rusqlite", "yara-x"],
+        why: "the inventory collectors parse outside data (package databases, /proc): fuzzed alone, without the YARA engine, the network or a database",
+    },
+    Rule {
+        krate: "wardwatch-guard",
+        may_use: &["wardwatch-proto", "wardwatch-os", "wardwatch-detect"],
+        never_links: &["reqwest", "hyper", "axum"],
+        why: "the ransomware guard works alone on a terminal (`wardwatch guard`): no network; its alerts leave through the agent",
+    },
+    Rule {
+        krate: "wardwatch-scan",
+        may_use: &["wardwatch-proto", "wardwatch-os", "wardwatch-detect"],
+        never_links: &["reqwest", "hyper", "axum"],
+        why: "malware scanning works alone on a terminal (`wardwatch scan`): no network; its detections leave through the agent",
     },
     Rule {
         krate: "wardwatch-agent",
         may_use: &[
             "wardwatch-proto",
-            "wardwatch-disk",
+            "wardwatch-os",
             "wardwatch-detect",
             "wardwatch-bundle",
+            "wardwatch-inventory",
+            "wardwatch-guard",
+            "wardwatch-scan",
         ],
         never_links: &["axum", "argon2"],
         why: "the terminal side: talks to the server only through the contract in wardwatch-proto",
@@ -87,7 +111,7 @@ pub const RULES: &[Rule] = &[
         krate: "wardwatch-server",
         may_use: &[
             "wardwatch-proto",
-            "wardwatch-disk",
+            "wardwatch-os",
             "wardwatch-bundle",
             "wardwatch-vuln",
         ],

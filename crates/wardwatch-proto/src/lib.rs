@@ -8,6 +8,8 @@
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(feature = "golden")]
+pub mod golden;
 pub mod inventory;
 
 pub use inventory::{Account, Inventory, Listener, OsInfo, Package};

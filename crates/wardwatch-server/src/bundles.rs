@@ -78,7 +78,7 @@ fn create_private_dir(path: &Path) -> io::Result<()> {
         .create(path)
 }
 
-use wardwatch_disk::sync_dir;
+use wardwatch_os::sync_dir;
 
 // ---------------------------------------------------------------------------------------
 // Trusted publisher keys
@@ -201,8 +201,7 @@ pub fn add_trusted_key(
     };
     create_private_dir(&dir).map_err(write_err(&dir))?;
     let path = dir.join(key_file_name(&key));
-    wardwatch_disk::write_private(&path, key.to_file_text().as_bytes())
-        .map_err(write_err(&path))?;
+    wardwatch_os::write_private(&path, key.to_file_text().as_bytes()).map_err(write_err(&path))?;
     sync_dir(&dir).map_err(write_err(&dir))?;
     let detail = serde_json::json!({ "from": file.display().to_string() }).to_string();
     if let Err(e) = store.audit(actor, "bundle.key_add", &key_id, &detail) {
@@ -253,7 +252,7 @@ pub fn remove_trusted_key(
     let _ = sync_dir(&dir);
     let detail = serde_json::json!({ "file": path.display().to_string() }).to_string();
     if let Err(e) = store.audit(actor, "bundle.key_remove", &wanted, &detail) {
-        let _ = wardwatch_disk::write_private(&path, key.to_file_text().as_bytes());
+        let _ = wardwatch_os::write_private(&path, key.to_file_text().as_bytes());
         return Err(e.into());
     }
     Ok(wanted)

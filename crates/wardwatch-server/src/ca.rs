@@ -16,7 +16,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use time::{Duration, OffsetDateTime};
 
-use wardwatch_disk::write_private;
+use wardwatch_os::write_private;
 
 /// How long the CA is valid. Long, because replacing it means re-enrolling every terminal.
 const CA_VALIDITY_DAYS: i64 = 20 * 365;

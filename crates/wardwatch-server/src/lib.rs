@@ -104,7 +104,7 @@ pub fn prepare_data_dir(data_dir: &Path) -> Result<(), ServerError> {
         path: data_dir.to_path_buf(),
         source,
     };
-    wardwatch_disk::restrict_new_files();
+    wardwatch_os::restrict_new_files();
     for dir in [data_dir.to_path_buf(), DataLayout::ca_dir(data_dir)] {
         if !dir.exists() {
             std::fs::DirBuilder::new()
@@ -114,7 +114,7 @@ pub fn prepare_data_dir(data_dir: &Path) -> Result<(), ServerError> {
                 .map_err(wrap)?;
         }
     }
-    let tightened = wardwatch_disk::tighten_tree(data_dir).map_err(wrap)?;
+    let tightened = wardwatch_os::tighten_tree(data_dir).map_err(wrap)?;
     for (path, old, new) in &tightened.changed {
         tracing::warn!(path = %path.display(), old = format!("{old:o}"), new = format!("{new:o}"), "permissions tightened to owner-only");
     }

@@ -96,7 +96,7 @@ pub fn add_trusted_key(state: &StateDir, file: &Path) -> Result<(String, bool), 
     if path.exists() {
         return Ok((id, false));
     }
-    wardwatch_disk::write_private(&path, key.to_file_text().as_bytes())
+    wardwatch_os::write_private(&path, key.to_file_text().as_bytes())
         .map_err(|e| write_err(&path, e))?;
     Ok((id, true))
 }

@@ -330,7 +330,7 @@ fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     f.sync_all()
 }
 
-use wardwatch_disk::sync_dir;
+use wardwatch_os::sync_dir;
 
 /// Puts `staging` in the place of `target`: an atomic exchange where the kernel has one,
 /// else the old version is moved aside only until the new one is in place. Afterwards
@@ -339,7 +339,7 @@ fn replace(staging: &Path, target: &Path) -> Result<(), FetchError> {
     if !target.exists() {
         return fs::rename(staging, target).map_err(|e| io_error(target, e));
     }
-    match wardwatch_disk::exchange(staging, target) {
+    match wardwatch_os::exchange(staging, target) {
         Ok(()) => Ok(()),
         Err(_) => {
             let previous = target.with_extension("previous");

@@ -145,7 +145,7 @@ fn open_connection(path: &Path) -> StoreResult<Connection> {
         path: path.to_path_buf(),
         source,
     };
-    let conn = wardwatch_disk::open_sqlite(path).map_err(wrap)?;
+    let conn = wardwatch_os::open_sqlite(path).map_err(wrap)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(wrap)?;
     Ok(conn)

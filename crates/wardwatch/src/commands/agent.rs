@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use tokio::sync::watch;
 use wardwatch_agent::enroll::{enroll, EnrollOptions};
-use wardwatch_agent::guard_report::GuardOptions;
+use wardwatch_guard::report::GuardOptions;
 
 use super::guard::RespondArg;
 use wardwatch_agent::run::RunOptions;
@@ -162,9 +162,9 @@ pub struct ScanFlags {
 }
 
 impl ScanFlags {
-    pub fn scheduled(&self) -> Option<wardwatch_agent::scan::service::ScheduledConfig> {
+    pub fn scheduled(&self) -> Option<wardwatch_agent::scan_service::ScheduledConfig> {
         (!self.scheduled_scan_paths.is_empty()).then(|| {
-            wardwatch_agent::scan::service::ScheduledConfig {
+            wardwatch_agent::scan_service::ScheduledConfig {
                 paths: self.scheduled_scan_paths.clone(),
                 every: self.scheduled_scan_every,
                 cpu_percent: self.scheduled_scan_cpu,
@@ -174,15 +174,15 @@ impl ScanFlags {
         })
     }
 
-    pub fn options(&self) -> wardwatch_agent::scan::service::OnAccessConfig {
+    pub fn options(&self) -> wardwatch_agent::scan_service::OnAccessConfig {
         let explicit = self.scan_rules.is_some() || !self.scan_hashes.is_empty();
-        wardwatch_agent::scan::service::OnAccessConfig {
+        wardwatch_agent::scan_service::OnAccessConfig {
             paths: self
                 .scan_paths
                 .iter()
                 .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
                 .collect(),
-            sources: explicit.then(|| wardwatch_agent::scan::signatures::SignatureSources {
+            sources: explicit.then(|| wardwatch_scan::signatures::SignatureSources {
                 rules: self.scan_rules.iter().cloned().collect(),
                 hashes: self.scan_hashes.clone(),
             }),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use wardwatch_agent::guard::{Guard, GuardConfig, Respond};
+use wardwatch_guard::{Guard, GuardConfig, Respond};
 
 #[derive(Args, Debug)]
 pub struct GuardArgs {

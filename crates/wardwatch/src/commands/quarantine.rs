@@ -6,9 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use wardwatch_agent::scan::quarantine::{
-    action_event, record_action, restore_refused_event, Vault,
-};
+use wardwatch_agent::state::record_action;
+use wardwatch_scan::quarantine::{action_event, restore_refused_event, Vault};
 
 use super::agent::StateArg;
 

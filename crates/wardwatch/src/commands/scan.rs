@@ -8,11 +8,12 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use clap::{Args, ValueEnum};
-use wardwatch_agent::scan::quarantine::{action_event, record_action, refused_event, Vault};
-use wardwatch_agent::scan::run::{display_path, scan_paths, ScanEvent, ScanOptions, ScanSummary};
-use wardwatch_agent::scan::signatures::{load, Loaded, SignatureSources};
-use wardwatch_agent::scan::skip::SkipReason;
-use wardwatch_agent::scan::walk::WalkOptions;
+use wardwatch_agent::state::record_action;
+use wardwatch_scan::quarantine::{action_event, refused_event, Vault};
+use wardwatch_scan::run::{display_path, scan_paths, ScanEvent, ScanOptions, ScanSummary};
+use wardwatch_scan::signatures::{load, Loaded, SignatureSources};
+use wardwatch_scan::skip::SkipReason;
+use wardwatch_scan::walk::WalkOptions;
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
@@ -261,8 +262,8 @@ fn print_summary(summary: &ScanSummary, loaded: &Loaded) {
 
 /// `--watch`: on-access scanning until the process is stopped. Detections are printed as
 /// they happen, one line each (JSON lines with `--format json`).
-fn watch(engine: wardwatch_agent::scan::Engine, args: &ScanArgs) -> ExitCode {
-    use wardwatch_agent::scan::onaccess::{OnAccess, OnAccessOptions, Trigger};
+fn watch(engine: wardwatch_scan::Engine, args: &ScanArgs) -> ExitCode {
+    use wardwatch_scan::onaccess::{OnAccess, OnAccessOptions, Trigger};
     let mut paths = Vec::new();
     for p in &args.paths {
         match std::fs::canonicalize(p) {
@@ -279,7 +280,7 @@ fn watch(engine: wardwatch_agent::scan::Engine, args: &ScanArgs) -> ExitCode {
         max_size: args.max_size.saturating_mul(1 << 20),
     };
     let format = args.format;
-    let sink = Box::new(move |d: wardwatch_agent::scan::onaccess::AccessDetection| {
+    let sink = Box::new(move |d: wardwatch_scan::onaccess::AccessDetection| {
         use std::io::Write;
         let line = match format {
             Format::Json => serde_json::json!({

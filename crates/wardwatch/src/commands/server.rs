@@ -140,7 +140,7 @@ pub fn print_ready(server: &RunningServer, data_dir: &std::path::Path) -> anyhow
         }
         Some(password) => {
             let file = data_dir.join(FIRST_PASSWORD_FILE);
-            wardwatch_disk::write_private(&file, format!("{password}\n").as_bytes())
+            wardwatch_os::write_private(&file, format!("{password}\n").as_bytes())
                 .with_context(|| format!("cannot write the first admin password to {}", file.display()))?;
             println!(
                 "  first admin:    user admin, password in {} (owner-only; delete it once you have logged in)",

@@ -1,0 +1,248 @@
+//! Turning the directory file handles of fanotify name events into paths.
+//!
+//! A create, delete or rename event names the entry and the directory it is in by file
+//! handle, which `open_by_handle_at` (on any descriptor of the same file system) opens
+//! and `/proc/self/fd` turns into a path. Every directory of a protected tree is
+//! resolved ahead, at start, so events in a directory that is deleted meanwhile (`rm
+//! -r`) still resolve; other results are cached, and the cache is refreshed whenever a
+//! directory that matters to the protected trees is renamed or removed.
+
+use std::collections::HashMap;
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use super::protected::ProtectedPaths;
+use super::GuardError;
+use wardwatch_os::fanotify::fsid_of;
+pub(crate) use wardwatch_os::fanotify::DirKey;
+use wardwatch_os::fd::{cvt, fd_path};
+
+/// Largest file handle the kernel produces (`MAX_HANDLE_SZ`).
+const MAX_HANDLE_SZ: usize = 128;
+/// Most cached handles outside the protected trees before the cache is emptied.
+const MAX_CACHED: usize = 100_000;
+/// Most directories resolved ahead per walk.
+const MAX_PREPARED: usize = 200_000;
+
+#[derive(Debug)]
+pub(crate) struct DirResolver {
+    /// One open directory per watched file system, for `open_by_handle_at`.
+    mounts: Vec<([u8; 8], OwnedFd)>,
+    cache: HashMap<DirKey, PathBuf>,
+    protected: ProtectedPaths,
+}
+
+impl DirResolver {
+    pub(crate) fn new(protected: &ProtectedPaths) -> Result<Self, GuardError> {
+        let mut mounts: Vec<([u8; 8], OwnedFd)> = Vec::new();
+        for root in protected.roots() {
+            let fsid = fsid_of(root).map_err(|e| GuardError::syscall("statfs", root, e))?;
+            if mounts.iter().any(|(f, _)| *f == fsid) {
+                continue;
+            }
+            let fd = open_dir_path(root).map_err(|e| GuardError::syscall("open", root, e))?;
+            mounts.push((fsid, fd));
+        }
+        let mut resolver = Self {
+            mounts,
+            cache: HashMap::new(),
+            protected: protected.clone(),
+        };
+        resolver.prepare();
+        Ok(resolver)
+    }
+
+    /// Resolves every directory of the protected trees ahead (no symlinks, one file
+    /// system per root).
+    fn prepare(&mut self) {
+        for root in self.protected.roots().to_vec() {
+            let Ok(fsid) = fsid_of(&root) else { continue };
+            let Ok(root_meta) = std::fs::symlink_metadata(&root) else {
+                continue;
+            };
+            let mut stack = vec![root];
+            let mut n = 0;
+            while let Some(dir) = stack.pop() {
+                n += 1;
+                if n > MAX_PREPARED {
+                    tracing::warn!("too many protected directories to resolve ahead; resolving the rest as events come");
+                    break;
+                }
+                match handle_of(&dir) {
+                    Ok((handle_type, handle)) => {
+                        self.cache.insert(
+                            DirKey {
+                                fsid,
+                                handle_type,
+                                handle,
+                            },
+                            dir.clone(),
+                        );
+                    }
+                    Err(e) => {
+                        tracing::debug!(path = %dir.display(), error = %e, "name_to_handle_at failed")
+                    }
+                }
+                let Ok(entries) = std::fs::read_dir(&dir) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    if let Ok(m) = std::fs::symlink_metadata(entry.path()) {
+                        if m.is_dir() && m.dev() == root_meta.dev() {
+                            stack.push(entry.path());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The path of a directory named by handle, or None if it is gone or unreadable
+    /// (failures are not cached: a transient error must not hide a directory).
+    pub(crate) fn resolve(&mut self, key: &DirKey) -> Option<PathBuf> {
+        if let Some(hit) = self.cache.get(key) {
+            return Some(hit.clone());
+        }
+        let resolved = self.open_by_handle(key)?;
+        if self.cache.len() >= MAX_CACHED {
+            self.cache.clear();
+            self.prepare();
+        }
+        self.cache.insert(key.clone(), resolved.clone());
+        Some(resolved)
+    }
+
+    fn open_by_handle(&self, key: &DirKey) -> Option<PathBuf> {
+        let (_, mount) = self.mounts.iter().find(|(f, _)| *f == key.fsid)?;
+        if key.handle.len() > MAX_HANDLE_SZ {
+            return None;
+        }
+        let mut buf = HandleBuf::new();
+        buf.set(key.handle_type, &key.handle);
+        // SAFETY: open_by_handle_at(2) with a live, correctly sized file_handle buffer.
+        let fd = unsafe {
+            libc::open_by_handle_at(
+                mount.as_raw_fd(),
+                buf.as_mut_ptr(),
+                libc::O_PATH | libc::O_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return None;
+        }
+        // SAFETY: a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        fd_path(fd.as_raw_fd()).ok().map(|(p, _)| p)
+    }
+
+    /// A directory was renamed or removed. When that can change what is protected (it
+    /// is in a protected tree, or holds one), every cached path may be stale: forget
+    /// them and resolve the protected trees again.
+    pub(crate) fn directory_changed(&mut self, paths: &[&Path]) {
+        if paths.iter().any(|p| self.protected.is_related(p)) {
+            self.cache.clear();
+            self.prepare();
+        }
+    }
+}
+
+/// `open(path, O_PATH | O_DIRECTORY)`.
+fn open_dir_path(path: &Path) -> io::Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: open(2) of a NUL-terminated path; the result is checked.
+    let fd = cvt(unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    })?;
+    // SAFETY: a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `struct file_handle` with room for the largest handle, 4-byte aligned.
+struct HandleBuf {
+    words: [u32; 2 + MAX_HANDLE_SZ / 4],
+}
+
+impl HandleBuf {
+    fn new() -> Self {
+        let mut words = [0u32; 2 + MAX_HANDLE_SZ / 4];
+        words[0] = MAX_HANDLE_SZ as u32;
+        Self { words }
+    }
+
+    fn set(&mut self, handle_type: i32, handle: &[u8]) {
+        self.words[0] = handle.len() as u32;
+        self.words[1] = handle_type as u32;
+        let bytes = self.bytes_mut();
+        bytes[..handle.len()].copy_from_slice(handle);
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: the u32 array after the two header words is plain memory of
+        // MAX_HANDLE_SZ bytes; u8 has no alignment requirement.
+        unsafe {
+            std::slice::from_raw_parts_mut(self.words[2..].as_mut_ptr().cast::<u8>(), MAX_HANDLE_SZ)
+        }
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut libc::file_handle {
+        self.words.as_mut_ptr().cast()
+    }
+}
+
+/// `name_to_handle_at` for a directory: its handle type and bytes.
+fn handle_of(path: &Path) -> io::Result<(i32, Vec<u8>)> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut buf = HandleBuf::new();
+    let mut mount_id: libc::c_int = 0;
+    // SAFETY: name_to_handle_at(2) with a NUL-terminated path, a file_handle buffer
+    // whose handle_bytes says how much room follows, and a live mount id.
+    cvt(unsafe {
+        libc::name_to_handle_at(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            buf.as_mut_ptr(),
+            &mut mount_id,
+            0,
+        )
+    })?;
+    let len = (buf.words[0] as usize).min(MAX_HANDLE_SZ);
+    let handle_type = buf.words[1] as i32;
+    Ok((handle_type, buf.bytes_mut()[..len].to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_of_protected_directories_resolve_even_after_removal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("p");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        let protected = ProtectedPaths::new(std::slice::from_ref(&root)).unwrap();
+        let root = protected.roots()[0].clone();
+        let fsid = fsid_of(&root).unwrap();
+        let (t, h) = handle_of(&root.join("sub")).unwrap();
+        let key = DirKey {
+            fsid,
+            handle_type: t,
+            handle: h,
+        };
+        let Ok(mut r) = DirResolver::new(&protected) else {
+            return; // no file handle support (not root, odd file system)
+        };
+        assert_eq!(r.resolve(&key), Some(root.join("sub")));
+        std::fs::remove_dir(root.join("sub")).unwrap();
+        // Resolved ahead: still known.
+        assert_eq!(r.resolve(&key), Some(root.join("sub")));
+    }
+}

@@ -1,0 +1,631 @@
+//! The file system monitor: raw fanotify through `libc`, two groups, one reader thread
+//! each, events sent to the guard loop over a channel.
+//!
+//! * The content group (no FID reporting) gets `FAN_CLOSE_WRITE` for the whole file
+//!   system of each protected directory (and `FAN_MODIFY` on the canaries, so a canary
+//!   held open and written is seen at the first write). Each event carries an open
+//!   descriptor of the written file, so the sampled blocks read for the fingerprint
+//!   are those of that very file.
+//! * The name group (`FAN_REPORT_DFID_NAME`) gets creates, deletes and renames, as a
+//!   directory file handle plus a name ([`super::dirhandle`] turns them into paths).
+//!   Renames come as one `FAN_RENAME` event with both names (Linux 5.17+); on older
+//!   kernels as `FAN_MOVED_FROM` then `FAN_MOVED_TO`, which have no cookie and are
+//!   paired as consecutive events of the same pid.
+//!
+//! Marks cover whole file systems (only `FAN_MARK_FILESYSTEM` sees every directory,
+//! including ones created later), so most events are about other directories and are
+//! dropped in the reader thread by path. Events of the guard itself are dropped too.
+
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::Sender;
+use wardwatch_detect::content::Fingerprint;
+
+use super::canary::is_canary;
+use super::dirhandle::DirResolver;
+use super::hasher::{HashJob, HashQueue};
+use super::index::mtime_ms;
+use super::priority::raise_thread_priority;
+use super::procinfo::ProcTable;
+use super::progress::{Progress, Queue};
+use super::protected::ProtectedPaths;
+use super::sample::fingerprint_file;
+use super::{Clock, GuardError};
+use wardwatch_os::fanotify::{
+    fanotify_init, mark, parse_events, parse_name_records, AlignedBuf, RawEvent,
+};
+use wardwatch_os::fd::{fd_path, read_some, wait_readable, Stopper, Wake};
+
+/// One file system event about a protected path.
+#[derive(Debug, Clone)]
+pub struct FsEvent {
+    /// The process (thread group) that caused it.
+    pub pid: u32,
+    /// Monotonic milliseconds (the guard's clock) when it was read.
+    pub time_ms: u64,
+    /// Wall-clock milliseconds when it was read.
+    pub wall_ms: u64,
+    pub kind: FsEventKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum FsEventKind {
+    /// A file opened for writing was closed.
+    Written {
+        path: PathBuf,
+        size: u64,
+        mtime_ms: i64,
+        fingerprint: Fingerprint,
+    },
+    /// A canary was written to (possibly still open) or closed after writing.
+    CanaryWritten {
+        path: PathBuf,
+    },
+    Created {
+        path: PathBuf,
+        dir: bool,
+    },
+    /// Deleted, or moved out of the protected directories.
+    Deleted {
+        path: PathBuf,
+        dir: bool,
+    },
+    Renamed {
+        from: PathBuf,
+        to: PathBuf,
+        dir: bool,
+    },
+    /// The kernel queue overflowed: events were lost.
+    Lost,
+}
+
+/// How long a `FAN_MOVED_FROM` waits for its `FAN_MOVED_TO`.
+const MOVE_PAIRING: Duration = Duration::from_millis(200);
+
+/// Everything the reader threads need.
+pub(crate) struct MonitorSetup {
+    pub protected: ProtectedPaths,
+    pub procs: Arc<ProcTable>,
+    pub events: Sender<FsEvent>,
+    pub hasher: HashQueue,
+    pub clock: Clock,
+    pub progress: Arc<Progress>,
+}
+
+/// The running monitor.
+pub(crate) struct Monitor {
+    content: Arc<OwnedFd>,
+    names: Arc<OwnedFd>,
+    stop: Arc<Stopper>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Monitor {
+    pub(crate) fn start(setup: MonitorSetup) -> Result<Self, GuardError> {
+        let roots = setup.protected.roots().to_vec();
+        let first = roots.first().cloned().unwrap_or_default();
+        let content = Arc::new(
+            fanotify_init(
+                libc::FAN_CLASS_NOTIF | libc::FAN_CLOEXEC | libc::FAN_UNLIMITED_QUEUE,
+                (libc::O_RDONLY | libc::O_LARGEFILE | libc::O_CLOEXEC | libc::O_NOATIME) as u32,
+            )
+            .map_err(|e| GuardError::syscall("fanotify_init(content group)", &first, e))?,
+        );
+        for root in &roots {
+            mark(
+                &content,
+                libc::FAN_MARK_ADD | libc::FAN_MARK_FILESYSTEM,
+                libc::FAN_CLOSE_WRITE,
+                root,
+            )
+            .map_err(|e| {
+                GuardError::syscall(
+                    "fanotify_mark(FAN_MARK_FILESYSTEM, FAN_CLOSE_WRITE)",
+                    root,
+                    e,
+                )
+            })?;
+        }
+        let names = Arc::new(
+            fanotify_init(
+                libc::FAN_CLASS_NOTIF
+                    | libc::FAN_CLOEXEC
+                    | libc::FAN_UNLIMITED_QUEUE
+                    | libc::FAN_REPORT_DFID_NAME,
+                (libc::O_RDONLY | libc::O_CLOEXEC) as u32,
+            )
+            .map_err(|e| GuardError::syscall("fanotify_init(FAN_REPORT_DFID_NAME)", &first, e))?,
+        );
+        let base = libc::FAN_CREATE | libc::FAN_DELETE | libc::FAN_ONDIR;
+        let mut paired_moves = false;
+        for root in &roots {
+            let flags = libc::FAN_MARK_ADD | libc::FAN_MARK_FILESYSTEM;
+            let with_rename = if paired_moves {
+                Err(std::io::Error::from_raw_os_error(libc::EINVAL))
+            } else {
+                mark(&names, flags, base | libc::FAN_RENAME, root)
+            };
+            if let Err(e) = with_rename {
+                if e.raw_os_error() != Some(libc::EINVAL) {
+                    return Err(GuardError::syscall(
+                        "fanotify_mark(FAN_MARK_FILESYSTEM, FAN_RENAME)",
+                        root,
+                        e,
+                    ));
+                }
+                // Before Linux 5.17: no FAN_RENAME, pair the two move events instead.
+                paired_moves = true;
+                mark(
+                    &names,
+                    flags,
+                    base | libc::FAN_MOVED_FROM | libc::FAN_MOVED_TO,
+                    root,
+                )
+                .map_err(|e| {
+                    GuardError::syscall("fanotify_mark(FAN_MARK_FILESYSTEM, FAN_MOVE)", root, e)
+                })?;
+            }
+        }
+        let resolver = DirResolver::new(&setup.protected)?;
+        let stop = Arc::new(Stopper::new().map_err(|cause| GuardError::Thread {
+            what: "eventfd",
+            cause,
+        })?);
+        let own_pid = std::process::id();
+
+        let content_reader = ContentReader {
+            group: content.clone(),
+            stop: stop.clone(),
+            protected: setup.protected.clone(),
+            procs: setup.procs.clone(),
+            events: setup.events.clone(),
+            hasher: setup.hasher,
+            clock: setup.clock,
+            own_pid,
+            progress: setup.progress.clone(),
+        };
+        let name_reader = NameReader {
+            group: names.clone(),
+            stop: stop.clone(),
+            protected: setup.protected,
+            procs: setup.procs,
+            events: setup.events,
+            clock: setup.clock,
+            own_pid,
+            resolver,
+            pairer: paired_moves.then(RenamePairer::default),
+            progress: setup.progress,
+        };
+        let spawn = |name: &str, f: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(f)
+                .map_err(|cause| GuardError::Thread {
+                    what: "cannot start a fanotify reader thread",
+                    cause,
+                })
+        };
+        let threads = vec![
+            spawn("guard-content", Box::new(move || content_reader.run()))?,
+            spawn("guard-names", Box::new(move || name_reader.run()))?,
+        ];
+        tracing::debug!(rename_events = !paired_moves, "fanotify monitor started");
+        Ok(Self {
+            content,
+            names,
+            stop,
+            threads,
+        })
+    }
+
+    /// The notification groups, whose queues the open gate watches.
+    pub(crate) fn queues(&self) -> [Arc<OwnedFd>; 2] {
+        [self.content.clone(), self.names.clone()]
+    }
+
+    /// Watches a canary for every write, not only the close after writing.
+    pub(crate) fn watch_canary(&self, path: &Path) -> Result<(), GuardError> {
+        mark(
+            &self.content,
+            libc::FAN_MARK_ADD,
+            libc::FAN_MODIFY | libc::FAN_CLOSE_WRITE,
+            path,
+        )
+        .map_err(|e| GuardError::syscall("fanotify_mark(FAN_MODIFY)", path, e))
+    }
+
+    /// Stops and joins the reader threads. The event receiver must be dropped (or
+    /// drained) first, or a thread blocked on a full channel would never see the stop.
+    pub(crate) fn stop(self) {
+        self.stop.fire();
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Reads `FAN_CLOSE_WRITE` (and canary `FAN_MODIFY`) events.
+struct ContentReader {
+    group: Arc<OwnedFd>,
+    stop: Arc<Stopper>,
+    protected: ProtectedPaths,
+    procs: Arc<ProcTable>,
+    events: Sender<FsEvent>,
+    hasher: HashQueue,
+    clock: Clock,
+    own_pid: u32,
+    progress: Arc<Progress>,
+}
+
+impl ContentReader {
+    fn run(self) {
+        raise_thread_priority("guard-content");
+        let mut buf = AlignedBuf::new();
+        loop {
+            match wait_readable(self.group.as_raw_fd(), &self.stop, -1) {
+                Ok(Wake::Readable) => {}
+                Ok(Wake::Timeout) => continue,
+                Ok(Wake::Stop) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "poll on the fanotify content group failed; file writes are no longer seen");
+                    return;
+                }
+            }
+            self.progress.set_reading(Queue::Content, true);
+            let n = match read_some(self.group.as_raw_fd(), buf.bytes()) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.progress.set_reading(Queue::Content, false);
+                    tracing::error!(error = %e, "read from the fanotify content group failed; file writes are no longer seen");
+                    return;
+                }
+            };
+            let (time_ms, wall_ms) = self.clock.now();
+            let raw: Vec<(u64, RawFd, i32)> = parse_events(&buf.bytes()[..n])
+                .into_iter()
+                .map(|e| (e.mask, e.fd, e.pid))
+                .collect();
+            for (mask, fd, pid) in raw {
+                // Own every descriptor at once so each is closed on every path.
+                // SAFETY: the kernel created this descriptor for us with the event.
+                let fd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) });
+                let kind = if mask & libc::FAN_Q_OVERFLOW != 0 {
+                    Some(FsEventKind::Lost)
+                } else if pid as u32 == self.own_pid {
+                    None
+                } else {
+                    fd.and_then(|fd| self.describe(mask, fd, pid as u32))
+                };
+                if let Some(kind) = kind {
+                    let event = FsEvent {
+                        pid: pid as u32,
+                        time_ms,
+                        wall_ms,
+                        kind,
+                    };
+                    self.progress.sent();
+                    if self.events.blocking_send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+            self.progress.set_reading(Queue::Content, false);
+        }
+    }
+
+    fn describe(&self, mask: u64, fd: OwnedFd, pid: u32) -> Option<FsEventKind> {
+        let (path, deleted) = fd_path(fd.as_raw_fd()).ok()?;
+        if !self.protected.contains(&path) {
+            return None;
+        }
+        // While the process may still exist.
+        self.procs.observe(pid);
+        if is_canary(&path) {
+            return Some(FsEventKind::CanaryWritten { path });
+        }
+        if mask & libc::FAN_CLOSE_WRITE == 0 || deleted {
+            return None;
+        }
+        let file = File::from(fd);
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() {
+            return None;
+        }
+        let size = meta.len();
+        let fingerprint = match fingerprint_file(&file, size) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::debug!(path = %path.display(), error = %e, "cannot read a rewritten file");
+                return None;
+            }
+        };
+        let mtime_ms = mtime_ms(&meta);
+        self.hasher.offer(HashJob {
+            path: path.clone(),
+            file,
+            size,
+            mtime_ms,
+        });
+        Some(FsEventKind::Written {
+            path,
+            size,
+            mtime_ms,
+            fingerprint,
+        })
+    }
+}
+
+/// Reads create, delete and rename events.
+struct NameReader {
+    group: Arc<OwnedFd>,
+    stop: Arc<Stopper>,
+    protected: ProtectedPaths,
+    procs: Arc<ProcTable>,
+    events: Sender<FsEvent>,
+    clock: Clock,
+    own_pid: u32,
+    resolver: DirResolver,
+    /// Set when renames come as two events to pair.
+    pairer: Option<RenamePairer>,
+    progress: Arc<Progress>,
+}
+
+impl NameReader {
+    fn run(mut self) {
+        raise_thread_priority("guard-names");
+        let mut buf = AlignedBuf::new();
+        loop {
+            let waiting = self.pairer.as_ref().is_some_and(|p| p.pending.is_some());
+            let timeout = if waiting {
+                MOVE_PAIRING.as_millis() as i32
+            } else {
+                -1
+            };
+            match wait_readable(self.group.as_raw_fd(), &self.stop, timeout) {
+                Ok(Wake::Readable) => {}
+                Ok(Wake::Timeout) => {
+                    let flushed = self
+                        .pairer
+                        .as_mut()
+                        .and_then(|p| p.flush_stale(MOVE_PAIRING));
+                    if let Some((pid, from, to, dir)) = flushed {
+                        if !self.emit_move(pid, from, to, dir) {
+                            return;
+                        }
+                    }
+                    continue;
+                }
+                Ok(Wake::Stop) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "poll on the fanotify name group failed; creates, deletes and renames are no longer seen");
+                    return;
+                }
+            }
+            self.progress.set_reading(Queue::Names, true);
+            let n = match read_some(self.group.as_raw_fd(), buf.bytes()) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.progress.set_reading(Queue::Names, false);
+                    tracing::error!(error = %e, "read from the fanotify name group failed; creates, deletes and renames are no longer seen");
+                    return;
+                }
+            };
+            let data = buf.bytes()[..n].to_vec();
+            for ev in parse_events(&data) {
+                if ev.fd >= 0 {
+                    // Name groups report no descriptor, but never leak one.
+                    // SAFETY: a descriptor the kernel created for us.
+                    drop(unsafe { OwnedFd::from_raw_fd(ev.fd) });
+                }
+                if !self.handle(&ev) {
+                    return;
+                }
+            }
+            self.progress.set_reading(Queue::Names, false);
+        }
+    }
+
+    /// Handles one event; false when the guard loop is gone.
+    fn handle(&mut self, ev: &RawEvent<'_>) -> bool {
+        if ev.mask & libc::FAN_Q_OVERFLOW != 0 {
+            return self.send(ev.pid as u32, FsEventKind::Lost);
+        }
+        let pid = ev.pid as u32;
+        let dir = ev.mask & libc::FAN_ONDIR != 0;
+        let records = parse_name_records(ev.info);
+        let mut path_of = |t: u8| -> Option<PathBuf> {
+            let r = records.iter().find(|r| r.info_type == t)?;
+            let parent = self.resolver.resolve(&r.dir)?;
+            let name = std::ffi::OsStr::from_bytes(&r.name);
+            Some(if r.name.is_empty() || r.name == b"." {
+                parent
+            } else {
+                parent.join(name)
+            })
+        };
+        if ev.mask & libc::FAN_RENAME != 0 {
+            let from = path_of(libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME);
+            let to = path_of(libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME);
+            return self.emit_move(pid, from, to, dir);
+        }
+        let path = path_of(libc::FAN_EVENT_INFO_TYPE_DFID_NAME);
+        if ev.mask & (libc::FAN_MOVED_FROM | libc::FAN_MOVED_TO) != 0 {
+            let Some(pairer) = self.pairer.as_mut() else {
+                return true;
+            };
+            let done = if ev.mask & libc::FAN_MOVED_FROM != 0 {
+                pairer.moved_from(pid, path, dir)
+            } else {
+                pairer.moved_to(pid, path, dir)
+            };
+            for (pid, from, to, dir) in done {
+                if !self.emit_move(pid, from, to, dir) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        // Any other event ends a pending move: it was a move out of sight.
+        if let Some((p, from, to, d)) = self.pairer.as_mut().and_then(|p| p.flush()) {
+            if !self.emit_move(p, from, to, d) {
+                return false;
+            }
+        }
+        if pid == self.own_pid {
+            return true;
+        }
+        let Some(path) = path else {
+            return true;
+        };
+        if dir && ev.mask & libc::FAN_DELETE != 0 {
+            self.resolver.directory_changed(&[&path]);
+        }
+        if !self.protected.contains(&path) {
+            return true;
+        }
+        self.procs.observe(pid);
+        let created = ev.mask & libc::FAN_CREATE != 0;
+        let deleted = ev.mask & libc::FAN_DELETE != 0;
+        // Merged events (same name, same pid): the order follows from what exists now.
+        let exists = std::fs::symlink_metadata(&path).is_ok();
+        let mut kinds = Vec::new();
+        match (created, deleted, exists) {
+            (true, true, true) => {
+                kinds.push(FsEventKind::Deleted {
+                    path: path.clone(),
+                    dir,
+                });
+                kinds.push(FsEventKind::Created { path, dir });
+            }
+            (true, true, false) => {
+                kinds.push(FsEventKind::Created {
+                    path: path.clone(),
+                    dir,
+                });
+                kinds.push(FsEventKind::Deleted { path, dir });
+            }
+            (true, false, _) => kinds.push(FsEventKind::Created { path, dir }),
+            (false, true, _) => kinds.push(FsEventKind::Deleted { path, dir }),
+            _ => {}
+        }
+        kinds.into_iter().all(|k| self.send(pid, k))
+    }
+
+    /// A rename, seen from the protected trees: inside to inside is a rename, inside to
+    /// outside a delete, outside to inside a create.
+    fn emit_move(
+        &mut self,
+        pid: u32,
+        from: Option<PathBuf>,
+        to: Option<PathBuf>,
+        dir: bool,
+    ) -> bool {
+        if dir {
+            let changed: Vec<&Path> = from.iter().chain(to.iter()).map(|p| p.as_path()).collect();
+            self.resolver.directory_changed(&changed);
+        }
+        if pid == self.own_pid {
+            return true;
+        }
+        let from = from.filter(|p| self.protected.contains(p));
+        let to = to.filter(|p| self.protected.contains(p));
+        let kind = match (from, to) {
+            (Some(from), Some(to)) => FsEventKind::Renamed { from, to, dir },
+            (Some(path), None) => FsEventKind::Deleted { path, dir },
+            (None, Some(path)) => FsEventKind::Created { path, dir },
+            (None, None) => return true,
+        };
+        self.procs.observe(pid);
+        self.send(pid, kind)
+    }
+
+    fn send(&self, pid: u32, kind: FsEventKind) -> bool {
+        let (time_ms, wall_ms) = self.clock.now();
+        self.progress.sent();
+        self.events
+            .blocking_send(FsEvent {
+                pid,
+                time_ms,
+                wall_ms,
+                kind,
+            })
+            .is_ok()
+    }
+}
+
+/// A move half: (pid, from, to, is a directory).
+type Move = (u32, Option<PathBuf>, Option<PathBuf>, bool);
+
+/// Pairs `FAN_MOVED_FROM` with the `FAN_MOVED_TO` that follows it from the same pid
+/// (fanotify has no rename cookie). An unpaired half is a move into or out of sight.
+#[derive(Debug, Default)]
+pub(crate) struct RenamePairer {
+    pending: Option<(u32, Option<PathBuf>, bool, Instant)>,
+}
+
+impl RenamePairer {
+    pub(crate) fn moved_from(&mut self, pid: u32, from: Option<PathBuf>, dir: bool) -> Vec<Move> {
+        let earlier = self.flush();
+        self.pending = Some((pid, from, dir, Instant::now()));
+        earlier.into_iter().collect()
+    }
+
+    pub(crate) fn moved_to(&mut self, pid: u32, to: Option<PathBuf>, dir: bool) -> Vec<Move> {
+        match self.pending.take() {
+            Some((p, from, d, _)) if p == pid => vec![(pid, from, to, dir || d)],
+            Some((p, from, d, _)) => vec![(p, from, None, d), (pid, None, to, dir)],
+            None => vec![(pid, None, to, dir)],
+        }
+    }
+
+    /// The pending half as a move out of sight.
+    pub(crate) fn flush(&mut self) -> Option<Move> {
+        self.pending
+            .take()
+            .map(|(pid, from, dir, _)| (pid, from, None, dir))
+    }
+
+    /// Like `flush`, only if the pending half waited longer than `after`.
+    pub(crate) fn flush_stale(&mut self, after: Duration) -> Option<Move> {
+        match &self.pending {
+            Some((_, _, _, at)) if at.elapsed() >= after => self.flush(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moves_pair_by_pid_and_unpaired_halves_are_moves_out_of_or_into_sight() {
+        let p = |s: &str| Some(PathBuf::from(s));
+        let mut r = RenamePairer::default();
+        assert!(r.moved_from(10, p("/d/a"), false).is_empty());
+        assert_eq!(
+            r.moved_to(10, p("/d/b"), false),
+            vec![(10, p("/d/a"), p("/d/b"), false)]
+        );
+        // Another pid's MOVED_TO does not complete the pending half.
+        r.moved_from(10, p("/d/c"), false);
+        assert_eq!(
+            r.moved_to(11, p("/d/e"), false),
+            vec![(10, p("/d/c"), None, false), (11, None, p("/d/e"), false)]
+        );
+        // Two MOVED_FROM in a row: the first went out of sight.
+        r.moved_from(10, p("/d/f"), false);
+        assert_eq!(
+            r.moved_from(10, p("/d/g"), true),
+            vec![(10, p("/d/f"), None, false)]
+        );
+        assert_eq!(r.flush(), Some((10, p("/d/g"), None, true)));
+        assert_eq!(r.flush_stale(Duration::ZERO), None);
+    }
+}

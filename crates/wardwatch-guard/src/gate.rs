@@ -1,0 +1,516 @@
+//! The open gate: an open of a protected file waits while the guard is behind.
+//!
+//! Notification events arrive after the fact. An encryptor that skips `fsync`, or uses
+//! eight threads, changes dozens of files in the few milliseconds between its first
+//! write and the guard's verdict. The gate closes that gap: a permission group
+//! (`FAN_OPEN_PERM` on every protected directory) sees each open of a protected file
+//! before it happens. While the guard has scored every queued file event (the usual
+//! case: the queues are empty) every open goes through at once. While it is behind, a
+//! process tree may open [`AHEAD_BUDGET`] files before its next open waits for the
+//! guard to catch up, a tree whose writes have all been ordinary more, and a tree that
+//! has shown any sign of encryption only one; an open by a tree the guard has stopped
+//! is refused. An attacker so gets at most a few files ahead of the scorer, and a bulk
+//! copy runs beside the guard.
+//!
+//! The gate never holds for long: an open held longer than [`HOLD_LIMIT`] is let
+//! through, and so is every open after it until the guard has caught up (a stalled
+//! guard must not hang the terminal). When the gate's thread ends for any reason its
+//! group is closed, which lets every waiting open through.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::priority::raise_thread_priority;
+use super::procinfo::ProcTable;
+use super::progress::Progress;
+use super::GuardError;
+use wardwatch_os::fanotify::{fanotify_respond, parse_events};
+use wardwatch_os::fd::{cvt, poll_readable, read_some, Stopper};
+
+/// Opens a process tree may make while the guard is behind, before the next waits.
+pub(crate) const AHEAD_BUDGET: u32 = 2;
+/// The same for a tree whose last [`CLEAN_AFTER`] or more scored writes were all
+/// ordinary: a bulk copy or a backup then runs beside the guard instead of waiting for
+/// it file by file.
+const CLEAN_BUDGET: u32 = 32;
+/// Scored writes without any sign of encryption after which a tree counts as clean.
+pub(crate) const CLEAN_AFTER: u32 = 8;
+/// The same for a tree with a score above zero: every open after the first waits.
+const SUSPECT_BUDGET: u32 = 1;
+/// Longest an open waits for the guard to catch up before it is let through anyway.
+pub(crate) const HOLD_LIMIT: Duration = Duration::from_millis(1500);
+/// Read buffer of the permission group.
+const READ_BUFFER: usize = 64 * 1024;
+
+/// What the guard loop asks of the gate thread.
+enum Request {
+    /// A directory appeared in a protected tree: gate it and everything below it.
+    WatchTree(PathBuf),
+}
+
+/// Totals the gate keeps, for the guard's log.
+#[derive(Debug, Default)]
+struct Counts {
+    held: u64,
+    refused: u64,
+    let_through_late: u64,
+}
+
+/// What the guard loop tells the gate about process trees.
+#[derive(Debug, Default)]
+struct Standing {
+    /// Trees stopped or killed: their opens are refused.
+    condemned: HashSet<u32>,
+    /// Processes with a score above zero.
+    suspects: HashSet<u32>,
+    /// Processes with [`CLEAN_AFTER`] ordinary writes and a score of zero.
+    clean: HashSet<u32>,
+}
+
+/// The running gate.
+pub(crate) struct Gate {
+    requests: mpsc::Sender<Request>,
+    progress: Arc<Progress>,
+    standing: Arc<Mutex<Standing>>,
+    stop: Arc<Stopper>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Everything the gate needs at start.
+pub(crate) struct GateSetup<'a> {
+    pub roots: &'a [PathBuf],
+    pub procs: Arc<ProcTable>,
+    pub progress: Arc<Progress>,
+    /// The notification groups whose queues must be empty before an open goes on.
+    pub queues: [Arc<OwnedFd>; 2],
+}
+
+impl Gate {
+    /// Creates the permission group, gates every directory under `roots` and starts the
+    /// thread that answers. Fails only if the group cannot be created at all; a
+    /// directory that cannot be gated is logged and left ungated.
+    pub(crate) fn start(setup: GateSetup<'_>) -> Result<Self, GuardError> {
+        let first = setup.roots.first().cloned().unwrap_or_default();
+        // SAFETY: fanotify_init(2) with flag words; the result is checked.
+        let fd = cvt(unsafe {
+            libc::fanotify_init(
+                libc::FAN_CLASS_CONTENT
+                    | libc::FAN_CLOEXEC
+                    | libc::FAN_UNLIMITED_QUEUE
+                    | libc::FAN_UNLIMITED_MARKS,
+                // The kernel opens each file for the event: never block on a FIFO.
+                (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_LARGEFILE | libc::O_CLOEXEC) as u32,
+            )
+        })
+        .map_err(|e| GuardError::syscall("fanotify_init(FAN_CLASS_CONTENT)", &first, e))?;
+        // SAFETY: a fresh descriptor that nothing else owns.
+        let group = unsafe { OwnedFd::from_raw_fd(fd) };
+        let mut marks = Marks::default();
+        for root in setup.roots {
+            marks.watch_tree(&group, root);
+        }
+        tracing::debug!(directories = marks.gated, "open gate set");
+        let stop = Arc::new(Stopper::new().map_err(|cause| GuardError::Thread {
+            what: "eventfd",
+            cause,
+        })?);
+        let (requests, inbox) = mpsc::channel();
+        let standing = Arc::new(Mutex::new(Standing::default()));
+        let worker = GateThread {
+            group,
+            inbox,
+            marks,
+            procs: setup.procs,
+            progress: setup.progress.clone(),
+            queues: setup.queues,
+            standing: standing.clone(),
+            stop: stop.clone(),
+            own_pid: std::process::id(),
+            held: VecDeque::new(),
+            ahead: HashMap::new(),
+            stalled: false,
+            counts: Counts::default(),
+            last_late_warning: None,
+        };
+        let thread = std::thread::Builder::new()
+            .name("guard-gate".into())
+            .spawn(move || worker.run())
+            .map_err(|cause| GuardError::Thread {
+                what: "cannot start the open gate thread",
+                cause,
+            })?;
+        Ok(Self {
+            requests,
+            progress: setup.progress,
+            standing,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Gates a directory that appeared in a protected tree, with everything below it.
+    pub(crate) fn watch_tree(&self, dir: PathBuf) {
+        if self.requests.send(Request::WatchTree(dir)).is_ok() {
+            self.progress.wake_gate();
+        }
+    }
+
+    /// Refuses every further open by these processes and their descendants.
+    pub(crate) fn condemn(&self, pids: &[u32]) {
+        if pids.is_empty() {
+            return;
+        }
+        if let Ok(mut s) = self.standing.lock() {
+            s.condemned.extend(pids.iter().copied());
+        }
+        self.progress.wake_gate();
+    }
+
+    /// Marks a process whose tree scored above zero: it may no longer run ahead.
+    pub(crate) fn suspect(&self, pid: u32) {
+        if let Ok(mut s) = self.standing.lock() {
+            s.clean.remove(&pid);
+            s.suspects.insert(pid);
+        }
+    }
+
+    /// Marks a process whose writes have all been ordinary so far.
+    pub(crate) fn clean(&self, pid: u32) {
+        if let Ok(mut s) = self.standing.lock() {
+            if !s.suspects.contains(&pid) {
+                s.clean.insert(pid);
+            }
+        }
+    }
+
+    /// Forgets processes that exited.
+    pub(crate) fn forget(&self, pids: &[u32]) {
+        if let Ok(mut s) = self.standing.lock() {
+            for p in pids {
+                s.condemned.remove(p);
+                s.suspects.remove(p);
+                s.clean.remove(p);
+            }
+        }
+    }
+
+    /// Stops the thread; the kernel lets every open still waiting through.
+    pub(crate) fn stop(mut self) {
+        self.stop.fire();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Directories gated so far.
+#[derive(Debug, Default)]
+struct Marks {
+    gated: usize,
+    warned: bool,
+}
+
+impl Marks {
+    /// Gates `root` and every directory below it on the same file system, without
+    /// following symlinks.
+    fn watch_tree(&mut self, group: &OwnedFd, root: &Path) {
+        let Ok(root_meta) = std::fs::symlink_metadata(root) else {
+            return;
+        };
+        if !root_meta.is_dir() {
+            return;
+        }
+        let dev = root_meta.dev();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            self.watch_dir(group, &dir);
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                if !is_dir {
+                    continue;
+                }
+                let path = entry.path();
+                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.dev() == dev) {
+                    stack.push(path);
+                }
+            }
+        }
+    }
+
+    fn watch_dir(&mut self, group: &OwnedFd, dir: &Path) {
+        let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else {
+            return;
+        };
+        // SAFETY: fanotify_mark(2) on our group with a NUL-terminated path.
+        let marked = cvt(unsafe {
+            libc::fanotify_mark(
+                group.as_raw_fd(),
+                libc::FAN_MARK_ADD | libc::FAN_MARK_ONLYDIR,
+                libc::FAN_OPEN_PERM | libc::FAN_EVENT_ON_CHILD,
+                libc::AT_FDCWD,
+                c.as_ptr(),
+            )
+        });
+        match marked {
+            Ok(_) => self.gated += 1,
+            Err(e) if !self.warned => {
+                self.warned = true;
+                tracing::warn!(path = %dir.display(), error = %e, "cannot gate opens in a protected directory; its files are watched, but an encryptor may get further there");
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// A process tree as the gate sees it.
+struct Tree {
+    root: u32,
+    condemned: bool,
+    suspect: bool,
+    clean: bool,
+}
+
+/// One open waiting for an answer.
+struct Held {
+    event_fd: OwnedFd,
+    pid: u32,
+    since: Instant,
+}
+
+/// The thread that owns the permission group and answers it.
+struct GateThread {
+    group: OwnedFd,
+    inbox: mpsc::Receiver<Request>,
+    marks: Marks,
+    procs: Arc<ProcTable>,
+    progress: Arc<Progress>,
+    queues: [Arc<OwnedFd>; 2],
+    standing: Arc<Mutex<Standing>>,
+    stop: Arc<Stopper>,
+    own_pid: u32,
+    held: VecDeque<Held>,
+    /// Opens let through per tree since the guard was last caught up.
+    ahead: HashMap<u32, u32>,
+    /// An open waited [`HOLD_LIMIT`] and the guard has not caught up since: opens go
+    /// through unheld (refusals of stopped trees still apply).
+    stalled: bool,
+    counts: Counts,
+    last_late_warning: Option<Instant>,
+}
+
+impl GateThread {
+    fn run(mut self) {
+        raise_thread_priority("guard-gate");
+        let mut buf = vec![0u64; READ_BUFFER / 8];
+        let Some(wake) = self.progress.wake.as_ref().map(|w| w.raw()) else {
+            return;
+        };
+        loop {
+            let waiting = !self.held.is_empty();
+            self.progress.gate_waiting.store(waiting, Ordering::SeqCst);
+            // Held opens are looked at again at least every few ms for their deadline.
+            let timeout = if waiting { 5 } else { -1 };
+            let ready = match poll_readable(
+                [self.group.as_raw_fd(), wake, self.stop.raw()],
+                timeout,
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::error!(error = %e, "poll on the open gate failed; opens are no longer gated");
+                    return;
+                }
+            };
+            if ready[2] {
+                break;
+            }
+            if ready[1] {
+                if let Some(w) = &self.progress.wake {
+                    w.drain();
+                }
+            }
+            while let Ok(Request::WatchTree(dir)) = self.inbox.try_recv() {
+                self.marks.watch_tree(&self.group, &dir);
+            }
+            if ready[0] && !self.read_events(&mut buf) {
+                return;
+            }
+            self.settle_held();
+        }
+        tracing::debug!(
+            held = self.counts.held,
+            refused = self.counts.refused,
+            late = self.counts.let_through_late,
+            "open gate stopped"
+        );
+    }
+
+    /// Reads and answers (or holds) the waiting permission events; false on a fatal
+    /// read error.
+    fn read_events(&mut self, buf: &mut [u64]) -> bool {
+        // SAFETY: a u64 buffer viewed as bytes: same memory, u8 has no alignment needs.
+        let bytes =
+            unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), buf.len() * 8) };
+        let n = match read_some(self.group.as_raw_fd(), bytes) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "read from the open gate failed; opens are no longer gated");
+                return false;
+            }
+        };
+        let events: Vec<(RawFd, i32)> = parse_events(&bytes[..n])
+            .into_iter()
+            .map(|e| (e.fd, e.pid))
+            .collect();
+        for (fd, pid) in events {
+            if fd < 0 {
+                continue;
+            }
+            // SAFETY: the kernel created this descriptor for us with the event.
+            let event_fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            let pid = pid as u32;
+            if pid == self.own_pid {
+                self.answer(event_fd, true);
+                continue;
+            }
+            // The common case costs two ioctls and no look at /proc: nobody stopped,
+            // nothing queued.
+            if !self.anyone_condemned() && self.progress.caught_up(&self.queues) {
+                self.ahead.clear();
+                self.stalled = false;
+                self.answer(event_fd, true);
+                continue;
+            }
+            let tree = self.tree_of(pid);
+            if tree.condemned {
+                self.counts.refused += 1;
+                self.answer(event_fd, false);
+            } else if self.progress.caught_up(&self.queues) {
+                self.ahead.clear();
+                self.stalled = false;
+                self.answer(event_fd, true);
+            } else if self.stalled || self.within_budget(&tree) {
+                self.answer(event_fd, true);
+            } else {
+                self.counts.held += 1;
+                self.held.push_back(Held {
+                    event_fd,
+                    pid,
+                    since: Instant::now(),
+                });
+            }
+        }
+        true
+    }
+
+    /// Answers the held opens that can be answered now, oldest first.
+    fn settle_held(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let caught_up = self.progress.caught_up(&self.queues);
+        if caught_up {
+            self.ahead.clear();
+            self.stalled = false;
+        }
+        let mut still = VecDeque::new();
+        while let Some(h) = self.held.pop_front() {
+            if self.tree_of(h.pid).condemned {
+                self.counts.refused += 1;
+                self.answer(h.event_fd, false);
+            } else if caught_up {
+                self.answer(h.event_fd, true);
+            } else if self.stalled || h.since.elapsed() >= HOLD_LIMIT {
+                // Until the guard catches up again nothing more is held: a stalled
+                // guard costs each open once, not every open 1.5 s.
+                self.stalled = true;
+                self.counts.let_through_late += 1;
+                self.warn_late();
+                self.answer(h.event_fd, true);
+            } else {
+                still.push_back(h);
+            }
+        }
+        self.held = still;
+    }
+
+    fn warn_late(&mut self) {
+        let quiet = self
+            .last_late_warning
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(60));
+        if !quiet {
+            self.last_late_warning = Some(Instant::now());
+            tracing::warn!(
+                total = self.counts.let_through_late,
+                "the guard fell behind the file activity; opens held longer than {} ms were let through",
+                HOLD_LIMIT.as_millis()
+            );
+        }
+    }
+
+    fn anyone_condemned(&self) -> bool {
+        self.standing
+            .lock()
+            .map(|s| !s.condemned.is_empty())
+            .unwrap_or(true)
+    }
+
+    /// The tree `pid` belongs to (its top-most scored ancestor) and its standing.
+    fn tree_of(&self, pid: u32) -> Tree {
+        let lineage = self.procs.lineage(pid);
+        let root = lineage.last().copied().unwrap_or(pid);
+        let Ok(s) = self.standing.lock() else {
+            return Tree {
+                root,
+                condemned: false,
+                suspect: true,
+                clean: false,
+            };
+        };
+        let member = |set: &HashSet<u32>| {
+            !set.is_empty() && (set.contains(&pid) || lineage.iter().any(|p| set.contains(p)))
+        };
+        let suspect = member(&s.suspects);
+        Tree {
+            root,
+            condemned: member(&s.condemned),
+            suspect,
+            clean: !suspect && (s.clean.contains(&root) || s.clean.contains(&pid)),
+        }
+    }
+
+    /// Lets `tree` run one more open ahead of the guard if its budget allows.
+    fn within_budget(&mut self, tree: &Tree) -> bool {
+        let budget = if tree.suspect {
+            SUSPECT_BUDGET
+        } else if tree.clean {
+            CLEAN_BUDGET
+        } else {
+            AHEAD_BUDGET
+        };
+        let used = self.ahead.entry(tree.root).or_insert(0);
+        if *used < budget {
+            *used += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn answer(&self, event_fd: OwnedFd, allow: bool) {
+        if let Err(e) = fanotify_respond(self.group.as_raw_fd(), event_fd.as_raw_fd(), allow) {
+            tracing::debug!(error = %e, "cannot answer a gated open");
+        }
+        drop(event_fd);
+    }
+}

@@ -1,0 +1,219 @@
+//! The "before" of every protected file: size, modification time, the scorer's
+//! fingerprint and a SHA-256, taken by a walk at start and kept current from the
+//! events. When a file is rewritten, the scorer compares the new fingerprint with the
+//! one here (an encrypted PDF no longer looks like a PDF), and an alert names the hash
+//! the file had, so the right version can be found in a backup.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use wardwatch_detect::content::Fingerprint;
+
+use super::canary::is_canary;
+use super::sample::{fingerprint_file, hash_file, ContentHash};
+use super::GuardError;
+use wardwatch_os::fd::open_for_reading;
+
+/// What a protected file looked like when last seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexEntry {
+    pub size: u64,
+    pub mtime_ms: i64,
+    pub fingerprint: Fingerprint,
+    /// None until hashed (the hash of a rewrite is computed off the event path).
+    pub hash: Option<ContentHash>,
+}
+
+/// Protected files by path.
+#[derive(Debug, Default)]
+pub struct Index {
+    entries: HashMap<PathBuf, IndexEntry>,
+    /// Names of the files found by the walk at start (copies of them are not notes).
+    names_at_start: std::collections::HashSet<std::ffi::OsString>,
+}
+
+/// Totals of a walk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WalkStats {
+    pub files: usize,
+    pub directories: usize,
+    pub unreadable: usize,
+}
+
+impl Index {
+    /// Walks each root without following symlinks and without leaving its file system.
+    /// Files that cannot be read are counted and skipped; an unreadable root is an error.
+    pub fn build(roots: &[PathBuf]) -> Result<(Self, WalkStats), GuardError> {
+        let mut index = Index::default();
+        let mut stats = WalkStats::default();
+        for root in roots {
+            let root_meta = std::fs::symlink_metadata(root)
+                .map_err(|e| GuardError::syscall("lstat", root, e))?;
+            std::fs::read_dir(root).map_err(|e| GuardError::syscall("opendir", root, e))?;
+            let dev = root_meta.dev();
+            let mut stack = vec![root.clone()];
+            while let Some(dir) = stack.pop() {
+                stats.directories += 1;
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(e) => e,
+                    Err(e) => {
+                        tracing::warn!(path = %dir.display(), error = %e, "cannot list a protected directory");
+                        stats.unreadable += 1;
+                        continue;
+                    }
+                };
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                        continue;
+                    };
+                    if meta.dev() != dev {
+                        continue;
+                    }
+                    if meta.is_dir() {
+                        stack.push(path);
+                    } else if meta.is_file() && !is_canary(&path) {
+                        match read_entry(&path) {
+                            Ok(e) => {
+                                if let Some(name) = path.file_name() {
+                                    index.names_at_start.insert(name.to_os_string());
+                                }
+                                index.entries.insert(path, e);
+                                stats.files += 1;
+                            }
+                            Err(e) => {
+                                tracing::debug!(path = %path.display(), error = %e, "cannot index a file");
+                                stats.unreadable += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok((index, stats))
+    }
+
+    /// Whether a file of this name was in the protected trees when the guard started.
+    pub fn name_existed_at_start(&self, path: &Path) -> bool {
+        path.file_name()
+            .is_some_and(|n| self.names_at_start.contains(n))
+    }
+
+    pub fn get(&self, path: &Path) -> Option<&IndexEntry> {
+        self.entries.get(path)
+    }
+
+    /// Records a rewrite; returns what the file looked like before.
+    pub fn record_write(
+        &mut self,
+        path: &Path,
+        size: u64,
+        mtime_ms: i64,
+        fingerprint: Fingerprint,
+    ) -> Option<IndexEntry> {
+        self.entries.insert(
+            path.to_path_buf(),
+            IndexEntry {
+                size,
+                mtime_ms,
+                fingerprint,
+                hash: None,
+            },
+        )
+    }
+
+    /// Stores the hash of a rewrite, unless the file was rewritten again since.
+    pub fn record_hash(&mut self, path: &Path, size: u64, mtime_ms: i64, hash: ContentHash) {
+        if let Some(e) = self.entries.get_mut(path) {
+            if e.size == size && e.mtime_ms == mtime_ms {
+                e.hash = Some(hash);
+            }
+        }
+    }
+
+    pub fn remove(&mut self, path: &Path) -> Option<IndexEntry> {
+        self.entries.remove(path)
+    }
+
+    /// Moves an entry; returns the entry of the file that was replaced at `to`, if any.
+    pub fn rename(&mut self, from: &Path, to: &Path) -> Option<IndexEntry> {
+        let moved = self.entries.remove(from);
+        match moved {
+            Some(e) => self.entries.insert(to.to_path_buf(), e),
+            None => self.entries.remove(to),
+        }
+    }
+
+    /// Moves every entry below directory `from` to below `to`.
+    pub fn rename_dir(&mut self, from: &Path, to: &Path) {
+        let moved: Vec<PathBuf> = self
+            .entries
+            .keys()
+            .filter(|p| p.starts_with(from))
+            .cloned()
+            .collect();
+        for old in moved {
+            if let (Some(e), Ok(rest)) = (self.entries.remove(&old), old.strip_prefix(from)) {
+                self.entries.insert(to.join(rest), e);
+            }
+        }
+    }
+
+    /// Drops every entry below directory `dir` (it left the protected tree).
+    pub fn remove_dir(&mut self, dir: &Path) {
+        self.entries.retain(|p, _| !p.starts_with(dir));
+    }
+}
+
+/// Fingerprint and hash of one file, read once.
+fn read_entry(path: &Path) -> std::io::Result<IndexEntry> {
+    let file = open_for_reading(path)?;
+    let meta = file.metadata()?;
+    let size = meta.len();
+    Ok(IndexEntry {
+        size,
+        mtime_ms: mtime_ms(&meta),
+        fingerprint: fingerprint_file(&file, size)?,
+        hash: Some(hash_file(&file, size)?),
+    })
+}
+
+/// Modification time in milliseconds since the epoch.
+pub fn mtime_ms(meta: &std::fs::Metadata) -> i64 {
+    meta.mtime() * 1000 + meta.mtime_nsec() / 1_000_000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_walk_indexes_files_skips_canaries_and_symlinks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("p");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("a.txt"), b"hello").unwrap();
+        std::fs::write(root.join("sub/b.pdf"), b"%PDF-1.7 body").unwrap();
+        std::fs::write(root.join(".0000-wardwatch-canary.docx"), b"PK").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", root.join("link")).unwrap();
+        let (mut index, stats) = Index::build(std::slice::from_ref(&root)).unwrap();
+        assert_eq!(stats.files, 2);
+        assert_eq!(stats.directories, 2);
+        let a = index.get(&root.join("a.txt")).unwrap().clone();
+        assert_eq!(a.size, 5);
+        assert!(a.hash.is_some());
+
+        index.rename(&root.join("a.txt"), &root.join("a.txt.locked"));
+        assert!(index.get(&root.join("a.txt")).is_none());
+        assert_eq!(index.get(&root.join("a.txt.locked")), Some(&a));
+        index.rename_dir(&root.join("sub"), &root.join("moved"));
+        assert!(index.get(&root.join("moved/b.pdf")).is_some());
+        let before = index.record_write(&root.join("moved/b.pdf"), 1, 2, a.fingerprint.clone());
+        assert_eq!(before.unwrap().size, 13);
+        assert!(index.get(&root.join("moved/b.pdf")).unwrap().hash.is_none());
+        index.remove_dir(&root.join("moved"));
+        assert!(index.get(&root.join("moved/b.pdf")).is_none());
+        assert!(index.get(&root.join("a.txt.locked")).is_some());
+    }
+}

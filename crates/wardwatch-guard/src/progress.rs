@@ -1,0 +1,83 @@
+//! How far the guard loop is behind: the readers of the two notification queues and the
+//! loop count what they read and finish, and the open gate asks whether everything
+//! queued has been scored. Shared by the readers (`fanotify`), the loop and the gate,
+//! and so kept apart from all three.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::GuardError;
+use wardwatch_os::fd::{queued_bytes, Stopper};
+
+/// How far the guard loop is behind the kernel's notification queues. The readers mark
+/// themselves busy from before a `read(2)` until every event read is counted as sent;
+/// the loop counts each event it has finished (verdict applied).
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    busy_readers: [AtomicBool; 2],
+    sent: AtomicU64,
+    processed: AtomicU64,
+    /// Set while the gate holds opens: the loop then wakes it after every event.
+    pub(super) gate_waiting: AtomicBool,
+    pub(super) wake: Option<Stopper>,
+}
+
+/// The two notification queues the guard reads.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Queue {
+    Content = 0,
+    Names = 1,
+}
+
+impl Progress {
+    pub(crate) fn new() -> Result<Self, GuardError> {
+        Ok(Self {
+            wake: Some(Stopper::new().map_err(|cause| GuardError::Thread {
+                what: "eventfd",
+                cause,
+            })?),
+            ..Self::default()
+        })
+    }
+
+    pub(crate) fn set_reading(&self, queue: Queue, busy: bool) {
+        self.busy_readers[queue as usize].store(busy, Ordering::SeqCst);
+    }
+
+    /// Counts an event handed to the loop; call before sending it.
+    pub(crate) fn sent(&self) {
+        self.sent.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Counts an event the loop has finished with, and wakes a waiting gate.
+    pub(crate) fn processed(&self) {
+        self.processed.fetch_add(1, Ordering::SeqCst);
+        if self.gate_waiting.load(Ordering::SeqCst) {
+            self.wake_gate();
+        }
+    }
+
+    pub(super) fn wake_gate(&self) {
+        if let Some(w) = &self.wake {
+            w.fire();
+        }
+    }
+
+    /// Whether every event queued in `queues` has been read and finished by the loop.
+    /// The order of the loads matters: an event read after the queue check was read
+    /// by a reader marked busy before its read, and counted as sent before it turned
+    /// idle again.
+    pub(super) fn caught_up(&self, queues: &[Arc<OwnedFd>; 2]) -> bool {
+        for q in queues {
+            if !matches!(queued_bytes(q.as_raw_fd()), Ok(0)) {
+                return false;
+            }
+        }
+        if self.busy_readers.iter().any(|b| b.load(Ordering::SeqCst)) {
+            return false;
+        }
+        let sent = self.sent.load(Ordering::SeqCst);
+        self.processed.load(Ordering::SeqCst) >= sent
+    }
+}

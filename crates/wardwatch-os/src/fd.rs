@@ -1,0 +1,224 @@
+//! Thin safe wrappers over the descriptor calls std does not offer (eventfd, poll,
+//! pread into a buffer of a known size, the path of an open descriptor). Each returns `io::Error` and leaves the
+//! naming of the path to the caller.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+
+/// Turns a `-1` return into the thread's `errno`.
+pub fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Wakes the blocking reader threads when the guard stops: they poll it beside their
+/// own descriptor, so a stop never waits for the next file system event.
+#[derive(Debug)]
+pub struct Stopper {
+    fd: OwnedFd,
+}
+
+impl Stopper {
+    pub fn new() -> io::Result<Self> {
+        // SAFETY: eventfd(2) with constant flags; the result is checked before use.
+        let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })?;
+        Ok(Self {
+            // SAFETY: a fresh descriptor that nothing else owns.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    pub fn fire(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a live u64 to our own eventfd.
+        unsafe {
+            libc::write(
+                self.fd.as_raw_fd(),
+                (&one as *const u64).cast(),
+                std::mem::size_of::<u64>(),
+            );
+        }
+    }
+
+    pub fn raw(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Resets a counter used as a repeated wake-up (the stop is never drained).
+    pub fn drain(&self) {
+        let mut value: u64 = 0;
+        // SAFETY: reads 8 bytes into a live u64 from our own non-blocking eventfd.
+        unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                (&mut value as *mut u64).cast(),
+                std::mem::size_of::<u64>(),
+            );
+        }
+    }
+}
+
+/// What `wait_readable` saw.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Wake {
+    Readable,
+    Stop,
+    Timeout,
+}
+
+/// Waits until `fd` is readable, the stopper fired, or `timeout_ms` passed (-1: never).
+pub fn wait_readable(fd: RawFd, stop: &Stopper, timeout_ms: i32) -> io::Result<Wake> {
+    let mut fds = [
+        libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd: stop.raw(),
+            events: libc::POLLIN,
+            revents: 0,
+        },
+    ];
+    loop {
+        // SAFETY: poll(2) on two pollfd structs that live on this stack frame.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, timeout_ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Ok(Wake::Timeout);
+        }
+        if fds[1].revents != 0 {
+            return Ok(Wake::Stop);
+        }
+        return Ok(Wake::Readable);
+    }
+}
+
+/// Waits until one of `fds` is readable or `timeout_ms` passed (-1: never); returns
+/// which are readable.
+pub fn poll_readable<const N: usize>(fds: [RawFd; N], timeout_ms: i32) -> io::Result<[bool; N]> {
+    let mut polled = fds.map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    loop {
+        // SAFETY: poll(2) on N pollfd structs that live on this stack frame.
+        let n = unsafe { libc::poll(polled.as_mut_ptr(), N as libc::nfds_t, timeout_ms) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(polled.map(|p| p.revents != 0));
+    }
+}
+
+/// Bytes waiting to be read on a descriptor (`FIONREAD`; fanotify groups support it).
+pub fn queued_bytes(fd: RawFd) -> io::Result<usize> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: ioctl(2) FIONREAD writes one int into a live local.
+    cvt(unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) })?;
+    Ok(n.max(0) as usize)
+}
+
+/// `read(2)` into `buf`; `Ok(0)` when nothing is ready on a non-blocking descriptor.
+pub fn read_some(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: reads at most buf.len() bytes into a live mutable buffer.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        match e.kind() {
+            io::ErrorKind::Interrupted => continue,
+            io::ErrorKind::WouldBlock => return Ok(0),
+            _ => return Err(e),
+        }
+    }
+}
+
+/// The path a descriptor refers to, as the kernel shows it in `/proc/self/fd`. A file
+/// unlinked since it was opened ends in " (deleted)"; that suffix is removed and
+/// reported in the flag.
+pub fn fd_path(fd: RawFd) -> io::Result<(PathBuf, bool)> {
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}"))?;
+    Ok(strip_deleted(link))
+}
+
+/// Removes the " (deleted)" the kernel appends to links of unlinked files.
+pub fn strip_deleted(link: PathBuf) -> (PathBuf, bool) {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = link.as_os_str().as_bytes();
+    match bytes.strip_suffix(b" (deleted)") {
+        Some(rest) => (
+            PathBuf::from(std::ffi::OsStr::from_bytes(rest).to_os_string()),
+            true,
+        ),
+        None => (link, false),
+    }
+}
+
+/// Reads up to `len` bytes at `offset`, fewer only at the end of the file.
+pub fn read_block(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    let mut filled = 0;
+    while filled < len {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
+}
+
+/// Opens a file for reading without following a final symlink and, when allowed,
+/// without updating its access time (so the guard's reads do not look like use).
+pub fn open_for_reading(path: &std::path::Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = |flags| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path)
+    };
+    match open(libc::O_NOFOLLOW | libc::O_NOATIME | libc::O_CLOEXEC) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => open(libc::O_NOFOLLOW | libc::O_CLOEXEC),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deleted_suffix_is_removed_and_reported() {
+        assert_eq!(
+            strip_deleted(PathBuf::from("/d/a.pdf (deleted)")),
+            (PathBuf::from("/d/a.pdf"), true)
+        );
+        assert_eq!(
+            strip_deleted(PathBuf::from("/d/a.pdf")),
+            (PathBuf::from("/d/a.pdf"), false)
+        );
+    }
+}
