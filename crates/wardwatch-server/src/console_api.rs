@@ -774,4 +774,22 @@ mod tests {
         assert_eq!(overview["kinds"].as_array().map(Vec::len), Some(3));
         assert!(overview["kinds"][0]["installed"].is_null());
     }
+
+    #[tokio::test]
+    async fn the_console_scripts_get_the_security_headers() {
+        let fx = fixture(1000);
+        for path in ["/", "/console.css", "/js/lib.js", "/js/app.js"] {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            let response = fx.app.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            let headers = response.headers();
+            assert_eq!(
+                headers["content-security-policy"],
+                "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+                "{path}"
+            );
+            assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        }
+    }
 }

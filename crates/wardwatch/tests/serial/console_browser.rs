@@ -80,9 +80,10 @@ fn console_login_host_list_and_host_page() {
             .expect("host shown online");
         browser.screenshot(&screenshot_path("hosts")).await.unwrap();
 
-        // The host page: facts and every package, with search.
-        let link = browser.find("tr.host-row a.host-link").await.unwrap();
-        browser.click(&link).await.unwrap();
+        // The host page (a click anywhere on the row opens it): facts and every package,
+        // paged, with search.
+        let cell = browser.find("tr.host-row td:nth-child(3)").await.unwrap();
+        browser.click(&cell).await.unwrap();
         let title = browser.wait_for("#host-title", WAIT).await.unwrap();
         assert_eq!(browser.text(&title).await.unwrap().trim(), hostname);
         browser.click(&browser.wait_for("#tab-packages", WAIT).await.unwrap()).await.unwrap();
@@ -93,6 +94,16 @@ fn console_login_host_list_and_host_page() {
             "all {packages} packages are there: {count_text}"
         );
         browser.screenshot(&screenshot_path("host-packages")).await.unwrap();
+        if packages > 200 {
+            let page_is = |n: u32| {
+                format!("return document.getElementById('packages-page').textContent.indexOf('Page {n} of') === 0;")
+            };
+            browser.wait_until(&page_is(1), WAIT).await.expect("first page");
+            browser.click(&browser.find("#packages-next").await.unwrap()).await.unwrap();
+            browser.wait_until(&page_is(2), WAIT).await.expect("Next shows the second page");
+            browser.click(&browser.find("#packages-prev").await.unwrap()).await.unwrap();
+            browser.wait_until(&page_is(1), WAIT).await.expect("Previous goes back");
+        }
         let search = browser.find("#package-search").await.unwrap();
         browser.type_text(&search, "libc6").await.unwrap();
         browser
@@ -354,6 +365,12 @@ fn console_alerts_view_shows_guard_alerts_as_text() {
             .expect("the hostile file name is listed as text, with its hash before and after");
         let canary_row = "var rows = document.querySelectorAll('#alert-files tr.file-row'); for (var i = 0; i < rows.length; i++) { if (rows[i].textContent.indexOf('canary touched') >= 0) return true; } return false;";
         assert_eq!(browser.execute(canary_row).await.unwrap(), serde_json::Value::Bool(true));
+        let file_headers = "var cells = document.querySelectorAll('#alert-files thead th'); var out = []; for (var i = 0; i < cells.length; i++) { out.push(cells[i].textContent); } return out.join('|');";
+        assert_eq!(
+            browser.execute(file_headers).await.unwrap(),
+            serde_json::Value::String("Path|Changes|PIDs|SHA-256 before|SHA-256 after".into()),
+            "one heading per column of the file table"
+        );
         assert_eq!(browser.execute(no_markup).await.unwrap(), serde_json::Value::Bool(true));
         browser.set_window_size(1280, 1800).await.unwrap();
         browser.screenshot(&screenshot_path("alert-detail")).await.unwrap();

@@ -1,0 +1,202 @@
+/*
+ * wardwatch console, app.js: the router and the start. Loaded last: it reads the
+ * location's hash, shows the view the other files registered in wardwatch.views, and
+ * boots the console (who is signed in, header buttons, hash changes, unexpected errors).
+ *
+ * Routes (location.hash):
+ *   #/login              sign in
+ *   #/hosts              host list
+ *   #/hosts/ID           host page, packages tab
+ *   #/hosts/ID/TAB       host page, TAB = packages | findings | malware | listeners | accounts | history
+ *   #/alerts             alerts of every host, newest first
+ *   #/alerts/ID          one alert: process, parent chain, every file
+ *   #/bundles            offline bundles: installed per kind, upload, hosts' versions
+ *   #/vulns              vulnerabilities of the fleet: feed, priorities, upgrades, findings
+ *   #/vulns/advisory/ID  one CVE or advisory: evidence, hosts, accepted risks
+ */
+(function (ww) {
+  'use strict';
+
+  var el = ww.el, append = ww.append, byId = ww.byId, clear = ww.clear, trim = ww.trim;
+  var api = ww.api, showError = ww.showError, clearError = ww.clearError, state = ww.state;
+  var beginView = ww.beginView, setTitle = ww.setTitle, navigate = ww.navigate;
+  var updateHeader = ww.updateHeader, views = ww.views, ELLIPSIS = ww.ELLIPSIS;
+  var TABS = ww.HOST_TABS;
+
+  function parseRoute() {
+    var hash = location.hash || '';
+    var parts, id, tab, i;
+    if (hash.charAt(0) === '#') {
+      hash = hash.substring(1);
+    }
+    if (hash === '' || hash === '/') {
+      return { name: 'root' };
+    }
+    parts = hash.split('/');
+    if (parts[0] !== '') {
+      return { name: 'notfound' };
+    }
+    if (parts[1] === 'login' && parts.length === 2) {
+      return { name: 'login' };
+    }
+    if (parts[1] === 'alerts') {
+      if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
+        return { name: 'alerts' };
+      }
+      if (parts.length === 3 && /^[0-9]{1,18}$/.test(parts[2])) {
+        return { name: 'alert', id: parts[2] };
+      }
+      return { name: 'notfound' };
+    }
+    if (parts[1] === 'bundles' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
+      return { name: 'bundles' };
+    }
+    if (parts[1] === 'vulns') {
+      if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
+        return { name: 'vulns' };
+      }
+      if (parts.length === 4 && parts[2] === 'advisory' && parts[3] !== '') {
+        try {
+          id = trim(decodeURIComponent(parts[3]));
+        } catch (e) {
+          return { name: 'notfound' };
+        }
+        return id ? { name: 'advisory', id: id } : { name: 'notfound' };
+      }
+      return { name: 'notfound' };
+    }
+    if (parts[1] === 'hosts') {
+      if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
+        return { name: 'hosts' };
+      }
+      if (parts.length <= 4 && parts[2] !== '') {
+        try {
+          id = decodeURIComponent(parts[2]);
+        } catch (e) {
+          return { name: 'notfound' };
+        }
+        tab = parts[3] || 'packages';
+        for (i = 0; i < TABS.length; i++) {
+          if (TABS[i].id === tab) {
+            return { name: 'host', id: id, tab: tab };
+          }
+        }
+      }
+    }
+    return { name: 'notfound' };
+  }
+
+  function showNotFound() {
+    beginView('notfound');
+    setTitle('Not found');
+    append(byId('app'), el('div', { className: 'notice' }, [
+      el('h1', null, 'Page not found'),
+      el('p', null, 'There is no such page in the console.'),
+      el('p', null, el('a', { href: '#/hosts' }, 'Go to the host list'))
+    ]));
+  }
+
+  function route() {
+    var r = parseRoute();
+    if (!state.booted) {
+      return;
+    }
+    if (r.name === 'login') {
+      if (state.user) {
+        navigate('#/hosts');
+        return;
+      }
+      clearError();
+      views.login();
+      return;
+    }
+    if (!state.user) {
+      if (r.name !== 'root') {
+        state.returnTo = location.hash;
+      }
+      navigate('#/login');
+      return;
+    }
+    if (r.name === 'root') {
+      navigate('#/hosts');
+      return;
+    }
+    if (r.name === 'host' && state.view && state.view.name === 'host' && state.view.hostId === r.id) {
+      state.view.selectTab(r.tab);
+      return;
+    }
+    clearError();
+    if (r.name === 'hosts') {
+      views.hosts();
+    } else if (r.name === 'host') {
+      views.host(r.id, r.tab);
+    } else if (r.name === 'alerts') {
+      views.alerts();
+    } else if (r.name === 'alert') {
+      views.alert(r.id);
+    } else if (r.name === 'bundles') {
+      views.bundles();
+    } else if (r.name === 'vulns') {
+      views.vulns();
+    } else if (r.name === 'advisory') {
+      views.advisory(r.id);
+    } else {
+      showNotFound();
+    }
+  }
+
+  function bootFailed(message) {
+    var app = byId('app');
+    clear(app);
+    showError(message);
+    append(app, el('div', { className: 'notice', id: 'boot-error' }, [
+      el('h1', null, 'The console could not start'),
+      el('p', null, 'Check that the wardwatch server is running and reachable from this computer, then try again.'),
+      el('p', null, el('button', {
+        type: 'button', className: 'btn btn-primary', id: 'retry-button',
+        onclick: function () { boot(); }
+      }, 'Try again'))
+    ]));
+  }
+
+  function boot() {
+    var app = byId('app');
+    clear(app);
+    append(app, el('p', { className: 'placeholder', id: 'boot-message' }, 'Loading the wardwatch console' + ELLIPSIS));
+    api('GET', '/api/me', null, function (err, data) {
+      if (err && err.status !== 401) {
+        bootFailed('The console could not load: ' + err.message);
+        return;
+      }
+      clearError();
+      state.user = !err && data && data.username ? String(data.username) : null;
+      state.role = !err && data && data.role ? String(data.role) : null;
+      state.booted = true;
+      updateHeader();
+      route();
+    }, { allow401: true });
+  }
+
+  function start() {
+    byId('error-dismiss').addEventListener('click', clearError, false);
+    byId('logout-button').addEventListener('click', ww.logout, false);
+    window.addEventListener('hashchange', route, false);
+    boot();
+  }
+
+  ww.route = route;
+
+  /* An unexpected script error must not leave a blank page without a word. */
+  window.onerror = function (message) {
+    try {
+      showError('The console hit an unexpected problem (' + message + '). Reload the page to continue.');
+    } catch (e) { /* nothing more to do */ }
+    return false;
+  };
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start, false);
+  } else {
+    start();
+  }
+}(wardwatch));

@@ -1,0 +1,117 @@
+/*
+ * wardwatch console, login.js: the sign-in view (#/login) and signing out from the
+ * header's button.
+ */
+(function (ww) {
+  'use strict';
+
+  var el = ww.el, append = ww.append, byId = ww.byId, setText = ww.setText, show = ww.show;
+  var showMessage = ww.showMessage, trim = ww.trim, api = ww.api, state = ww.state;
+  var beginView = ww.beginView, setTitle = ww.setTitle, navigate = ww.navigate;
+  var updateHeader = ww.updateHeader, showError = ww.showError, ELLIPSIS = ww.ELLIPSIS;
+
+  function showLogin() {
+    var view = beginView('login');
+    var errorBox, noteBox, username, password, submit, form;
+    setTitle('Sign in');
+
+    noteBox = el('div', { id: 'login-notice', className: 'form-note', hidden: true });
+    errorBox = el('div', { id: 'login-error', className: 'form-error', role: 'alert', hidden: true });
+    username = el('input', {
+      id: 'username', name: 'username', type: 'text', autocomplete: 'username',
+      autocapitalize: 'off', autocorrect: 'off', spellcheck: 'false', maxlength: 200
+    });
+    password = el('input', {
+      id: 'password', name: 'password', type: 'password', autocomplete: 'current-password',
+      maxlength: 1000
+    });
+    submit = el('button', { id: 'login-submit', type: 'submit', className: 'btn btn-primary' }, 'Sign in');
+    form = el('form', { id: 'login-form', className: 'login-card', method: 'post', action: '#/login', novalidate: true }, [
+      el('h1', null, 'Sign in'),
+      el('p', { className: 'sub' }, 'wardwatch console'),
+      noteBox,
+      errorBox,
+      el('div', { className: 'field' }, [el('label', { 'for': 'username' }, 'User name'), username]),
+      el('div', { className: 'field' }, [el('label', { 'for': 'password' }, 'Password'), password]),
+      submit
+    ]);
+    append(byId('app'), el('div', { className: 'login-wrap' }, form));
+
+    if (state.loginNotice) {
+      setText(noteBox, state.loginNotice);
+      show(noteBox, true);
+      state.loginNotice = '';
+    }
+
+    function loginError(message) {
+      showMessage(errorBox, message);
+    }
+
+    form.addEventListener('submit', function (ev) {
+      var name = trim(username.value);
+      var pass = password.value;
+      ev.preventDefault();
+      if (submit.disabled) {
+        return;
+      }
+      if (!name || !pass) {
+        loginError('Enter your user name and password.');
+        (name ? password : username).focus();
+        return;
+      }
+      loginError('');
+      show(noteBox, false);
+      submit.disabled = true;
+      setText(submit, 'Signing in' + ELLIPSIS);
+      api('POST', '/api/login', { username: name, password: pass }, function (err, data) {
+        var dest;
+        if (!view.alive()) {
+          return;
+        }
+        submit.disabled = false;
+        setText(submit, 'Sign in');
+        if (err) {
+          loginError(err.status === 401 && !err.message ? 'Wrong user name or password.' : err.message);
+          password.value = '';
+          password.focus();
+          return;
+        }
+        state.user = data && data.username ? String(data.username) : name;
+        dest = state.returnTo || '#/hosts';
+        state.returnTo = null;
+        /* The login answer names the user; the role (what the views offer) comes from /api/me. */
+        api('GET', '/api/me', null, function (meErr, me) {
+          if (!view.alive()) {
+            return;
+          }
+          state.role = !meErr && me && me.role ? String(me.role) : null;
+          updateHeader();
+          navigate(dest);
+        });
+      }, { allow401: true });
+    }, false);
+
+    username.focus();
+  }
+
+  function logout() {
+    var button = byId('logout-button');
+    button.disabled = true;
+    api('POST', '/api/logout', {}, function (err) {
+      button.disabled = false;
+      if (err && err.status !== 401) {
+        showError('Could not sign out: ' + err.message);
+        return;
+      }
+      state.user = null;
+      state.role = null;
+      state.returnTo = null;
+      state.loginNotice = 'You have signed out.';
+      updateHeader();
+      navigate('#/login');
+    }, { allow401: true });
+  }
+
+  ww.views.login = showLogin;
+  ww.logout = logout;
+}(wardwatch));
