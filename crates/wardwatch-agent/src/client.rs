@@ -1,4 +1,7 @@
-//! The agent's HTTPS client for an enrolled terminal (mutual TLS).
+//! The agent's one HTTPS client for an enrolled terminal (mutual TLS): every call of
+//! the agent API after enrollment goes through [`ServerClient`] (events, heartbeat,
+//! commands, bundles), with one connection pool and one set of time limits. Enrollment
+//! itself has no identity yet and pins the server's CA instead (`enroll`).
 
 use std::time::Duration;
 
@@ -25,6 +28,15 @@ pub enum SendError {
     Rejected { status: u16, message: String },
 }
 
+/// How long one API call may take; bundle member downloads have no overall limit (a
+/// large member on a slow link may take long) but must keep moving ([`READ_TIMEOUT`]).
+const API_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest pause between two reads of a response.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The terminal's client of the agent API. Cheap to clone: clones share the pool.
+#[derive(Clone)]
 pub struct ServerClient {
     http: reqwest::Client,
     base: String,
@@ -39,8 +51,8 @@ impl ServerClient {
         let tls = mutual_tls_config(&ca, &cert, &key).map_err(AgentError::Tls)?;
         let http = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
             .pool_idle_timeout(Duration::from_secs(50))
             .build()
             .map_err(|e| AgentError::Http(e.to_string()))?;
@@ -48,6 +60,19 @@ impl ServerClient {
             http,
             base: server_url.trim_end_matches('/').to_string(),
         })
+    }
+
+    /// A call of the agent API at `path` (e.g. `/api/v1/heartbeat`), limited to
+    /// [`API_TIMEOUT`].
+    pub(crate) fn call(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .timeout(API_TIMEOUT)
+    }
+
+    /// A download from `path` that may take as long as it keeps moving.
+    pub(crate) fn download(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.get(format!("{}{path}", self.base))
     }
 
     /// Sends a batch, zstd-compressed; on success every event in it is stored.
@@ -61,8 +86,7 @@ impl ServerClient {
         let body = zstd::bulk::compress(&json, 3)
             .map_err(|e| SendError::Transient(format!("cannot compress batch: {e}")))?;
         let response = self
-            .http
-            .post(format!("{}/api/v1/events", self.base))
+            .call(reqwest::Method::POST, "/api/v1/events")
             .header("content-type", "application/json")
             .header("content-encoding", "zstd")
             .body(body)
@@ -81,8 +105,7 @@ impl ServerClient {
             spool_dropped,
         };
         let response = self
-            .http
-            .post(format!("{}/api/v1/heartbeat", self.base))
+            .call(reqwest::Method::POST, "/api/v1/heartbeat")
             .json(&beat)
             .send()
             .await
@@ -95,8 +118,7 @@ impl ServerClient {
     /// The commands waiting for this terminal; the server marks them as taken.
     pub async fn take_commands(&self) -> Result<Vec<PendingCommand>, SendError> {
         let response = self
-            .http
-            .get(format!("{}/api/v1/commands", self.base))
+            .call(reqwest::Method::GET, "/api/v1/commands")
             .send()
             .await
             .map_err(|e| SendError::Transient(crate::error_chain(&e)))?;
@@ -113,8 +135,7 @@ impl ServerClient {
         result: &serde_json::Value,
     ) -> Result<(), SendError> {
         let response = self
-            .http
-            .post(format!("{}/api/v1/commands/{id}", self.base))
+            .call(reqwest::Method::POST, &format!("/api/v1/commands/{id}"))
             .json(&CommandOutcome {
                 ok,
                 result: result.clone(),

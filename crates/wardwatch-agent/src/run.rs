@@ -173,7 +173,7 @@ pub async fn run(
     let bundles = (!options.bundle_interval.is_zero()).then(|| {
         spawn_bundle_sync(
             state,
-            &enrollment.server_url,
+            (*client).clone(),
             options.bundle_interval,
             spool.clone(),
             wake.clone(),
@@ -359,21 +359,14 @@ async fn run_one_command(
 /// alert, since it may mean the server pushes what the publisher never signed.
 fn spawn_bundle_sync(
     state: &StateDir,
-    server_url: &str,
+    client: ServerClient,
     interval: Duration,
     spool: SharedSpool,
     wake: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) -> tokio::task::JoinHandle<()> {
-    let sync = crate::bundles::BundleSync::new(state, server_url);
+    let mut sync = crate::bundles::BundleSync::new(state, client);
     tokio::spawn(async move {
-        let mut sync = match sync {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot fetch bundles from the server");
-                return;
-            }
-        };
         loop {
             match sync.run_once().await {
                 Ok(report) => {

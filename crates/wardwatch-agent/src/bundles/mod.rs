@@ -9,7 +9,6 @@ pub mod store;
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -22,9 +21,8 @@ use wardwatch_proto::{
     PROTOCOL_VERSION,
 };
 
+use crate::client::ServerClient;
 use crate::state::StateDir;
-use crate::tls::mutual_tls_config;
-use crate::AgentError;
 use store::{BundleStore, ObjectWriter};
 
 /// Why a bundle round did not complete.
@@ -145,8 +143,7 @@ pub fn refusal_event(kind: &str, version: u64, reason: &str) -> EventBody {
 
 /// Fetches and installs bundles from the server over the terminal's mutual-TLS identity.
 pub struct BundleSync {
-    http: reqwest::Client,
-    base: String,
+    client: ServerClient,
     state: StateDir,
     store: BundleStore,
     limits: Limits,
@@ -157,28 +154,15 @@ pub struct BundleSync {
 }
 
 impl BundleSync {
-    pub fn new(state: &StateDir, server_url: &str) -> Result<BundleSync, AgentError> {
-        let ca = state.read(&state.ca_file())?;
-        let cert = state.read(&state.cert_file())?;
-        let key = state.read(&state.key_file())?;
-        let tls = mutual_tls_config(&ca, &cert, &key).map_err(AgentError::Tls)?;
-        // No overall timeout: a large member on a slow link may take long, but it must
-        // keep moving.
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls(tls)
-            .connect_timeout(Duration::from_secs(10))
-            .read_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| AgentError::Http(e.to_string()))?;
-        Ok(BundleSync {
-            http,
-            base: server_url.trim_end_matches('/').to_string(),
+    pub fn new(state: &StateDir, client: ServerClient) -> BundleSync {
+        BundleSync {
+            client,
             state: state.clone(),
             store: BundleStore::new(bundles_dir(state)),
             limits: Limits::default(),
             reported: HashSet::new(),
             status_sent: false,
-        })
+        }
     }
 
     /// One round: list, verify, fetch what is missing, install, report the status.
@@ -386,15 +370,14 @@ impl BundleSync {
     /// Streams one member to the store, refusing it past its announced size or on a
     /// SHA-256 that differs from the signed manifest.
     async fn fetch_member(&self, kind: Kind, member: &Member) -> Result<(), FetchError> {
-        let url = format!(
-            "{}/api/v1/bundles/{}/members/{}",
-            self.base,
+        let path = format!(
+            "/api/v1/bundles/{}/members/{}",
             kind,
             hex::encode(member.sha256)
         );
         let mut response = self
-            .http
-            .get(url)
+            .client
+            .download(&path)
             .send()
             .await
             .map_err(|e| FetchError::Transient(crate::error_chain(&e)))?;
@@ -447,8 +430,8 @@ impl BundleSync {
             bundles: running,
         };
         let response = self
-            .http
-            .post(format!("{}/api/v1/bundles/status", self.base))
+            .client
+            .call(reqwest::Method::POST, "/api/v1/bundles/status")
             .json(&body)
             .send()
             .await
@@ -461,8 +444,8 @@ impl BundleSync {
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, FetchError> {
         let response = self
-            .http
-            .get(format!("{}{path}", self.base))
+            .client
+            .call(reqwest::Method::GET, path)
             .send()
             .await
             .map_err(|e| FetchError::Transient(crate::error_chain(&e)))?;
