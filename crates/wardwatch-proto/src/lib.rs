@@ -268,6 +268,76 @@ pub enum Command {
     QuarantineDelete(VaultArgs),
 }
 
+/// The kinds of [`Command`], for code that must name one before it has the arguments
+/// (the console's check of a new command). Each spells its kind as the wire does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandKind {
+    Scan,
+    QuarantineRestore,
+    QuarantineDelete,
+}
+
+impl CommandKind {
+    /// Every kind, in the order a person is told them.
+    pub const ALL: [CommandKind; 3] = [
+        CommandKind::Scan,
+        CommandKind::QuarantineRestore,
+        CommandKind::QuarantineDelete,
+    ];
+
+    /// The `kind` string on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scan => "scan",
+            Self::QuarantineRestore => "quarantine.restore",
+            Self::QuarantineDelete => "quarantine.delete",
+        }
+    }
+
+    /// The kind a `kind` string names, if this version knows it.
+    pub fn parse(kind: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == kind)
+    }
+}
+
+impl std::fmt::Display for CommandKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Command {
+    /// Which kind of command this is.
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Self::Scan(_) => CommandKind::Scan,
+            Self::QuarantineRestore(_) => CommandKind::QuarantineRestore,
+            Self::QuarantineDelete(_) => CommandKind::QuarantineDelete,
+        }
+    }
+
+    /// The arguments as they travel in `args`.
+    pub fn args(&self) -> serde_json::Value {
+        let args = match self {
+            Self::Scan(args) => serde_json::to_value(args),
+            Self::QuarantineRestore(args) | Self::QuarantineDelete(args) => {
+                serde_json::to_value(args)
+            }
+        };
+        // Plain structs of strings always serialise.
+        args.unwrap_or_default()
+    }
+
+    /// The command as the terminal gets it, under the id it was stored with.
+    pub fn pending(&self, id: i64) -> PendingCommand {
+        PendingCommand {
+            id,
+            kind: self.kind().as_str().to_owned(),
+            args: self.args(),
+        }
+    }
+}
+
 /// Arguments of [`Command::Scan`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ScanArgs {
@@ -362,6 +432,26 @@ mod tests {
         assert_eq!(json["seq"], 7);
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn command_kinds_are_spelled_as_serde_tags_them() {
+        let commands = [
+            Command::Scan(ScanArgs {
+                paths: vec!["/home".into()],
+            }),
+            Command::QuarantineRestore(VaultArgs { id: "a-1".into() }),
+            Command::QuarantineDelete(VaultArgs { id: "a-2".into() }),
+        ];
+        for (command, kind) in commands.iter().zip(CommandKind::ALL) {
+            assert_eq!(command.kind(), kind);
+            assert_eq!(CommandKind::parse(kind.as_str()), Some(kind));
+            let wire = serde_json::to_value(command).unwrap();
+            assert_eq!(wire["kind"], kind.as_str());
+            assert_eq!(wire["args"], command.args());
+            assert_eq!(command.pending(7).command().unwrap(), *command);
+        }
+        assert_eq!(CommandKind::parse("reboot"), None);
     }
 
     #[test]

@@ -520,9 +520,7 @@ async fn finish_command(
     let store = state.store.clone();
     let host_id = host.host_id.clone();
     let now = wardwatch_proto::now_millis();
-    let recorded =
-        blocking(move || store.finish_command(&host_id, number, outcome.ok, &outcome.result, now))
-            .await?;
+    let recorded = blocking(move || store.finish_command(&host_id, number, &outcome, now)).await?;
     if !recorded {
         return Err(ApiError::not_found(format!(
             "terminal {} has no unfinished command {number}",

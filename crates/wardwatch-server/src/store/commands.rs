@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
+use wardwatch_proto::{Command, CommandOutcome};
 
 use super::{audit_in, Store, StoreResult};
 
@@ -56,13 +57,14 @@ impl Store {
     pub fn create_command(
         &self,
         host_id: &str,
-        kind: &str,
-        args: &serde_json::Value,
+        command: &Command,
         actor: &str,
         now: i64,
     ) -> StoreResult<HostCommand> {
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let kind = command.kind().as_str();
+        let args = command.args();
         let args_text = args.to_string();
         tx.execute(
             "INSERT INTO host_commands (host_id, kind, args, created_by, created_at)
@@ -129,10 +131,10 @@ impl Store {
         &self,
         host_id: &str,
         id: i64,
-        ok: bool,
-        result: &serde_json::Value,
+        outcome: &CommandOutcome,
         now: i64,
     ) -> StoreResult<bool> {
+        let CommandOutcome { ok, result } = outcome;
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let kind: Option<String> = tx
@@ -274,14 +276,19 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+    use wardwatch_proto::{Command, CommandOutcome, ScanArgs};
 
     use super::super::testing::store_with_hosts;
+
+    fn outcome(ok: bool, result: serde_json::Value) -> CommandOutcome {
+        CommandOutcome { ok, result }
+    }
 
     #[test]
     fn a_command_is_taken_once_finished_by_its_host_only_and_audited() {
         let (_dir, store) = store_with_hosts(&[("h-1", "ward-a"), ("h-2", "ward-b")]);
         let created = store
-            .create_command("h-1", "scan", &json!({ "paths": [] }), "alice", 1_000)
+            .create_command("h-1", &Command::Scan(ScanArgs::default()), "alice", 1_000)
             .unwrap();
         assert_eq!(created.kind, "scan");
         assert!(store.take_commands("h-2", 1_000).unwrap().is_empty());
@@ -296,13 +303,18 @@ mod tests {
         assert_eq!(again.len(), 1);
 
         assert!(!store
-            .finish_command("h-2", created.id, true, &json!({}), 4_000)
+            .finish_command("h-2", created.id, &outcome(true, json!({})), 4_000)
             .unwrap());
         assert!(store
-            .finish_command("h-1", created.id, true, &json!({ "infected": 1 }), 4_000)
+            .finish_command(
+                "h-1",
+                created.id,
+                &outcome(true, json!({ "infected": 1 })),
+                4_000
+            )
             .unwrap());
         assert!(!store
-            .finish_command("h-1", created.id, false, &json!("again"), 5_000)
+            .finish_command("h-1", created.id, &outcome(false, json!("again")), 5_000)
             .unwrap());
         let listed = store.host_commands("h-1", 10).unwrap();
         assert_eq!(listed[0].ok, Some(true));
