@@ -3,6 +3,35 @@
 //! This crate depends on nothing of ours and does no I/O: it is the contract between a
 //! terminal and its server. Every request body that crosses the agent API is one of these
 //! types, serialised as JSON (event batches additionally zstd-compressed).
+//!
+//! # Versions: what [`PROTOCOL_VERSION`] promises
+//!
+//! The golden files in `tests/golden/` pin every body as it crosses the wire. A change
+//! that an agent and a server one release apart still both understand is compatible and
+//! keeps the version:
+//!
+//! - adding an optional field with a default (`#[serde(default)]`), which the older peer
+//!   ignores when reading and does without when writing; no body may deny unknown fields
+//!   unless it is answered by the same release that sends it (`CommandOutcome`);
+//! - adding a variant to an enum that the older peer already answers as "not supported":
+//!   a [`Command`] kind (an agent reports a kind it does not know as a failed command
+//!   saying so, and the list of the other commands still reads, see [`PendingCommand`]);
+//! - adding an endpoint.
+//!
+//! A change that either side would misread needs `PROTOCOL_VERSION` raised: removing or
+//! renaming a field, making an optional field required, changing a field's type, unit or
+//! meaning, a new variant of an enum read strictly ([`EventBody`], [`Severity`],
+//! [`Priority`]), or a new encoding of a body.
+//!
+//! On a mismatch the server answers every versioned body (enrollment, event batch,
+//! heartbeat, bundle status) with `400` and an [`ErrorBody`] naming both versions; it
+//! reads a batch's `protocol` before the rest, so the refusal names the version rather
+//! than whatever field a newer agent added. The agent sends its own version and takes
+//! the `400` as the server's refusal of that content: enrollment stops with the server's
+//! sentence; an event batch is retried in halves down to single events, which are then
+//! set aside in the spool with the sentence (kept, not sent again); a heartbeat refusal
+//! is only logged. So the fix on a mismatch is always the one the sentence gives: run the
+//! same wardwatch version on the server and its agents.
 
 #![forbid(unsafe_code)]
 
@@ -12,9 +41,10 @@ pub mod inventory;
 
 pub use inventory::{Account, Inventory, Listener, OsInfo, Package};
 
-/// Version of the agent ↔ server protocol. A server refuses batches of any other version
-/// with a message naming both, so a mismatched agent is found at once rather than
-/// half-understood.
+/// Version of the agent ↔ server protocol. A server refuses enrollments, batches,
+/// heartbeats and bundle statuses of any other version with a message naming both, so a
+/// mismatched agent is found at once rather than half-understood. What needs a new
+/// version is in the crate documentation.
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Largest compressed event batch the server accepts, in bytes.
@@ -209,6 +239,13 @@ pub struct Heartbeat {
     pub spool_dropped: u64,
 }
 
+/// The server's answer to a heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeartbeatAnswer {
+    /// The server's clock, Unix milliseconds, so an agent can tell how far its own is off.
+    pub server_time: i64,
+}
+
 /// `GET /api/v1/bundles`: the bundles installed on the server, as an agent needs them to
 /// decide what to fetch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -383,6 +420,13 @@ pub struct CommandOutcome {
     pub ok: bool,
     #[serde(default)]
     pub result: serde_json::Value,
+}
+
+/// The server's answer to a command outcome: the outcome of this command is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandRecorded {
+    /// The id of the command whose outcome was recorded.
+    pub recorded: i64,
 }
 
 /// Every error the server returns has this shape, with a sentence meant for a person.

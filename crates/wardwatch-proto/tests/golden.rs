@@ -16,7 +16,8 @@ use serde::Serialize;
 use serde_json::Value;
 use wardwatch_proto::{
     Batch, BatchAck, BundleListing, BundleStatus, BundleStatusAnswer, Command, CommandOutcome,
-    EnrollRequest, EnrollResponse, ErrorBody, Event, EventBody, Heartbeat, PendingCommands,
+    CommandRecorded, EnrollRequest, EnrollResponse, ErrorBody, Event, EventBody, Heartbeat,
+    HeartbeatAnswer, PendingCommands,
 };
 
 fn golden(name: &str) -> Value {
@@ -96,6 +97,8 @@ fn enrollment() {
 #[test]
 fn heartbeat() {
     round_trip::<Heartbeat>("heartbeat.json");
+    let answer: HeartbeatAnswer = round_trip("heartbeat_response.json");
+    assert_eq!(answer.server_time, 1_700_000_004_000);
 }
 
 #[test]
@@ -135,4 +138,21 @@ fn commands_and_their_outcomes() {
     }
     round_trip::<CommandOutcome>("command_result.json");
     round_trip::<CommandOutcome>("command_result_failed.json");
+    let recorded: CommandRecorded = round_trip("command_recorded.json");
+    assert_eq!(recorded.recorded, 2);
+}
+
+/// Every file in `tests/golden/` is read by a test here, so a body cannot be added there
+/// and left unpinned.
+#[test]
+fn every_golden_file_has_its_test() {
+    let source = include_str!("golden.rs");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            source.contains(&format!("\"{name}\"")),
+            "{name} is in tests/golden/ but no test reads it"
+        );
+    }
 }

@@ -35,8 +35,9 @@ use tokio::io::{AsyncRead, ReadBuf};
 use wardwatch_bundle::Kind;
 use wardwatch_proto::{
     Batch, BatchAck, BundleListing, BundleOffer, BundleStatus, BundleStatusAnswer, CommandOutcome,
-    EnrollRequest, EnrollResponse, Heartbeat, PendingCommands, RunningBundle,
-    MAX_BATCH_COMPRESSED_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, MAX_BATCH_EVENTS, PROTOCOL_VERSION,
+    CommandRecorded, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatAnswer, PendingCommands,
+    RunningBundle, MAX_BATCH_COMPRESSED_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, MAX_BATCH_EVENTS,
+    PROTOCOL_VERSION,
 };
 
 use crate::api_error::{blocking, parse_json, ApiError};
@@ -255,15 +256,15 @@ async fn heartbeat(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
     body: Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<HeartbeatAnswer>, ApiError> {
     let bytes = read_body(body, MAX_ENROLL_BYTES, "heartbeat").await?;
     let beat: Heartbeat = parse_json(&bytes, "heartbeat")?;
     check_protocol(beat.protocol)?;
     let store = state.store.clone();
     blocking(move || store.heartbeat(&host.host_id, &beat)).await?;
-    Ok(Json(
-        serde_json::json!({ "server_time": wardwatch_proto::now_millis() }),
-    ))
+    Ok(Json(HeartbeatAnswer {
+        server_time: wardwatch_proto::now_millis(),
+    }))
 }
 
 fn check_protocol(version: u32) -> Result<(), ApiError> {
@@ -511,7 +512,7 @@ async fn finish_command(
     host: AuthenticatedHost,
     Path(id): Path<String>,
     body: Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<CommandRecorded>, ApiError> {
     let number: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("command ids are numbers, not {id:?}")))?;
@@ -527,5 +528,5 @@ async fn finish_command(
             host.host_id
         )));
     }
-    Ok(Json(serde_json::json!({ "recorded": number })))
+    Ok(Json(CommandRecorded { recorded: number }))
 }
