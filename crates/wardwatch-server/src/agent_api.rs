@@ -41,10 +41,10 @@ use wardwatch_proto::{
 };
 
 use crate::api_error::{blocking, parse_json, ApiError};
+use crate::auth::NewHost;
 use crate::bundles::InstalledBundles;
 use crate::ca::{fingerprint, CertificateAuthority};
-use crate::store::NewHost;
-use crate::store::Store;
+use crate::storage::Storage;
 use crate::timefmt::rfc3339_millis;
 use crate::tls::PeerCertificate;
 use crate::vuln::VulnService;
@@ -54,7 +54,7 @@ const MAX_ENROLL_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct AgentApi {
-    pub store: Arc<Store>,
+    pub store: Arc<dyn Storage>,
     pub ca: Arc<CertificateAuthority>,
     pub bundles: Arc<InstalledBundles>,
     /// Told when a host's inventory changed, to match it again.

@@ -12,7 +12,8 @@ use serde::Serialize;
 use serde_json::Value;
 use wardwatch_proto::{Alert, Severity};
 
-use super::{Store, StoreResult};
+use super::AlertStore;
+use crate::db::{Store, StoreResult};
 
 /// Most alerts in one page of the listing.
 pub const MAX_ALERT_PAGE: u32 = 500;
@@ -173,7 +174,7 @@ pub struct FileHash {
 
 /// Gives a newly stored alert its number; part of the ingest transaction, so an alert
 /// is numbered exactly when its event is stored.
-pub(super) fn number_alert(
+pub(crate) fn number_alert(
     tx: &Connection,
     host_id: &str,
     seq: i64,
@@ -234,9 +235,8 @@ fn stored_alert(r: &Row<'_>) -> rusqlite::Result<StoredAlert> {
     })
 }
 
-impl Store {
-    /// A page of alerts, newest (last received) first, with counts for the same hosts.
-    pub fn alerts(&self, query: &AlertQuery, now: i64) -> StoreResult<AlertPage> {
+impl AlertStore for Store {
+    fn alerts(&self, query: &AlertQuery, now: i64) -> StoreResult<AlertPage> {
         let limit = query.limit.clamp(1, MAX_ALERT_PAGE);
         let before = query.before.unwrap_or(i64::MAX);
         let since = now.saturating_sub(RECENT_WINDOW_MILLIS);
@@ -293,8 +293,7 @@ impl Store {
         })
     }
 
-    /// One alert with every file and the stored payload.
-    pub fn alert(&self, id: i64) -> StoreResult<Option<AlertDetail>> {
+    fn alert(&self, id: i64) -> StoreResult<Option<AlertDetail>> {
         let conn = self.reader();
         let row = conn
             .prepare_cached(&format!(
@@ -600,10 +599,11 @@ impl Reader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hosts::IngestStore;
     use serde_json::json;
     use wardwatch_proto::{Event, EventBody};
 
-    use crate::store::testing::store_with_hosts;
+    use crate::testing::store_with_hosts;
 
     const HOUR: i64 = 60 * 60 * 1000;
 
@@ -989,8 +989,7 @@ mod tests {
         let path = dir.path().join("db");
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(super::super::schema::MIGRATIONS[0])
-                .unwrap();
+            conn.execute_batch(crate::db::MIGRATIONS[0]).unwrap();
             conn.pragma_update(None, "user_version", 1).unwrap();
             conn.execute(
                 "INSERT INTO hosts (id, label, department, hostname, cert_fingerprint, enrolled_at)

@@ -12,7 +12,9 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use wardwatch_proto::{Command, CommandOutcome};
 
-use super::{audit_in, Store, StoreResult};
+use super::CommandStore;
+use crate::audit::sqlite::audit_in;
+use crate::db::{Store, StoreError, StoreResult};
 
 /// A command taken but not finished after this long is offered again (the terminal may
 /// have restarted while running it).
@@ -52,9 +54,8 @@ fn json_value(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
 }
 
-impl Store {
-    /// Queues a command for a host, with its audit entry, in one transaction.
-    pub fn create_command(
+impl CommandStore for Store {
+    fn create_command(
         &self,
         host_id: &str,
         command: &Command,
@@ -80,17 +81,14 @@ impl Store {
         self.query_commands("c.id = ?1", params![id], 1)?
             .into_iter()
             .next()
-            .ok_or_else(|| super::StoreError::Corrupt(format!("command {id} vanished")))
+            .ok_or_else(|| StoreError::Corrupt(format!("command {id} vanished")))
     }
 
-    /// A host's commands, newest first.
-    pub fn host_commands(&self, host_id: &str, limit: u32) -> StoreResult<Vec<HostCommand>> {
+    fn host_commands(&self, host_id: &str, limit: u32) -> StoreResult<Vec<HostCommand>> {
         self.query_commands("c.host_id = ?1", params![host_id], limit)
     }
 
-    /// The commands a host should run now, oldest first, marked as taken. One taken more
-    /// than [`COMMAND_RETRY_MILLIS`] ago without a result is offered again.
-    pub fn take_commands(&self, host_id: &str, now: i64) -> StoreResult<Vec<PendingCommand>> {
+    fn take_commands(&self, host_id: &str, now: i64) -> StoreResult<Vec<PendingCommand>> {
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let pending = {
@@ -125,9 +123,7 @@ impl Store {
         Ok(pending)
     }
 
-    /// Records the outcome a host reports for one of its own commands, with its audit
-    /// entry. False when the host has no such unfinished command.
-    pub fn finish_command(
+    fn finish_command(
         &self,
         host_id: &str,
         id: i64,
@@ -170,42 +166,7 @@ impl Store {
         Ok(true)
     }
 
-    fn query_commands(
-        &self,
-        filter: &str,
-        values: &[&dyn rusqlite::ToSql],
-        limit: u32,
-    ) -> StoreResult<Vec<HostCommand>> {
-        let conn = self.reader();
-        let sql = format!(
-            "SELECT c.id, c.host_id, c.kind, c.args, c.created_by, c.created_at, c.picked_at,
-                    c.done_at, c.ok, c.result
-             FROM host_commands c WHERE {filter} ORDER BY c.id DESC LIMIT {limit}"
-        );
-        let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(values, |r| {
-                Ok(HostCommand {
-                    id: r.get(0)?,
-                    host_id: r.get(1)?,
-                    kind: r.get(2)?,
-                    args: json_value(&r.get::<_, String>(3)?),
-                    created_by: r.get(4)?,
-                    created_at: r.get(5)?,
-                    picked_at: r.get(6)?,
-                    done_at: r.get(7)?,
-                    ok: r.get(8)?,
-                    result: r.get::<_, Option<String>>(9)?.as_deref().map(json_value),
-                })
-            })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
-    }
-
-    /// The files a host holds in quarantine now, newest first: each `quarantine.add` of
-    /// the host not followed by a `quarantine.restore` or `.delete` of the same vault id.
-    pub fn host_quarantine(&self, host_id: &str) -> StoreResult<Vec<QuarantinedFile>> {
+    fn host_quarantine(&self, host_id: &str) -> StoreResult<Vec<QuarantinedFile>> {
         let conn = self.reader();
         let actor_prefix = format!("host {host_id}: ");
         let mut stmt = conn
@@ -273,12 +234,49 @@ impl Store {
     }
 }
 
+impl Store {
+    fn query_commands(
+        &self,
+        filter: &str,
+        values: &[&dyn rusqlite::ToSql],
+        limit: u32,
+    ) -> StoreResult<Vec<HostCommand>> {
+        let conn = self.reader();
+        let sql = format!(
+            "SELECT c.id, c.host_id, c.kind, c.args, c.created_by, c.created_at, c.picked_at,
+                    c.done_at, c.ok, c.result
+             FROM host_commands c WHERE {filter} ORDER BY c.id DESC LIMIT {limit}"
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(values, |r| {
+                Ok(HostCommand {
+                    id: r.get(0)?,
+                    host_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    args: json_value(&r.get::<_, String>(3)?),
+                    created_by: r.get(4)?,
+                    created_at: r.get(5)?,
+                    picked_at: r.get(6)?,
+                    done_at: r.get(7)?,
+                    ok: r.get(8)?,
+                    result: r.get::<_, Option<String>>(9)?.as_deref().map(json_value),
+                })
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::audit::AuditStore;
+    use crate::commands::CommandStore;
     use serde_json::json;
     use wardwatch_proto::{Command, CommandOutcome, ScanArgs};
 
-    use super::super::testing::store_with_hosts;
+    use crate::testing::store_with_hosts;
 
     fn outcome(ok: bool, result: serde_json::Value) -> CommandOutcome {
         CommandOutcome { ok, result }

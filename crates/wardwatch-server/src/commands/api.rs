@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use wardwatch_proto::{Command, CommandKind, ScanArgs, VaultArgs};
 
 use crate::api_error::{blocking, parse_json, ApiError};
-use crate::console_session::{require_json, ConsoleApi, Session};
+use crate::auth::session::{require_json, ConsoleApi, Session};
 
 /// How many commands the console lists per host.
 const COMMAND_LIST: u32 = 50;
