@@ -37,6 +37,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod alert_details;
 pub mod inventory;
 
 pub use inventory::{Account, Inventory, Listener, OsInfo, Package};
@@ -178,7 +179,8 @@ pub struct Alert {
     pub source: String,
     pub severity: Severity,
     pub title: String,
-    /// Detector-specific facts (process, files, rule).
+    /// Detector-specific facts (process, files, rule); read them with
+    /// [`alert_details::AlertData::read`].
     #[serde(default)]
     pub details: serde_json::Value,
 }

@@ -14,6 +14,9 @@ use std::path::PathBuf;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use wardwatch_proto::alert_details::{
+    AlertData, Problems, SOURCE_GUARD_RANSOMWARE, SOURCE_SCAN_ON_ACCESS, SOURCE_SCAN_ON_DEMAND,
+};
 use wardwatch_proto::{
     Batch, BatchAck, BundleListing, BundleStatus, BundleStatusAnswer, Command, CommandOutcome,
     CommandRecorded, EnrollRequest, EnrollResponse, ErrorBody, Event, EventBody, Heartbeat,
@@ -81,6 +84,51 @@ fn alert_events_of_the_guard_and_the_scanner() {
         let typed: Event = serde_json::from_value(event.clone()).unwrap();
         assert_eq!(serde_json::to_value(&typed).unwrap(), event, "{name}");
     }
+}
+
+#[test]
+fn alert_details_read_typed_and_without_problems() {
+    let read = |name: &str| {
+        let mut problems = Problems::default();
+        let data = AlertData::read(&golden(name)["data"], &mut problems);
+        assert_eq!(problems.into_vec(), Vec::<String>::new(), "{name}");
+        data
+    };
+
+    let guard = read("alert_guard_ransomware.json");
+    assert_eq!(guard.source.as_deref(), Some(SOURCE_GUARD_RANSOMWARE));
+    let details = guard.details.unwrap();
+    assert_eq!(details.level.as_deref(), Some("kill"));
+    assert_eq!(details.score, Some(10.5));
+    let action = details.action.unwrap();
+    assert_eq!(action.pids, [4242, 4243]);
+    assert_eq!(action.refused[0].reason.as_deref(), Some("init"));
+    let process = details.process.unwrap();
+    assert_eq!(process.cmdline, ["/tmp/locker", "--encrypt", "/srv/share"]);
+    assert_eq!(process.parents[0].exe.as_deref(), Some("/usr/bin/bash"));
+    assert_eq!(details.files.len(), 2);
+    assert!(details.files[0].after.as_ref().unwrap().sampled);
+    assert_eq!(details.files[0].changes[1].change, "renamed_to");
+    assert_eq!(details.files_omitted, 3);
+    assert_eq!(details.times.last_signal, Some(1_700_000_002_050));
+    assert_eq!(
+        details.signals[1].name.as_deref(),
+        Some("encrypted_rewrite")
+    );
+
+    let on_access = read("alert_scan_on_access.json");
+    assert_eq!(on_access.source.as_deref(), Some(SOURCE_SCAN_ON_ACCESS));
+    let details = on_access.details.unwrap();
+    assert_eq!(details.action.unwrap().kind.as_deref(), Some("blocked"));
+    assert_eq!(details.files[0].size, Some(10));
+    assert_eq!(details.signals[0].name.as_deref(), Some("ward.dropper"));
+
+    let on_demand = read("alert_scan_on_demand.json");
+    assert_eq!(on_demand.source.as_deref(), Some(SOURCE_SCAN_ON_DEMAND));
+    let details = on_demand.details.unwrap();
+    let action = details.action.unwrap();
+    assert_eq!(action.quarantine_id.as_deref(), Some("0123abcd-0001"));
+    assert_eq!(details.files[0].changes[0].change, "scanned");
 }
 
 #[test]
