@@ -11,8 +11,8 @@
 //! keeps the version:
 //!
 //! - adding an optional field with a default (`#[serde(default)]`), which the older peer
-//!   ignores when reading and does without when writing; no body may deny unknown fields
-//!   unless it is answered by the same release that sends it (`CommandOutcome`);
+//!   ignores when reading and does without when writing; except in a body read with
+//!   `deny_unknown_fields` ([`CommandOutcome`]), where a new field needs a new version;
 //! - adding a variant to an enum that the older peer already answers as "not supported":
 //!   a [`Command`] kind (an agent reports a kind it does not know as a failed command
 //!   saying so, and the list of the other commands still reads, see [`PendingCommand`]);
