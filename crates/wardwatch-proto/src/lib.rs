@@ -3,20 +3,51 @@
 //! This crate depends on nothing of ours and does no I/O: it is the contract between a
 //! terminal and its server. Every request body that crosses the agent API is one of these
 //! types, serialised as JSON (event batches additionally zstd-compressed).
+//!
+//! # Versions: what [`PROTOCOL_VERSION`] promises
+//!
+//! The golden files in `tests/golden/` pin every body as it crosses the wire. A change
+//! that an agent and a server one release apart still both understand is compatible and
+//! keeps the version:
+//!
+//! - adding an optional field with a default (`#[serde(default)]`), which the older peer
+//!   ignores when reading and does without when writing; except in a body read with
+//!   `deny_unknown_fields` ([`CommandOutcome`]), where a new field needs a new version;
+//! - adding a variant to an enum that the older peer already answers as "not supported":
+//!   a [`Command`] kind (an agent reports a kind it does not know as a failed command
+//!   saying so, and the list of the other commands still reads, see [`PendingCommand`]);
+//! - adding an endpoint.
+//!
+//! A change that either side would misread needs `PROTOCOL_VERSION` raised: removing or
+//! renaming a field, making an optional field required, changing a field's type, unit or
+//! meaning, a new variant of an enum read strictly ([`EventBody`], [`Severity`],
+//! [`Priority`]), or a new encoding of a body.
+//!
+//! On a mismatch the server answers every versioned body (enrollment, event batch,
+//! heartbeat, bundle status) with `400` and an [`ErrorBody`] naming both versions; it
+//! reads a batch's `protocol` before the rest, so the refusal names the version rather
+//! than whatever field a newer agent added. The agent sends its own version and takes
+//! the `400` as the server's refusal of that content: enrollment stops with the server's
+//! sentence; an event batch is retried in halves down to single events, which are then
+//! set aside in the spool with the sentence (kept, not sent again); a heartbeat refusal
+//! is only logged. So the fix on a mismatch is always the one the sentence gives: run the
+//! same wardwatch version on the server and its agents.
 
 #![forbid(unsafe_code)]
 
 use serde::{Deserialize, Serialize};
 
+pub mod alert_details;
 #[cfg(feature = "golden")]
 pub mod golden;
 pub mod inventory;
 
 pub use inventory::{Account, Inventory, Listener, OsInfo, Package};
 
-/// Version of the agent ↔ server protocol. A server refuses batches of any other version
-/// with a message naming both, so a mismatched agent is found at once rather than
-/// half-understood.
+/// Version of the agent ↔ server protocol. A server refuses enrollments, batches,
+/// heartbeats and bundle statuses of any other version with a message naming both, so a
+/// mismatched agent is found at once rather than half-understood. What needs a new
+/// version is in the crate documentation.
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Largest compressed event batch the server accepts, in bytes.
@@ -150,7 +181,8 @@ pub struct Alert {
     pub source: String,
     pub severity: Severity,
     pub title: String,
-    /// Detector-specific facts (process, files, rule).
+    /// Detector-specific facts (process, files, rule); read them with
+    /// [`alert_details::AlertData::read`].
     #[serde(default)]
     pub details: serde_json::Value,
 }
@@ -209,6 +241,13 @@ pub struct Heartbeat {
     pub spool_pending: u64,
     /// Events the spool had to drop because it was full, since the agent started.
     pub spool_dropped: u64,
+}
+
+/// The server's answer to a heartbeat.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeartbeatAnswer {
+    /// The server's clock, Unix milliseconds, so an agent can tell how far its own is off.
+    pub server_time: i64,
 }
 
 /// `GET /api/v1/bundles`: the bundles installed on the server, as an agent needs them to
@@ -270,6 +309,76 @@ pub enum Command {
     QuarantineDelete(VaultArgs),
 }
 
+/// The kinds of [`Command`], for code that must name one before it has the arguments
+/// (the console's check of a new command). Each spells its kind as the wire does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandKind {
+    Scan,
+    QuarantineRestore,
+    QuarantineDelete,
+}
+
+impl CommandKind {
+    /// Every kind, in the order a person is told them.
+    pub const ALL: [CommandKind; 3] = [
+        CommandKind::Scan,
+        CommandKind::QuarantineRestore,
+        CommandKind::QuarantineDelete,
+    ];
+
+    /// The `kind` string on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scan => "scan",
+            Self::QuarantineRestore => "quarantine.restore",
+            Self::QuarantineDelete => "quarantine.delete",
+        }
+    }
+
+    /// The kind a `kind` string names, if this version knows it.
+    pub fn parse(kind: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == kind)
+    }
+}
+
+impl std::fmt::Display for CommandKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Command {
+    /// Which kind of command this is.
+    pub fn kind(&self) -> CommandKind {
+        match self {
+            Self::Scan(_) => CommandKind::Scan,
+            Self::QuarantineRestore(_) => CommandKind::QuarantineRestore,
+            Self::QuarantineDelete(_) => CommandKind::QuarantineDelete,
+        }
+    }
+
+    /// The arguments as they travel in `args`.
+    pub fn args(&self) -> serde_json::Value {
+        let args = match self {
+            Self::Scan(args) => serde_json::to_value(args),
+            Self::QuarantineRestore(args) | Self::QuarantineDelete(args) => {
+                serde_json::to_value(args)
+            }
+        };
+        // Plain structs of strings always serialise.
+        args.unwrap_or_default()
+    }
+
+    /// The command as the terminal gets it, under the id it was stored with.
+    pub fn pending(&self, id: i64) -> PendingCommand {
+        PendingCommand {
+            id,
+            kind: self.kind().as_str().to_owned(),
+            args: self.args(),
+        }
+    }
+}
+
 /// Arguments of [`Command::Scan`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ScanArgs {
@@ -315,6 +424,13 @@ pub struct CommandOutcome {
     pub ok: bool,
     #[serde(default)]
     pub result: serde_json::Value,
+}
+
+/// The server's answer to a command outcome: the outcome of this command is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommandRecorded {
+    /// The id of the command whose outcome was recorded.
+    pub recorded: i64,
 }
 
 /// Every error the server returns has this shape, with a sentence meant for a person.
@@ -364,6 +480,26 @@ mod tests {
         assert_eq!(json["seq"], 7);
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
+    }
+
+    #[test]
+    fn command_kinds_are_spelled_as_serde_tags_them() {
+        let commands = [
+            Command::Scan(ScanArgs {
+                paths: vec!["/home".into()],
+            }),
+            Command::QuarantineRestore(VaultArgs { id: "a-1".into() }),
+            Command::QuarantineDelete(VaultArgs { id: "a-2".into() }),
+        ];
+        for (command, kind) in commands.iter().zip(CommandKind::ALL) {
+            assert_eq!(command.kind(), kind);
+            assert_eq!(CommandKind::parse(kind.as_str()), Some(kind));
+            let wire = serde_json::to_value(command).unwrap();
+            assert_eq!(wire["kind"], kind.as_str());
+            assert_eq!(wire["args"], command.args());
+            assert_eq!(command.pending(7).command().unwrap(), *command);
+        }
+        assert_eq!(CommandKind::parse("reboot"), None);
     }
 
     #[test]

@@ -14,9 +14,13 @@ use std::path::PathBuf;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use wardwatch_proto::alert_details::{
+    AlertData, Problems, SOURCE_GUARD_RANSOMWARE, SOURCE_SCAN_ON_ACCESS, SOURCE_SCAN_ON_DEMAND,
+};
 use wardwatch_proto::{
     Batch, BatchAck, BundleListing, BundleStatus, BundleStatusAnswer, Command, CommandOutcome,
-    EnrollRequest, EnrollResponse, ErrorBody, Event, EventBody, Heartbeat, PendingCommands,
+    CommandRecorded, EnrollRequest, EnrollResponse, ErrorBody, Event, EventBody, Heartbeat,
+    HeartbeatAnswer, PendingCommands,
 };
 
 fn golden(name: &str) -> Value {
@@ -83,6 +87,51 @@ fn alert_events_of_the_guard_and_the_scanner() {
 }
 
 #[test]
+fn alert_details_read_typed_and_without_problems() {
+    let read = |name: &str| {
+        let mut problems = Problems::default();
+        let data = AlertData::read(&golden(name)["data"], &mut problems);
+        assert_eq!(problems.into_vec(), Vec::<String>::new(), "{name}");
+        data
+    };
+
+    let guard = read("alert_guard_ransomware.json");
+    assert_eq!(guard.source.as_deref(), Some(SOURCE_GUARD_RANSOMWARE));
+    let details = guard.details.unwrap();
+    assert_eq!(details.level.as_deref(), Some("kill"));
+    assert_eq!(details.score, Some(10.5));
+    let action = details.action.unwrap();
+    assert_eq!(action.pids, [4242, 4243]);
+    assert_eq!(action.refused[0].reason.as_deref(), Some("init"));
+    let process = details.process.unwrap();
+    assert_eq!(process.cmdline, ["/tmp/locker", "--encrypt", "/srv/share"]);
+    assert_eq!(process.parents[0].exe.as_deref(), Some("/usr/bin/bash"));
+    assert_eq!(details.files.len(), 2);
+    assert!(details.files[0].after.as_ref().unwrap().sampled);
+    assert_eq!(details.files[0].changes[1].change, "renamed_to");
+    assert_eq!(details.files_omitted, 3);
+    assert_eq!(details.times.last_signal, Some(1_700_000_002_050));
+    assert_eq!(
+        details.signals[1].name.as_deref(),
+        Some("encrypted_rewrite")
+    );
+
+    let on_access = read("alert_scan_on_access.json");
+    assert_eq!(on_access.source.as_deref(), Some(SOURCE_SCAN_ON_ACCESS));
+    let details = on_access.details.unwrap();
+    assert_eq!(details.action.unwrap().kind.as_deref(), Some("blocked"));
+    assert_eq!(details.files[0].size, Some(10));
+    assert_eq!(details.signals[0].name.as_deref(), Some("ward.dropper"));
+
+    let on_demand = read("alert_scan_on_demand.json");
+    assert_eq!(on_demand.source.as_deref(), Some(SOURCE_SCAN_ON_DEMAND));
+    let details = on_demand.details.unwrap();
+    let action = details.action.unwrap();
+    assert_eq!(action.quarantine_id.as_deref(), Some("0123abcd-0001"));
+    assert_eq!(details.files[0].changes[0].change, "scanned");
+}
+
+#[test]
 fn batch_ack() {
     round_trip::<BatchAck>("batch_ack.json");
 }
@@ -96,6 +145,8 @@ fn enrollment() {
 #[test]
 fn heartbeat() {
     round_trip::<Heartbeat>("heartbeat.json");
+    let answer: HeartbeatAnswer = round_trip("heartbeat_response.json");
+    assert_eq!(answer.server_time, 1_700_000_004_000);
 }
 
 #[test]
@@ -135,4 +186,21 @@ fn commands_and_their_outcomes() {
     }
     round_trip::<CommandOutcome>("command_result.json");
     round_trip::<CommandOutcome>("command_result_failed.json");
+    let recorded: CommandRecorded = round_trip("command_recorded.json");
+    assert_eq!(recorded.recorded, 2);
+}
+
+/// Every file in `tests/golden/` is read by a test here, so a body cannot be added there
+/// and left unpinned.
+#[test]
+fn every_golden_file_has_its_test() {
+    let source = include_str!("golden.rs");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        assert!(
+            source.contains(&format!("\"{name}\"")),
+            "{name} is in tests/golden/ but no test reads it"
+        );
+    }
 }

@@ -35,15 +35,16 @@ use tokio::io::{AsyncRead, ReadBuf};
 use wardwatch_bundle::Kind;
 use wardwatch_proto::{
     Batch, BatchAck, BundleListing, BundleOffer, BundleStatus, BundleStatusAnswer, CommandOutcome,
-    EnrollRequest, EnrollResponse, Heartbeat, PendingCommands, RunningBundle,
-    MAX_BATCH_COMPRESSED_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, MAX_BATCH_EVENTS, PROTOCOL_VERSION,
+    CommandRecorded, EnrollRequest, EnrollResponse, Heartbeat, HeartbeatAnswer, PendingCommands,
+    RunningBundle, MAX_BATCH_COMPRESSED_BYTES, MAX_BATCH_DECOMPRESSED_BYTES, MAX_BATCH_EVENTS,
+    PROTOCOL_VERSION,
 };
 
 use crate::api_error::{blocking, parse_json, ApiError};
+use crate::auth::NewHost;
 use crate::bundles::InstalledBundles;
 use crate::ca::{fingerprint, CertificateAuthority};
-use crate::store::NewHost;
-use crate::store::Store;
+use crate::storage::Storage;
 use crate::timefmt::rfc3339_millis;
 use crate::tls::PeerCertificate;
 use crate::vuln::VulnService;
@@ -53,7 +54,7 @@ const MAX_ENROLL_BYTES: usize = 64 * 1024;
 
 #[derive(Clone)]
 pub struct AgentApi {
-    pub store: Arc<Store>,
+    pub store: Arc<dyn Storage>,
     pub ca: Arc<CertificateAuthority>,
     pub bundles: Arc<InstalledBundles>,
     /// Told when a host's inventory changed, to match it again.
@@ -255,15 +256,15 @@ async fn heartbeat(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
     body: Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<HeartbeatAnswer>, ApiError> {
     let bytes = read_body(body, MAX_ENROLL_BYTES, "heartbeat").await?;
     let beat: Heartbeat = parse_json(&bytes, "heartbeat")?;
     check_protocol(beat.protocol)?;
     let store = state.store.clone();
     blocking(move || store.heartbeat(&host.host_id, &beat)).await?;
-    Ok(Json(
-        serde_json::json!({ "server_time": wardwatch_proto::now_millis() }),
-    ))
+    Ok(Json(HeartbeatAnswer {
+        server_time: wardwatch_proto::now_millis(),
+    }))
 }
 
 fn check_protocol(version: u32) -> Result<(), ApiError> {
@@ -511,7 +512,7 @@ async fn finish_command(
     host: AuthenticatedHost,
     Path(id): Path<String>,
     body: Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<CommandRecorded>, ApiError> {
     let number: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("command ids are numbers, not {id:?}")))?;
@@ -520,14 +521,12 @@ async fn finish_command(
     let store = state.store.clone();
     let host_id = host.host_id.clone();
     let now = wardwatch_proto::now_millis();
-    let recorded =
-        blocking(move || store.finish_command(&host_id, number, outcome.ok, &outcome.result, now))
-            .await?;
+    let recorded = blocking(move || store.finish_command(&host_id, number, &outcome, now)).await?;
     if !recorded {
         return Err(ApiError::not_found(format!(
             "terminal {} has no unfinished command {number}",
             host.host_id
         )));
     }
-    Ok(Json(serde_json::json!({ "recorded": number })))
+    Ok(Json(CommandRecorded { recorded: number }))
 }

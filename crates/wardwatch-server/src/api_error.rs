@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use wardwatch_proto::ErrorBody;
 
-use crate::store::StoreError;
+use crate::db::StoreError;
 
 #[derive(Debug)]
 pub struct ApiError {

@@ -6,23 +6,26 @@
 
 pub mod admission;
 pub mod agent_api;
+pub mod alerts;
 pub mod api_error;
+pub mod audit;
+pub mod auth;
 pub mod bundles;
 pub mod ca;
-pub mod commands_api;
+pub mod commands;
 pub mod console;
 pub mod console_api;
-pub mod console_login;
-pub mod console_session;
-pub mod csrf;
+pub mod db;
+pub mod hosts;
 pub mod limits;
-pub mod login_gate;
+pub mod storage;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod timefmt;
 pub mod timeouts;
 pub mod tls;
 pub mod vuln;
-pub mod vuln_api;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -32,9 +35,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use crate::auth::{login_gate, AccountStore};
 use crate::ca::{CaError, CertificateAuthority};
+use crate::db::{Store, StoreError};
 use crate::limits::ConnectionLimits;
-use crate::store::{Store, StoreError};
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
@@ -201,11 +205,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         },
         shutdown_rx.clone(),
     ));
-    let console_app = console_api::router(console_session::ConsoleApi {
+    let console_app = console_api::router(auth::session::ConsoleApi {
         store: store.clone(),
         data_dir: config.data_dir.clone(),
         bundles: installed_bundles,
-        max_bundle_upload: console_api::MAX_BUNDLE_UPLOAD,
+        max_bundle_upload: bundles::api::MAX_BUNDLE_UPLOAD,
         vuln: vuln.clone(),
         logins: login_gate::LoginGate::new(config.logins.clone()),
     });

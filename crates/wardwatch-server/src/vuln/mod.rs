@@ -6,10 +6,29 @@
 //! (an inventory changed), by the console (a bundle was uploaded), and every few seconds to
 //! notice a bundle imported on the command line. A feed that cannot be loaded leaves the
 //! previous one active and is reported in [`FeedStatus::error`].
+//!
+//! Beside the worker: the console's vulnerability API (`api`), the findings with their
+//! history (`findings`), accepted risks (`suppressions`) and the fleet report counted in
+//! SQL (`report`), the last three behind their storage traits. Invariants: a finding
+//! always says why it matched; a feed is checked before it is installed, and one that
+//! cannot be loaded never replaces the one in use.
 
+pub mod api;
 pub mod feed;
+pub mod findings;
 pub mod record;
+pub mod report;
+pub mod suppressions;
 pub mod upgrades;
+
+pub use findings::{
+    FindingChange, FindingChanges, FindingPage, FindingQuery, FindingRecord, FindingRow,
+    FindingState, MatchCause,
+};
+pub use report::{
+    DepartmentCounts, EolHost, FleetReport, FleetTotals, PriorityCount, UpgradeGroup,
+};
+pub use suppressions::{NewSuppression, Suppression};
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -22,7 +41,9 @@ use wardwatch_bundle::Kind;
 use wardwatch_vuln::matcher::{HostInventory, MatchIndex};
 
 use crate::bundles::{kind_dir, InstalledBundles};
-use crate::store::{FindingChanges, MatchCause, Store, StoreError};
+use wardwatch_proto::Inventory;
+
+use crate::db::{StoreError, StoreResult};
 
 /// How often the worker looks for a feed installed behind its back.
 pub const FEED_POLL: Duration = Duration::from_secs(5);
@@ -69,7 +90,7 @@ struct Pending {
 
 /// The server's vulnerability matching.
 pub struct VulnService {
-    store: Arc<Store>,
+    store: Arc<dyn FindingStore>,
     installed: InstalledBundles,
     feed_dir: PathBuf,
     active: RwLock<Option<Arc<ActiveFeed>>>,
@@ -86,7 +107,7 @@ pub enum MatchError {
 }
 
 impl VulnService {
-    pub fn new(store: Arc<Store>, data_dir: &std::path::Path) -> Arc<VulnService> {
+    pub fn new(store: Arc<dyn FindingStore>, data_dir: &std::path::Path) -> Arc<VulnService> {
         Arc::new(VulnService {
             store,
             installed: InstalledBundles::new(data_dir),
@@ -316,4 +337,65 @@ impl VulnService {
         self.set_status(|s| s.last_fleet_match = Some(report.clone()));
         Ok(Some(report))
     }
+}
+
+/// Findings per host with their history: what the matcher reads and writes, what the
+/// console lists.
+pub trait FindingStore: Send + Sync {
+    /// The inventory the server holds for a host (OS and packages), or `None` when the
+    /// host is unknown, revoked, or has not sent its inventory yet.
+    fn host_inventory(&self, host_id: &str) -> StoreResult<Option<Inventory>>;
+
+    /// Hosts whose findings a full re-match covers: not revoked, inventory received.
+    fn matchable_hosts(&self) -> StoreResult<Vec<String>>;
+
+    /// Replaces a host's open findings with `records` (one transaction): new ones are
+    /// added, changed ones updated, missing ones marked fixed; each change is written to
+    /// the history with its `cause`.
+    fn replace_host_findings(
+        &self,
+        host_id: &str,
+        records: &[FindingRecord],
+        cause: MatchCause,
+        now: i64,
+    ) -> StoreResult<FindingChanges>;
+
+    /// A page of the fleet's findings, most urgent first.
+    fn findings(&self, query: &FindingQuery, now: i64) -> StoreResult<FindingPage>;
+
+    /// The latest changes in a host's findings, newest first.
+    fn finding_history(&self, host_id: &str, limit: u32) -> StoreResult<Vec<FindingChange>>;
+
+    /// The matcher's whole finding (JSON) for one advisory on one host.
+    fn finding_detail(&self, host_id: &str, advisory: &str) -> StoreResult<Vec<serde_json::Value>>;
+}
+
+/// Accepted risks: findings hidden by advisory or CVE, until they expire.
+pub trait SuppressionStore: Send + Sync {
+    /// Records an accepted risk and its audit entry in one transaction.
+    fn create_suppression(
+        &self,
+        new: &NewSuppression,
+        actor: &str,
+        role: &str,
+        now: i64,
+    ) -> StoreResult<Suppression>;
+
+    /// Ends an accepted risk early. False when there is no such active suppression.
+    fn lift_suppression(&self, id: i64, actor: &str, now: i64) -> StoreResult<bool>;
+
+    /// Every suppression, newest first.
+    fn suppressions(&self, now: i64) -> StoreResult<Vec<Suppression>>;
+}
+
+/// The fleet's vulnerability report, counted in the database.
+pub trait FleetReportStore: Send + Sync {
+    /// The fleet view; `weights` gives each priority class its weight for ranking
+    /// upgrades, and `upgrade_limit` how many upgrades to return.
+    fn fleet_report(
+        &self,
+        now: i64,
+        weights: &[(&str, f64)],
+        upgrade_limit: u32,
+    ) -> StoreResult<FleetReport>;
 }

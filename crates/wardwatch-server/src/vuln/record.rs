@@ -3,7 +3,7 @@
 use wardwatch_vuln::feed::Level;
 use wardwatch_vuln::matcher::{Finding, Remedy, Subject};
 
-use crate::store::FindingRecord;
+use super::FindingRecord;
 
 /// The ecosystem name stored for an end-of-life operating system.
 pub const OS_ECOSYSTEM: &str = "os";

@@ -4,7 +4,7 @@
 
 use wardwatch_vuln::matcher::{compare_versions, Priority};
 
-use crate::store::UpgradeGroup;
+use super::UpgradeGroup;
 
 /// The weight of each priority class, for the store's ranking.
 pub fn weights() -> Vec<(&'static str, f64)> {

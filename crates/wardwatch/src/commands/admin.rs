@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::Subcommand;
+use wardwatch_server::auth::{AccountStore, LoginStore};
 
 use super::DataArg;
 

@@ -2,6 +2,7 @@
 
 use anyhow::Context;
 use clap::Subcommand;
+use wardwatch_server::hosts::HostStore;
 
 use super::DataArg;
 

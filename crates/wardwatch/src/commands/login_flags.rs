@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use clap::Args;
-use wardwatch_server::login_gate::LoginSettings;
+use wardwatch_server::auth::login_gate::LoginSettings;
 use wardwatch_server::store::LoginPolicy;
 
 #[derive(Args, Debug, Clone)]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Subcommand;
-use wardwatch_server::store::NewToken;
+use wardwatch_server::auth::{EnrollmentStore, NewToken};
 
 use super::DataArg;
 

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use wardwatch_agent::enroll::{enroll, EnrollOptions};
 use wardwatch_agent::run::RunOptions;
 use wardwatch_agent::state::StateDir;
-use wardwatch_server::store::NewToken;
+use wardwatch_server::auth::{EnrollmentStore, NewToken};
 use wardwatch_server::ServerConfig;
 
 use super::DataArg;

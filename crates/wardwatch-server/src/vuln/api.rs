@@ -23,11 +23,11 @@ use serde::Deserialize;
 use serde_json::json;
 use wardwatch_vuln::matcher::Priority;
 
+use super::upgrades;
+use super::{FindingPage, FindingQuery, FindingRow, FindingState, NewSuppression};
 use crate::api_error::{blocking, parse_json, ApiError};
-use crate::console_session::{require_json, ConsoleApi, Session};
-use crate::store::{FindingPage, FindingQuery, FindingRow, FindingState, NewSuppression};
+use crate::auth::session::{require_json, ConsoleApi, Session};
 use crate::timefmt::rfc3339_millis;
-use crate::vuln::upgrades;
 
 /// How many findings one page of the console shows at most.
 const MAX_PAGE: u32 = 1000;

@@ -1,4 +1,4 @@
-//! `POST /api/login` and `POST /api/logout`. The login is the one console endpoint that
+//! `POST /api/login`, `POST /api/logout` and `GET /api/me`. The login is the one console endpoint that
 //! anyone on the intranet can reach, so it refuses what is malformed before any work (a
 //! small body, a short plain user name, a bounded password), runs only a few password
 //! checks at once (`login_gate`; the rest wait briefly, then get 429), and leaves
@@ -10,13 +10,14 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::header::{RETRY_AFTER, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::session::{require_json, session_token, ConsoleApi, Session, SESSION_COOKIE};
+use super::{check_username, LoginOutcome, MAX_PASSWORD_LEN};
 use crate::api_error::{blocking, parse_json, ApiError};
-use crate::console_session::{require_json, session_token, ConsoleApi, SESSION_COOKIE};
-use crate::store::{check_username, LoginOutcome, MAX_PASSWORD_LEN};
 use crate::timefmt::rfc3339_millis;
 
 /// Largest login request body: a user name, a password and JSON around them.
@@ -44,6 +45,23 @@ fn too_many(message: String, retry_after_secs: i64) -> Response {
         response.headers_mut().insert(RETRY_AFTER, value);
     }
     response
+}
+
+/// `POST /api/login` (its body capped at [`MAX_LOGIN_BODY`]), `POST /api/logout` and
+/// `GET /api/me`.
+pub fn routes() -> Router<ConsoleApi> {
+    Router::new()
+        .route(
+            "/api/login",
+            post(login).layer(axum::extract::DefaultBodyLimit::max(MAX_LOGIN_BODY)),
+        )
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+}
+
+/// `GET /api/me`: who is logged in, and with which role.
+async fn me(session: Session) -> Json<serde_json::Value> {
+    Json(json!({ "username": session.user.username, "role": session.user.role }))
 }
 
 pub async fn login(

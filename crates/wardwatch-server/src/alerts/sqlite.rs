@@ -1,18 +1,23 @@
 //! Alerts across all hosts, for the console: newest first, paged, each read from its
 //! stored payload.
 //!
-//! The payload comes from a terminal, so it is read field by field and never trusted to
-//! have the shape the agent of this version sends (`GuardAlert` in the agent's guard): a
-//! field of the wrong type is left out and named in `problems`, and an alert whose
-//! payload cannot be read at all is still listed with what the server itself knows
-//! (host, times, number).
+//! The payload comes from a terminal, so it is read through the contract's lenient reader
+//! (`wardwatch_proto::alert_details`) and never trusted to have the shape the agent of
+//! this version sends: a field of the wrong type is left out and named in `problems`, and
+//! an alert whose payload cannot be read at all is still listed with what the server
+//! itself knows (host, times, number).
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::Value;
+use wardwatch_proto::alert_details::{AlertData, FileTouched, Problems};
+pub use wardwatch_proto::alert_details::{
+    Ancestor as AlertAncestor, DetectorTimes as AlertTimes, FileChange, FileHash, RefusedPid,
+};
 use wardwatch_proto::{Alert, Severity};
 
-use super::{Store, StoreResult};
+use super::AlertStore;
+use crate::db::{Store, StoreResult};
 
 /// Most alerts in one page of the listing.
 pub const MAX_ALERT_PAGE: u32 = 500;
@@ -22,8 +27,6 @@ pub const DEFAULT_ALERT_PAGE: u32 = 100;
 pub const LISTED_FILE_PATHS: usize = 5;
 /// The window of the "recent alerts" count.
 pub const RECENT_WINDOW_MILLIS: i64 = 24 * 60 * 60 * 1000;
-/// Enough to say what is wrong with a payload without repeating it.
-const MAX_PROBLEMS: usize = 20;
 
 /// Which alerts to list.
 #[derive(Debug, Clone, Default)]
@@ -92,13 +95,6 @@ pub struct AlertSummary {
     pub problems: Vec<String>,
 }
 
-/// A process the detector would not signal.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct RefusedPid {
-    pub pid: Option<u64>,
-    pub reason: Option<String>,
-}
-
 /// The process an alert is about.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct AlertProcess {
@@ -111,14 +107,6 @@ pub struct AlertProcess {
     pub ppid: Option<u64>,
     pub start_time_ms: Option<i64>,
     pub cwd: Option<String>,
-}
-
-/// One ancestor of the process.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct AlertAncestor {
-    pub pid: Option<u64>,
-    pub exe: Option<String>,
-    pub cmdline: Vec<String>,
 }
 
 /// One alert in full.
@@ -137,15 +125,6 @@ pub struct AlertDetail {
     pub details: Value,
 }
 
-/// The detector's timeline (terminal clock, Unix milliseconds).
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct AlertTimes {
-    pub first_event: Option<i64>,
-    pub alert: Option<i64>,
-    pub action: Option<i64>,
-    pub last_signal: Option<i64>,
-}
-
 /// One file an alert's process tree touched.
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct AlertFile {
@@ -156,24 +135,9 @@ pub struct AlertFile {
     pub after: Option<FileHash>,
 }
 
-/// One change to a file: `written`, `created`, `deleted`, `renamed_to`,
-/// `renamed_from`, `canary_touched`; `path` is the other name of a rename.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct FileChange {
-    pub change: String,
-    pub path: Option<String>,
-}
-
-/// A content hash; `sampled` hashes cover sampled blocks of a large file only.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct FileHash {
-    pub sha256: String,
-    pub sampled: bool,
-}
-
 /// Gives a newly stored alert its number; part of the ingest transaction, so an alert
 /// is numbered exactly when its event is stored.
-pub(super) fn number_alert(
+pub(crate) fn number_alert(
     tx: &Connection,
     host_id: &str,
     seq: i64,
@@ -234,9 +198,8 @@ fn stored_alert(r: &Row<'_>) -> rusqlite::Result<StoredAlert> {
     })
 }
 
-impl Store {
-    /// A page of alerts, newest (last received) first, with counts for the same hosts.
-    pub fn alerts(&self, query: &AlertQuery, now: i64) -> StoreResult<AlertPage> {
+impl AlertStore for Store {
+    fn alerts(&self, query: &AlertQuery, now: i64) -> StoreResult<AlertPage> {
         let limit = query.limit.clamp(1, MAX_ALERT_PAGE);
         let before = query.before.unwrap_or(i64::MAX);
         let since = now.saturating_sub(RECENT_WINDOW_MILLIS);
@@ -293,8 +256,7 @@ impl Store {
         })
     }
 
-    /// One alert with every file and the stored payload.
-    pub fn alert(&self, id: i64) -> StoreResult<Option<AlertDetail>> {
+    fn alert(&self, id: i64) -> StoreResult<Option<AlertDetail>> {
         let conn = self.reader();
         let row = conn
             .prepare_cached(&format!(
@@ -306,16 +268,17 @@ impl Store {
     }
 }
 
-/// Reads what can be read of a stored alert.
+/// Reads what can be read of a stored alert: the payload through the contract's lenient
+/// reader, then the console's view of it.
 fn read_alert(row: &StoredAlert) -> AlertDetail {
-    let mut r = Reader::default();
+    let mut problems = Problems::default();
     let body = match row.body.as_deref() {
         None => {
-            r.problem("the alert's event is missing from the store".into());
+            problems.note("the alert's event is missing from the store".into());
             Value::Null
         }
         Some(text) => serde_json::from_str::<Value>(text).unwrap_or_else(|e| {
-            r.problem(format!("the stored payload is not readable JSON ({e})"));
+            problems.note(format!("the stored payload is not readable JSON ({e})"));
             Value::Null
         }),
     };
@@ -323,287 +286,104 @@ fn read_alert(row: &StoredAlert) -> AlertDetail {
         Some(v) if v.is_object() => v,
         _ => {
             if !body.is_null() {
-                r.problem("the stored payload has no alert data".into());
+                problems.note("the stored payload has no alert data".into());
             }
-            &NULL
+            &Value::Null
         }
     };
-    let details = r.object(data, "details", "alert");
-    let action = r.object(details, "action", "details");
-    let process = r.object(details, "process", "details");
-    let times = r.object(details, "times", "details");
+    let alert = AlertData::read(data, &mut problems);
+    let details = alert.details.unwrap_or_default();
+    let action = details.action.unwrap_or_default();
 
-    let files = r.array(details, "files", "details");
-    let files_omitted = r.uint(details, "files_omitted", "details").unwrap_or(0);
-    let file_paths = files
+    let mut signals: Vec<String> = Vec::new();
+    for name in details.signals.iter().filter_map(|s| s.name.clone()) {
+        if !signals.contains(&name) {
+            signals.push(name);
+        }
+    }
+    let times = details.times;
+    let (process, parents) = match details.process {
+        Some(p) => (
+            Some(AlertProcess {
+                pid: p.pid,
+                exe: p.exe,
+                exe_sha256: p.exe_sha256,
+                cmdline: p.cmdline,
+                uid: p.uid,
+                user: p.user,
+                ppid: p.ppid,
+                start_time_ms: p.start_time_ms,
+                cwd: p.cwd,
+            }),
+            p.parents,
+        ),
+        None => (None, Vec::new()),
+    };
+    let files_total = (details.files.len() as u64).saturating_add(details.files_omitted);
+    let file_paths = details
+        .files
         .iter()
         .take(LISTED_FILE_PATHS)
-        .enumerate()
-        .filter_map(|(i, f)| r.string(f, "path", &format!("details.files[{i}]")))
+        .filter_map(|f| f.path.clone())
         .collect();
 
-    let signal_details = r.array(details, "signals", "details").to_vec();
-    let mut signals: Vec<String> = Vec::new();
-    for (i, s) in signal_details.iter().enumerate() {
-        if let Some(name) = r.string(s, "signal", &format!("details.signals[{i}]")) {
-            if !signals.contains(&name) {
-                signals.push(name);
-            }
-        }
+    AlertDetail {
+        summary: AlertSummary {
+            id: row.id,
+            host_id: row.host_id.clone(),
+            hostname: row.hostname.clone().unwrap_or_default(),
+            host_label: row.label.clone().unwrap_or_default(),
+            department: row.department.clone().unwrap_or_default(),
+            seq: row.seq,
+            received_at: row.received_at,
+            time: row.time,
+            alert_time: times.alert,
+            source: alert.source,
+            severity: alert.severity,
+            title: alert.title,
+            level: details.level,
+            score: details.score,
+            action: action.kind,
+            action_pids: action.pids,
+            refused: action.refused,
+            process,
+            parents,
+            files_total,
+            file_paths,
+            signals,
+            problems: problems.into_vec(),
+        },
+        times,
+        files: details.files.into_iter().map(console_file).collect(),
+        files_omitted: details.files_omitted,
+        signal_details: details.signals.into_iter().map(|s| s.raw).collect(),
+        details: data
+            .get("details")
+            .filter(|d| d.is_object())
+            .cloned()
+            .unwrap_or(Value::Null),
     }
-
-    let refused = r
-        .array(action, "refused", "details.action")
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let at = format!("details.action.refused[{i}]");
-            RefusedPid {
-                pid: r.uint(v, "pid", &at),
-                reason: r.string(v, "reason", &at),
-            }
-        })
-        .collect();
-
-    let parents = r
-        .array(process, "parents", "details.process")
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let at = format!("details.process.parents[{i}]");
-            AlertAncestor {
-                pid: r.uint(v, "pid", &at),
-                exe: r.string(v, "exe", &at),
-                cmdline: r.strings(v, "cmdline", &at),
-            }
-        })
-        .collect();
-
-    let alert_times = AlertTimes {
-        first_event: r.int(times, "first_event", "details.times"),
-        alert: r.int(times, "alert", "details.times"),
-        action: r.int(times, "action", "details.times"),
-        last_signal: r.int(times, "last_signal", "details.times"),
-    };
-
-    let full_files = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| read_file(&mut r, f, &format!("details.files[{i}]")))
-        .collect();
-
-    let summary = AlertSummary {
-        id: row.id,
-        host_id: row.host_id.clone(),
-        hostname: row.hostname.clone().unwrap_or_default(),
-        host_label: row.label.clone().unwrap_or_default(),
-        department: row.department.clone().unwrap_or_default(),
-        seq: row.seq,
-        received_at: row.received_at,
-        time: row.time,
-        alert_time: alert_times.alert,
-        source: r.string(data, "source", "alert"),
-        severity: r.string(data, "severity", "alert"),
-        title: r.string(data, "title", "alert"),
-        level: r.string(details, "level", "details"),
-        score: r.float(details, "score", "details"),
-        action: r.string(action, "kind", "details.action"),
-        action_pids: r.uints(action, "pids", "details.action"),
-        refused,
-        process: (!process.is_null()).then(|| AlertProcess {
-            pid: r.uint(process, "pid", "details.process"),
-            exe: r.string(process, "exe", "details.process"),
-            exe_sha256: r.string(process, "exe_sha256", "details.process"),
-            cmdline: r.strings(process, "cmdline", "details.process"),
-            uid: r.uint(process, "uid", "details.process"),
-            user: r.string(process, "user", "details.process"),
-            ppid: r.uint(process, "ppid", "details.process"),
-            start_time_ms: r.int(process, "start_time_ms", "details.process"),
-            cwd: r.string(process, "cwd", "details.process"),
-        }),
-        parents,
-        files_total: (files.len() as u64).saturating_add(files_omitted),
-        file_paths,
-        signals,
-        problems: Vec::new(),
-    };
-    let mut detail = AlertDetail {
-        summary,
-        times: alert_times,
-        files: full_files,
-        files_omitted,
-        signal_details,
-        details: details.clone(),
-    };
-    detail.summary.problems = r.problems;
-    detail
 }
 
-fn read_file(r: &mut Reader, f: &Value, at: &str) -> AlertFile {
-    let changes = r
-        .array(f, "changes", at)
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let at = format!("{at}.changes[{i}]");
-            Some(FileChange {
-                change: r.string(c, "change", &at)?,
-                path: r.string(c, "path", &at),
-            })
-        })
-        .collect();
+/// A file as the console shows it.
+fn console_file(f: FileTouched) -> AlertFile {
     AlertFile {
-        path: r.string(f, "path", at),
-        changes,
-        pids: r.uints(f, "pids", at),
-        before: read_hash(r, f, "before", at),
-        after: read_hash(r, f, "after", at),
-    }
-}
-
-fn read_hash(r: &mut Reader, f: &Value, key: &str, at: &str) -> Option<FileHash> {
-    let hash = r.object(f, key, at);
-    Some(FileHash {
-        sha256: r.string(hash, "sha256", &format!("{at}.{key}"))?,
-        sampled: hash
-            .get("sampled")
-            .and_then(Value::as_bool)
-            .unwrap_or(false),
-    })
-}
-
-/// Reads typed fields out of untrusted JSON, noting each one of the wrong type.
-#[derive(Default)]
-struct Reader {
-    problems: Vec<String>,
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "text",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
-static EMPTY: Vec<Value> = Vec::new();
-static NULL: Value = Value::Null;
-
-impl Reader {
-    fn problem(&mut self, message: String) {
-        if self.problems.len() < MAX_PROBLEMS && !self.problems.contains(&message) {
-            self.problems.push(message);
-        }
-    }
-
-    fn wrong(&mut self, at: &str, key: &str, found: &Value, expected: &str) {
-        self.problem(format!(
-            "{at}.{key} is {}, not {expected}",
-            type_name(found)
-        ));
-    }
-
-    /// The field, or `None` when it is absent or null (which is not a problem).
-    fn field<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
-        v.get(key).filter(|f| !f.is_null())
-    }
-
-    fn object<'v>(&mut self, v: &'v Value, key: &str, at: &str) -> &'v Value {
-        match Self::field(v, key) {
-            Some(f) if f.is_object() => f,
-            Some(f) => {
-                self.wrong(at, key, f, "an object");
-                &NULL
-            }
-            None => &NULL,
-        }
-    }
-
-    fn array<'v>(&mut self, v: &'v Value, key: &str, at: &str) -> &'v [Value] {
-        match Self::field(v, key) {
-            Some(Value::Array(items)) => items,
-            Some(f) => {
-                self.wrong(at, key, f, "a list");
-                &EMPTY
-            }
-            None => &EMPTY,
-        }
-    }
-
-    fn string(&mut self, v: &Value, key: &str, at: &str) -> Option<String> {
-        match Self::field(v, key)? {
-            Value::String(s) => Some(s.clone()),
-            f => {
-                self.wrong(at, key, f, "text");
-                None
-            }
-        }
-    }
-
-    fn uint(&mut self, v: &Value, key: &str, at: &str) -> Option<u64> {
-        let f = Self::field(v, key)?;
-        let n = f.as_u64();
-        if n.is_none() {
-            self.wrong(at, key, f, "a whole number");
-        }
-        n
-    }
-
-    fn int(&mut self, v: &Value, key: &str, at: &str) -> Option<i64> {
-        let f = Self::field(v, key)?;
-        let n = f.as_i64();
-        if n.is_none() {
-            self.wrong(at, key, f, "a whole number");
-        }
-        n
-    }
-
-    fn float(&mut self, v: &Value, key: &str, at: &str) -> Option<f64> {
-        let f = Self::field(v, key)?;
-        let n = f.as_f64();
-        if n.is_none() {
-            self.wrong(at, key, f, "a number");
-        }
-        n
-    }
-
-    /// A list of text; items of another type are left out.
-    fn strings(&mut self, v: &Value, key: &str, at: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        let items = self.array(v, key, at);
-        for (i, item) in items.iter().enumerate() {
-            match item.as_str() {
-                Some(s) => out.push(s.to_string()),
-                None => self.wrong(at, &format!("{key}[{i}]"), item, "text"),
-            }
-        }
-        out
-    }
-
-    /// A list of whole numbers; items of another type are left out.
-    fn uints(&mut self, v: &Value, key: &str, at: &str) -> Vec<u64> {
-        let mut out = Vec::new();
-        let items = self.array(v, key, at);
-        for (i, item) in items.iter().enumerate() {
-            match item.as_u64() {
-                Some(n) => out.push(n),
-                None => self.wrong(at, &format!("{key}[{i}]"), item, "a whole number"),
-            }
-        }
-        out
+        path: f.path,
+        changes: f.changes,
+        pids: f.pids,
+        before: f.before,
+        after: f.after,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hosts::IngestStore;
     use serde_json::json;
     use wardwatch_proto::{Event, EventBody};
 
-    use crate::store::testing::store_with_hosts;
+    use crate::testing::store_with_hosts;
 
     const HOUR: i64 = 60 * 60 * 1000;
 
@@ -989,8 +769,7 @@ mod tests {
         let path = dir.path().join("db");
         {
             let conn = Connection::open(&path).unwrap();
-            conn.execute_batch(super::super::schema::MIGRATIONS[0])
-                .unwrap();
+            conn.execute_batch(crate::db::MIGRATIONS[0]).unwrap();
             conn.pragma_update(None, "user_version", 1).unwrap();
             conn.execute(
                 "INSERT INTO hosts (id, label, department, hostname, cert_fingerprint, enrolled_at)

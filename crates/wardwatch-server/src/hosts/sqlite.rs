@@ -4,7 +4,9 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 use wardwatch_proto::{Account, EventBody, Listener, OsInfo, Package};
 
-use super::{audit_in, Store, StoreResult};
+use super::HostStore;
+use crate::audit::sqlite::audit_in;
+use crate::db::{Store, StoreResult};
 
 /// A host is shown online when it was heard from within this time.
 pub const ONLINE_WINDOW_MILLIS: i64 = 90_000;
@@ -95,9 +97,8 @@ fn host_from_row(r: &Row<'_>, now: i64) -> rusqlite::Result<HostSummary> {
     })
 }
 
-impl Store {
-    /// The host a client certificate belongs to, if any.
-    pub fn host_for_certificate(&self, fingerprint: &str) -> StoreResult<Option<HostAuth>> {
+impl HostStore for Store {
+    fn host_for_certificate(&self, fingerprint: &str) -> StoreResult<Option<HostAuth>> {
         let conn = self.reader();
         conn.prepare_cached("SELECT id, revoked_at FROM hosts WHERE cert_fingerprint = ?1")
             .and_then(|mut s| {
@@ -112,8 +113,7 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Shuts a host out from now on. False when there is no such host.
-    pub fn revoke_host(&self, host_id: &str, actor: &str) -> StoreResult<bool> {
+    fn revoke_host(&self, host_id: &str, actor: &str) -> StoreResult<bool> {
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let changed = tx
@@ -134,8 +134,7 @@ impl Store {
         Ok(exists)
     }
 
-    /// Every host, by department then name.
-    pub fn list_hosts(&self) -> StoreResult<Vec<HostSummary>> {
+    fn list_hosts(&self) -> StoreResult<Vec<HostSummary>> {
         let now = wardwatch_proto::now_millis();
         let conn = self.reader();
         let mut stmt = conn
@@ -149,8 +148,7 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// One host.
-    pub fn host(&self, host_id: &str) -> StoreResult<Option<HostSummary>> {
+    fn host(&self, host_id: &str) -> StoreResult<Option<HostSummary>> {
         let now = wardwatch_proto::now_millis();
         let conn = self.reader();
         conn.prepare_cached(&format!("SELECT {HOST_COLUMNS} FROM hosts WHERE id = ?1"))
@@ -158,8 +156,7 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// A page of a host's packages whose name or source contains `query`.
-    pub fn packages(
+    fn packages(
         &self,
         host_id: &str,
         query: &str,
@@ -200,8 +197,7 @@ impl Store {
         Ok(PackagePage { total, packages })
     }
 
-    /// A host's listening sockets.
-    pub fn listeners(&self, host_id: &str) -> StoreResult<Vec<Listener>> {
+    fn listeners(&self, host_id: &str) -> StoreResult<Vec<Listener>> {
         let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
@@ -223,8 +219,7 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// A host's local accounts.
-    pub fn accounts(&self, host_id: &str) -> StoreResult<Vec<Account>> {
+    fn accounts(&self, host_id: &str) -> StoreResult<Vec<Account>> {
         let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
@@ -248,8 +243,7 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// The newest changes reported by a host, newest first.
-    pub fn history(&self, host_id: &str, limit: u32) -> StoreResult<Vec<HistoryEntry>> {
+    fn history(&self, host_id: &str, limit: u32) -> StoreResult<Vec<HistoryEntry>> {
         let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
@@ -273,9 +267,7 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// How many events are stored for a host, and how many distinct sequence numbers
-    /// they carry (equal unless the store is broken); used by checks and tests.
-    pub fn event_count(&self, host_id: &str) -> StoreResult<i64> {
+    fn event_count(&self, host_id: &str) -> StoreResult<i64> {
         let conn = self.reader();
         conn.query_row(
             "SELECT COUNT(*) FROM events WHERE host_id = ?1",

@@ -9,7 +9,9 @@ use rand::distr::{Alphanumeric, SampleString};
 use rusqlite::{params, OptionalExtension};
 
 use super::tokens::hash_token;
-use super::{audit_in, Store, StoreError, StoreResult};
+use super::AccountStore;
+use crate::audit::sqlite::audit_in;
+use crate::db::{Store, StoreError, StoreResult};
 
 /// The account behind a console session.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -71,7 +73,7 @@ fn random_password() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 20)
 }
 
-pub(super) fn hash_password(password: &str) -> StoreResult<String> {
+pub(crate) fn hash_password(password: &str) -> StoreResult<String> {
     let mut salt_bytes = [0u8; 16];
     rand::fill(&mut salt_bytes);
     let salt = SaltString::encode_b64(&salt_bytes)
@@ -82,10 +84,8 @@ pub(super) fn hash_password(password: &str) -> StoreResult<String> {
         .map_err(|e| StoreError::Corrupt(format!("password hashing failed: {e}")))
 }
 
-impl Store {
-    /// Creates the first admin account, `admin`, with a random password, if there is no
-    /// account yet. Returns the password, which is shown once and never stored.
-    pub fn ensure_first_admin(&self) -> StoreResult<Option<String>> {
+impl AccountStore for Store {
+    fn ensure_first_admin(&self) -> StoreResult<Option<String>> {
         let conn = self.writer();
         let count: i64 = conn
             .query_row("SELECT COUNT(*) FROM admins", [], |r| r.get(0))
@@ -106,8 +106,7 @@ impl Store {
         Ok(Some(password))
     }
 
-    /// Creates a console account with a random password, which is returned (shown once).
-    pub fn create_account(&self, username: &str, role: Role, actor: &str) -> StoreResult<String> {
+    fn create_account(&self, username: &str, role: Role, actor: &str) -> StoreResult<String> {
         check_username(username).map_err(StoreError::BadUsername)?;
         let password = random_password();
         let hash = hash_password(&password)?;
@@ -135,8 +134,7 @@ impl Store {
         Ok(password)
     }
 
-    /// Gives `username` a new random password and ends its sessions; returns the password.
-    pub fn reset_password(&self, username: &str, actor: &str) -> StoreResult<String> {
+    fn reset_password(&self, username: &str, actor: &str) -> StoreResult<String> {
         let password = random_password();
         let hash = hash_password(&password)?;
         let conn = self.writer();
@@ -161,8 +159,7 @@ impl Store {
         Ok(password)
     }
 
-    /// The account of a live session.
-    pub fn session_user(&self, token: &str) -> StoreResult<Option<SessionUser>> {
+    fn session_user(&self, token: &str) -> StoreResult<Option<SessionUser>> {
         let conn = self.reader();
         conn.query_row(
             "SELECT a.id, a.username, a.role FROM sessions s JOIN admins a ON a.id = s.admin_id
@@ -181,8 +178,7 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 
-    /// Ends a session.
-    pub fn logout(&self, token: &str) -> StoreResult<()> {
+    fn logout(&self, token: &str) -> StoreResult<()> {
         let conn = self.writer();
         conn.execute(
             "DELETE FROM sessions WHERE token_hash = ?1",

@@ -9,7 +9,8 @@ use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 use wardwatch_proto::{Inventory, OsInfo, Package};
 
-use super::{Store, StoreResult};
+use super::FindingStore;
+use crate::db::{Store, StoreError, StoreResult};
 
 /// One finding as stored: flat and owned, built from the matcher's finding.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -159,7 +160,7 @@ const PRIORITY_ORDER: &str = "f.ransomware DESC, f.known_exploited DESC, \
 
 /// Whether the finding `f` is hidden by an active suppression (for the host, or for every
 /// host), by advisory or by one of its CVE ids. `?1` is the current time.
-pub(super) const SUPPRESSION_OF_F: &str = "(SELECT s.id FROM suppressions s
+pub(crate) const SUPPRESSION_OF_F: &str = "(SELECT s.id FROM suppressions s
       WHERE s.lifted_at IS NULL AND s.expires_at > ?1
         AND (s.host_id IS NULL OR s.host_id = f.host_id)
         AND (s.advisory = f.advisory
@@ -198,7 +199,7 @@ fn row_from(r: &Row<'_>) -> rusqlite::Result<FindingRow> {
     })
 }
 
-pub(super) fn split_cves(text: &str) -> Vec<String> {
+pub(crate) fn split_cves(text: &str) -> Vec<String> {
     text.split_whitespace().map(str::to_owned).collect()
 }
 
@@ -227,10 +228,8 @@ fn digest(record: &FindingRecord) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
-impl Store {
-    /// The inventory the server holds for a host (OS and packages), or `None` when the
-    /// host is unknown, revoked, or has not sent its inventory yet.
-    pub fn host_inventory(&self, host_id: &str) -> StoreResult<Option<Inventory>> {
+impl FindingStore for Store {
+    fn host_inventory(&self, host_id: &str) -> StoreResult<Option<Inventory>> {
         let conn = self.reader();
         let os_json: Option<Option<String>> = conn
             .query_row(
@@ -244,7 +243,7 @@ impl Store {
             return Ok(None);
         };
         let os: OsInfo = serde_json::from_str(&os_json)
-            .map_err(|e| super::StoreError::Corrupt(format!("host {host_id}: OS data: {e}")))?;
+            .map_err(|e| StoreError::Corrupt(format!("host {host_id}: OS data: {e}")))?;
         let mut stmt = conn
             .prepare_cached(
                 "SELECT ecosystem, name, arch, version, source, source_version
@@ -271,8 +270,7 @@ impl Store {
         }))
     }
 
-    /// Hosts whose findings a full re-match covers: not revoked, inventory received.
-    pub fn matchable_hosts(&self) -> StoreResult<Vec<String>> {
+    fn matchable_hosts(&self) -> StoreResult<Vec<String>> {
         let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
@@ -286,10 +284,7 @@ impl Store {
         Ok(ids)
     }
 
-    /// Replaces a host's open findings with `records` (one transaction): new ones are
-    /// added, changed ones updated, missing ones marked fixed; each change is written to
-    /// the history with its `cause`.
-    pub fn replace_host_findings(
+    fn replace_host_findings(
         &self,
         host_id: &str,
         records: &[FindingRecord],
@@ -427,8 +422,7 @@ impl Store {
         Ok(changes)
     }
 
-    /// A page of the fleet's findings, most urgent first.
-    pub fn findings(&self, query: &FindingQuery, now: i64) -> StoreResult<FindingPage> {
+    fn findings(&self, query: &FindingQuery, now: i64) -> StoreResult<FindingPage> {
         let mut clauses = vec!["h.revoked_at IS NULL".to_string()];
         let mut values: Vec<Box<dyn ToSql>> = vec![Box::new(now)];
         let bind = |value: String, values: &mut Vec<Box<dyn ToSql>>| {
@@ -492,8 +486,7 @@ impl Store {
         Ok(FindingPage { total, findings })
     }
 
-    /// The latest changes in a host's findings, newest first.
-    pub fn finding_history(&self, host_id: &str, limit: u32) -> StoreResult<Vec<FindingChange>> {
+    fn finding_history(&self, host_id: &str, limit: u32) -> StoreResult<Vec<FindingChange>> {
         let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
@@ -517,12 +510,7 @@ impl Store {
         Ok(rows)
     }
 
-    /// The matcher's whole finding (JSON) for one advisory on one host.
-    pub fn finding_detail(
-        &self,
-        host_id: &str,
-        advisory: &str,
-    ) -> StoreResult<Vec<serde_json::Value>> {
+    fn finding_detail(&self, host_id: &str, advisory: &str) -> StoreResult<Vec<serde_json::Value>> {
         let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(
@@ -543,8 +531,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::store_with_hosts;
-    use crate::store::NewSuppression;
+    use crate::audit::AuditStore;
+    use crate::testing::store_with_hosts;
+    use crate::vuln::{NewSuppression, SuppressionStore};
 
     fn finding(advisory: &str, package: &str, version: &str) -> FindingRecord {
         FindingRecord {

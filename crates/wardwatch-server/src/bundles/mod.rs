@@ -16,6 +16,15 @@
 //! then is the staging directory exchanged with the installed one, and the import is
 //! recorded in the database together with its audit entry. A refusal leaves the installed
 //! directory and the `bundles` table as they were and is itself audited with its reason.
+//!
+//! Beside the import: the console's bundle pages (`api`) and the `bundles`,
+//! `host_bundles` and settings tables (`sqlite`, behind [`BundleStore`]). The agent API
+//! serves the installed bundles to terminals.
+
+pub mod api;
+pub mod sqlite;
+
+pub use sqlite::{BundleRecord, HostBundleVersions, ImportedBundle, ReportedBundle};
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -32,7 +41,8 @@ use wardwatch_bundle::{
     BundleError, KeyError, Kind, Limits, Manifest, Policy, PublicKey, TrustedKeys,
 };
 
-use crate::store::{BundleRecord, ImportedBundle, Store, StoreError};
+use crate::audit::AuditStore;
+use crate::db::{StoreError, StoreResult};
 
 /// Where an installed bundle's signed manifest and its signature are kept.
 const MANIFEST_NAME: &str = "manifest.json";
@@ -175,8 +185,8 @@ pub fn load_trusted_keys(data_dir: &Path) -> Result<(TrustedKeys, usize), TrustE
 
 /// Trusts the publisher key in `file` (a minisign `.pub` file) from now on. The same key
 /// twice is not an error; a different key with the same id is. Audited.
-pub fn add_trusted_key(
-    store: &Store,
+pub fn add_trusted_key<S: BundleStore + AuditStore + ?Sized>(
+    store: &S,
     data_dir: &Path,
     file: &Path,
     actor: &str,
@@ -232,8 +242,8 @@ fn normalize_key_id(text: &str) -> Result<String, TrustError> {
 
 /// Stops trusting a key. Audited; the key file is put back if the audit entry cannot be
 /// written.
-pub fn remove_trusted_key(
-    store: &Store,
+pub fn remove_trusted_key<S: BundleStore + AuditStore + ?Sized>(
+    store: &S,
     data_dir: &Path,
     key_id: &str,
     actor: &str,
@@ -388,8 +398,8 @@ struct Facts {
 /// Imports the bundle in `file`: verified in full, then installed atomically in
 /// `DATA/bundles/KIND`, then recorded (with its audit entry). `label` names the file in
 /// the audit record; `actor` is who asked (an admin's name, or "cli").
-pub fn import_file(
-    store: &Store,
+pub fn import_file<S: BundleStore + AuditStore + ?Sized>(
+    store: &S,
     data_dir: &Path,
     file: &Path,
     label: &str,
@@ -406,8 +416,8 @@ pub fn import_file(
 }
 
 /// [`import_file`] with this machine's time given (tests).
-pub fn import_file_at(
-    store: &Store,
+pub fn import_file_at<S: BundleStore + AuditStore + ?Sized>(
+    store: &S,
     data_dir: &Path,
     file: &Path,
     label: &str,
@@ -443,8 +453,8 @@ pub fn import_file_at(
     result
 }
 
-fn import_locked(
-    store: &Store,
+fn import_locked<S: BundleStore + AuditStore + ?Sized>(
+    store: &S,
     data_dir: &Path,
     file: &Path,
     label: &str,
@@ -597,7 +607,10 @@ fn millis(t: OffsetDateTime) -> i64 {
 
 /// Records installed bundles the database does not know of: a crash between the
 /// directory exchange and the database commit leaves one. Under the import lock.
-fn recover_locked(store: &Store, data_dir: &Path) -> Result<(), ImportError> {
+fn recover_locked<S: BundleStore + AuditStore + ?Sized>(
+    store: &S,
+    data_dir: &Path,
+) -> Result<(), ImportError> {
     let shelf = InstalledBundles::new(data_dir);
     for kind in KINDS {
         let installed = match shelf.get(kind) {
@@ -647,7 +660,10 @@ fn recover_locked(store: &Store, data_dir: &Path) -> Result<(), ImportError> {
 
 /// At server start: the bundle directories exist, uploads a crash left are gone, and
 /// interrupted imports are recorded (skipped if an import is running right now).
-pub fn prepare(store: &Store, data_dir: &Path) -> Result<(), ImportError> {
+pub fn prepare<S: BundleStore + AuditStore + ?Sized>(
+    store: &S,
+    data_dir: &Path,
+) -> Result<(), ImportError> {
     let uploads = uploads_dir(data_dir);
     if uploads.exists() {
         let _ = fs::remove_dir_all(&uploads);
@@ -851,9 +867,44 @@ fn read_installed(dir: &Path, kind: Kind, identity: DirIdentity) -> io::Result<I
     })
 }
 
+/// Imported bundles, the versions terminals report, and the console's bundle settings.
+pub trait BundleStore: Send + Sync {
+    /// Records an installed bundle and its audit entry (`action`, `detail`) together.
+    fn record_bundle(
+        &self,
+        record: &BundleRecord,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> StoreResult<ImportedBundle>;
+
+    /// The highest version of `kind` ever imported: a bundle must be newer, even if the
+    /// installed directory was removed or replaced by hand.
+    fn bundle_max_version(&self, kind: &str) -> StoreResult<Option<i64>>;
+
+    /// The import record of one version.
+    fn bundle_record(&self, kind: &str, version: i64) -> StoreResult<Option<ImportedBundle>>;
+
+    /// The newest imports, newest first.
+    fn bundle_history(&self, limit: u32) -> StoreResult<Vec<ImportedBundle>>;
+
+    /// Replaces what a host said it runs: (kind, version) pairs.
+    fn report_host_bundles(&self, host_id: &str, bundles: &[(String, i64)]) -> StoreResult<()>;
+
+    /// Every host that is not revoked, with the bundle versions it reported.
+    fn host_bundle_versions(&self) -> StoreResult<Vec<HostBundleVersions>>;
+
+    /// A server setting changed from the console, if it was ever set.
+    fn setting(&self, key: &str) -> StoreResult<Option<String>>;
+
+    /// Changes a server setting, with its audit entry.
+    fn set_setting(&self, key: &str, value: &str, actor: &str) -> StoreResult<()>;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::Store;
     use wardwatch_bundle::time::Duration;
     use wardwatch_bundle::{BuildOptions, SigningKey};
 

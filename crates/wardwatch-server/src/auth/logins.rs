@@ -17,9 +17,11 @@ use argon2::Argon2;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::json;
 
-use super::admins::{hash_password, Role, SessionUser};
+use super::accounts::{hash_password, Role, SessionUser};
 use super::tokens::hash_token;
-use super::{audit_in, Store, StoreResult};
+use super::LoginStore;
+use crate::audit::sqlite::audit_in;
+use crate::db::{Store, StoreResult};
 
 /// Longest password the login takes, in bytes (generated ones are 20).
 pub const MAX_PASSWORD_LEN: usize = 1024;
@@ -287,11 +289,8 @@ fn record_failure(
     Ok(())
 }
 
-impl Store {
-    /// One login attempt from `address`. The caller has checked the user name with
-    /// `check_username`; at most a few attempts should run at once (each password
-    /// check takes about 19 MiB).
-    pub fn login_attempt(
+impl LoginStore for Store {
+    fn login_attempt(
         &self,
         username: &str,
         password: &str,
@@ -354,6 +353,26 @@ impl Store {
         Ok(outcome)
     }
 
+    fn unlock_login(&self, subject: &LoginSubject, actor: &str) -> StoreResult<bool> {
+        let key = subject.key();
+        let conn = self.writer();
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let lifted = clear(&tx, &key).map_err(|e| self.err(e))?;
+        if lifted.failures == 0 {
+            return Ok(false);
+        }
+        let (what, target) = match subject {
+            LoginSubject::Account(name) => ("admin.unlock_account", name.as_str()),
+            LoginSubject::Address(address) => ("admin.unlock_address", address.as_str()),
+        };
+        let detail = json!({ "failures": lifted.failures });
+        audit_in(&tx, actor, what, target, &detail.to_string()).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(true)
+    }
+}
+
+impl Store {
     fn open_session(
         &self,
         tx: &Connection,
@@ -379,28 +398,9 @@ impl Store {
         run().map_err(|e| self.err(e))
     }
 
-    /// Lifts a lock-out or back-off; true when there was one to lift. Audited.
-    pub fn unlock_login(&self, subject: &LoginSubject, actor: &str) -> StoreResult<bool> {
-        let key = subject.key();
-        let conn = self.writer();
-        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        let lifted = clear(&tx, &key).map_err(|e| self.err(e))?;
-        if lifted.failures == 0 {
-            return Ok(false);
-        }
-        let (what, target) = match subject {
-            LoginSubject::Account(name) => ("admin.unlock_account", name.as_str()),
-            LoginSubject::Address(address) => ("admin.unlock_address", address.as_str()),
-        };
-        let detail = json!({ "failures": lifted.failures });
-        audit_in(&tx, actor, what, target, &detail.to_string()).map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(true)
-    }
-
     /// Clears an account's failures without an audit entry of its own, inside the
     /// caller's transaction (a password reset is audited by its caller).
-    pub(super) fn forget_account_failures(
+    pub(crate) fn forget_account_failures(
         &self,
         tx: &Connection,
         username: &str,
@@ -413,8 +413,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::admins::check_username;
+    use super::super::accounts::check_username;
     use super::*;
+    use crate::audit::AuditStore;
+    use crate::auth::AccountStore;
 
     fn policy() -> LoginPolicy {
         LoginPolicy {

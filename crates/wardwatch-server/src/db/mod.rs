@@ -1,4 +1,6 @@
-//! Server storage: SQLite in WAL mode, in the data directory.
+//! The SQLite database: opening it (WAL, `synchronous=FULL`, foreign keys), its schema
+//! and migrations, and [`Store`], the SQLite side of every feature's storage trait (each
+//! feature implements its trait for `Store` in its own module, SQL and all).
 //!
 //! One writer connection (SQLite has one writer anyway) and one reader connection, each
 //! behind a mutex; callers on the async runtime reach them through `spawn_blocking`.
@@ -6,46 +8,16 @@
 //! `synchronous=FULL` first, so an acknowledged event survives a crash of the server or
 //! of the machine.
 
-mod admins;
-mod alerts;
-mod audit;
-mod bundles;
-mod commands;
-mod findings;
-mod hosts;
-mod ingest;
-mod logins;
 mod schema;
-mod suppressions;
+
+/// The schema steps in order, for tests that build an older database by hand.
 #[cfg(test)]
-pub(crate) mod testing;
-mod tokens;
-mod vuln_report;
+pub(crate) use schema::MIGRATIONS;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::Connection;
-
-pub use admins::{check_username, Role, SessionUser, MAX_USERNAME_LEN};
-pub use alerts::{
-    AlertAncestor, AlertDetail, AlertFile, AlertPage, AlertProcess, AlertQuery, AlertSummary,
-    AlertTimes, FileChange, FileHash, RefusedPid, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE,
-};
-pub use audit::{AuditBreak, AuditEntry, AuditPage, GENESIS_HASH};
-pub use bundles::{BundleRecord, HostBundleVersions, ImportedBundle, ReportedBundle};
-pub use commands::{HostCommand, PendingCommand, QuarantinedFile, COMMAND_RETRY_MILLIS};
-pub use findings::{
-    FindingChange, FindingChanges, FindingPage, FindingQuery, FindingRecord, FindingRow,
-    FindingState, MatchCause,
-};
-pub use hosts::{HistoryEntry, HostAuth, HostSummary, PackagePage};
-pub use logins::{LoginOutcome, LoginPolicy, LoginSubject, MAX_PASSWORD_LEN};
-pub use suppressions::{NewSuppression, Suppression};
-pub use tokens::{EnrollmentToken, NewHost, NewToken};
-pub use vuln_report::{
-    DepartmentCounts, EolHost, FleetReport, FleetTotals, PriorityCount, UpgradeGroup,
-};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -110,34 +82,23 @@ impl Store {
         })
     }
 
-    fn writer(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn writer(&self) -> MutexGuard<'_, Connection> {
         // A panic while holding the lock leaves SQLite itself consistent (the transaction
         // rolls back when dropped), so a poisoned lock is safe to take over.
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn reader(&self) -> MutexGuard<'_, Connection> {
+    pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
         self.reader.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Wraps a SQLite error with the database path.
-    fn err(&self, source: rusqlite::Error) -> StoreError {
+    pub(crate) fn err(&self, source: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
             source,
         }
     }
-}
-
-/// Appends an entry to the audit record, in the caller's transaction if there is one.
-fn audit_in(
-    conn: &Connection,
-    actor: &str,
-    action: &str,
-    target: &str,
-    detail: &str,
-) -> rusqlite::Result<()> {
-    audit::append(conn, actor, action, target, detail).map(|_| ())
 }
 
 fn open_connection(path: &Path) -> StoreResult<Connection> {

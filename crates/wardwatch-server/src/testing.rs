@@ -1,6 +1,7 @@
 //! Stores for unit tests: a fresh database with enrolled hosts.
 
-use super::{NewHost, NewToken, Store};
+use crate::auth::{EnrollmentStore, NewHost, NewToken};
+use crate::db::Store;
 
 /// A new store with one enrolled host per `(id, hostname)`, labelled "HOSTNAME desk" in
 /// the department "Ward 3".

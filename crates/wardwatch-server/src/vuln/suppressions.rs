@@ -5,7 +5,9 @@
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
-use super::{audit_in, Store, StoreResult};
+use super::SuppressionStore;
+use crate::audit::sqlite::audit_in;
+use crate::db::{Store, StoreError, StoreResult};
 
 /// A suppression as asked for.
 #[derive(Debug, Clone)]
@@ -37,9 +39,8 @@ pub struct Suppression {
     pub active: bool,
 }
 
-impl Store {
-    /// Records an accepted risk and its audit entry in one transaction.
-    pub fn create_suppression(
+impl SuppressionStore for Store {
+    fn create_suppression(
         &self,
         new: &NewSuppression,
         actor: &str,
@@ -76,11 +77,10 @@ impl Store {
         tx.commit().map_err(|e| self.err(e))?;
         drop(conn);
         self.suppression(id, now)?
-            .ok_or_else(|| super::StoreError::Corrupt(format!("suppression {id} vanished")))
+            .ok_or_else(|| StoreError::Corrupt(format!("suppression {id} vanished")))
     }
 
-    /// Ends an accepted risk early. False when there is no such active suppression.
-    pub fn lift_suppression(&self, id: i64, actor: &str, now: i64) -> StoreResult<bool> {
+    fn lift_suppression(&self, id: i64, actor: &str, now: i64) -> StoreResult<bool> {
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let advisory: Option<String> = tx
@@ -105,11 +105,12 @@ impl Store {
         Ok(true)
     }
 
-    /// Every suppression, newest first.
-    pub fn suppressions(&self, now: i64) -> StoreResult<Vec<Suppression>> {
+    fn suppressions(&self, now: i64) -> StoreResult<Vec<Suppression>> {
         self.query_suppressions("1", params![now])
     }
+}
 
+impl Store {
     fn suppression(&self, id: i64, now: i64) -> StoreResult<Option<Suppression>> {
         Ok(self
             .query_suppressions("s.id = ?2", params![now, id])?

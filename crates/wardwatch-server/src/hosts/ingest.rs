@@ -7,17 +7,16 @@
 use rusqlite::{params, Connection, Transaction};
 use wardwatch_proto::{Account, BatchAck, Event, EventBody, Heartbeat, Listener, OsInfo, Package};
 
-use super::{Store, StoreResult};
+use super::IngestStore;
+use crate::audit::sqlite::audit_in;
+use crate::db::{Store, StoreResult};
 
-impl Store {
-    /// Stores a batch from `host_id` and returns the acknowledgement to send back.
-    pub fn ingest(&self, host_id: &str, events: &[Event]) -> StoreResult<BatchAck> {
+impl IngestStore for Store {
+    fn ingest(&self, host_id: &str, events: &[Event]) -> StoreResult<BatchAck> {
         self.ingest_batch(host_id, events).map(|(ack, _)| ack)
     }
 
-    /// [`Store::ingest`], also saying whether what vulnerability matching reads (the
-    /// packages or the OS) changed.
-    pub fn ingest_batch(&self, host_id: &str, events: &[Event]) -> StoreResult<(BatchAck, bool)> {
+    fn ingest_batch(&self, host_id: &str, events: &[Event]) -> StoreResult<(BatchAck, bool)> {
         let now = wardwatch_proto::now_millis();
         let mut conn = self.writer();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
@@ -26,8 +25,7 @@ impl Store {
         Ok(result)
     }
 
-    /// Records a heartbeat: the host is alive, and how full its spool is.
-    pub fn heartbeat(&self, host_id: &str, beat: &Heartbeat) -> StoreResult<()> {
+    fn heartbeat(&self, host_id: &str, beat: &Heartbeat) -> StoreResult<()> {
         let conn = self.writer();
         conn.prepare_cached(
             "UPDATE hosts SET last_seen = ?2, spool_pending = ?3, spool_dropped = ?4, agent_version = ?5
@@ -81,7 +79,7 @@ fn ingest_in(
             packages_changed |= apply(tx, host_id, &event.body)?;
             os_changed |= matches!(event.body, EventBody::OsChanged(_));
             if let EventBody::Alert(alert) = &event.body {
-                super::alerts::number_alert(tx, host_id, event.seq as i64, now, alert)?;
+                crate::alerts::sqlite::number_alert(tx, host_id, event.seq as i64, now, alert)?;
             }
         }
     }
@@ -162,7 +160,7 @@ fn apply(tx: &Connection, host_id: &str, body: &EventBody) -> rusqlite::Result<b
             // The terminal's own actions go into the server's audit record, attributed
             // to the terminal and the user it names.
             let actor = format!("host {host_id}: {}", a.actor);
-            super::audit_in(tx, &actor, &a.action, &a.target, &a.detail.to_string())?;
+            audit_in(tx, &actor, &a.action, &a.target, &a.detail.to_string())?;
             Ok(false)
         }
         EventBody::Alert(_) | EventBody::Test { .. } => Ok(false),
@@ -233,7 +231,8 @@ fn upsert_account(tx: &Connection, host_id: &str, a: &Account) -> rusqlite::Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::testing::store_with_hosts;
+    use crate::hosts::HostStore;
+    use crate::testing::store_with_hosts;
     use wardwatch_proto::Inventory;
 
     fn rpm(name: &str, version: &str) -> Package {

@@ -6,7 +6,9 @@
 use rusqlite::{params, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use super::{audit_in, Store, StoreError, StoreResult};
+use super::EnrollmentStore;
+use crate::audit::sqlite::audit_in;
+use crate::db::{Store, StoreError, StoreResult};
 
 /// What the admin asks for when creating a token.
 #[derive(Debug, Clone)]
@@ -35,13 +37,12 @@ pub struct NewHost<'a> {
     pub cert_fingerprint: &'a str,
 }
 
-pub(super) fn hash_token(token: &str) -> String {
+pub(crate) fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.trim().as_bytes()))
 }
 
-impl Store {
-    /// Creates an enrollment token. The plain token is returned once.
-    pub fn create_token(&self, new: &NewToken, actor: &str) -> StoreResult<EnrollmentToken> {
+impl EnrollmentStore for Store {
+    fn create_token(&self, new: &NewToken, actor: &str) -> StoreResult<EnrollmentToken> {
         let token = format!("wwt_{}", crate::ca::random_hex(20));
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
@@ -79,17 +80,14 @@ impl Store {
         })
     }
 
-    /// Checks a token without using it up, so the CA signs only for a valid token.
-    pub fn check_token(&self, token: &str) -> StoreResult<()> {
+    fn check_token(&self, token: &str) -> StoreResult<()> {
         let conn = self.reader();
         token_row(&conn, token, wardwatch_proto::now_millis())
             .map_err(|e| self.err(e))?
             .map(|_| ())
     }
 
-    /// Uses one use of `token` and records the host, in one transaction: either the host
-    /// is enrolled and the token spent, or neither.
-    pub fn enroll_host(&self, token: &str, host: &NewHost<'_>) -> StoreResult<(String, String)> {
+    fn enroll_host(&self, token: &str, host: &NewHost<'_>) -> StoreResult<(String, String)> {
         let now = wardwatch_proto::now_millis();
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;

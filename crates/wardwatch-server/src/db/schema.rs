@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 
 /// Migrations in order; entry `i` brings the schema from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE admins (
     id            INTEGER PRIMARY KEY,
@@ -263,8 +263,8 @@ CREATE INDEX login_throttle_by_last ON login_throttle(last_failure);
 /// Work a migration step needs beyond its SQL, in the same transaction.
 fn after_migration(index: usize, conn: &Connection) -> rusqlite::Result<()> {
     if index == 2 {
-        super::audit::backfill(conn)?;
-        conn.execute_batch(super::audit::APPEND_ONLY_TRIGGERS)?;
+        crate::audit::sqlite::backfill(conn)?;
+        conn.execute_batch(crate::audit::sqlite::APPEND_ONLY_TRIGGERS)?;
     }
     Ok(())
 }

@@ -10,8 +10,11 @@ use std::collections::BTreeMap;
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
+use wardwatch_proto::{Command, CommandOutcome};
 
-use super::{audit_in, Store, StoreResult};
+use super::CommandStore;
+use crate::audit::sqlite::audit_in;
+use crate::db::{Store, StoreError, StoreResult};
 
 /// A command taken but not finished after this long is offered again (the terminal may
 /// have restarted while running it).
@@ -51,18 +54,18 @@ fn json_value(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
 }
 
-impl Store {
-    /// Queues a command for a host, with its audit entry, in one transaction.
-    pub fn create_command(
+impl CommandStore for Store {
+    fn create_command(
         &self,
         host_id: &str,
-        kind: &str,
-        args: &serde_json::Value,
+        command: &Command,
         actor: &str,
         now: i64,
     ) -> StoreResult<HostCommand> {
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let kind = command.kind().as_str();
+        let args = command.args();
         let args_text = args.to_string();
         tx.execute(
             "INSERT INTO host_commands (host_id, kind, args, created_by, created_at)
@@ -78,17 +81,14 @@ impl Store {
         self.query_commands("c.id = ?1", params![id], 1)?
             .into_iter()
             .next()
-            .ok_or_else(|| super::StoreError::Corrupt(format!("command {id} vanished")))
+            .ok_or_else(|| StoreError::Corrupt(format!("command {id} vanished")))
     }
 
-    /// A host's commands, newest first.
-    pub fn host_commands(&self, host_id: &str, limit: u32) -> StoreResult<Vec<HostCommand>> {
+    fn host_commands(&self, host_id: &str, limit: u32) -> StoreResult<Vec<HostCommand>> {
         self.query_commands("c.host_id = ?1", params![host_id], limit)
     }
 
-    /// The commands a host should run now, oldest first, marked as taken. One taken more
-    /// than [`COMMAND_RETRY_MILLIS`] ago without a result is offered again.
-    pub fn take_commands(&self, host_id: &str, now: i64) -> StoreResult<Vec<PendingCommand>> {
+    fn take_commands(&self, host_id: &str, now: i64) -> StoreResult<Vec<PendingCommand>> {
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let pending = {
@@ -123,16 +123,14 @@ impl Store {
         Ok(pending)
     }
 
-    /// Records the outcome a host reports for one of its own commands, with its audit
-    /// entry. False when the host has no such unfinished command.
-    pub fn finish_command(
+    fn finish_command(
         &self,
         host_id: &str,
         id: i64,
-        ok: bool,
-        result: &serde_json::Value,
+        outcome: &CommandOutcome,
         now: i64,
     ) -> StoreResult<bool> {
+        let CommandOutcome { ok, result } = outcome;
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let kind: Option<String> = tx
@@ -168,42 +166,7 @@ impl Store {
         Ok(true)
     }
 
-    fn query_commands(
-        &self,
-        filter: &str,
-        values: &[&dyn rusqlite::ToSql],
-        limit: u32,
-    ) -> StoreResult<Vec<HostCommand>> {
-        let conn = self.reader();
-        let sql = format!(
-            "SELECT c.id, c.host_id, c.kind, c.args, c.created_by, c.created_at, c.picked_at,
-                    c.done_at, c.ok, c.result
-             FROM host_commands c WHERE {filter} ORDER BY c.id DESC LIMIT {limit}"
-        );
-        let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map(values, |r| {
-                Ok(HostCommand {
-                    id: r.get(0)?,
-                    host_id: r.get(1)?,
-                    kind: r.get(2)?,
-                    args: json_value(&r.get::<_, String>(3)?),
-                    created_by: r.get(4)?,
-                    created_at: r.get(5)?,
-                    picked_at: r.get(6)?,
-                    done_at: r.get(7)?,
-                    ok: r.get(8)?,
-                    result: r.get::<_, Option<String>>(9)?.as_deref().map(json_value),
-                })
-            })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| self.err(e))?;
-        Ok(rows)
-    }
-
-    /// The files a host holds in quarantine now, newest first: each `quarantine.add` of
-    /// the host not followed by a `quarantine.restore` or `.delete` of the same vault id.
-    pub fn host_quarantine(&self, host_id: &str) -> StoreResult<Vec<QuarantinedFile>> {
+    fn host_quarantine(&self, host_id: &str) -> StoreResult<Vec<QuarantinedFile>> {
         let conn = self.reader();
         let actor_prefix = format!("host {host_id}: ");
         let mut stmt = conn
@@ -271,17 +234,59 @@ impl Store {
     }
 }
 
+impl Store {
+    fn query_commands(
+        &self,
+        filter: &str,
+        values: &[&dyn rusqlite::ToSql],
+        limit: u32,
+    ) -> StoreResult<Vec<HostCommand>> {
+        let conn = self.reader();
+        let sql = format!(
+            "SELECT c.id, c.host_id, c.kind, c.args, c.created_by, c.created_at, c.picked_at,
+                    c.done_at, c.ok, c.result
+             FROM host_commands c WHERE {filter} ORDER BY c.id DESC LIMIT {limit}"
+        );
+        let mut stmt = conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(values, |r| {
+                Ok(HostCommand {
+                    id: r.get(0)?,
+                    host_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    args: json_value(&r.get::<_, String>(3)?),
+                    created_by: r.get(4)?,
+                    created_at: r.get(5)?,
+                    picked_at: r.get(6)?,
+                    done_at: r.get(7)?,
+                    ok: r.get(8)?,
+                    result: r.get::<_, Option<String>>(9)?.as_deref().map(json_value),
+                })
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use crate::audit::AuditStore;
+    use crate::commands::CommandStore;
     use serde_json::json;
+    use wardwatch_proto::{Command, CommandOutcome, ScanArgs};
 
-    use super::super::testing::store_with_hosts;
+    use crate::testing::store_with_hosts;
+
+    fn outcome(ok: bool, result: serde_json::Value) -> CommandOutcome {
+        CommandOutcome { ok, result }
+    }
 
     #[test]
     fn a_command_is_taken_once_finished_by_its_host_only_and_audited() {
         let (_dir, store) = store_with_hosts(&[("h-1", "ward-a"), ("h-2", "ward-b")]);
         let created = store
-            .create_command("h-1", "scan", &json!({ "paths": [] }), "alice", 1_000)
+            .create_command("h-1", &Command::Scan(ScanArgs::default()), "alice", 1_000)
             .unwrap();
         assert_eq!(created.kind, "scan");
         assert!(store.take_commands("h-2", 1_000).unwrap().is_empty());
@@ -296,13 +301,18 @@ mod tests {
         assert_eq!(again.len(), 1);
 
         assert!(!store
-            .finish_command("h-2", created.id, true, &json!({}), 4_000)
+            .finish_command("h-2", created.id, &outcome(true, json!({})), 4_000)
             .unwrap());
         assert!(store
-            .finish_command("h-1", created.id, true, &json!({ "infected": 1 }), 4_000)
+            .finish_command(
+                "h-1",
+                created.id,
+                &outcome(true, json!({ "infected": 1 })),
+                4_000
+            )
             .unwrap());
         assert!(!store
-            .finish_command("h-1", created.id, false, &json!("again"), 5_000)
+            .finish_command("h-1", created.id, &outcome(false, json!("again")), 5_000)
             .unwrap());
         let listed = store.host_commands("h-1", 10).unwrap();
         assert_eq!(listed[0].ok, Some(true));

@@ -14,16 +14,17 @@ use axum::http::header::{CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 
+use super::{Role, SessionUser};
 use crate::api_error::{blocking, ApiError};
 use crate::bundles::InstalledBundles;
-use crate::store::{SessionUser, Store};
+use crate::storage::Storage;
 
 /// The name of the session cookie.
 pub(crate) const SESSION_COOKIE: &str = "ww_session";
 
 #[derive(Clone)]
 pub struct ConsoleApi {
-    pub store: Arc<Store>,
+    pub store: Arc<dyn Storage>,
     /// The server's data directory: trusted keys, installed bundles, upload staging.
     pub data_dir: PathBuf,
     pub bundles: Arc<InstalledBundles>,
@@ -31,7 +32,7 @@ pub struct ConsoleApi {
     pub max_bundle_upload: u64,
     pub vuln: Arc<crate::vuln::VulnService>,
     /// Turn-taking for password checks, and the back-off and lock-out policy.
-    pub logins: Arc<crate::login_gate::LoginGate>,
+    pub logins: Arc<super::login_gate::LoginGate>,
 }
 
 /// The logged-in console user behind a request.
@@ -82,7 +83,7 @@ pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 impl Session {
     /// Refuses the request unless the account is an admin.
     pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
-        if self.user.role == crate::store::Role::Admin {
+        if self.user.role == Role::Admin {
             Ok(())
         } else {
             Err(ApiError::new(

@@ -10,13 +10,14 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
-use super::{Store, StoreResult};
+use super::AuditStore;
+use crate::db::{Store, StoreResult};
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Makes the table append-only. Created after existing entries were given their hashes.
-pub(super) const APPEND_ONLY_TRIGGERS: &str = r#"
+pub(crate) const APPEND_ONLY_TRIGGERS: &str = r#"
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit record is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
@@ -72,9 +73,20 @@ fn entry_hash(
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
+/// Appends an entry to the audit record, in the caller's transaction if there is one.
+pub(crate) fn audit_in(
+    conn: &Connection,
+    actor: &str,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    append(conn, actor, action, target, detail).map(|_| ())
+}
+
 /// Appends an entry and returns its id. Outside a transaction it opens one (IMMEDIATE,
 /// so that reading the last hash and appending cannot interleave with another process).
-pub(super) fn append(
+pub(crate) fn append(
     conn: &Connection,
     actor: &str,
     action: &str,
@@ -128,7 +140,7 @@ fn append_in_transaction(
 }
 
 /// Gives entries written before the chain existed their hashes, in id order (migration).
-pub(super) fn backfill(conn: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn backfill(conn: &Connection) -> rusqlite::Result<()> {
     let rows: Vec<(i64, i64, String, String, String, String)> = {
         let mut stmt =
             conn.prepare("SELECT id, time, actor, action, target, detail FROM audit ORDER BY id")?;
@@ -224,25 +236,20 @@ fn verify(conn: &Connection) -> rusqlite::Result<Option<AuditBreak>> {
     Ok(None)
 }
 
-impl Store {
-    /// Appends an entry to the audit record.
-    pub fn audit(&self, actor: &str, action: &str, target: &str, detail: &str) -> StoreResult<()> {
+impl AuditStore for Store {
+    fn audit(&self, actor: &str, action: &str, target: &str, detail: &str) -> StoreResult<()> {
         let conn = self.writer();
         append(&conn, actor, action, target, detail)
             .map(|_| ())
             .map_err(|e| self.err(e))
     }
 
-    /// The newest audit entries, newest first.
-    pub fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+    fn audit_entries(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
         self.audit_page(limit, None, usize::MAX)
             .map(|page| page.entries)
     }
 
-    /// A page of the record, newest first, older than `before` if given: at most `limit`
-    /// entries and, beyond the first, at most `max_bytes` of text, so that no request can
-    /// make the server read or send the whole record at once. `next_before` continues it.
-    pub fn audit_page(
+    fn audit_page(
         &self,
         limit: u32,
         before: Option<i64>,
@@ -281,7 +288,9 @@ impl Store {
         }
         Ok(page)
     }
+}
 
+impl Store {
     /// Checks the whole chain: `None` when every entry holds, else the first that does not.
     pub fn audit_verify(&self) -> StoreResult<Option<AuditBreak>> {
         let conn = self.reader();
@@ -415,10 +424,8 @@ mod tests {
         {
             let conn = Connection::open(&path).unwrap();
             let tx = conn.unchecked_transaction().unwrap();
-            tx.execute_batch(super::super::schema::MIGRATIONS[0])
-                .unwrap();
-            tx.execute_batch(super::super::schema::MIGRATIONS[1])
-                .unwrap();
+            tx.execute_batch(crate::db::MIGRATIONS[0]).unwrap();
+            tx.execute_batch(crate::db::MIGRATIONS[1]).unwrap();
             tx.pragma_update(None, "user_version", 2).unwrap();
             for i in 0..3 {
                 tx.execute(

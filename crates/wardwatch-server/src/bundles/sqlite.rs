@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use rusqlite::{params, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::hosts::ONLINE_WINDOW_MILLIS;
-use super::{audit_in, Store, StoreResult};
+use super::BundleStore;
+use crate::audit::sqlite::audit_in;
+use crate::db::{Store, StoreResult};
+use crate::hosts::ONLINE_WINDOW_MILLIS;
 
 /// A bundle that was just installed, to be recorded.
 #[derive(Debug, Clone)]
@@ -86,9 +88,8 @@ fn imported_from_row(r: &Row<'_>) -> rusqlite::Result<ImportedBundle> {
     })
 }
 
-impl Store {
-    /// Records an installed bundle and its audit entry (`action`, `detail`) together.
-    pub fn record_bundle(
+impl BundleStore for Store {
+    fn record_bundle(
         &self,
         record: &BundleRecord,
         actor: &str,
@@ -158,9 +159,7 @@ impl Store {
         Ok(imported)
     }
 
-    /// The highest version of `kind` ever imported: a bundle must be newer, even if the
-    /// installed directory was removed or replaced by hand.
-    pub fn bundle_max_version(&self, kind: &str) -> StoreResult<Option<i64>> {
+    fn bundle_max_version(&self, kind: &str) -> StoreResult<Option<i64>> {
         let conn = self.reader();
         conn.query_row(
             "SELECT MAX(version) FROM bundles WHERE kind = ?1",
@@ -170,8 +169,7 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 
-    /// The import record of one version.
-    pub fn bundle_record(&self, kind: &str, version: i64) -> StoreResult<Option<ImportedBundle>> {
+    fn bundle_record(&self, kind: &str, version: i64) -> StoreResult<Option<ImportedBundle>> {
         let conn = self.reader();
         conn.query_row(
             &format!("SELECT {IMPORTED_COLUMNS} FROM bundles WHERE kind = ?1 AND version = ?2"),
@@ -182,8 +180,7 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 
-    /// The newest imports, newest first.
-    pub fn bundle_history(&self, limit: u32) -> StoreResult<Vec<ImportedBundle>> {
+    fn bundle_history(&self, limit: u32) -> StoreResult<Vec<ImportedBundle>> {
         let conn = self.reader();
         let mut stmt = conn
             .prepare_cached(&format!(
@@ -196,8 +193,7 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(|e| self.err(e))
     }
 
-    /// Replaces what a host said it runs: (kind, version) pairs.
-    pub fn report_host_bundles(&self, host_id: &str, bundles: &[(String, i64)]) -> StoreResult<()> {
+    fn report_host_bundles(&self, host_id: &str, bundles: &[(String, i64)]) -> StoreResult<()> {
         let now = wardwatch_proto::now_millis();
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
@@ -214,8 +210,7 @@ impl Store {
         tx.commit().map_err(|e| self.err(e))
     }
 
-    /// Every host that is not revoked, with the bundle versions it reported.
-    pub fn host_bundle_versions(&self) -> StoreResult<Vec<HostBundleVersions>> {
+    fn host_bundle_versions(&self) -> StoreResult<Vec<HostBundleVersions>> {
         let now = wardwatch_proto::now_millis();
         let conn = self.reader();
         let mut hosts: Vec<HostBundleVersions> = {
@@ -270,8 +265,7 @@ impl Store {
         Ok(hosts)
     }
 
-    /// A server setting changed from the console, if it was ever set.
-    pub fn setting(&self, key: &str) -> StoreResult<Option<String>> {
+    fn setting(&self, key: &str) -> StoreResult<Option<String>> {
         let conn = self.reader();
         conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
             r.get(0)
@@ -280,8 +274,7 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 
-    /// Changes a server setting, with its audit entry.
-    pub fn set_setting(&self, key: &str, value: &str, actor: &str) -> StoreResult<()> {
+    fn set_setting(&self, key: &str, value: &str, actor: &str) -> StoreResult<()> {
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
         let previous: Option<String> = tx
@@ -304,6 +297,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::AuditStore;
 
     fn record(version: i64) -> BundleRecord {
         BundleRecord {

@@ -11,10 +11,11 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use wardwatch_proto::{Command, CommandKind, ScanArgs, VaultArgs};
 
 use crate::api_error::{blocking, parse_json, ApiError};
-use crate::console_session::{require_json, ConsoleApi, Session};
+use crate::auth::session::{require_json, ConsoleApi, Session};
 
 /// How many commands the console lists per host.
 const COMMAND_LIST: u32 = 50;
@@ -39,58 +40,75 @@ struct CommandRequest {
     args: Value,
 }
 
-/// Checks a command and returns its arguments in their stored form, or the sentence
-/// that says what is wrong.
-pub fn validate_command(kind: &str, args: &Value) -> Result<Value, String> {
-    let args = if args.is_null() {
-        json!({})
-    } else {
-        args.clone()
+/// Checks a command from the console and returns it typed, or the sentence that says
+/// what is wrong.
+pub fn validate_command(kind: &str, args: &Value) -> Result<Command, String> {
+    let no_args = Map::new();
+    let fields = match args {
+        Value::Null => &no_args,
+        Value::Object(fields) => fields,
+        _ => return Err("args must be a JSON object".into()),
     };
-    let Some(fields) = args.as_object() else {
-        return Err("args must be a JSON object".into());
+    let Some(kind) = CommandKind::parse(kind) else {
+        return Err(format!(
+            "unknown command kind {kind:?}: use {}",
+            kind_list()
+        ));
     };
     match kind {
-        "scan" => {
-            if let Some(extra) = fields.keys().find(|k| *k != "paths") {
-                return Err(format!("a scan takes only paths, not {extra:?}"));
-            }
-            let paths = match fields.get("paths") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(Value::Array(items)) => items
-                    .iter()
-                    .map(|p| match p.as_str() {
-                        Some(p) if p.starts_with('/') && p.len() <= MAX_PATH_BYTES => {
-                            Ok(p.to_owned())
-                        }
-                        _ => Err(format!(
-                            "scan paths must be absolute paths on the terminal, like /home; {p} is not"
-                        )),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                Some(_) => return Err("paths must be a list of absolute paths".into()),
-            };
-            if paths.len() > MAX_SCAN_PATHS {
-                return Err(format!("a scan takes at most {MAX_SCAN_PATHS} paths"));
-            }
-            Ok(json!({ "paths": paths }))
-        }
-        "quarantine.restore" | "quarantine.delete" => {
-            if let Some(extra) = fields.keys().find(|k| *k != "id") {
-                return Err(format!("{kind} takes only id, not {extra:?}"));
-            }
-            let id = fields.get("id").and_then(Value::as_str).unwrap_or_default();
-            if !is_vault_id(id) {
-                return Err(format!(
-                    "{kind} needs the id of a quarantined file (1 to 64 of 0-9, a-f and -), as listed under the host's quarantine"
-                ));
-            }
-            Ok(json!({ "id": id }))
-        }
-        other => Err(format!(
-            "unknown command kind {other:?}: use scan, quarantine.restore or quarantine.delete"
-        )),
+        CommandKind::Scan => Ok(Command::Scan(scan_args(fields)?)),
+        CommandKind::QuarantineRestore => Ok(Command::QuarantineRestore(vault_args(kind, fields)?)),
+        CommandKind::QuarantineDelete => Ok(Command::QuarantineDelete(vault_args(kind, fields)?)),
     }
+}
+
+/// Every kind, as a person reads a list: `a, b or c`.
+fn kind_list() -> String {
+    let names: Vec<&str> = CommandKind::ALL.iter().map(|k| k.as_str()).collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+/// A scan's arguments: at most [`MAX_SCAN_PATHS`] absolute paths, none of them longer
+/// than [`MAX_PATH_BYTES`]; none given means the terminal's configured ones.
+fn scan_args(fields: &Map<String, Value>) -> Result<ScanArgs, String> {
+    if let Some(extra) = fields.keys().find(|k| *k != "paths") {
+        return Err(format!("a scan takes only paths, not {extra:?}"));
+    }
+    let paths = match fields.get("paths") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|p| match p.as_str() {
+                Some(p) if p.starts_with('/') && p.len() <= MAX_PATH_BYTES => Ok(p.to_owned()),
+                _ => Err(format!(
+                    "scan paths must be absolute paths on the terminal, like /home; {p} is not"
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err("paths must be a list of absolute paths".into()),
+    };
+    if paths.len() > MAX_SCAN_PATHS {
+        return Err(format!("a scan takes at most {MAX_SCAN_PATHS} paths"));
+    }
+    Ok(ScanArgs { paths })
+}
+
+/// A quarantine command's arguments: the vault id of one file.
+fn vault_args(kind: CommandKind, fields: &Map<String, Value>) -> Result<VaultArgs, String> {
+    if let Some(extra) = fields.keys().find(|k| *k != "id") {
+        return Err(format!("{kind} takes only id, not {extra:?}"));
+    }
+    let id = fields.get("id").and_then(Value::as_str).unwrap_or_default();
+    if !is_vault_id(id) {
+        return Err(format!(
+            "{kind} needs the id of a quarantined file (1 to 64 of 0-9, a-f and -), as listed under the host's quarantine"
+        ));
+    }
+    Ok(VaultArgs { id: id.to_owned() })
 }
 
 /// A quarantine vault id: `[0-9a-f-]{1,64}`.
@@ -113,10 +131,9 @@ async fn create_command(
     session.require_admin("send commands to terminals")?;
     require_json(&headers)?;
     let request: CommandRequest = parse_json(&body, "command")?;
-    let args = validate_command(&request.kind, &request.args).map_err(ApiError::bad_request)?;
+    let command = validate_command(&request.kind, &request.args).map_err(ApiError::bad_request)?;
     let store = state.store.clone();
     let actor = session.user.username.clone();
-    let kind = request.kind.clone();
     let lookup = host_id.clone();
     let created = blocking(move || {
         match store.host(&lookup)? {
@@ -126,7 +143,7 @@ async fn create_command(
         }
         let now = wardwatch_proto::now_millis();
         store
-            .create_command(&lookup, &kind, &args, &actor, now)
+            .create_command(&lookup, &command, &actor, now)
             .map(Some)
     })
     .await?
@@ -164,12 +181,14 @@ mod tests {
     #[test]
     fn commands_are_checked() {
         assert_eq!(
-            validate_command("scan", &Value::Null).unwrap(),
+            validate_command("scan", &Value::Null).unwrap().args(),
             json!({ "paths": [] })
         );
         assert_eq!(
             validate_command("scan", &json!({ "paths": ["/srv"] })).unwrap(),
-            json!({ "paths": ["/srv"] })
+            Command::Scan(ScanArgs {
+                paths: vec!["/srv".into()]
+            })
         );
         assert!(validate_command("scan", &json!({ "paths": ["relative"] })).is_err());
         assert!(validate_command("scan", &json!({ "paths": "/srv" })).is_err());
@@ -181,6 +200,11 @@ mod tests {
         let long = "a".repeat(65);
         assert!(validate_command("quarantine.delete", &json!({ "id": long })).is_err());
         let unknown = validate_command("reboot", &json!({})).unwrap_err();
-        assert!(unknown.contains("unknown command kind"), "{unknown}");
+        assert_eq!(
+            unknown,
+            "unknown command kind \"reboot\": use scan, quarantine.restore or quarantine.delete"
+        );
+        let many: Vec<String> = (0..=MAX_SCAN_PATHS).map(|i| format!("/p{i}")).collect();
+        assert!(validate_command("scan", &json!({ "paths": many })).is_err());
     }
 }

@@ -8,7 +8,8 @@ use rusqlite::params;
 use serde::Serialize;
 
 use super::findings::SUPPRESSION_OF_F;
-use super::{Store, StoreResult};
+use super::FleetReportStore;
+use crate::db::{Store, StoreResult};
 
 /// Open findings of one priority class.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -106,10 +107,8 @@ fn weight_sql(column: &str, weights: &[(&str, f64)]) -> String {
     sql
 }
 
-impl Store {
-    /// The fleet view; `weights` gives each priority class its weight for ranking
-    /// upgrades, and `upgrade_limit` how many upgrades to return.
-    pub fn fleet_report(
+impl FleetReportStore for Store {
+    fn fleet_report(
         &self,
         now: i64,
         weights: &[(&str, f64)],

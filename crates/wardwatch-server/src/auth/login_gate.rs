@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::store::LoginPolicy;
+use super::LoginPolicy;
 
 /// How many password checks run at once, how long a login waits for its turn, and the
 /// back-off and lock-out policy.

@@ -1,0 +1,74 @@
+//! The fleet's alerts: `GET /api/alerts` (newest first, `?before=` paging, `?host=`) and
+//! `GET /api/alerts/{id}` with every file.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::{AlertDetail, AlertPage, AlertQuery, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE};
+use crate::api_error::{blocking, ApiError};
+use crate::auth::session::{ConsoleApi, Session};
+
+pub fn routes() -> Router<ConsoleApi> {
+    Router::new()
+        .route("/api/alerts", get(alerts))
+        .route("/api/alerts/{id}", get(alert))
+}
+
+#[derive(Deserialize)]
+struct AlertsQuery {
+    limit: Option<u32>,
+    before: Option<i64>,
+    host: Option<String>,
+}
+
+/// `GET /api/alerts`: alerts of every host, newest first. A bad query parameter gets a
+/// JSON sentence like every other error, not axum's plain-text rejection.
+async fn alerts(
+    _session: Session,
+    State(state): State<ConsoleApi>,
+    query: Result<Query<AlertsQuery>, QueryRejection>,
+) -> Result<Json<AlertPage>, ApiError> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::bad_request(format!(
+            "{}; use ?limit=1..{MAX_ALERT_PAGE}, ?before=<alert id> and ?host=<host id>",
+            e.body_text()
+        ))
+    })?;
+    let query = AlertQuery {
+        limit: query
+            .limit
+            .unwrap_or(DEFAULT_ALERT_PAGE)
+            .clamp(1, MAX_ALERT_PAGE),
+        before: query.before,
+        host_id: query.host.filter(|h| !h.is_empty()),
+    };
+    let store = state.store.clone();
+    let page = blocking(move || store.alerts(&query, wardwatch_proto::now_millis())).await?;
+    Ok(Json(page))
+}
+
+#[derive(serde::Serialize)]
+struct AlertBody {
+    alert: AlertDetail,
+}
+
+/// `GET /api/alerts/{id}`: one alert with every file.
+async fn alert(
+    _session: Session,
+    State(state): State<ConsoleApi>,
+    Path(id): Path<String>,
+) -> Result<Json<AlertBody>, ApiError> {
+    let number: i64 = id.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "alert ids are whole numbers, e.g. /api/alerts/42, not {id:?}"
+        ))
+    })?;
+    let store = state.store.clone();
+    let alert = blocking(move || store.alert(number))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no alert with id {number}")))?;
+    Ok(Json(AlertBody { alert }))
+}

@@ -1,0 +1,72 @@
+//! Who may use the console and how a terminal gets its identity: accounts and their
+//! roles, sessions, the login with its turn-taking and counters, the cross-site refusal,
+//! and one-time enrollment tokens.
+//!
+//! Invariants: passwords are stored as Argon2id, session and enrollment tokens as
+//! SHA-256, and none is ever logged; a login body is checked before any password work and
+//! at most a few Argon2 checks run at once; failures are counted per account and per
+//! client address in the database, so restarts and the CLI see them; every state-changing
+//! console request shows it comes from the console's own page.
+
+pub mod accounts;
+pub mod csrf;
+pub mod login;
+pub mod login_gate;
+pub mod logins;
+pub mod session;
+pub mod tokens;
+
+pub use accounts::{check_username, Role, SessionUser, MAX_USERNAME_LEN};
+pub use logins::{LoginOutcome, LoginPolicy, LoginSubject, MAX_PASSWORD_LEN};
+pub use tokens::{EnrollmentToken, NewHost, NewToken};
+
+use crate::db::StoreResult;
+
+/// Console accounts and their sessions.
+pub trait AccountStore: Send + Sync {
+    /// Creates the first admin account, `admin`, with a random password, if there is no
+    /// account yet. Returns the password, which is shown once and never stored.
+    fn ensure_first_admin(&self) -> StoreResult<Option<String>>;
+
+    /// Creates a console account with a random password, which is returned (shown once).
+    fn create_account(&self, username: &str, role: Role, actor: &str) -> StoreResult<String>;
+
+    /// Gives `username` a new random password and ends its sessions; returns the password.
+    fn reset_password(&self, username: &str, actor: &str) -> StoreResult<String>;
+
+    /// The account of a live session.
+    fn session_user(&self, token: &str) -> StoreResult<Option<SessionUser>>;
+
+    /// Ends a session.
+    fn logout(&self, token: &str) -> StoreResult<()>;
+}
+
+/// Password checks with their back-off and lock-out counters, and the sessions they open.
+pub trait LoginStore: Send + Sync {
+    /// One login attempt from `address`. The caller has checked the user name with
+    /// `check_username`; at most a few attempts should run at once (each password
+    /// check takes about 19 MiB).
+    fn login_attempt(
+        &self,
+        username: &str,
+        password: &str,
+        address: &str,
+        policy: &LoginPolicy,
+    ) -> StoreResult<LoginOutcome>;
+
+    /// Lifts a lock-out or back-off; true when there was one to lift. Audited.
+    fn unlock_login(&self, subject: &LoginSubject, actor: &str) -> StoreResult<bool>;
+}
+
+/// One-time enrollment tokens, and the terminals enrolled with them.
+pub trait EnrollmentStore: Send + Sync {
+    /// Creates an enrollment token. The plain token is returned once.
+    fn create_token(&self, new: &NewToken, actor: &str) -> StoreResult<EnrollmentToken>;
+
+    /// Checks a token without using it up, so the CA signs only for a valid token.
+    fn check_token(&self, token: &str) -> StoreResult<()>;
+
+    /// Uses one use of `token` and records the host, in one transaction: either the host
+    /// is enrolled and the token spent, or neither.
+    fn enroll_host(&self, token: &str, host: &NewHost<'_>) -> StoreResult<(String, String)>;
+}

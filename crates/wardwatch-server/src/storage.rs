@@ -1,0 +1,32 @@
+//! The storage interface: every feature's store trait in one, so that handlers and the
+//! matcher hold an `Arc<dyn Storage>` and never a database connection. The SQLite
+//! [`Store`](crate::db::Store) implements each trait in the feature's own module; a
+//! second backend (PostgreSQL) implements the same traits and is chosen at start.
+
+use crate::alerts::AlertStore;
+use crate::audit::AuditStore;
+use crate::auth::{AccountStore, EnrollmentStore, LoginStore};
+use crate::bundles::BundleStore;
+use crate::commands::CommandStore;
+use crate::hosts::{HostStore, IngestStore};
+use crate::vuln::{FindingStore, FleetReportStore, SuppressionStore};
+
+/// Everything the server stores.
+pub trait Storage:
+    AccountStore
+    + LoginStore
+    + EnrollmentStore
+    + HostStore
+    + IngestStore
+    + AlertStore
+    + AuditStore
+    + BundleStore
+    + CommandStore
+    + FindingStore
+    + SuppressionStore
+    + FleetReportStore
+{
+}
+
+/// The SQLite database is the one backend today.
+impl Storage for crate::db::Store {}
