@@ -4,6 +4,8 @@
 //! `wardwatch-scan` (malware); this crate only schedules them, spools their events,
 //! fetches bundles and answers the server's commands.
 
+#![forbid(unsafe_code)]
+
 pub mod bundles;
 pub mod client;
 pub mod commands;

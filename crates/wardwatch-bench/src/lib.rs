@@ -16,6 +16,8 @@
 //! | [`matching`] | `match` | vulnerability matching for a whole fleet |
 //! | [`signatures`] | — | the compiled hash database at a given size |
 
+#![forbid(unsafe_code)]
+
 pub mod bundle;
 pub mod bundle_fetch;
 pub mod ingest;

@@ -243,10 +243,7 @@ impl Guard {
 
     fn stop(&mut self) {
         if let Ok(None) = self.child.try_wait() {
-            // SAFETY: kill(2) on our own child's pid.
-            unsafe {
-                libc::kill(self.child.id() as i32, libc::SIGTERM);
-            }
+            let _ = wardwatch_os::process::terminate_child(&self.child);
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = self.child.try_wait() {
@@ -380,14 +377,9 @@ fn run_encryptor(
 
 /// CPU seconds (user + system) of the children this process has waited for.
 fn children_cpu_seconds() -> f64 {
-    // SAFETY: getrusage(2) fills a plain struct that lives on this stack frame.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: as above; RUSAGE_CHILDREN is a valid target.
-    if unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) } != 0 {
-        return 0.0;
-    }
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
+    wardwatch_os::process::children_cpu_time()
+        .map(|t| t.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// CPU seconds (user + system) a running process has used so far.
@@ -395,8 +387,7 @@ fn process_cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    // SAFETY: sysconf(3) with a constant name.
-    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let per_second = wardwatch_os::process::clock_ticks_per_second() as f64;
     Some(ticks / per_second)
 }
 

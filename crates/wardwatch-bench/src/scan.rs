@@ -555,14 +555,13 @@ fn measure(argv: &[std::ffi::OsString], work: &Path) -> Result<ChildOutput> {
         .stderr(stderr)
         .spawn()
         .with_context(|| format!("starting {}", program.to_string_lossy()))?;
-    let (status, usage) = wait4(child.id())?;
+    let usage = wardwatch_os::process::wait_for(child.id()).context("wait4")?;
+    let status = usage.code;
     let wall_seconds = started.elapsed().as_secs_f64();
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     let figures = RunFigures {
         wall_seconds,
-        cpu_seconds: secs(usage.ru_utime) + secs(usage.ru_stime),
-        // Linux reports ru_maxrss in KiB.
-        peak_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        cpu_seconds: (usage.user + usage.system).as_secs_f64(),
+        peak_rss_kib: usage.max_rss_kib,
     };
     let read = |p: &Path| {
         std::fs::read(p)
@@ -575,27 +574,6 @@ fn measure(argv: &[std::ffi::OsString], work: &Path) -> Result<ChildOutput> {
         stdout: read(&out_path)?,
         stderr: read(&err_path)?,
     })
-}
-
-/// Waits for one child by pid; its exit code (None if killed by a signal) and rusage.
-fn wait4(pid: u32) -> Result<(Option<i32>, libc::rusage)> {
-    let pid = libc::pid_t::try_from(pid).context("pid out of range")?;
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is a plain C struct; all zeroes is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: wait4(2) on our own child, writing into the two locals above.
-        let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-        if got == pid {
-            break;
-        }
-        let error = std::io::Error::last_os_error();
-        if error.kind() != std::io::ErrorKind::Interrupted {
-            return Err(error).context("wait4");
-        }
-    }
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    Ok((code, usage))
 }
 
 /// Fails unless the child exited with one of the expected codes; the error carries the

@@ -4,6 +4,8 @@
 //! the response actions. The only files they touch are their own signatures: a rule
 //! directory compiled, a compiled hash database written or memory-mapped.
 
+#![deny(unsafe_code)] // one exception: the memory map in `signatures::hashdb`
+
 pub mod behaviour;
 pub mod content;
 pub mod signatures;

@@ -17,7 +17,7 @@
 //! dropped in the reader thread by path. Events of the guard itself are dropped too.
 
 use std::fs::File;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -38,9 +38,9 @@ use super::protected::ProtectedPaths;
 use super::sample::fingerprint_file;
 use super::{Clock, GuardError};
 use wardwatch_os::fanotify::{
-    fanotify_init, mark, parse_events, parse_name_records, AlignedBuf, RawEvent,
+    fanotify_init, mark, parse_name_records, read_events, AlignedBuf, Event,
 };
-use wardwatch_os::fd::{fd_path, read_some, wait_readable, Stopper, Wake};
+use wardwatch_os::fd::{fd_path, wait_readable, Stopper, Wake};
 
 /// One file system event about a protected path.
 #[derive(Debug, Clone)]
@@ -278,8 +278,9 @@ impl ContentReader {
                 }
             }
             self.progress.set_reading(Queue::Content, true);
-            let n = match read_some(self.group.as_raw_fd(), buf.bytes()) {
-                Ok(n) => n,
+            // Every descriptor is owned as it is read, so each is closed on every path.
+            let events = match read_events(self.group.as_raw_fd(), &mut buf) {
+                Ok(events) => events,
                 Err(e) => {
                     self.progress.set_reading(Queue::Content, false);
                     tracing::error!(error = %e, "read from the fanotify content group failed; file writes are no longer seen");
@@ -287,14 +288,7 @@ impl ContentReader {
                 }
             };
             let (time_ms, wall_ms) = self.clock.now();
-            let raw: Vec<(u64, RawFd, i32)> = parse_events(&buf.bytes()[..n])
-                .into_iter()
-                .map(|e| (e.mask, e.fd, e.pid))
-                .collect();
-            for (mask, fd, pid) in raw {
-                // Own every descriptor at once so each is closed on every path.
-                // SAFETY: the kernel created this descriptor for us with the event.
-                let fd = (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) });
+            for Event { mask, fd, pid, .. } in events {
                 let kind = if mask & libc::FAN_Q_OVERFLOW != 0 {
                     Some(FsEventKind::Lost)
                 } else if pid as u32 == self.own_pid {
@@ -408,21 +402,16 @@ impl NameReader {
                 }
             }
             self.progress.set_reading(Queue::Names, true);
-            let n = match read_some(self.group.as_raw_fd(), buf.bytes()) {
-                Ok(n) => n,
+            // Name groups report no descriptor; one that came anyway closes with its event.
+            let events = match read_events(self.group.as_raw_fd(), &mut buf) {
+                Ok(events) => events,
                 Err(e) => {
                     self.progress.set_reading(Queue::Names, false);
                     tracing::error!(error = %e, "read from the fanotify name group failed; creates, deletes and renames are no longer seen");
                     return;
                 }
             };
-            let data = buf.bytes()[..n].to_vec();
-            for ev in parse_events(&data) {
-                if ev.fd >= 0 {
-                    // Name groups report no descriptor, but never leak one.
-                    // SAFETY: a descriptor the kernel created for us.
-                    drop(unsafe { OwnedFd::from_raw_fd(ev.fd) });
-                }
+            for ev in events {
                 if !self.handle(&ev) {
                     return;
                 }
@@ -432,7 +421,7 @@ impl NameReader {
     }
 
     /// Handles one event; false when the guard loop is gone.
-    fn handle(&mut self, ev: &RawEvent<'_>) -> bool {
+    fn handle(&mut self, ev: &Event<'_>) -> bool {
         if ev.mask & libc::FAN_Q_OVERFLOW != 0 {
             return self.send(ev.pid as u32, FsEventKind::Lost);
         }

@@ -18,9 +18,7 @@
 //! group is closed, which lets every waiting open through.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
@@ -32,8 +30,10 @@ use super::priority::raise_thread_priority;
 use super::procinfo::ProcTable;
 use super::progress::Progress;
 use super::GuardError;
-use wardwatch_os::fanotify::{fanotify_respond, parse_events};
-use wardwatch_os::fd::{cvt, poll_readable, read_some, Stopper};
+use wardwatch_os::fanotify::{
+    fanotify_init, fanotify_respond, mark, read_events, AlignedBuf, Event,
+};
+use wardwatch_os::fd::{poll_readable, Stopper};
 
 /// Opens a process tree may make while the guard is behind, before the next waits.
 pub(crate) const AHEAD_BUDGET: u32 = 2;
@@ -99,20 +99,15 @@ impl Gate {
     /// directory that cannot be gated is logged and left ungated.
     pub(crate) fn start(setup: GateSetup<'_>) -> Result<Self, GuardError> {
         let first = setup.roots.first().cloned().unwrap_or_default();
-        // SAFETY: fanotify_init(2) with flag words; the result is checked.
-        let fd = cvt(unsafe {
-            libc::fanotify_init(
-                libc::FAN_CLASS_CONTENT
-                    | libc::FAN_CLOEXEC
-                    | libc::FAN_UNLIMITED_QUEUE
-                    | libc::FAN_UNLIMITED_MARKS,
-                // The kernel opens each file for the event: never block on a FIFO.
-                (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_LARGEFILE | libc::O_CLOEXEC) as u32,
-            )
-        })
+        let group = fanotify_init(
+            libc::FAN_CLASS_CONTENT
+                | libc::FAN_CLOEXEC
+                | libc::FAN_UNLIMITED_QUEUE
+                | libc::FAN_UNLIMITED_MARKS,
+            // The kernel opens each file for the event: never block on a FIFO.
+            (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_LARGEFILE | libc::O_CLOEXEC) as u32,
+        )
         .map_err(|e| GuardError::syscall("fanotify_init(FAN_CLASS_CONTENT)", &first, e))?;
-        // SAFETY: a fresh descriptor that nothing else owns.
-        let group = unsafe { OwnedFd::from_raw_fd(fd) };
         let mut marks = Marks::default();
         for root in setup.roots {
             marks.watch_tree(&group, root);
@@ -249,19 +244,12 @@ impl Marks {
     }
 
     fn watch_dir(&mut self, group: &OwnedFd, dir: &Path) {
-        let Ok(c) = CString::new(dir.as_os_str().as_bytes()) else {
-            return;
-        };
-        // SAFETY: fanotify_mark(2) on our group with a NUL-terminated path.
-        let marked = cvt(unsafe {
-            libc::fanotify_mark(
-                group.as_raw_fd(),
-                libc::FAN_MARK_ADD | libc::FAN_MARK_ONLYDIR,
-                libc::FAN_OPEN_PERM | libc::FAN_EVENT_ON_CHILD,
-                libc::AT_FDCWD,
-                c.as_ptr(),
-            )
-        });
+        let marked = mark(
+            group,
+            libc::FAN_MARK_ADD | libc::FAN_MARK_ONLYDIR,
+            libc::FAN_OPEN_PERM | libc::FAN_EVENT_ON_CHILD,
+            dir,
+        );
         match marked {
             Ok(_) => self.gated += 1,
             Err(e) if !self.warned => {
@@ -312,7 +300,7 @@ struct GateThread {
 impl GateThread {
     fn run(mut self) {
         raise_thread_priority("guard-gate");
-        let mut buf = vec![0u64; READ_BUFFER / 8];
+        let mut buf = AlignedBuf::with_len(READ_BUFFER);
         let Some(wake) = self.progress.wake.as_ref().map(|w| w.raw()) else {
             return;
         };
@@ -357,27 +345,18 @@ impl GateThread {
 
     /// Reads and answers (or holds) the waiting permission events; false on a fatal
     /// read error.
-    fn read_events(&mut self, buf: &mut [u64]) -> bool {
-        // SAFETY: a u64 buffer viewed as bytes: same memory, u8 has no alignment needs.
-        let bytes =
-            unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), buf.len() * 8) };
-        let n = match read_some(self.group.as_raw_fd(), bytes) {
-            Ok(n) => n,
+    fn read_events(&mut self, buf: &mut AlignedBuf) -> bool {
+        let events = match read_events(self.group.as_raw_fd(), buf) {
+            Ok(events) => events,
             Err(e) => {
                 tracing::error!(error = %e, "read from the open gate failed; opens are no longer gated");
                 return false;
             }
         };
-        let events: Vec<(RawFd, i32)> = parse_events(&bytes[..n])
-            .into_iter()
-            .map(|e| (e.fd, e.pid))
-            .collect();
-        for (fd, pid) in events {
-            if fd < 0 {
+        for Event { fd, pid, .. } in events {
+            let Some(event_fd) = fd else {
                 continue;
-            }
-            // SAFETY: the kernel created this descriptor for us with the event.
-            let event_fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            };
             let pid = pid as u32;
             if pid == self.own_pid {
                 self.answer(event_fd, true);

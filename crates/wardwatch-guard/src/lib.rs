@@ -15,6 +15,8 @@
 //! attributes and acts, so the policy can be tested and tuned without a kernel.
 //! [`report`] turns the guard's alerts and actions into events for the server.
 
+#![forbid(unsafe_code)]
+
 mod alert;
 mod canary;
 mod dirhandle;

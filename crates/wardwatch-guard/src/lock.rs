@@ -8,7 +8,6 @@
 
 use std::fs::File;
 use std::io::{Read, Seek, Write};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -37,8 +36,7 @@ fn lock_dir() -> PathBuf {
         .recursive(true)
         .mode(0o700)
         .create(run);
-    // SAFETY: access(2) with a NUL-terminated constant path.
-    let writable = unsafe { libc::access(c"/run/wardwatch".as_ptr(), libc::W_OK) } == 0;
+    let writable = wardwatch_os::fd::may_write(run);
     match made {
         Ok(()) if writable => run.to_path_buf(),
         // Not root: the guard will fail at fanotify with the reason; do not fail here.
@@ -72,19 +70,15 @@ fn lock_one(path: &Path, root: &Path) -> Result<File, GuardError> {
             .custom_flags(libc::O_CLOEXEC | libc::O_NOFOLLOW)
             .open(path)
             .map_err(|e| GuardError::syscall("open", path, e))?;
-        // SAFETY: flock(2) on a descriptor we own.
-        let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if locked != 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                return Err(GuardError::AlreadyGuarded {
-                    path: root.to_path_buf(),
-                    holder: holder.lines().next().unwrap_or("?").trim().to_string(),
-                });
-            }
-            return Err(GuardError::syscall("flock", path, e));
+        let locked = wardwatch_os::fd::try_lock_exclusive(&file)
+            .map_err(|e| GuardError::syscall("flock", path, e))?;
+        if !locked {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            return Err(GuardError::AlreadyGuarded {
+                path: root.to_path_buf(),
+                holder: holder.lines().next().unwrap_or("?").trim().to_string(),
+            });
         }
         // The previous holder may have removed the file between our open and lock.
         let ours = file

@@ -102,15 +102,14 @@ pub struct ProcTable {
 
 impl ProcTable {
     pub fn new(limits: LineageLimits, connector: Option<ProcConnector>) -> Self {
-        // SAFETY: sysconf(3) with a constant name.
-        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        let ticks = wardwatch_os::process::clock_ticks_per_second();
         Self {
             inner: Mutex::new(Inner::default()),
             pump_lock: Mutex::new(()),
             connector,
             limits,
             boot_ms: boot_time_ms().unwrap_or(0),
-            ticks_per_s: if ticks > 0 { ticks as u64 } else { 100 },
+            ticks_per_s: ticks,
         }
     }
 

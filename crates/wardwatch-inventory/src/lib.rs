@@ -8,6 +8,8 @@
 //! package list would turn into a "removed" event for every package on the terminal.
 //! Databases that are simply absent (no rpm on a Debian terminal) are empty, not errors.
 
+#![forbid(unsafe_code)]
+
 use std::io;
 use std::path::{Path, PathBuf};
 

@@ -188,19 +188,14 @@ struct Uname {
 
 #[cfg(unix)]
 fn uname() -> Result<Uname, CollectError> {
-    // SAFETY: `utsname` is plain old data (arrays of chars); all zeroes is a valid value.
-    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
-    // SAFETY: `uts` is a valid, writable utsname owned by this frame.
-    if unsafe { libc::uname(&mut uts) } != 0 {
-        return Err(CollectError::Syscall {
-            call: "uname",
-            source: std::io::Error::last_os_error(),
-        });
-    }
+    let uts = wardwatch_os::host::uname().map_err(|source| CollectError::Syscall {
+        call: "uname",
+        source,
+    })?;
     Ok(Uname {
-        release: c_chars(&uts.release),
-        machine: c_chars(&uts.machine),
-        nodename: c_chars(&uts.nodename),
+        release: uts.release,
+        machine: uts.machine,
+        nodename: uts.nodename,
     })
 }
 
@@ -211,17 +206,6 @@ fn uname() -> Result<Uname, CollectError> {
         machine: std::env::consts::ARCH.to_owned(),
         nodename: String::new(),
     })
-}
-
-/// A NUL-terminated `c_char` array as text; reads no further than the array.
-#[cfg(unix)]
-fn c_chars(field: &[libc::c_char]) -> String {
-    let bytes: Vec<u8> = field
-        .iter()
-        .map(|c| c.to_ne_bytes()[0])
-        .take_while(|&b| b != 0)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Addresses worth reporting: not loopback, not unspecified, not IPv6 link-local
@@ -242,48 +226,12 @@ fn keep_address(ip: &IpAddr) -> bool {
 /// Non-loopback addresses of all interfaces, sorted (IPv4 first) and deduplicated.
 #[cfg(unix)]
 fn interface_addresses() -> Result<Vec<String>, CollectError> {
-    use std::collections::BTreeSet;
-    use std::net::{Ipv4Addr, Ipv6Addr};
-
-    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: `head` is a valid out-pointer; on success the list is freed below.
-    if unsafe { libc::getifaddrs(&mut head) } != 0 {
-        return Err(CollectError::Syscall {
+    let all =
+        wardwatch_os::host::interface_addresses().map_err(|source| CollectError::Syscall {
             call: "getifaddrs",
-            source: std::io::Error::last_os_error(),
-        });
-    }
-    let mut found = BTreeSet::new();
-    let mut cursor = head;
-    while !cursor.is_null() {
-        // SAFETY: `cursor` is a node of the list getifaddrs returned, not yet freed.
-        let ifa = unsafe { &*cursor };
-        cursor = ifa.ifa_next;
-        if ifa.ifa_addr.is_null() || ifa.ifa_flags & (libc::IFF_LOOPBACK as libc::c_uint) != 0 {
-            continue;
-        }
-        // SAFETY: `ifa_addr` is non-null and points to a sockaddr of the list.
-        let family = i32::from(unsafe { (*ifa.ifa_addr).sa_family });
-        let ip = match family {
-            libc::AF_INET => {
-                // SAFETY: family AF_INET means the sockaddr is a sockaddr_in.
-                let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
-                IpAddr::V4(Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)))
-            }
-            libc::AF_INET6 => {
-                // SAFETY: family AF_INET6 means the sockaddr is a sockaddr_in6.
-                let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
-                IpAddr::V6(Ipv6Addr::from(sin6.sin6_addr.s6_addr))
-            }
-            _ => continue,
-        };
-        if keep_address(&ip) {
-            found.insert(ip);
-        }
-    }
-    // SAFETY: `head` came from a successful getifaddrs and is freed exactly once; no
-    // reference into the list outlives this point.
-    unsafe { libc::freeifaddrs(head) };
+            source,
+        })?;
+    let found: std::collections::BTreeSet<IpAddr> = all.into_iter().filter(keep_address).collect();
     Ok(found.into_iter().map(|ip| ip.to_string()).collect())
 }
 

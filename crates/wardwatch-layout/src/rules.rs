@@ -77,8 +77,8 @@ pub const RULES: &[Rule] = &[
     },
     Rule {
         krate: "wardwatch-inventory",
-        may_use: &["wardwatch-proto"],
-        never_links: &["tokio", "reqwest", "hyper", "axum", "rusqlite", "yara-x"],
+        may_use: &["wardwatch-proto", "wardwatch-os"],
+        never_links: &["tokio", "reqwest", "hyper", "axum", "yara-x"],
         why: "the inventory collectors parse outside data (package databases, /proc): fuzzed alone, without the YARA engine, the network or a database",
     },
     Rule {

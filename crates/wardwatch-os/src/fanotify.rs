@@ -60,8 +60,8 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
 }
 
 /// Splits a read buffer into events (`struct fanotify_event_metadata` + info records).
-/// Stops at the first malformed event; descriptors of the events returned must be
-/// closed by the caller.
+/// Stops at the first malformed event. The descriptors are only numbers here: readers
+/// use [`read_events`], which owns them; this form is for tests and fuzzing.
 pub fn parse_events(buf: &[u8]) -> Vec<RawEvent<'_>> {
     let mut out = Vec::new();
     let mut at = 0;
@@ -94,6 +94,37 @@ pub fn parse_events(buf: &[u8]) -> Vec<RawEvent<'_>> {
         at += event_len;
     }
     out
+}
+
+/// One event read from a group, owning the descriptor the kernel opened for it (closed
+/// when the event is dropped, so no path can leak one).
+#[derive(Debug)]
+pub struct Event<'a> {
+    pub mask: u64,
+    /// The file of the event; `None` for name events and queue overflows.
+    pub fd: Option<OwnedFd>,
+    pub pid: i32,
+    pub info: &'a [u8],
+}
+
+/// Reads the waiting events of `group` into `buf` (one `read(2)`) and takes ownership
+/// of their descriptors. Reading and owning happen together, so a descriptor can only
+/// be owned once.
+pub fn read_events(group: RawFd, buf: &mut AlignedBuf) -> io::Result<Vec<Event<'_>>> {
+    let bytes = buf.bytes();
+    let n = crate::fd::read_some(group, bytes)?;
+    let bytes: &[u8] = &bytes[..n];
+    Ok(parse_events(bytes)
+        .into_iter()
+        .map(|raw| Event {
+            mask: raw.mask,
+            // SAFETY: the kernel created this descriptor for us with the event just
+            // read; nothing else has seen it.
+            fd: (raw.fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(raw.fd) }),
+            pid: raw.pid,
+            info: raw.info,
+        })
+        .collect())
 }
 
 /// One directory-entry info record (`FAN_EVENT_INFO_TYPE_*DFID_NAME`).
@@ -165,8 +196,13 @@ impl Default for AlignedBuf {
 
 impl AlignedBuf {
     pub fn new() -> Self {
+        Self::with_len(READ_BUFFER)
+    }
+
+    /// A buffer of `bytes` (rounded up to whole 8-byte words).
+    pub fn with_len(bytes: usize) -> Self {
         Self {
-            words: vec![0u64; READ_BUFFER / 8],
+            words: vec![0u64; bytes.div_ceil(8)],
         }
     }
 

@@ -206,6 +206,88 @@ pub fn open_for_reading(path: &std::path::Path) -> io::Result<File> {
     }
 }
 
+/// Takes an exclusive `flock` on `file` without waiting: `Ok(false)` when another
+/// process holds it. The kernel drops the lock when the descriptor closes, however the
+/// process ends.
+pub fn try_lock_exclusive(file: &File) -> io::Result<bool> {
+    // SAFETY: flock(2) on a descriptor borrowed for the call.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+/// Whether the calling process may write into `path` (access(2) with `W_OK`).
+pub fn may_write(path: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access(2) with a NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Sets the owner of an open file (fchown(2)).
+pub fn set_owner(file: &File, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: fchown on a descriptor borrowed for the call.
+    cvt(unsafe { libc::fchown(file.as_raw_fd(), uid, gid) }).map(drop)
+}
+
+/// Sets the mode bits of an open file, set-id bits included (fchmod(2)).
+pub fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+    // SAFETY: fchmod on a descriptor borrowed for the call.
+    cvt(unsafe { libc::fchmod(file.as_raw_fd(), mode as libc::mode_t) }).map(drop)
+}
+
+/// Sets the access and modification times of an open file, in nanoseconds since the
+/// epoch (futimens(2)).
+pub fn set_times(file: &File, atime_ns: i128, mtime_ns: i128) -> io::Result<()> {
+    let ts = |ns: i128| libc::timespec {
+        tv_sec: ns.div_euclid(1_000_000_000) as libc::time_t,
+        tv_nsec: ns.rem_euclid(1_000_000_000) as libc::c_long,
+    };
+    let times = [ts(atime_ns), ts(mtime_ns)];
+    // SAFETY: futimens on a descriptor borrowed for the call, with two live timespecs.
+    cvt(unsafe { libc::futimens(file.as_raw_fd(), times.as_ptr()) }).map(drop)
+}
+
+/// Tells the kernel the file's cached pages will not be needed again, so that reading
+/// a whole tree once does not push the terminal's working set out of memory.
+pub fn drop_cached_pages(file: &File) {
+    // SAFETY: advice on a descriptor borrowed for the call; failure is harmless.
+    unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+    }
+}
+
+/// The file system type of `path` (statfs(2) `f_type`, the magic numbers of
+/// linux/magic.h).
+pub fn file_system_type(path: &std::path::Path) -> io::Result<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: a statfs struct is plain integers, for which all zeroes is a valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: statfs writes into the struct it is given; the path is NUL-terminated.
+    cvt(unsafe { libc::statfs(c.as_ptr(), &mut st) })?;
+    #[allow(clippy::unnecessary_cast)] // f_type's width differs between targets
+    Ok(st.f_type as u64)
+}
+
+/// Makes a named pipe (mkfifo(3)), mode `mode`.
+pub fn make_fifo(path: &std::path::Path, mode: u32) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: mkfifo with a NUL-terminated path.
+    cvt(unsafe { libc::mkfifo(c.as_ptr(), mode as libc::mode_t) }).map(drop)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +302,47 @@ mod tests {
             strip_deleted(PathBuf::from("/d/a.pdf")),
             (PathBuf::from("/d/a.pdf"), false)
         );
+    }
+    #[test]
+    fn an_exclusive_lock_is_refused_to_a_second_holder_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let first = File::create(&path).unwrap();
+        let second = File::open(&path).unwrap();
+        assert!(try_lock_exclusive(&first).unwrap());
+        assert!(!try_lock_exclusive(&second).unwrap());
+        drop(first);
+        assert!(try_lock_exclusive(&second).unwrap());
+    }
+
+    #[test]
+    fn mode_and_times_are_set_through_the_descriptor() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = File::create(&path).unwrap();
+        set_mode(&file, 0o640).unwrap();
+        set_times(&file, 1_000_000_000_500, -1_500_000_000).unwrap();
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.mode() & 0o7777, 0o640);
+        assert_eq!((meta.atime(), meta.atime_nsec()), (1000, 500));
+        assert_eq!((meta.mtime(), meta.mtime_nsec()), (-2, 500_000_000));
+    }
+
+    #[test]
+    fn proc_is_recognised_and_a_fifo_is_made() {
+        assert_eq!(
+            file_system_type(std::path::Path::new("/proc")).unwrap(),
+            0x9fa0
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("p");
+        make_fifo(&fifo, 0o600).unwrap();
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo());
+        assert!(may_write(dir.path()));
     }
 }

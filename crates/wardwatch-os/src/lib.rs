@@ -8,14 +8,18 @@
 //!   directories kept owner-only (`owner_only`);
 //! - descriptors (`fd`): eventfd stoppers, poll, pread, the path of an open descriptor;
 //! - file operations relative to a directory descriptor for paths users control (`fsat`);
-//! - fanotify (`fanotify`): groups, marks, event parsing, permission answers;
-//! - processes (`process`): pidfd, thread priority; the kernel's process connector
-//!   (`proc_connector`).
+//! - fanotify (`fanotify`): groups, marks, event parsing, permission answers; file
+//!   handles (`handle`) that name its directories;
+//! - processes (`process`): pidfd, thread priority, limits, children's usage; the
+//!   kernel's process connector (`proc_connector`);
+//! - this machine (`host`): uname, interface addresses.
 
 mod entries;
 pub mod fanotify;
 pub mod fd;
 pub mod fsat;
+pub mod handle;
+pub mod host;
 mod owner_only;
 pub mod proc_connector;
 pub mod process;

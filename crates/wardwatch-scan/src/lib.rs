@@ -5,6 +5,8 @@
 //! ([`signatures`]), and detections as alert events ([`alert`]). The signature engine
 //! itself is `wardwatch_detect::signatures`.
 
+#![forbid(unsafe_code)]
+
 pub mod alert;
 pub mod onaccess;
 pub mod quarantine;

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,8 +25,8 @@ use super::read::ScannedFile;
 /// Nice value of the on-access worker, as the guard's event path: a file held at
 /// open waits for this thread, so it runs ahead of bulk work.
 const ON_ACCESS_NICE: i32 = -15;
-use wardwatch_os::fanotify::{fanotify_init, fanotify_respond, mark, parse_events, AlignedBuf};
-use wardwatch_os::fd::{fd_path, read_some, wait_readable, Stopper, Wake};
+use wardwatch_os::fanotify::{fanotify_init, fanotify_respond, mark, read_events, AlignedBuf};
+use wardwatch_os::fd::{fd_path, wait_readable, Stopper, Wake};
 
 /// What to watch.
 #[derive(Debug, Clone)]
@@ -186,23 +186,21 @@ impl Worker {
                     return;
                 }
             }
-            let n = match read_some(self.group.as_raw_fd(), buf.bytes()) {
-                Ok(n) => n,
+            let events = match read_events(self.group.as_raw_fd(), &mut buf) {
+                Ok(events) => events,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read fanotify events; on-access scanning stopped");
                     return;
                 }
             };
-            let bytes = buf.bytes();
-            for event in parse_events(&bytes[..n]) {
-                if event.fd < 0 {
+            for event in events {
+                let Some(fd) = event.fd else {
                     tracing::warn!(
                         "fanotify queue overflow: some files were not scanned on access"
                     );
                     continue;
-                }
-                // SAFETY: the kernel opened this descriptor for us; we own it from here.
-                let file = File::from(unsafe { OwnedFd::from_raw_fd(event.fd) });
+                };
+                let file = File::from(fd);
                 let is_exec = event.mask & libc::FAN_OPEN_EXEC_PERM != 0;
                 let trigger = if is_exec {
                     Trigger::Exec

@@ -27,6 +27,7 @@ use wardwatch_detect::signatures::{Algorithm, Detection, Digests};
 
 use super::read::ScannedFile;
 use super::run::display_path;
+use wardwatch_os::fd;
 use wardwatch_os::fsat::{self, FsatError};
 
 /// Largest file the vault takes (larger ones are reported, not moved).
@@ -521,13 +522,11 @@ fn write_restored(
 ) -> Result<Option<String>, VaultError> {
     let mut writer = file;
     writer.write_all(content).map_err(io(path))?;
-    let fd = std::os::fd::AsRawFd::as_raw_fd(file);
     // Owner first: chown clears set-id bits, which the mode then restores.
-    // SAFETY: fchown on a descriptor borrowed for the call.
-    let owner_applied = unsafe { libc::fchown(fd, record.uid, record.gid) } == 0;
+    let owner = fd::set_owner(file, record.uid, record.gid);
+    let owner_applied = owner.is_ok();
     let mut warnings = Vec::new();
-    if !owner_applied {
-        let e = std::io::Error::last_os_error();
+    if let Err(e) = owner {
         let dropped = record.mode & 0o7000;
         warnings.push(format!(
             "the owner uid {} gid {} could not be set ({e}); the file belongs to the restoring user{}",
@@ -541,29 +540,12 @@ fn write_restored(
         ));
     }
     let mode = restored_mode(record.mode, owner_applied);
-    // SAFETY: fchmod on a descriptor borrowed for the call.
-    if unsafe { libc::fchmod(fd, mode as libc::mode_t) } != 0 {
-        return Err(io(path)(std::io::Error::last_os_error()));
-    }
-    if let Err(e) = set_times(fd, record.atime_ns, record.mtime_ns) {
+    fd::set_mode(file, mode).map_err(io(path))?;
+    if let Err(e) = fd::set_times(file, record.atime_ns, record.mtime_ns) {
         warnings.push(format!("the original times could not be set ({e})"));
     }
     file.sync_all().map_err(io(path))?;
     Ok((!warnings.is_empty()).then(|| warnings.join("; ")))
-}
-
-fn set_times(fd: libc::c_int, atime_ns: i128, mtime_ns: i128) -> std::io::Result<()> {
-    let ts = |t: i128| libc::timespec {
-        tv_sec: (t.div_euclid(1_000_000_000)) as libc::time_t,
-        tv_nsec: (t.rem_euclid(1_000_000_000)) as libc::c_long,
-    };
-    let times = [ts(atime_ns), ts(mtime_ns)];
-    // SAFETY: futimens on a descriptor borrowed for the call, with two live timespecs.
-    if unsafe { libc::futimens(fd, times.as_ptr()) } == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }
 
 /// Writes a new owner-only (0400) file durably.
@@ -852,8 +834,7 @@ mod tests {
             assert!(warning.contains("set-id"), "{warning}");
             return;
         }
-        // SAFETY: geteuid has no preconditions.
-        if unsafe { libc::geteuid() } != 0 {
+        if !wardwatch_os::process::is_root() {
             eprintln!("part skipped: needs root to set up another user's file");
             return;
         }

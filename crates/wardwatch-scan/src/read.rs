@@ -8,7 +8,6 @@
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::Path;
 
 use super::skip::SkipReason;
@@ -112,7 +111,7 @@ pub fn read_stable(path: &Path, limit: u64, buf: &mut Vec<u8>) -> Result<FileSta
             .map_err(|e| unreadable(&e))?;
         let after = FileStamp::of(&file.metadata().map_err(|e| unreadable(&e))?);
         if after == stamp && buf.len() as u64 == stamp.size {
-            drop_cached_pages(&file);
+            wardwatch_os::fd::drop_cached_pages(&file);
             return Ok(stamp);
         }
         if buf.len() as u64 > limit {
@@ -123,13 +122,6 @@ pub fn read_stable(path: &Path, limit: u64, buf: &mut Vec<u8>) -> Result<FileSta
         }
     }
     Err(SkipReason::Changing)
-}
-
-fn drop_cached_pages(file: &File) {
-    // SAFETY: advice on a descriptor this function borrows; failure is harmless.
-    unsafe {
-        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
-    }
 }
 
 #[cfg(test)]
@@ -183,9 +175,7 @@ mod tests {
     fn a_pipe_swapped_in_does_not_block() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pipe");
-        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-        // SAFETY: mkfifo with a NUL-terminated path.
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        wardwatch_os::fd::make_fifo(&path, 0o600).unwrap();
         let mut buf = Vec::new();
         assert_eq!(read_stable(&path, 1 << 20, &mut buf), Err(SkipReason::Fifo));
     }

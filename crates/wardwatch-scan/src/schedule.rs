@@ -174,33 +174,11 @@ impl ScanCache {
 /// Lowers this thread to the idle CPU priority (nice 19) and the idle I/O class, so that
 /// the scan only uses what the ward's users leave.
 pub fn lower_thread_priority() {
-    // SAFETY: plain system calls on the calling thread's own id.
-    unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
-        // ioprio_set(IOPRIO_WHO_PROCESS, tid, IOPRIO_CLASS_IDLE << 13)
-        const IOPRIO_WHO_PROCESS: libc::c_long = 1;
-        const IOPRIO_CLASS_IDLE: libc::c_long = 3;
-        libc::syscall(
-            libc::SYS_ioprio_set,
-            IOPRIO_WHO_PROCESS,
-            tid as libc::c_long,
-            IOPRIO_CLASS_IDLE << 13,
-        );
-    }
+    wardwatch_os::process::lower_thread_to_idle();
 }
 
 fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime into a live timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(
-        ts.tv_sec.max(0) as u64,
-        ts.tv_nsec.clamp(0, 999_999_999) as u32,
-    )
+    wardwatch_os::process::thread_cpu_time()
 }
 
 /// Keeps the thread's CPU use at most `percent` of the wall time since it started.

@@ -3,9 +3,7 @@
 //! kin are left alone, and depth is bounded. Everything not handed on as a file is
 //! reported with its reason.
 
-use std::ffi::CString;
 use std::fs::{self, FileType};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -180,15 +178,8 @@ pub(super) fn unreadable(e: &std::io::Error) -> SkipReason {
 /// The name of the pseudo file system `path` is on, if it is one whose files are not
 /// files (reading some of them blocks or never ends).
 fn pseudo_file_system(path: &Path) -> Option<&'static str> {
-    let c_path = CString::new(path.as_os_str().as_bytes()).ok()?;
-    // SAFETY: a statfs struct is plain integers, for which all zeroes is a valid value.
-    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: statfs writes into the struct it is given; the path is NUL-terminated.
-    if unsafe { libc::statfs(c_path.as_ptr(), &mut st) } != 0 {
-        return None;
-    }
     // The kernel's magic numbers (linux/magic.h).
-    let name = match st.f_type as u64 {
+    let name = match wardwatch_os::fd::file_system_type(path).ok()? {
         0x9fa0 => "proc",
         0x6265_6572 => "sysfs",
         0x1cd1 => "devpts",

@@ -4,6 +4,8 @@
 //! The server owns sockets and the database; the formats it speaks live in
 //! `wardwatch-proto`. [`start`] brings everything up and returns a handle that stops it.
 
+#![forbid(unsafe_code)]
+
 pub mod admission;
 pub mod agent_api;
 pub mod alerts;

@@ -187,38 +187,24 @@ pub struct FileLimit {
 /// start services with a soft limit as low as 512 or 1024 while the hard limit allows
 /// far more; the server needs one descriptor per connection.
 pub fn raise_file_limit() -> std::io::Result<FileLimit> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we own.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let soft_before = widen(limit.rlim_cur);
-    let mut target = limit.rlim_max;
-    if target == libc::RLIM_INFINITY {
+    let limit = wardwatch_os::process::open_file_limit()?;
+    let hard = match limit.hard {
+        Some(hard) => hard,
         // The kernel refuses an unlimited RLIMIT_NOFILE; its ceiling is fs.nr_open.
-        target = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        None => std::fs::read_to_string("/proc/sys/fs/nr_open")
             .ok()
             .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(1 << 20);
-    }
-    if target > limit.rlim_cur {
-        let raised = libc::rlimit {
-            rlim_cur: target,
-            rlim_max: limit.rlim_max,
-        };
-        // SAFETY: setrlimit reads the struct we own.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        limit.rlim_cur = target;
+            .unwrap_or(1 << 20),
+    };
+    let mut soft = limit.soft;
+    if hard > soft {
+        wardwatch_os::process::set_open_file_soft_limit(hard)?;
+        soft = hard;
     }
     Ok(FileLimit {
-        soft_before,
-        soft: widen(limit.rlim_cur),
-        hard: widen(limit.rlim_max),
+        soft_before: limit.soft,
+        soft,
+        hard: limit.hard.unwrap_or(u64::MAX),
     })
 }
 
@@ -247,20 +233,10 @@ pub fn prepare(limits: &ConnectionLimits) -> ConnectionLimits {
     fitted
 }
 
-/// `rlim_t` is `u64` on 64-bit Linux and narrower on some 32-bit targets.
-#[allow(clippy::unnecessary_cast)]
-fn widen(value: libc::rlim_t) -> u64 {
-    value as u64
-}
-
 fn current_soft_limit() -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we own.
-    (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0)
-        .then_some(widen(limit.rlim_cur))
+    wardwatch_os::process::open_file_limit()
+        .ok()
+        .map(|l| l.soft)
 }
 
 #[cfg(test)]
@@ -309,6 +285,9 @@ mod tests {
     fn the_soft_limit_never_ends_below_where_it_started() {
         let limit = raise_file_limit().expect("getrlimit works");
         assert!(limit.soft >= limit.soft_before);
-        assert!(limit.soft <= limit.hard || limit.hard == widen(libc::RLIM_INFINITY));
+        assert!(
+            limit.soft <= limit.hard,
+            "u64::MAX stands for an unlimited hard limit"
+        );
     }
 }

@@ -8,6 +8,8 @@
 //! bytes from a CSPRNG, which is what a real cipher's output looks like to any observer;
 //! no key exists, so a simulated victim file is not recoverable — only the corpus copy is.
 
+#![forbid(unsafe_code)]
+
 pub mod corpus;
 pub mod encrypt;
 pub mod tree;

@@ -1,6 +1,8 @@
 //! `wardwatch`: one binary for the server, the agent and the admin commands. This file
 //! only parses arguments and hands over to the library crates.
 
+#![forbid(unsafe_code)]
+
 mod commands;
 mod duration;
 mod paths;

@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    wardwatch_os::process::is_root()
 }
 
 fn user_data(name: &str) -> PathBuf {

@@ -50,9 +50,5 @@ impl LoginGate {
 /// the runtime's blocking threads left about 19 MiB in each (350 MB after 100 parallel
 /// logins), although only two ever ran at once.
 fn return_large_blocks_at_once() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: mallopt only changes an allocator setting; a refusal (0) leaves the default.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
+    wardwatch_os::process::return_blocks_from(1 << 20);
 }

@@ -29,7 +29,6 @@ pub use sqlite::{BundleRecord, HostBundleVersions, ImportedBundle, ReportedBundl
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -361,14 +360,10 @@ impl ImportLock {
                 path: path.clone(),
                 cause,
             })?;
-        // SAFETY: flock on a descriptor this function owns.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if rc != 0 {
-            let cause = io::Error::last_os_error();
-            if cause.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                return Err(ImportError::Busy);
-            }
-            return Err(ImportError::Write { path, cause });
+        match wardwatch_os::fd::try_lock_exclusive(&file) {
+            Ok(true) => {}
+            Ok(false) => return Err(ImportError::Busy),
+            Err(cause) => return Err(ImportError::Write { path, cause }),
         }
         Ok(ImportLock { _file: file })
     }
