@@ -6,9 +6,7 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
-use std::fs::{self, OpenOptions};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -320,16 +318,7 @@ pub fn generate_key_files(base: &Path, password: &Password) -> Result<KeyFiles, 
 
 /// Creates a file that must not exist yet, with `mode`, and syncs it.
 fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), KeyError> {
-    let write = || -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(path)?;
-        f.write_all(contents)?;
-        f.sync_all()
-    };
-    write().map_err(|cause| match cause.kind() {
+    wardwatch_os::write_new(path, contents, mode).map_err(|cause| match cause.kind() {
         std::io::ErrorKind::AlreadyExists => KeyError::Exists {
             path: path.to_owned(),
         },
