@@ -1,7 +1,8 @@
 //! The storage interface: every feature's store trait in one, so that handlers and the
 //! matcher hold an `Arc<dyn Storage>` and never a database connection. The SQLite
-//! [`Store`](crate::db::Store) implements each trait in the feature's own module; a
-//! second backend (PostgreSQL) implements the same traits and is chosen at start.
+//! [`Store`](crate::db::Store) implements each trait in the feature's own module; it is
+//! the only backend today. A second one (PostgreSQL, for several server instances)
+//! would implement the same traits.
 
 use crate::alerts::AlertStore;
 use crate::audit::AuditStore;
