@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use wardwatch_proto::{
-    Batch, BatchAck, CommandOutcome, ErrorBody, Event, Heartbeat, PendingCommand, PendingCommands,
-    PROTOCOL_VERSION,
+    Batch, BatchAck, CommandOutcome, CommandRecorded, ErrorBody, Event, Heartbeat, HeartbeatAnswer,
+    PendingCommand, PendingCommands, PROTOCOL_VERSION,
 };
 
 use crate::state::StateDir;
@@ -110,7 +110,8 @@ impl ServerClient {
             .send()
             .await
             .map_err(|e| SendError::Transient(crate::error_chain(&e)))?;
-        answer::<serde_json::Value>(response).await.map(|_| ())
+        // The server's clock is not used yet; reading the answer still checks its shape.
+        answer::<HeartbeatAnswer>(response).await.map(|_| ())
     }
 }
 
@@ -155,7 +156,7 @@ impl ServerClient {
                 message,
             });
         }
-        answer::<serde_json::Value>(response).await.map(|_| ())
+        answer::<CommandRecorded>(response).await.map(|_| ())
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use serde_json::{json, Value};
-use wardwatch_proto::{Command, EventBody, PendingCommand, ScanArgs, VaultArgs};
+use wardwatch_proto::{Command, CommandKind, EventBody, PendingCommand, ScanArgs, VaultArgs};
 
 use crate::state::StateDir;
 use wardwatch_scan::alert::scan_alert;
@@ -39,16 +39,17 @@ pub fn run_command(
     stop: &AtomicBool,
     emit: &mut dyn FnMut(EventBody),
 ) -> Result<Value, String> {
-    let typed = command.command().map_err(|e| {
-        if e.to_string().starts_with("unknown variant") {
-            format!(
-                "this agent does not know the command {:?} (not supported by this agent); update it to the server's version",
-                command.kind
-            )
-        } else {
-            format!("malformed {} arguments {}", command.kind, command.args)
-        }
-    })?;
+    // The kind is checked on its own so that an unknown one is told apart from bad
+    // arguments by the typed kinds, not by serde's wording.
+    if CommandKind::parse(&command.kind).is_none() {
+        return Err(format!(
+            "this agent does not know the command {:?} (not supported by this agent); update it to the server's version",
+            command.kind
+        ));
+    }
+    let typed = command
+        .command()
+        .map_err(|_| format!("malformed {} arguments {}", command.kind, command.args))?;
     match typed {
         Command::Scan(ScanArgs { paths }) => scan(
             context,

@@ -13,7 +13,7 @@
 //! fails: a field of the wrong type is left out and named in [`Problems`], a field that is
 //! absent or null is simply not there.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The `source` of the ransomware guard's alerts.
@@ -24,6 +24,21 @@ pub const SOURCE_SCAN_ON_ACCESS: &str = "scan.on-access";
 pub const SOURCE_SCAN_ON_DEMAND: &str = "scan.on-demand";
 /// The `source` of the scheduled scan's alerts.
 pub const SOURCE_SCAN_SCHEDULED: &str = "scan.scheduled";
+/// The `source` of the agent's alert that it refused a bundle the server offered.
+pub const SOURCE_AGENT_BUNDLES: &str = "agent.bundles";
+
+/// The details of an `agent.bundles` alert: which bundle the agent refused and why (a bad
+/// signature, an unknown key, an older version…). The server keeps them as sent and the
+/// console shows them whole, so nothing reads them leniently; they are declared here so
+/// the agent writes them in one shape, pinned by `alert_bundle_refused.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleRefusal {
+    /// The bundle kind, e.g. `signatures`.
+    pub kind: String,
+    pub version: u64,
+    /// The agent's sentence for the refusal.
+    pub reason: String,
+}
 
 /// Enough to say what is wrong with a payload without repeating it.
 const MAX_PROBLEMS: usize = 20;

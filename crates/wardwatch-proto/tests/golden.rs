@@ -4,8 +4,12 @@
 //! format: an agent and a server of different versions would no longer understand each
 //! other (see `PROTOCOL_VERSION`).
 //!
-//! The agent's own alert details (guard and scan) are produced by the agent's code and
-//! compared with `alert_*.json` in the agent's unit tests.
+//! The guard's and the scanner's alert details are still written by their own crates'
+//! code (the lenient reader types here do not reproduce both their null-or-absent
+//! conventions) and compared with `alert_guard_*.json` and `alert_scan_*.json` in those
+//! crates' unit tests. A refused bundle's details are written through
+//! [`BundleRefusal`](wardwatch_proto::alert_details::BundleRefusal), and the agent's unit
+//! test compares its event with `alert_bundle_refused.json`.
 
 #![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
 
@@ -15,7 +19,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use wardwatch_proto::alert_details::{
-    AlertData, Problems, SOURCE_GUARD_RANSOMWARE, SOURCE_SCAN_ON_ACCESS, SOURCE_SCAN_ON_DEMAND,
+    AlertData, BundleRefusal, Problems, SOURCE_AGENT_BUNDLES, SOURCE_GUARD_RANSOMWARE,
+    SOURCE_SCAN_ON_ACCESS, SOURCE_SCAN_ON_DEMAND,
 };
 use wardwatch_proto::{
     Batch, BatchAck, BundleListing, BundleStatus, BundleStatusAnswer, Command, CommandOutcome,
@@ -129,6 +134,20 @@ fn alert_details_read_typed_and_without_problems() {
     let action = details.action.unwrap();
     assert_eq!(action.quarantine_id.as_deref(), Some("0123abcd-0001"));
     assert_eq!(details.files[0].changes[0].change, "scanned");
+}
+
+/// The agent's alert for a bundle it refused: an alert event like the detectors', with
+/// its own details.
+#[test]
+fn alert_event_of_a_refused_bundle() {
+    let body: EventBody = round_trip("alert_bundle_refused.json");
+    let EventBody::Alert(alert) = body else {
+        panic!("an alert")
+    };
+    assert_eq!(alert.source, SOURCE_AGENT_BUNDLES);
+    let refusal: BundleRefusal = serde_json::from_value(alert.details.clone()).unwrap();
+    assert_eq!((refusal.kind.as_str(), refusal.version), ("signatures", 7));
+    assert_eq!(serde_json::to_value(&refusal).unwrap(), alert.details);
 }
 
 #[test]

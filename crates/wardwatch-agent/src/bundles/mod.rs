@@ -16,6 +16,7 @@ use wardwatch_bundle::time::OffsetDateTime;
 use wardwatch_bundle::{
     signature, BundleError, KeyError, Kind, Limits, Manifest, Member, PublicKey, TrustedKeys,
 };
+use wardwatch_proto::alert_details::{BundleRefusal, SOURCE_AGENT_BUNDLES};
 use wardwatch_proto::{
     Alert, BundleListing, BundleOffer, BundleStatus, ErrorBody, EventBody, RunningBundle, Severity,
     PROTOCOL_VERSION,
@@ -134,10 +135,16 @@ pub struct Report {
 /// into, so it travels with the highest priority.
 pub fn refusal_event(kind: &str, version: u64, reason: &str) -> EventBody {
     EventBody::Alert(Alert {
-        source: "agent.bundles".into(),
+        source: SOURCE_AGENT_BUNDLES.into(),
         severity: Severity::High,
         title: format!("{kind} bundle version {version} from the server refused: {reason}"),
-        details: serde_json::json!({ "kind": kind, "version": version, "reason": reason }),
+        // Three strings and a number always serialise.
+        details: serde_json::to_value(BundleRefusal {
+            kind: kind.to_owned(),
+            version,
+            reason: reason.to_owned(),
+        })
+        .unwrap_or_default(),
     })
 }
 
@@ -488,4 +495,21 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| FetchError::Transient(format!("internal: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The refusal alert as it travels, pinned by the protocol's golden file.
+    #[test]
+    fn refusal_event_is_the_golden_one() {
+        let got = serde_json::to_value(refusal_event(
+            "signatures",
+            7,
+            "signature does not verify with any trusted key",
+        ))
+        .unwrap();
+        wardwatch_proto::golden::check("alert_bundle_refused.json", &got);
+    }
 }
