@@ -29,6 +29,7 @@ const BINARY_USES: &[&str] = &[
     "wardwatch-inventory",
     "wardwatch-guard",
     "wardwatch-scan",
+    "wardwatch-backup",
     "wardwatch-agent",
     "wardwatch-server",
     "wardwatch-bench",
@@ -94,6 +95,12 @@ pub const RULES: &[Rule] = &[
         why: "malware scanning works alone on a terminal (`wardwatch scan`): no network; its detections leave through the agent",
     },
     Rule {
+        krate: "wardwatch-backup",
+        may_use: &[],
+        never_links: &["reqwest", "hyper", "axum", "rusqlite", "yara-x"],
+        why: "backups in restic's format work alone (`wardwatch backup run --repo`): storage comes in as a backend, the network and the database stay with the agent and the server",
+    },
+    Rule {
         krate: "wardwatch-agent",
         may_use: &[
             "wardwatch-proto",
@@ -103,6 +110,7 @@ pub const RULES: &[Rule] = &[
             "wardwatch-inventory",
             "wardwatch-guard",
             "wardwatch-scan",
+            "wardwatch-backup",
         ],
         never_links: &["axum", "argon2"],
         why: "the terminal side: talks to the server only through the contract in wardwatch-proto",
@@ -114,6 +122,7 @@ pub const RULES: &[Rule] = &[
             "wardwatch-os",
             "wardwatch-bundle",
             "wardwatch-vuln",
+            "wardwatch-backup",
         ],
         never_links: &["yara-x", "wasmtime"],
         why: "the server side: never the agent's code, and never the YARA engine (the console faces the intranet)",
