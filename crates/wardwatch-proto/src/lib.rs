@@ -512,3 +512,29 @@ mod tests {
         assert_eq!(Priority::from_i64(9), None);
     }
 }
+
+/// Where a terminal's backups go. The agent asks for it with `POST
+/// /api/v1/backup/repository`; the server creates the terminal's repository on first
+/// use and issues a new key for it each time.
+pub mod backup {
+    use serde::{Deserialize, Serialize};
+
+    /// The path of the terminal's own repository on the agent API, under which restic's
+    /// REST protocol is served (`config`, `data/`, `keys/`, `locks/`, `snapshots/`,
+    /// `index/`). The server picks the repository by the client certificate: every
+    /// terminal uses the same path.
+    pub const REPOSITORY_PATH: &str = "/api/v1/backup/repo/";
+
+    /// The server's answer: the password of a key it added for this terminal.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct RepositoryGrant {
+        pub path: String,
+        pub password: String,
+        /// True when the repository was created by this request.
+        pub created: bool,
+    }
+
+    /// Largest file a terminal may upload into its repository, in bytes: restic's and
+    /// rustic's packs stay far below it.
+    pub const MAX_REPOSITORY_FILE: u64 = 256 * 1024 * 1024;
+}

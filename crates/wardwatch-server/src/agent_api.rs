@@ -12,16 +12,16 @@
 //! - `POST /api/v1/bundles/status` the bundle versions the agent runs now
 //! - `GET  /api/v1/commands`  the commands queued in the console for this terminal
 //! - `POST /api/v1/commands/{id}` the outcome of one of them: `{ok, result}`
+//! - `/api/v1/backup/…` the terminal's own backup repository, append-only, in restic's
+//!   REST protocol (see [`crate::backup::rest`])
 //!
 //! Every endpoint but the first two requires the client certificate of an enrolled,
 //! not revoked, terminal.
 
 use std::io::Read;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use axum::body::{Body, Bytes, HttpBody};
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use axum::http::request::Parts;
@@ -31,7 +31,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use serde::Deserialize;
-use tokio::io::{AsyncRead, ReadBuf};
 use wardwatch_bundle::Kind;
 use wardwatch_proto::{
     Batch, BatchAck, BundleListing, BundleOffer, BundleStatus, BundleStatusAnswer, CommandOutcome,
@@ -44,6 +43,7 @@ use crate::api_error::{blocking, parse_json, ApiError};
 use crate::auth::NewHost;
 use crate::bundles::InstalledBundles;
 use crate::ca::{fingerprint, CertificateAuthority};
+use crate::file_body::FileBody;
 use crate::storage::Storage;
 use crate::timefmt::rfc3339_millis;
 use crate::tls::PeerCertificate;
@@ -59,6 +59,8 @@ pub struct AgentApi {
     pub bundles: Arc<InstalledBundles>,
     /// Told when a host's inventory changed, to match it again.
     pub vuln: Arc<VulnService>,
+    /// The terminals' backup repositories.
+    pub backup: Arc<crate::backup::BackupService>,
 }
 
 pub fn router(state: AgentApi) -> Router {
@@ -75,6 +77,7 @@ pub fn router(state: AgentApi) -> Router {
         )
         .route("/api/v1/commands", get(take_commands))
         .route("/api/v1/commands/{id}", post(finish_command))
+        .merge(crate::backup::rest::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint on the agent API") })
         .with_state(state)
 }
@@ -370,11 +373,7 @@ async fn bundle_member(
             "the installed {kind} bundle has no member with SHA-256 {sha256}; it may have been replaced: fetch /api/v1/bundles again"
         )));
     };
-    let body = Body::new(FileBody {
-        file: tokio::fs::File::from_std(file),
-        remaining: size,
-        buf: Vec::new(),
-    });
+    let body = Body::new(FileBody::new(file, size));
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -386,60 +385,6 @@ async fn bundle_member(
         headers.insert(ETAG, tag);
     }
     Ok(response)
-}
-
-/// A file sent in chunks as it is read, never whole in memory; exactly `remaining` bytes.
-struct FileBody {
-    file: tokio::fs::File,
-    remaining: u64,
-    buf: Vec<u8>,
-}
-
-/// Bytes read per chunk.
-const FILE_CHUNK: usize = 64 * 1024;
-
-impl HttpBody for FileBody {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
-        let this = self.get_mut();
-        if this.remaining == 0 {
-            return Poll::Ready(None);
-        }
-        let want = usize::try_from(this.remaining)
-            .unwrap_or(FILE_CHUNK)
-            .min(FILE_CHUNK);
-        this.buf.resize(want, 0);
-        let mut read = ReadBuf::new(&mut this.buf[..want]);
-        match Pin::new(&mut this.file).poll_read(cx, &mut read) {
-            Poll::Pending => Poll::Pending,
-            Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e))),
-            Poll::Ready(Ok(())) => {
-                let n = read.filled().len();
-                if n == 0 {
-                    return Poll::Ready(Some(Err(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "the bundle member ended early",
-                    ))));
-                }
-                this.remaining -= n as u64;
-                let chunk = Bytes::copy_from_slice(read.filled());
-                Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.remaining == 0
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        hyper::body::SizeHint::with_exact(self.remaining)
-    }
 }
 
 async fn bundle_status(

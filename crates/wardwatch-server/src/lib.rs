@@ -12,12 +12,14 @@ pub mod alerts;
 pub mod api_error;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod bundles;
 pub mod ca;
 pub mod commands;
 pub mod console;
 pub mod console_api;
 pub mod db;
+pub mod file_body;
 pub mod hosts;
 pub mod limits;
 pub mod storage;
@@ -72,6 +74,8 @@ pub enum ServerError {
     Ca(#[from] CaError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot prepare backups: {0}")]
+    Backup(#[from] backup::service::BackupServiceError),
     #[error("cannot prepare the bundle directories: {0}")]
     Bundles(Box<bundles::ImportError>),
     #[error("invalid connection limits: {0}")]
@@ -145,6 +149,7 @@ pub struct RunningServer {
     pub first_admin_password: Option<String>,
     pub store: Arc<Store>,
     pub vuln: Arc<vuln::VulnService>,
+    pub backup: Arc<backup::BackupService>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -168,6 +173,10 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let ca = Arc::new(ca);
     let installed_bundles = Arc::new(bundles::InstalledBundles::new(&config.data_dir));
     let vuln = vuln::VulnService::new(store.clone(), &config.data_dir);
+    let backup = Arc::new(backup::BackupService::open(
+        &config.data_dir,
+        store.clone(),
+    )?);
 
     let identity = ca.issue_server_identity(&config.names)?;
     let agent_tls = tls::agent_tls_config(
@@ -190,11 +199,16 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     tasks.spawn(vuln.clone().run(shutdown_rx.clone(), vuln::FEED_POLL));
+    tasks.spawn(backup::service::run_schedule(
+        backup.clone(),
+        shutdown_rx.clone(),
+    ));
     let agent_app = agent_api::router(agent_api::AgentApi {
         store: store.clone(),
         ca: ca.clone(),
         bundles: installed_bundles.clone(),
         vuln: vuln.clone(),
+        backup: backup.clone(),
     });
     tasks.spawn(tls::serve(
         agent_listener,
@@ -234,6 +248,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         first_admin_password,
         store,
         vuln,
+        backup,
         shutdown,
         tasks,
     })

@@ -7,6 +7,7 @@
 use crate::alerts::AlertStore;
 use crate::audit::AuditStore;
 use crate::auth::{AccountStore, EnrollmentStore, LoginStore};
+use crate::backup::BackupStore;
 use crate::bundles::BundleStore;
 use crate::commands::CommandStore;
 use crate::hosts::{HostStore, IngestStore};
@@ -26,6 +27,7 @@ pub trait Storage:
     + FindingStore
     + SuppressionStore
     + FleetReportStore
+    + BackupStore
 {
 }
 

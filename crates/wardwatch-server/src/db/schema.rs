@@ -258,6 +258,42 @@ CREATE TABLE login_throttle (
 );
 CREATE INDEX login_throttle_by_last ON login_throttle(last_failure);
 "#,
+    // 6 → 7: backups. A terminal's repository (restic's format, on the server's disk) is
+    // created by the server; each snapshot is recorded with the time the server received
+    // it, which retention goes by (never the time the terminal wrote into it); retention
+    // policies per department ('' is the default); checks, drills and retention runs.
+    r#"
+CREATE TABLE backup_repos (
+    host_id       TEXT PRIMARY KEY REFERENCES hosts(id),
+    created_at    INTEGER NOT NULL,
+    terminal_keys INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE backup_snapshots (
+    host_id      TEXT NOT NULL REFERENCES hosts(id),
+    snapshot_id  TEXT NOT NULL,
+    received_at  INTEGER NOT NULL,
+    size         INTEGER NOT NULL,
+    forgotten_at INTEGER,
+    PRIMARY KEY (host_id, snapshot_id)
+) WITHOUT ROWID;
+CREATE TABLE backup_policies (
+    department   TEXT PRIMARY KEY,
+    keep_last    INTEGER NOT NULL,
+    keep_daily   INTEGER NOT NULL,
+    keep_weekly  INTEGER NOT NULL,
+    keep_monthly INTEGER NOT NULL,
+    min_age_days INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE backup_checks (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    host_id TEXT NOT NULL REFERENCES hosts(id),
+    kind    TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    ok      INTEGER NOT NULL,
+    detail  TEXT NOT NULL
+);
+CREATE INDEX backup_checks_by_host ON backup_checks(host_id, kind, id);
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.

@@ -1,0 +1,251 @@
+//! The backup side of the server: where repositories live, the per-repository lock that
+//! keeps retention away from uploads, creating a terminal's repository, and the work
+//! done with the server's key (retention, checks, restores).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+use wardwatch_backup::{local_backend, Repository};
+
+use super::keys::{new_password, ServerKey};
+use super::repo_files::RepoDir;
+use super::retention::{self, Candidate};
+use crate::db::StoreError;
+use crate::storage::Storage;
+
+/// What went wrong with backups on the server.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupServiceError {
+    #[error("{0}")]
+    Repository(#[from] wardwatch_backup::BackupError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    NotFound(String),
+}
+
+/// A terminal's repository handed out: the password of its own key.
+#[derive(Debug, Clone)]
+pub struct ProvisionedRepository {
+    pub password: String,
+    pub created: bool,
+}
+
+/// What one retention run decided and did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RetentionReport {
+    pub host_id: String,
+    pub kept: usize,
+    pub forgotten: Vec<String>,
+    pub packs_removed: u64,
+    pub bytes_freed: u64,
+}
+
+pub struct BackupService {
+    repos: PathBuf,
+    key: ServerKey,
+    store: Arc<dyn Storage>,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::RwLock<()>>>>,
+}
+
+impl BackupService {
+    /// Where backups live in a data directory.
+    pub fn backup_dir(data_dir: &Path) -> PathBuf {
+        data_dir.join("backup")
+    }
+
+    /// Opens (creating on first use) the backup directory and the server's key.
+    pub fn open(data_dir: &Path, store: Arc<dyn Storage>) -> Result<Self, BackupServiceError> {
+        let dir = Self::backup_dir(data_dir);
+        let repos = dir.join("repos");
+        std::fs::create_dir_all(&repos).map_err(|source| BackupServiceError::Io {
+            what: format!("cannot create {}", repos.display()),
+            source,
+        })?;
+        let key = ServerKey::load_or_create(&dir).map_err(|source| BackupServiceError::Io {
+            what: format!(
+                "cannot read or create the recovery key in {}",
+                dir.display()
+            ),
+            source,
+        })?;
+        Ok(BackupService {
+            repos,
+            key,
+            store,
+            locks: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn key(&self) -> &ServerKey {
+        &self.key
+    }
+
+    /// A host's repository directory. Host ids are made by the server (`h-` and hex);
+    /// anything else is refused rather than joined into a path.
+    pub fn repo_dir(&self, host_id: &str) -> Result<RepoDir, BackupServiceError> {
+        let valid = host_id.len() <= 64
+            && !host_id.is_empty()
+            && host_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !valid {
+            return Err(BackupServiceError::NotFound(format!(
+                "{host_id:?} is not a host id"
+            )));
+        }
+        Ok(RepoDir::new(self.repos.join(host_id)))
+    }
+
+    /// The lock of one repository: uploads hold it shared, retention alone.
+    pub fn lock(&self, host_id: &str) -> Arc<tokio::sync::RwLock<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(host_id.to_string()).or_default().clone()
+    }
+
+    /// Creates a host's repository if it has none (with the server's key), and issues a
+    /// key for the terminal. Blocking; run under the repository's lock.
+    pub fn provision(&self, host_id: &str) -> Result<ProvisionedRepository, BackupServiceError> {
+        let dir = self.repo_dir(host_id)?;
+        let created = !dir.exists();
+        let repo = if created {
+            dir.create_dirs().map_err(|source| BackupServiceError::Io {
+                what: format!("cannot create {}", dir.root().display()),
+                source,
+            })?;
+            Repository::init(local_backend(dir.root())?, self.key.password())?
+        } else {
+            Repository::open(local_backend(dir.root())?, self.key.password())?
+        };
+        let password = new_password();
+        repo.add_key(&password)?;
+        self.store
+            .note_repository(host_id, wardwatch_proto::now_millis())?;
+        tracing::info!(%host_id, created, "backup repository key issued to the terminal");
+        Ok(ProvisionedRepository { password, created })
+    }
+
+    /// Opens a host's repository with the server's key.
+    pub fn open_repository(&self, host_id: &str) -> Result<Repository, BackupServiceError> {
+        let dir = self.repo_dir(host_id)?;
+        if !dir.exists() {
+            return Err(BackupServiceError::NotFound(format!(
+                "host {host_id} has no backup repository on this server yet (its agent creates one on its first backup)"
+            )));
+        }
+        Ok(Repository::open(
+            local_backend(dir.root())?,
+            self.key.password(),
+        )?)
+    }
+
+    /// Applies the department's retention policy to a host's repository by the times
+    /// the server received each snapshot, then prunes. Blocking; takes the
+    /// repository's lock, so uploads wait (restic retries).
+    pub fn run_retention(
+        &self,
+        host_id: &str,
+        now: i64,
+    ) -> Result<RetentionReport, BackupServiceError> {
+        let lock = self.lock(host_id);
+        let _alone = lock.blocking_write();
+        let department = self
+            .store
+            .host(host_id)?
+            .map(|h| h.department)
+            .unwrap_or_default();
+        let policy = self.store.retention_policy(&department)?;
+        let repo = self.open_repository(host_id)?;
+        let received = self.store.received_snapshots(host_id)?;
+        let present: std::collections::HashSet<String> =
+            repo.snapshots()?.into_iter().map(|s| s.id).collect();
+        // Only snapshots the server saw arrive are dated; anything else is kept.
+        let candidates: Vec<Candidate> = received
+            .iter()
+            .filter(|s| present.contains(&s.snapshot_id))
+            .map(|s| Candidate {
+                id: s.snapshot_id.clone(),
+                received_at: s.received_at,
+            })
+            .collect();
+        let plan = retention::plan(&candidates, &policy, now);
+        let mut report = RetentionReport {
+            host_id: host_id.to_string(),
+            kept: present.len() - plan.forget.len(),
+            forgotten: plan.forget.clone(),
+            packs_removed: 0,
+            bytes_freed: 0,
+        };
+        if !plan.forget.is_empty() {
+            repo.forget(&plan.forget)?;
+            self.store.mark_forgotten(host_id, &plan.forget, now)?;
+            let pruned = repo.prune()?;
+            report.packs_removed = pruned.packs_removed;
+            report.bytes_freed = pruned.bytes_freed;
+        }
+        let detail = serde_json::to_value(&report).unwrap_or_default();
+        self.store
+            .record_check(host_id, "retention", true, &detail, now)?;
+        Ok(report)
+    }
+
+    /// Runs retention on every repository; failures are recorded and logged, and the
+    /// others still run.
+    pub fn run_retention_all(&self, now: i64) -> Vec<Result<RetentionReport, String>> {
+        let hosts = match self.store.repository_hosts() {
+            Ok(hosts) => hosts,
+            Err(e) => return vec![Err(e.to_string())],
+        };
+        hosts
+            .into_iter()
+            .map(|host| {
+                self.run_retention(&host, now).map_err(|e| {
+                    tracing::error!(host_id = %host, error = %e, "backup retention failed");
+                    let detail = serde_json::json!({ "error": e.to_string() });
+                    let _ = self
+                        .store
+                        .record_check(&host, "retention", false, &detail, now);
+                    format!("{host}: {e}")
+                })
+            })
+            .collect()
+    }
+}
+
+/// How often the server's backup work (retention, checks) runs.
+pub const SCHEDULE_PERIOD: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+/// Runs retention over every repository now and then, until shutdown.
+pub async fn run_schedule(
+    service: Arc<BackupService>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SCHEDULE_PERIOD) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        let this = service.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            this.run_retention_all(wardwatch_proto::now_millis())
+        });
+        match work.await {
+            Ok(results) => {
+                let failed = results.iter().filter(|r| r.is_err()).count();
+                tracing::info!(repositories = results.len(), failed, "backup retention ran");
+            }
+            Err(e) => tracing::error!(error = %e, "the backup retention task failed"),
+        }
+    }
+}
