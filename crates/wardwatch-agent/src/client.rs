@@ -160,7 +160,7 @@ impl ServerClient {
     }
 }
 
-async fn answer<T: serde::de::DeserializeOwned>(
+pub(crate) async fn answer<T: serde::de::DeserializeOwned>(
     response: reqwest::Response,
 ) -> Result<T, SendError> {
     let status = response.status();

@@ -29,6 +29,8 @@ pub struct CommandContext {
     pub sources: Option<SignatureSources>,
     /// Move what a scan finds into the quarantine vault.
     pub quarantine: bool,
+    /// The client restores from backups go through; `None`: not connected.
+    pub backup_client: Option<crate::client::ServerClient>,
 }
 
 /// Runs one command. `emit` receives the alert and audit events to spool. The error is a
@@ -71,6 +73,7 @@ pub fn run_command(
             }
             Ok(result)
         }
+        Command::BackupRestore(args) => backup_restore(context, &args, emit),
         Command::QuarantineDelete(VaultArgs { id }) => {
             let vault = open_vault(context)?;
             let record = vault
@@ -81,6 +84,50 @@ pub fn run_command(
             serde_json::to_value(&record).map_err(|e| e.to_string())
         }
     }
+}
+
+/// Puts back the files of a guard alert from the terminal's backups, and reports each.
+fn backup_restore(
+    context: &CommandContext,
+    args: &wardwatch_proto::BackupRestoreArgs,
+    emit: &mut dyn FnMut(EventBody),
+) -> Result<Value, String> {
+    let client = context
+        .backup_client
+        .as_ref()
+        .ok_or("this agent is not connected to a server with its backups")?;
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| "no runtime to reach the server on".to_string())?;
+    let (password, path) = crate::backup::repository_password(&context.state, client, &runtime)
+        .map_err(|e| format!("the backup repository cannot be reached: {e:#}"))?;
+    let backend = std::sync::Arc::new(crate::backup::rest_backend::RestBackend::new(
+        client.clone(),
+        runtime,
+        &path,
+    ));
+    let repo = wardwatch_backup::Repository::open(backend, &password)
+        .map_err(|e| format!("the backup repository cannot be opened: {e}"))?;
+    let outcomes = crate::backup::restore::restore_files(&repo, &args.files, args.before_ms);
+    let restored = outcomes.iter().filter(|o| o.restored).count();
+    let failed = outcomes.len() - restored;
+    emit(EventBody::Action(wardwatch_proto::HostAction {
+        action: "backup.restore".into(),
+        target: format!("alert {}", args.alert_id),
+        actor: ACTOR.into(),
+        detail: json!({ "alert_id": args.alert_id, "restored": restored, "failed": failed }),
+    }));
+    tracing::info!(
+        alert = args.alert_id,
+        restored,
+        failed,
+        "files restored from backup on request of the console"
+    );
+    Ok(json!({
+        "alert_id": args.alert_id,
+        "restored": restored,
+        "failed": failed,
+        "files": outcomes,
+    }))
 }
 
 fn open_vault(context: &CommandContext) -> Result<Vault, String> {
@@ -176,6 +223,7 @@ mod tests {
             default_scan_paths: vec![files.path().to_owned()],
             sources: Some(SignatureSources::default()),
             quarantine: true,
+            backup_client: None,
         };
         let stop = AtomicBool::new(false);
         let mut events = Vec::new();

@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod backup;
 pub mod bundles;
 pub mod client;
 pub mod commands;

@@ -44,6 +44,8 @@ pub struct RunOptions {
     pub on_access: crate::scan_service::OnAccessConfig,
     /// The scheduled full scan, when it has trees to scan.
     pub scheduled: Option<crate::scan_service::ScheduledConfig>,
+    /// Scheduled backups to the server, when there are paths to back up.
+    pub backup: Option<crate::backup::BackupConfig>,
 }
 
 impl Default for RunOptions {
@@ -59,6 +61,7 @@ impl Default for RunOptions {
             bundle_interval: Duration::from_secs(300),
             on_access: crate::scan_service::OnAccessConfig::default(),
             scheduled: None,
+            backup: None,
         }
     }
 }
@@ -151,6 +154,14 @@ pub async fn run(
             shutdown.clone(),
         ));
     }
+    if let Some(backup) = options.backup.clone().filter(|b| !b.paths.is_empty()) {
+        scan_events.push(crate::backup::spawn_scheduled(
+            state,
+            (*client).clone(),
+            backup,
+            shutdown.clone(),
+        ));
+    }
     let scan_forwarders: Vec<_> = scan_events
         .into_iter()
         .map(|mut events| {
@@ -164,7 +175,9 @@ pub async fn run(
                     .await
                     {
                         Ok(_) => wake.notify_one(),
-                        Err(e) => tracing::error!(error = %e, "cannot spool a malware detection"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "cannot spool a detection or backup report")
+                        }
                     }
                 }
             })
@@ -183,7 +196,7 @@ pub async fn run(
     let command_stop = Arc::new(AtomicBool::new(false));
     let commands = spawn_commands(
         client.clone(),
-        command_context(state, &options),
+        command_context(state, &options, &client),
         command_stop.clone(),
         spool.clone(),
         wake.clone(),
@@ -241,7 +254,11 @@ pub async fn run(
 }
 /// What console commands use of the agent's configuration: a scan with no paths covers
 /// the scheduled-scan trees, else the on-access directories, with the same signatures.
-fn command_context(state: &StateDir, options: &RunOptions) -> crate::commands::CommandContext {
+fn command_context(
+    state: &StateDir,
+    options: &RunOptions,
+    client: &ServerClient,
+) -> crate::commands::CommandContext {
     let scheduled = options.scheduled.as_ref().filter(|s| !s.paths.is_empty());
     crate::commands::CommandContext {
         state: state.clone(),
@@ -254,6 +271,7 @@ fn command_context(state: &StateDir, options: &RunOptions) -> crate::commands::C
             .clone()
             .or_else(|| scheduled.and_then(|s| s.sources.clone())),
         quarantine: options.on_access.quarantine || scheduled.is_some_and(|s| s.quarantine),
+        backup_client: Some(client.clone()),
     }
 }
 

@@ -19,4 +19,6 @@ pub use repo::{
 };
 /// The storage interface a repository is written through; re-exported so that a backend
 /// can be written elsewhere without naming `rustic_core`.
-pub use rustic_core::{FileType, Id, ReadBackend, WriteBackend};
+pub use rustic_core::{
+    BytesList, ErrorKind, FileType, Id, ReadBackend, RusticError, RusticResult, WriteBackend,
+};

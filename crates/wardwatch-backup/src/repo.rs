@@ -23,6 +23,9 @@ pub struct BackupRequest {
     pub paths: Vec<PathBuf>,
     /// Absolute paths left out (the guard's canary files, the agent's own state).
     pub excludes: Vec<PathBuf>,
+    /// File names left out wherever they are (glob patterns on the name, e.g. the
+    /// guard's canaries `.0000-wardwatch-canary*`).
+    pub exclude_names: Vec<String>,
     /// The host name written into the snapshot.
     pub hostname: String,
     pub tags: Vec<String>,

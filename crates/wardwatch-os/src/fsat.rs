@@ -37,6 +37,8 @@ pub struct Stat {
     pub dev: u64,
     pub ino: u64,
     pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
     pub ctime_ns: i128,
 }
 
@@ -211,6 +213,8 @@ fn stat_raw(dir: libc::c_int, name: &OsStr) -> io::Result<Stat> {
         dev: st.st_dev,
         ino: st.st_ino,
         mode: st.st_mode,
+        uid: st.st_uid,
+        gid: st.st_gid,
         ctime_ns: i128::from(st.st_ctime) * 1_000_000_000 + i128::from(st.st_ctime_nsec),
     })
 }

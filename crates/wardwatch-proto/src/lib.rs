@@ -307,6 +307,10 @@ pub enum Command {
     /// Delete a quarantined file for good.
     #[serde(rename = "quarantine.delete")]
     QuarantineDelete(VaultArgs),
+    /// Put back files a stopped process changed, from the backup taken before it
+    /// started, each checked against its hash from before.
+    #[serde(rename = "backup.restore")]
+    BackupRestore(BackupRestoreArgs),
 }
 
 /// The kinds of [`Command`], for code that must name one before it has the arguments
@@ -316,14 +320,16 @@ pub enum CommandKind {
     Scan,
     QuarantineRestore,
     QuarantineDelete,
+    BackupRestore,
 }
 
 impl CommandKind {
     /// Every kind, in the order a person is told them.
-    pub const ALL: [CommandKind; 3] = [
+    pub const ALL: [CommandKind; 4] = [
         CommandKind::Scan,
         CommandKind::QuarantineRestore,
         CommandKind::QuarantineDelete,
+        CommandKind::BackupRestore,
     ];
 
     /// The `kind` string on the wire.
@@ -332,6 +338,7 @@ impl CommandKind {
             Self::Scan => "scan",
             Self::QuarantineRestore => "quarantine.restore",
             Self::QuarantineDelete => "quarantine.delete",
+            Self::BackupRestore => "backup.restore",
         }
     }
 
@@ -354,6 +361,7 @@ impl Command {
             Self::Scan(_) => CommandKind::Scan,
             Self::QuarantineRestore(_) => CommandKind::QuarantineRestore,
             Self::QuarantineDelete(_) => CommandKind::QuarantineDelete,
+            Self::BackupRestore(_) => CommandKind::BackupRestore,
         }
     }
 
@@ -364,6 +372,7 @@ impl Command {
             Self::QuarantineRestore(args) | Self::QuarantineDelete(args) => {
                 serde_json::to_value(args)
             }
+            Self::BackupRestore(args) => serde_json::to_value(args),
         };
         // Plain structs of strings always serialise.
         args.unwrap_or_default()
@@ -391,6 +400,31 @@ pub struct ScanArgs {
 pub struct VaultArgs {
     pub id: String,
 }
+
+/// Arguments of [`Command::BackupRestore`], made by the server from a guard alert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupRestoreArgs {
+    /// The alert the files come from, for the report.
+    pub alert_id: i64,
+    /// The first write of the stopped process, by the terminal's clock (Unix
+    /// milliseconds): only snapshots taken before it are used.
+    pub before_ms: i64,
+    pub files: Vec<RestoreFile>,
+}
+
+/// One file to put back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RestoreFile {
+    /// Absolute path on the terminal.
+    pub path: String,
+    /// SHA-256 of the whole content before the change; `None` when only sampled blocks
+    /// were hashed (the file is then restored from the newest snapshot before, unchecked).
+    #[serde(default)]
+    pub sha256: Option<String>,
+}
+
+/// Most files one restore command carries.
+pub const MAX_RESTORE_FILES: usize = 100_000;
 
 /// One command as `GET /api/v1/commands` lists it. Kind and arguments stay raw here so
 /// that one command this agent does not know spoils only itself, not the list.

@@ -15,6 +15,36 @@ pub fn routes() -> Router<ConsoleApi> {
     Router::new()
         .route("/api/alerts", get(alerts))
         .route("/api/alerts/{id}", get(alert))
+        .route("/api/alerts/{id}/restore", axum::routing::post(restore))
+}
+
+/// `POST /api/alerts/{id}/restore`: tell the alert's terminal to put back the files the
+/// stopped process changed, from its backups (admins only; audited).
+async fn restore(
+    session: Session,
+    State(state): State<ConsoleApi>,
+    Path(id): Path<i64>,
+    headers: axum::http::HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    use crate::backup::restore::{queue_restore, RestoreRefusal};
+    session.require_admin("restore files from backups")?;
+    crate::auth::session::require_json(&headers)?;
+    let store = state.store.clone();
+    let actor = session.user.username.clone();
+    let queued =
+        tokio::task::spawn_blocking(move || queue_restore(store.as_ref(), id, &actor)).await?;
+    match queued {
+        Ok(command) => {
+            tracing::info!(user = %session.user.username, alert = id, host = %command.host_id, "restore from backup queued");
+            Ok(Json(serde_json::json!({ "command": command })))
+        }
+        Err(RestoreRefusal::Store(e)) => Err(e.into()),
+        Err(e @ RestoreRefusal::NoAlert(_)) => Err(ApiError::not_found(e.to_string())),
+        Err(e) => Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            e.to_string(),
+        )),
+    }
 }
 
 #[derive(Deserialize)]

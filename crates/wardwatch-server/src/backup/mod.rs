@@ -11,10 +11,12 @@
 //! - the server opens every repository with its own key (the recovery key), so losing a
 //!   terminal loses no backup; forget, prune and checks run here only.
 
+pub mod api;
 pub mod keys;
 pub mod policy;
 pub mod repo_files;
 pub mod rest;
+pub mod restore;
 pub mod retention;
 pub mod service;
 pub mod sqlite;

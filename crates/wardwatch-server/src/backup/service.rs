@@ -197,6 +197,35 @@ impl BackupService {
         Ok(report)
     }
 
+    /// Checks a host's repository: its structure, and `read_data_percent` of its packs
+    /// read back and verified. Recorded for the console either way.
+    pub fn run_check(
+        &self,
+        host_id: &str,
+        read_data_percent: u8,
+        now: i64,
+    ) -> Result<wardwatch_backup::CheckReport, BackupServiceError> {
+        let lock = self.lock(host_id);
+        let _shared = lock.blocking_read();
+        let result = self
+            .open_repository(host_id)
+            .and_then(|repo| Ok(repo.check(read_data_percent)?));
+        let (ok, detail) = match &result {
+            Ok(report) => (
+                report.problems.is_empty(),
+                serde_json::json!({
+                    "problems": report.problems,
+                    "bytes_read": report.bytes_read,
+                    "read_data_percent": read_data_percent,
+                }),
+            ),
+            Err(e) => (false, serde_json::json!({ "error": e.to_string() })),
+        };
+        self.store
+            .record_check(host_id, "check", ok, &detail, now)?;
+        result
+    }
+
     /// Runs retention on every repository; failures are recorded and logged, and the
     /// others still run.
     pub fn run_retention_all(&self, now: i64) -> Vec<Result<RetentionReport, String>> {
@@ -220,6 +249,30 @@ impl BackupService {
     }
 }
 
+/// Share of pack data read back by each scheduled check.
+pub const CHECK_READ_PERCENT: u8 = 5;
+
+impl BackupService {
+    /// Retention, then a check of every repository; each failure is recorded and the
+    /// others still run.
+    pub fn scheduled_work(&self) {
+        let results = self.run_retention_all(wardwatch_proto::now_millis());
+        let failed = results.iter().filter(|r| r.is_err()).count();
+        tracing::info!(repositories = results.len(), failed, "backup retention ran");
+        for host in self.store.repository_hosts().unwrap_or_default() {
+            match self.run_check(&host, CHECK_READ_PERCENT, wardwatch_proto::now_millis()) {
+                Ok(r) if r.problems.is_empty() => {}
+                Ok(r) => {
+                    tracing::error!(host_id = %host, problems = ?r.problems, "backup repository check found problems")
+                }
+                Err(e) => {
+                    tracing::error!(host_id = %host, error = %e, "backup repository check failed")
+                }
+            }
+        }
+    }
+}
+
 /// How often the server's backup work (retention, checks) runs.
 pub const SCHEDULE_PERIOD: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
@@ -237,15 +290,9 @@ pub async fn run_schedule(
             return;
         }
         let this = service.clone();
-        let work = tokio::task::spawn_blocking(move || {
-            this.run_retention_all(wardwatch_proto::now_millis())
-        });
-        match work.await {
-            Ok(results) => {
-                let failed = results.iter().filter(|r| r.is_err()).count();
-                tracing::info!(repositories = results.len(), failed, "backup retention ran");
-            }
-            Err(e) => tracing::error!(error = %e, "the backup retention task failed"),
+        let work = tokio::task::spawn_blocking(move || this.scheduled_work());
+        if let Err(e) = work.await {
+            tracing::error!(error = %e, "the scheduled backup work failed");
         }
     }
 }

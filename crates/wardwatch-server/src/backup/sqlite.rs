@@ -39,6 +39,25 @@ pub struct BackupOverview {
     pub last_run: Option<BackupCheck>,
 }
 
+/// Records a terminal's report of a backup run, inside the ingest transaction.
+pub(crate) fn record_run(
+    tx: &rusqlite::Connection,
+    host_id: &str,
+    ok: bool,
+    detail: &serde_json::Value,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO backup_checks (host_id, kind, at, ok, detail) VALUES (?1, 'run', ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        host_id,
+        wardwatch_proto::now_millis(),
+        ok,
+        detail.to_string()
+    ])
+    .map(|_| ())
+}
+
 impl Store {
     fn last_check(&self, host_id: &str, kind: &str) -> StoreResult<Option<BackupCheck>> {
         let conn = self.reader();

@@ -59,6 +59,10 @@ pub fn validate_command(kind: &str, args: &Value) -> Result<Command, String> {
         CommandKind::Scan => Ok(Command::Scan(scan_args(fields)?)),
         CommandKind::QuarantineRestore => Ok(Command::QuarantineRestore(vault_args(kind, fields)?)),
         CommandKind::QuarantineDelete => Ok(Command::QuarantineDelete(vault_args(kind, fields)?)),
+        CommandKind::BackupRestore => Err(
+            "a restore from backup is made from a guard alert: use the alert's Restore button (POST /api/alerts/{id}/restore) or `wardwatch backup restore --alert ID`"
+                .into(),
+        ),
     }
 }
 

@@ -161,6 +161,13 @@ fn apply(tx: &Connection, host_id: &str, body: &EventBody) -> rusqlite::Result<b
             // to the terminal and the user it names.
             let actor = format!("host {host_id}: {}", a.actor);
             audit_in(tx, &actor, &a.action, &a.target, &a.detail.to_string())?;
+            if a.action == "backup.run" {
+                crate::backup::sqlite::record_run(tx, host_id, true, &a.detail)?;
+            }
+            Ok(false)
+        }
+        EventBody::Alert(alert) if alert.source == "backup" => {
+            crate::backup::sqlite::record_run(tx, host_id, false, &alert.details)?;
             Ok(false)
         }
         EventBody::Alert(_) | EventBody::Test { .. } => Ok(false),

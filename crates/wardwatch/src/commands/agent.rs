@@ -103,6 +103,8 @@ pub struct RunTuning {
     pub guard: GuardFlags,
     #[command(flatten)]
     pub scan: ScanFlags,
+    #[command(flatten)]
+    pub backup: BackupFlags,
     /// How often to ask the server for newer bundles; 0s for never.
     #[arg(long, default_value = "5m", value_parser = crate::duration::parse_duration)]
     pub bundle_interval: Duration,
@@ -159,6 +161,54 @@ pub struct ScanFlags {
     /// Percent of one CPU the scheduled scan may use.
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub scheduled_scan_cpu: u32,
+}
+
+/// Scheduled backups to the server (`agent run` and `up`).
+#[derive(Args, Debug, Clone)]
+pub struct BackupFlags {
+    /// Back up this tree to the terminal's append-only repository on the server
+    /// (repeatable). The guard's canary files and the agent's own state are left out.
+    #[arg(long = "backup-path")]
+    pub backup_paths: Vec<PathBuf>,
+    /// Time between the starts of two backups.
+    #[arg(long, default_value = "24h", value_parser = crate::duration::parse_duration)]
+    pub backup_every: Duration,
+    /// Upload limit in bytes per second (suffixes k, M, G: powers of 1024); unlimited
+    /// when absent.
+    #[arg(long, value_parser = parse_bandwidth)]
+    pub backup_bandwidth: Option<u64>,
+}
+
+impl BackupFlags {
+    pub fn config(&self) -> Option<wardwatch_agent::backup::BackupConfig> {
+        (!self.backup_paths.is_empty()).then(|| wardwatch_agent::backup::BackupConfig {
+            paths: self
+                .backup_paths
+                .iter()
+                .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
+                .collect(),
+            every: self.backup_every,
+            bandwidth: self.backup_bandwidth,
+        })
+    }
+}
+
+/// `500k`, `10M`, `1G` or a number of bytes, per second.
+fn parse_bandwidth(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, factor) = match text.chars().last() {
+        Some('k' | 'K') => (&text[..text.len() - 1], 1u64 << 10),
+        Some('M') => (&text[..text.len() - 1], 1 << 20),
+        Some('G') => (&text[..text.len() - 1], 1 << 30),
+        _ => (text, 1),
+    };
+    let n: u64 = number.parse().map_err(|_| {
+        format!("{text:?} is not a rate: write e.g. 500k, 10M or 1G (bytes per second)")
+    })?;
+    match n.checked_mul(factor) {
+        Some(0) | None => Err(format!("{text:?}: give a rate above zero and below 2^64")),
+        Some(rate) => Ok(rate),
+    }
 }
 
 impl ScanFlags {
@@ -219,6 +269,7 @@ impl RunTuning {
             bundle_interval: self.bundle_interval,
             on_access: self.scan.options(),
             scheduled: self.scan.scheduled(),
+            backup: self.backup.config(),
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct UpArgs {
     pub guard: super::agent::GuardFlags,
     #[command(flatten)]
     pub scan: super::agent::ScanFlags,
+    #[command(flatten)]
+    pub backup: super::agent::BackupFlags,
     /// A bundle publisher's public key (minisign .pub file) to trust, added to
     /// DATA/trusted-keys if it is not there yet; repeat for several.
     #[arg(long = "trusted-key")]
@@ -87,6 +89,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         guard: args.guard.options(),
         on_access: args.scan.options(),
         scheduled: args.scan.scheduled(),
+        backup: args.backup.config(),
         ..RunOptions::default()
     };
     let guarded = options.guard.paths.clone();

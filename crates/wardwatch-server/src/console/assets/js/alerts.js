@@ -456,7 +456,40 @@
         signals.length ? section('alert-signals-section', 'Why', signalList) : null,
         section('alert-process-section', 'Process', processFacts(a.process)),
         section('alert-parents-section', 'Parent chain', parentsTable(isArray(a.parents) ? a.parents : [])),
-        section('alert-files-section', 'Files (' + formatCount(a.files_total) + ')', filesTable(a))
+        section('alert-files-section', 'Files (' + formatCount(a.files_total) + ')', filesTable(a)),
+        restoreSection(a)
+      ]);
+    }
+
+    /* A guard alert's files can be put back from the terminal's backups (admins). */
+    function restoreSection(a) {
+      var status, button;
+      if (!a.source || String(a.source).indexOf('guard.') !== 0 || ww.state.role !== 'admin') {
+        return null;
+      }
+      status = el('p', { id: 'alert-restore-status', className: 'muted small', role: 'status' });
+      button = el('button', { type: 'button', className: 'btn btn-primary', id: 'alert-restore' }, 'Restore these files from backup');
+      button.addEventListener('click', function () {
+        button.disabled = true;
+        ww.setText(status, 'Asking the terminal' + ww.ELLIPSIS);
+        api('POST', alertPath(alertId) + '/restore', {}, function (err, data) {
+          if (!view.alive()) {
+            return;
+          }
+          if (err) {
+            button.disabled = false;
+            ww.setText(status, 'Not queued: ' + err.message);
+            return;
+          }
+          var c = (data && data.command) || {};
+          var files = c.args && ww.isArray(c.args.files) ? c.args.files.length : 0;
+          ww.setText(status, 'Queued as command ' + str(c.id) + ' for ' + plural(files, 'file', 'files') +
+            ': the terminal restores them when it next polls (see its commands on the host page). Damaged files are kept beside the restored ones.');
+        });
+      });
+      return section('alert-restore-section', 'Recover', [
+        el('p', null, 'Puts back every file listed above from the newest backup taken before the first change, each checked against its hash from before.'),
+        button, status
       ]);
     }
 

@@ -10,6 +10,7 @@
  *   #/hosts/ID/TAB       host page, TAB = packages | findings | malware | listeners | accounts | history
  *   #/alerts             alerts of every host, newest first
  *   #/alerts/ID          one alert: process, parent chain, every file
+ *   #/backups            every terminal's backups by department, and what is wrong
  *   #/bundles            offline bundles: installed per kind, upload, hosts' versions
  *   #/vulns              vulnerabilities of the fleet: feed, priorities, upgrades, findings
  *   #/vulns/advisory/ID  one CVE or advisory: evidence, hosts, accepted risks
@@ -47,6 +48,9 @@
         return { name: 'alert', id: parts[2] };
       }
       return { name: 'notfound' };
+    }
+    if (parts[1] === 'backups' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
+      return { name: 'backups' };
     }
     if (parts[1] === 'bundles' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
       return { name: 'bundles' };
@@ -134,6 +138,8 @@
       views.alerts();
     } else if (r.name === 'alert') {
       views.alert(r.id);
+    } else if (r.name === 'backups') {
+      views.backups();
     } else if (r.name === 'bundles') {
       views.bundles();
     } else if (r.name === 'vulns') {

@@ -567,6 +567,10 @@ var wardwatch = (function () {
     var hostsLink = byId('nav-hosts');
     var alertsLink = byId('nav-alerts');
     var bundlesLink = byId('nav-bundles');
+    var backupsLink = byId('nav-backups');
+    if (backupsLink) {
+      setClass(backupsLink, 'active', viewName === 'backups');
+    }
     var vulnsLink = byId('nav-vulns');
     if (vulnsLink) {
       setClass(vulnsLink, 'active', viewName === 'vulns' || viewName === 'advisory');

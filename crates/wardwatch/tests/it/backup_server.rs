@@ -1,0 +1,434 @@
+//! Terminals' backups on the server: stock restic backs up through the agent API with a
+//! terminal's certificate, the repository refuses every deletion and overwrite, and the
+//! server's retention goes by the time it received each snapshot.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::support::harness::*;
+
+/// restic against a terminal's served repository, with the terminal's identity.
+struct Restic {
+    repo: String,
+    ca: PathBuf,
+    identity: PathBuf,
+    password: PathBuf,
+}
+
+impl Restic {
+    fn served(server: &TestServer, state: &Path, password: &str, dir: &Path) -> Restic {
+        let identity = dir.join("identity.pem");
+        let mut pem = std::fs::read_to_string(state.join("cert.pem")).unwrap();
+        pem.push_str(&std::fs::read_to_string(state.join("key.pem")).unwrap());
+        std::fs::write(&identity, pem).unwrap();
+        let password_file = dir.join("password");
+        std::fs::write(&password_file, password).unwrap();
+        Restic {
+            repo: format!("rest:{}/api/v1/backup/repo/", server.agent_url),
+            ca: state.join("ca.pem"),
+            identity,
+            password: password_file,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let out = Command::new("restic")
+            .arg("-r")
+            .arg(&self.repo)
+            .arg("--cacert")
+            .arg(&self.ca)
+            .arg("--tls-client-cert")
+            .arg(&self.identity)
+            .arg("--password-file")
+            .arg(&self.password)
+            .args(["--no-cache", "--retry-lock", "0s"])
+            .args(args)
+            .env("RESTIC_PROGRESS_FPS", "0.0001")
+            .output()
+            .expect("restic is installed (apt-get install restic)");
+        out
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(out.status.success(), "restic {args:?}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn snapshot_ids(&self) -> Vec<String> {
+        let listed: serde_json::Value =
+            serde_json::from_str(&self.ok(&["snapshots", "--json"])).unwrap();
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// A folder of files a ward keeps: text, binary, nested.
+fn make_files(dir: &Path, seed: u8) {
+    std::fs::create_dir_all(dir.join("reports/2026")).unwrap();
+    std::fs::write(
+        dir.join("reports/2026/ward-a.txt"),
+        format!("ward A round {seed}\n").repeat(300),
+    )
+    .unwrap();
+    let binary: Vec<u8> = (0..300_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> (seed % 24)) as u8)
+        .collect();
+    std::fs::write(dir.join("scan.dcm"), binary).unwrap();
+    std::fs::write(dir.join("empty"), b"").unwrap();
+}
+
+/// Every regular file under `root`, relative, with its bytes.
+fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(path);
+            } else {
+                out.push((
+                    path.strip_prefix(root).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn grant(server: &TestServer, state: &Path) -> (u16, serde_json::Value) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = agent_http(state, true);
+    rt.block_on(async {
+        let r = client
+            .post(format!("{}/api/v1/backup/repository", server.agent_url))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or_default())
+    })
+}
+
+/// A raw request with the terminal's certificate: status and error sentence.
+fn request(state: &Path, method: &str, url: &str, body: Vec<u8>) -> (u16, String) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = agent_http(state, true);
+    rt.block_on(async {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = client.request(method, url).body(body).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    })
+}
+
+fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    tree(dir)
+        .into_iter()
+        .map(|(p, b)| (p.to_string_lossy().into_owned(), b))
+        .collect()
+}
+
+#[test]
+fn a_terminal_backs_up_with_stock_restic_and_cannot_delete_or_overwrite_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+    let state = tmp.path().join("agent");
+    let host_id = server.enrolled_agent(&state);
+
+    // Before the server creates it, there is no repository to reach.
+    let base = format!("{}/api/v1/backup/repo", server.agent_url);
+    let (status, message) = request(&state, "GET", &format!("{base}/snapshots/"), vec![]);
+    assert_eq!(status, 404, "{message}");
+    assert!(message.contains("no backup repository yet"), "{message}");
+
+    let (status, granted) = grant(&server, &state);
+    assert_eq!(status, 200, "{granted}");
+    assert_eq!(granted["created"], true);
+    let password = granted["password"].as_str().unwrap().to_string();
+    let restic = Restic::served(&server, &state, &password, tmp.path());
+
+    let data = tmp.path().join("ward");
+    make_files(&data, 1);
+    restic.ok(&["backup", data.to_str().unwrap()]);
+    let ids = restic.snapshot_ids();
+    assert_eq!(ids.len(), 1);
+    let snapshot = ids[0].clone();
+
+    // Every kind of deletion is refused, and so is every overwrite.
+    let repo_dir = server.data.join("backup/repos").join(&host_id);
+    let first_of = |kind: &str| -> String {
+        let dir = repo_dir.join(kind);
+        let mut names: Vec<String> = Vec::new();
+        for entry in walk(&dir) {
+            names.push(entry.file_name().unwrap().to_string_lossy().into_owned());
+        }
+        names.sort();
+        names
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no {kind} file"))
+    };
+    let pack = first_of("data");
+    let index = first_of("index");
+    let key = first_of("keys");
+    let before = files_under(&repo_dir);
+    for (kind, name) in [
+        ("snapshots", &snapshot),
+        ("data", &pack),
+        ("index", &index),
+        ("keys", &key),
+    ] {
+        let (status, message) = request(&state, "DELETE", &format!("{base}/{kind}/{name}"), vec![]);
+        assert_eq!(status, 403, "DELETE {kind}: {message}");
+        assert!(message.contains("append-only"), "{message}");
+    }
+    let snapshot_bytes = std::fs::read(repo_dir.join("snapshots").join(&snapshot)).unwrap();
+    let (status, message) = request(
+        &state,
+        "POST",
+        &format!("{base}/snapshots/{snapshot}"),
+        snapshot_bytes,
+    );
+    assert_eq!(status, 403, "overwrite: {message}");
+    assert!(message.contains("already exists"), "{message}");
+    let (status, message) = request(&state, "POST", &format!("{base}/config"), b"{}".to_vec());
+    assert_eq!(status, 403, "config: {message}");
+    let (status, message) = request(
+        &state,
+        "POST",
+        &format!("{base}/index/{}", "0".repeat(64)),
+        b"not this".to_vec(),
+    );
+    assert_eq!(
+        status, 400,
+        "content that does not hash to its name: {message}"
+    );
+    let (status, _) = request(&state, "GET", &format!("{base}/../../ca"), vec![]);
+    assert_ne!(status, 200);
+    let out = restic.run(&["forget", "--prune", &snapshot]);
+    assert!(
+        !out.status.success(),
+        "restic forget went through: {}",
+        text(&out)
+    );
+    assert_eq!(
+        files_under(&repo_dir)
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with("locks"))
+            .collect::<Vec<_>>(),
+        before
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with("locks"))
+            .collect::<Vec<_>>(),
+        "the repository changed"
+    );
+
+    // The data is intact: restic checks every byte, and restores byte-identical.
+    restic.ok(&["check", "--read-data"]);
+    let target = tmp.path().join("restored");
+    restic.ok(&["restore", &snapshot, "--target", target.to_str().unwrap()]);
+    assert_eq!(
+        tree(&target.join(data.strip_prefix("/").unwrap())),
+        tree(&data)
+    );
+
+    // Another terminal reaches only its own, new repository.
+    let other = tmp.path().join("other-agent");
+    server.enrolled_agent(&other);
+    let (status, granted) = grant(&server, &other);
+    assert_eq!(status, 200, "{granted}");
+    let other_restic = Restic::served(
+        &server,
+        &other,
+        granted["password"].as_str().unwrap(),
+        &tmp.path().join("x"),
+    );
+    std::fs::create_dir_all(tmp.path().join("x")).ok();
+    let other_restic = Restic {
+        password: {
+            let f = tmp.path().join("x/password");
+            std::fs::write(&f, granted["password"].as_str().unwrap()).unwrap();
+            f
+        },
+        ..other_restic
+    };
+    assert!(other_restic.snapshot_ids().is_empty());
+    // The first terminal's password does not open it.
+    let wrong = Restic {
+        password: restic.password.clone(),
+        ..Restic::served(&server, &other, "unused", &tmp.path().join("x"))
+    };
+    assert!(!wrong.run(&["snapshots"]).status.success());
+
+    // The hospital's recovery key opens the repository on the server's disk with stock
+    // restic, without wardwatch; it is shown once.
+    let data_dir = server.data.to_string_lossy().to_string();
+    let out = wardwatch(&["backup", "recovery-key", "--data", &data_dir]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let recovery = stdout
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() == 71 && l.matches('-').count() == 7)
+        .expect("the recovery key line")
+        .to_string();
+    let again = wardwatch(&["backup", "recovery-key", "--data", &data_dir]);
+    assert!(!again.status.success());
+    assert!(text(&again).contains("already printed"), "{}", text(&again));
+    assert!(!text(&again).contains(&recovery));
+    let recovery_file = tmp.path().join("recovery");
+    std::fs::write(&recovery_file, &recovery).unwrap();
+    let local = Command::new("restic")
+        .arg("-r")
+        .arg(&repo_dir)
+        .arg("--password-file")
+        .arg(&recovery_file)
+        .args(["--no-cache", "--no-lock", "snapshots", "--json"])
+        .output()
+        .unwrap();
+    assert!(local.status.success(), "{}", text(&local));
+    assert!(String::from_utf8_lossy(&local.stdout).contains(&snapshot));
+}
+
+/// Files under a directory, recursively.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    tree(dir).into_iter().map(|(p, _)| dir.join(p)).collect()
+}
+
+#[test]
+fn retention_goes_by_when_the_server_received_a_snapshot_not_by_the_time_written_in_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+    let state = tmp.path().join("agent");
+    let host_id = server.enrolled_agent(&state);
+    let (status, granted) = grant(&server, &state);
+    assert_eq!(status, 200, "{granted}");
+    let restic = Restic::served(
+        &server,
+        &state,
+        granted["password"].as_str().unwrap(),
+        tmp.path(),
+    );
+    let data = tmp.path().join("ward");
+    let db = server.db();
+    let day = 86_400_000i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+
+    // Two good backups, received two days and one day ago.
+    let mut good = Vec::new();
+    for days_ago in [2i64, 1] {
+        make_files(&data, days_ago as u8);
+        restic.ok(&["backup", data.to_str().unwrap()]);
+        let id = restic
+            .snapshot_ids()
+            .into_iter()
+            .find(|id| !good.contains(id))
+            .unwrap();
+        db.execute(
+            "UPDATE backup_snapshots SET received_at = ?1 WHERE host_id = ?2 AND snapshot_id = ?3",
+            rusqlite::params![now - days_ago * day, host_id, id],
+        )
+        .unwrap();
+        good.push(id);
+    }
+    let good_tree_day1 = tree(&data);
+
+    // Then the terminal is compromised: it writes snapshots dated late on each of those
+    // days (to push the good ones out of their daily buckets) and one far in the future.
+    let seen = restic.snapshot_ids();
+    for forged in [
+        format_time(now - 2 * day + 3_600_000),
+        format_time(now - day + 3_600_000),
+        "2099-01-01 00:00:00".to_string(),
+    ] {
+        std::fs::write(data.join("reports/2026/ward-a.txt"), b"encrypted garbage").unwrap();
+        restic.ok(&["backup", "--time", &forged, data.to_str().unwrap()]);
+    }
+    let forged: Vec<String> = restic
+        .snapshot_ids()
+        .into_iter()
+        .filter(|id| !seen.contains(id))
+        .collect();
+    assert_eq!(forged.len(), 3);
+
+    let data_dir = server.data.to_string_lossy().to_string();
+    // The default policy keeps everything younger than its minimum age.
+    let out = wardwatch(&["backup", "retention", "--data", &data_dir]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        restic.snapshot_ids().len(),
+        5,
+        "nothing younger than the minimum age goes"
+    );
+
+    // Three daily buckets, no minimum age: by arrival, today holds only forged
+    // snapshots (the newest kept), and the good ones keep their own days.
+    let out = wardwatch(&[
+        "backup",
+        "policy",
+        "--data",
+        &data_dir,
+        "--last",
+        "0",
+        "--daily",
+        "3",
+        "--weekly",
+        "0",
+        "--monthly",
+        "0",
+        "--min-age-days",
+        "0",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = wardwatch(&[
+        "backup",
+        "retention",
+        "--data",
+        &data_dir,
+        "--host",
+        &host_id,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("forgot 2"), "{}", text(&out));
+    let left = restic.snapshot_ids();
+    for id in &good {
+        assert!(
+            left.contains(id),
+            "good snapshot {id} was dropped: {left:?}"
+        );
+    }
+    assert_eq!(left.len(), 3, "{left:?}");
+
+    // What is left is whole after the prune, and restores byte-identical.
+    restic.ok(&["check", "--read-data"]);
+    let target = tmp.path().join("restored");
+    restic.ok(&["restore", &good[1], "--target", target.to_str().unwrap()]);
+    assert_eq!(
+        tree(&target.join(data.strip_prefix("/").unwrap())),
+        good_tree_day1
+    );
+}
+
+fn format_time(millis: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(millis / 1000).unwrap();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
