@@ -16,3 +16,21 @@ pub enum BackupError {
         source: std::io::Error,
     },
 }
+
+impl BackupError {
+    /// Wraps rustic's error for the step `what`, in rustic's own (one-line) words.
+    pub(crate) fn rustic(what: &'static str) -> impl Fn(Box<rustic_core::RusticError>) -> Self {
+        move |err| {
+            if err.is_incorrect_password() {
+                return Self::Repository {
+                    what,
+                    message: "the password does not open the repository (no key matches it)"
+                        .to_string(),
+                };
+            }
+            let log = err.display_log();
+            let message = log.strip_prefix("Error: ").unwrap_or(&log).to_string();
+            Self::Repository { what, message }
+        }
+    }
+}

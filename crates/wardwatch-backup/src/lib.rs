@@ -9,8 +9,14 @@
 #![forbid(unsafe_code)]
 
 pub mod error;
+mod maintenance;
+mod progress;
 pub mod repo;
+mod restore;
+mod source;
 pub mod throttle;
+
+pub use throttle::Throttled;
 
 pub use error::BackupError;
 pub use repo::{

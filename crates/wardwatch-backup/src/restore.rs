@@ -1,0 +1,192 @@
+//! Getting data back out of a snapshot: a whole tree into a directory, or one file
+//! streamed with its SHA-256 (to compare with what the guard last saw).
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::Path;
+
+use rustic_core::repofile::SnapshotFile;
+use rustic_core::{
+    IndexedFullStatus, LocalDestination, LsOptions, Repository as RusticRepo, RestoreOptions,
+};
+use sha2::{Digest, Sha256};
+
+use crate::repo::{full_id, FileRead, Repository, RestoreSummary};
+use crate::BackupError;
+
+impl Repository {
+    /// Restores a snapshot (the newest when `None`; an id prefix is enough), or one path
+    /// inside it, into `target`, which must be empty or absent.
+    pub fn restore(
+        &self,
+        snapshot: Option<&str>,
+        path: Option<&Path>,
+        target: &Path,
+    ) -> Result<RestoreSummary, BackupError> {
+        ensure_empty(target)?;
+        let repo = self.indexed()?;
+        let snap = find_snapshot(&repo, snapshot.unwrap_or("latest"))?;
+        let inside = path.unwrap_or(Path::new("/"));
+        let node = find_node(&repo, &snap, inside)?;
+        if !node.is_dir() {
+            // One file: written into the target directory under its own name.
+            fs::create_dir_all(target).map_err(io_err("cannot create", target))?;
+            let name = inside.file_name().unwrap_or(inside.as_os_str());
+            let file = target.join(name);
+            let mut out = fs::File::create(&file).map_err(io_err("cannot create", &file))?;
+            let read = self.dump_node(&repo, &node, &mut out)?;
+            return Ok(RestoreSummary {
+                snapshot_id: full_id(&snap.id),
+                files: 1,
+                bytes: read.size,
+            });
+        }
+        let target_str = target.to_str().ok_or_else(|| {
+            BackupError::Invalid(format!(
+                "the target {} is not valid UTF-8",
+                target.display()
+            ))
+        })?;
+        let failed = BackupError::rustic("restore failed");
+        let dest = LocalDestination::new(target_str, true, false).map_err(&failed)?;
+        let opts = RestoreOptions::default();
+        let nodes = repo.ls(&node, &LsOptions::default()).map_err(&failed)?;
+        let plan = repo
+            .prepare_restore(&opts, nodes.clone(), &dest, false)
+            .map_err(&failed)?;
+        let summary = RestoreSummary {
+            snapshot_id: full_id(&snap.id),
+            files: plan.stats.files.restore,
+            bytes: plan.restore_size,
+        };
+        repo.restore(plan, &opts, nodes, &dest).map_err(&failed)?;
+        Ok(summary)
+    }
+
+    /// Streams one file of a snapshot (its absolute path as backed up) into `out`.
+    pub fn read_file(
+        &self,
+        snapshot: &str,
+        path: &Path,
+        out: &mut dyn Write,
+    ) -> Result<FileRead, BackupError> {
+        let repo = self.indexed()?;
+        let snap = find_snapshot(&repo, snapshot)?;
+        let node = find_node(&repo, &snap, path)?;
+        if !node.is_file() {
+            return Err(BackupError::Invalid(format!(
+                "{} in snapshot {} is not a regular file",
+                path.display(),
+                snap.id
+            )));
+        }
+        self.dump_node(&repo, &node, out)
+    }
+
+    /// The repository with its full index, as reading data needs.
+    fn indexed(&self) -> Result<RusticRepo<IndexedFullStatus>, BackupError> {
+        self.reopen()?
+            .to_indexed()
+            .map_err(BackupError::rustic("cannot read the repository index"))
+    }
+
+    /// Writes a file node's content to `out`, counting and hashing it on the way.
+    fn dump_node(
+        &self,
+        repo: &RusticRepo<IndexedFullStatus>,
+        node: &rustic_core::repofile::Node,
+        out: &mut dyn Write,
+    ) -> Result<FileRead, BackupError> {
+        let mut hashing = Hashing {
+            out,
+            hasher: Sha256::new(),
+            size: 0,
+        };
+        repo.dump(node, &mut hashing).map_err(BackupError::rustic(
+            "cannot read the file from the snapshot",
+        ))?;
+        hashing.out.flush().map_err(|source| BackupError::Io {
+            what: "cannot write",
+            path: std::path::PathBuf::from(node.name().into_owned()),
+            source,
+        })?;
+        Ok(FileRead {
+            size: hashing.size,
+            sha256: hex::encode(hashing.hasher.finalize()),
+        })
+    }
+}
+
+/// A snapshot by id prefix or `latest`, with a sentence when there is none.
+fn find_snapshot(
+    repo: &RusticRepo<IndexedFullStatus>,
+    wanted: &str,
+) -> Result<SnapshotFile, BackupError> {
+    repo.get_snapshot_from_str(wanted, |_| true)
+        .map_err(|err| BackupError::Repository {
+            what: "no such snapshot",
+            message: format!("no snapshot matches `{wanted}` ({})", err.display_log()),
+        })
+}
+
+/// The node at `path` (absolute, as backed up) in a snapshot.
+fn find_node(
+    repo: &RusticRepo<IndexedFullStatus>,
+    snap: &SnapshotFile,
+    path: &Path,
+) -> Result<rustic_core::repofile::Node, BackupError> {
+    let text = path.to_str().ok_or_else(|| {
+        BackupError::Invalid(format!("the path {} is not valid UTF-8", path.display()))
+    })?;
+    repo.node_from_snapshot_and_path(snap, text)
+        .map_err(|_| BackupError::Invalid(format!("{text} is not in snapshot {}", snap.id)))
+}
+
+/// Refuses a restore target that exists and holds anything: a restore never mixes
+/// with or overwrites other files.
+fn ensure_empty(target: &Path) -> Result<(), BackupError> {
+    match fs::read_dir(target) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                return Err(BackupError::Invalid(format!(
+                    "the restore target {} is not empty: restore into an empty or new directory",
+                    target.display()
+                )));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(BackupError::Io {
+            what: "cannot use the restore target",
+            path: target.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+fn io_err<'a>(what: &'static str, path: &'a Path) -> impl Fn(io::Error) -> BackupError + 'a {
+    move |source| BackupError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A writer that passes bytes on while counting and hashing them.
+struct Hashing<'a> {
+    out: &'a mut dyn Write,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl Write for Hashing<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}

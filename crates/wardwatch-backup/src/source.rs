@@ -1,0 +1,52 @@
+//! The local file trees to back up, with exact paths left out. rustic's own excludes
+//! are globs, where a path holding `[` or `*` would match something else; a canary
+//! file must be left out exactly, so the walk is filtered by path instead.
+
+use std::path::PathBuf;
+
+use rustic_core::{
+    Excludes, LocalSource, LocalSourceFilterOptions, LocalSourceSaveOptions, ReadSource,
+    ReadSourceEntry, RusticResult,
+};
+
+type Open = <LocalSource as ReadSource>::Open;
+type Entry = RusticResult<ReadSourceEntry<Open>>;
+
+/// A [`LocalSource`] without the excluded paths (and anything below them).
+pub(crate) struct FilteredSource {
+    inner: LocalSource,
+    excludes: Vec<PathBuf>,
+}
+
+impl FilteredSource {
+    pub(crate) fn new(paths: &[PathBuf], excludes: &[PathBuf]) -> RusticResult<Self> {
+        let inner = LocalSource::new(
+            LocalSourceSaveOptions::default(),
+            &Excludes::default(),
+            &LocalSourceFilterOptions::default(),
+            paths,
+        )?;
+        Ok(Self {
+            inner,
+            excludes: excludes.to_vec(),
+        })
+    }
+}
+
+impl ReadSource for FilteredSource {
+    type Open = Open;
+    type Iter = Box<dyn Iterator<Item = Entry> + Send>;
+
+    fn size(&self) -> RusticResult<Option<u64>> {
+        // Includes the excluded files: only a progress estimate.
+        self.inner.size()
+    }
+
+    fn entries(&self) -> Self::Iter {
+        let excludes = self.excludes.clone();
+        Box::new(self.inner.entries().filter(move |entry| match entry {
+            Ok(entry) => !excludes.iter().any(|ex| entry.path.starts_with(ex)),
+            Err(_) => true,
+        }))
+    }
+}
