@@ -42,6 +42,14 @@ pub struct ServerClient {
     base: String,
 }
 
+impl std::fmt::Debug for ServerClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerClient")
+            .field("base", &self.base)
+            .finish()
+    }
+}
+
 impl ServerClient {
     /// A client with the terminal's stored identity.
     pub fn from_state(state: &StateDir, server_url: &str) -> Result<Self, AgentError> {

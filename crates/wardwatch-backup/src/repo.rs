@@ -37,9 +37,9 @@ pub struct BackupRequest {
     pub paths: Vec<PathBuf>,
     /// Absolute paths left out (the guard's canary files, the agent's own state).
     pub excludes: Vec<PathBuf>,
-    /// File names left out wherever they are (glob patterns on the name, e.g. the
-    /// guard's canaries `.0000-wardwatch-canary*`).
-    pub exclude_names: Vec<String>,
+    /// Files whose name starts with one of these are left out wherever they are (the
+    /// guard's canaries, renamed ones included).
+    pub exclude_name_prefixes: Vec<String>,
     /// The host name written into the snapshot.
     pub hostname: String,
     pub tags: Vec<String>,
@@ -221,8 +221,12 @@ impl Repository {
         }
         let snap = SnapshotFile::from_options(&snap_opts)
             .map_err(BackupError::rustic("cannot prepare the snapshot"))?;
-        let source = FilteredSource::new(&request.paths, &request.excludes)
-            .map_err(BackupError::rustic("cannot read the paths to back up"))?;
+        let source = FilteredSource::new(
+            &request.paths,
+            &request.excludes,
+            &request.exclude_name_prefixes,
+        )
+        .map_err(BackupError::rustic("cannot read the paths to back up"))?;
         let repo = self
             .reopen()?
             .to_indexed_ids()

@@ -12,14 +12,20 @@ use rustic_core::{
 type Open = <LocalSource as ReadSource>::Open;
 type Entry = RusticResult<ReadSourceEntry<Open>>;
 
-/// A [`LocalSource`] without the excluded paths (and anything below them).
+/// A [`LocalSource`] without the excluded paths (and anything below them), nor files
+/// whose name starts with an excluded prefix.
 pub(crate) struct FilteredSource {
     inner: LocalSource,
     excludes: Vec<PathBuf>,
+    name_prefixes: Vec<String>,
 }
 
 impl FilteredSource {
-    pub(crate) fn new(paths: &[PathBuf], excludes: &[PathBuf]) -> RusticResult<Self> {
+    pub(crate) fn new(
+        paths: &[PathBuf],
+        excludes: &[PathBuf],
+        name_prefixes: &[String],
+    ) -> RusticResult<Self> {
         let inner = LocalSource::new(
             LocalSourceSaveOptions::default(),
             &Excludes::default(),
@@ -29,6 +35,7 @@ impl FilteredSource {
         Ok(Self {
             inner,
             excludes: excludes.to_vec(),
+            name_prefixes: name_prefixes.to_vec(),
         })
     }
 }
@@ -44,8 +51,17 @@ impl ReadSource for FilteredSource {
 
     fn entries(&self) -> Self::Iter {
         let excludes = self.excludes.clone();
+        let prefixes = self.name_prefixes.clone();
         Box::new(self.inner.entries().filter(move |entry| match entry {
-            Ok(entry) => !excludes.iter().any(|ex| entry.path.starts_with(ex)),
+            Ok(entry) => {
+                let name = entry
+                    .path
+                    .file_name()
+                    .map(|n| n.as_encoded_bytes())
+                    .unwrap_or_default();
+                !excludes.iter().any(|ex| entry.path.starts_with(ex))
+                    && !prefixes.iter().any(|p| name.starts_with(p.as_bytes()))
+            }
             Err(_) => true,
         }))
     }

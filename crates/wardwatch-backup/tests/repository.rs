@@ -116,6 +116,37 @@ fn excluded_paths_never_reach_the_snapshot() {
 }
 
 #[test]
+fn files_named_with_an_excluded_prefix_are_left_out_wherever_they_are() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    make_tree(&data);
+    let planted = [
+        data.join(".0000-wardwatch-canary.docx"),
+        data.join("records/.0000-wardwatch-canary.docx.locked"),
+    ];
+    for p in &planted {
+        fs::write(p, b"canary").unwrap();
+    }
+    let kept = data.join("records/0000-wardwatch-canary-not-a-prefix.txt");
+    fs::write(&kept, b"kept").unwrap();
+    let repo = init(&tmp.path().join("repo"));
+    let mut req = request(&[&data]);
+    req.exclude_name_prefixes = vec![".0000-wardwatch-canary".into()];
+    let snapshot = repo.backup(&req, &Quiet).unwrap().snapshot_id;
+    for p in &planted {
+        let mut sink = Vec::new();
+        assert!(
+            repo.read_file(&snapshot, p, &mut sink).is_err(),
+            "{}",
+            p.display()
+        );
+    }
+    let mut sink = Vec::new();
+    repo.read_file(&snapshot, &kept, &mut sink).unwrap();
+    assert_eq!(sink, b"kept");
+}
+
+#[test]
 fn read_file_streams_content_with_its_sha256() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
@@ -207,7 +238,8 @@ fn forget_and_prune_shrink_the_repository_and_the_rest_still_restores() {
     repo.backup(&request(&[&other]), &Quiet).unwrap();
     let before = du(&dir);
 
-    repo.forget(std::slice::from_ref(&first.snapshot_id)).unwrap();
+    repo.forget(std::slice::from_ref(&first.snapshot_id))
+        .unwrap();
     assert_eq!(repo.snapshots().unwrap().len(), 1);
     let pruned = repo.prune().unwrap();
     assert!(pruned.packs_removed >= 1, "{pruned:?}");

@@ -119,9 +119,9 @@ pub fn run_once(
     let request = BackupRequest {
         paths: config.paths.clone(),
         excludes: vec![state.root().to_path_buf()],
-        exclude_names: wardwatch_guard::CANARY_PREFIXES
+        exclude_name_prefixes: wardwatch_guard::CANARY_PREFIXES
             .iter()
-            .map(|p| format!("{p}*"))
+            .map(|p| p.to_string())
             .collect(),
         hostname: wardwatch_os::host::uname()
             .map(|u| u.nodename)

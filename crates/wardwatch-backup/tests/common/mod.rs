@@ -99,6 +99,7 @@ pub fn request(paths: &[&Path]) -> BackupRequest {
     BackupRequest {
         paths: paths.iter().map(|p| p.to_path_buf()).collect(),
         excludes: Vec::new(),
+        exclude_name_prefixes: Vec::new(),
         hostname: "ward-3-terminal".into(),
         tags: vec!["test".into()],
     }

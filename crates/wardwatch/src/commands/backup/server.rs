@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use wardwatch_server::backup::keys::PRINTED_SETTING;
-use wardwatch_server::backup::{BackupService, BackupStore, RetentionPolicy};
+use wardwatch_server::backup::{BackupService, RetentionPolicy};
 use wardwatch_server::storage::Storage;
 
 use crate::commands::DataArg;
@@ -152,7 +152,14 @@ pub fn retention(args: RetentionArgs) -> anyhow::Result<()> {
                 if r.forgotten.is_empty() {
                     String::new()
                 } else {
-                    format!("({})", r.forgotten.iter().map(|id| &id[..8.min(id.len())]).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "({})",
+                        r.forgotten
+                            .iter()
+                            .map(|id| &id[..8.min(id.len())])
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 },
                 r.packs_removed,
                 r.bytes_freed
@@ -232,9 +239,9 @@ pub fn restore_alert(
     alert_id: i64,
     wait: Option<std::time::Duration>,
 ) -> anyhow::Result<()> {
-    use wardwatch_server::commands::CommandStore;
     let (store, _) = open(data)?;
-    let command = wardwatch_server::backup::restore::queue_restore(store.as_ref(), alert_id, "cli")?;
+    let command =
+        wardwatch_server::backup::restore::queue_restore(store.as_ref(), alert_id, "cli")?;
     let files = command.args["files"].as_array().map_or(0, Vec::len);
     println!(
         "restore of {files} files queued for terminal {} (command {}); it runs when the terminal next polls",
@@ -321,4 +328,46 @@ pub fn check(args: CheckArgs) -> anyhow::Result<()> {
     }
     anyhow::ensure!(bad == 0, "{bad} repositories have problems");
     Ok(())
+}
+
+/// `wardwatch backup restore` through the server.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// Put back, on its terminal, every file this guard alert names, from the newest
+    /// backup before the first change, each checked against its hash from before.
+    #[arg(long, conflicts_with_all = ["host", "snapshot", "path", "target"])]
+    pub alert: Option<i64>,
+    /// Wait this long for the terminal's report (e.g. 5m); without it, only queue.
+    #[arg(long, requires = "alert", value_parser = crate::duration::parse_duration)]
+    pub wait: Option<std::time::Duration>,
+    /// The terminal whose repository to restore from, into --target on this server.
+    #[arg(long, requires = "target")]
+    pub host: Option<String>,
+    /// Snapshot id or prefix; default: the newest.
+    #[arg(long)]
+    pub snapshot: Option<String>,
+    /// Only this path of the snapshot.
+    #[arg(long)]
+    pub path: Option<std::path::PathBuf>,
+    /// An empty or new folder to restore into.
+    #[arg(long)]
+    pub target: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub data: DataArg,
+}
+
+pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
+    if let Some(alert) = args.alert {
+        return restore_alert(&args.data, alert, args.wait);
+    }
+    match (&args.host, &args.target) {
+        (Some(host), Some(target)) => restore_host(
+            &args.data,
+            host,
+            args.snapshot.as_deref(),
+            args.path.as_deref(),
+            target,
+        ),
+        _ => anyhow::bail!("say what to restore: --alert ID, or --host H --target DIR"),
+    }
 }
