@@ -13,7 +13,7 @@
 //! - `GET  /api/v1/commands`  the commands queued in the console for this terminal
 //! - `POST /api/v1/commands/{id}` the outcome of one of them: `{ok, result}`
 //! - `/api/v1/backup/…` the terminal's own backup repository, append-only, in restic's
-//!   REST protocol (see [`crate::backup::rest`])
+//!   REST protocol (the `backup` feature's `rest` routes, merged in by `start`)
 //!
 //! Every endpoint but the first two requires the client certificate of an enrolled,
 //! not revoked, terminal.
@@ -77,7 +77,6 @@ pub fn router(state: AgentApi) -> Router {
         )
         .route("/api/v1/commands", get(take_commands))
         .route("/api/v1/commands/{id}", post(finish_command))
-        .merge(crate::backup::rest::routes())
         .fallback(|| async { ApiError::not_found("no such endpoint on the agent API") })
         .with_state(state)
 }

@@ -203,13 +203,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         backup.clone(),
         shutdown_rx.clone(),
     ));
-    let agent_app = agent_api::router(agent_api::AgentApi {
+    let agent_state = agent_api::AgentApi {
         store: store.clone(),
         ca: ca.clone(),
         bundles: installed_bundles.clone(),
         vuln: vuln.clone(),
         backup: backup.clone(),
-    });
+    };
+    let agent_app = agent_api::router(agent_state.clone())
+        .merge(backup::rest::routes().with_state(agent_state));
     tasks.spawn(tls::serve(
         agent_listener,
         agent_tls,
