@@ -166,6 +166,10 @@ pub struct Guard {
     progress: Arc<Progress>,
     /// Scored writes per process with no sign of encryption (for the gate).
     ordinary_writes: std::collections::HashMap<u32, u32>,
+    /// Process trees only reported (not stopped), with the verdict, the action and how
+    /// many files their alert listed: when such a tree exits having changed more, a
+    /// closing alert lists every file, so a restore puts back all of them.
+    reported: std::collections::HashMap<u32, (Verdict, Action, usize)>,
     events: mpsc::Receiver<FsEvent>,
     hashes: mpsc::UnboundedReceiver<HashDone>,
     proc_thread: Option<(Arc<Stopper>, JoinHandle<()>)>,
@@ -315,6 +319,7 @@ impl Guard {
             gate,
             progress,
             ordinary_writes: Default::default(),
+            reported: Default::default(),
             events,
             hashes,
             proc_thread,
@@ -398,7 +403,11 @@ impl Guard {
                 Some(done) = self.hashes.recv() => {
                     self.index.record_hash(&done.path, done.size, done.mtime_ms, done.hash);
                 }
-                _ = tick.tick() => self.housekeeping(),
+                _ = tick.tick() => {
+                    for (verdict, action, changes) in self.housekeeping() {
+                        self.send_alert(verdict, action, changes, &alerts, &mut pending);
+                    }
+                }
                 Some(_) = pending.join_next(), if !pending.is_empty() => {}
             }
         }
@@ -630,7 +639,6 @@ impl Guard {
         alerts: &mpsc::Sender<GuardAlert>,
         pending: &mut JoinSet<()>,
     ) {
-        let alert_ms = wall_ms();
         let responder = self.responder.clone();
         let (pid, level) = (verdict.pid, verdict.level);
         let action = tokio::task::spawn_blocking(move || responder.act(pid, level))
@@ -664,6 +672,27 @@ impl Guard {
             "ransomware guard verdict"
         );
         let changes = self.journal.for_tree(pid);
+        if action.kind == ActionKind::Reported {
+            self.reported.insert(
+                pid,
+                (verdict.clone(), action.clone(), distinct_files(&changes)),
+            );
+        } else {
+            self.reported.remove(&pid);
+        }
+        self.send_alert(verdict, action, changes, alerts, pending);
+    }
+
+    /// Finishes an alert off the loop (hashes after the change) and sends it.
+    fn send_alert(
+        &self,
+        verdict: Verdict,
+        action: Action,
+        changes: Vec<Entry>,
+        alerts: &mpsc::Sender<GuardAlert>,
+        pending: &mut JoinSet<()>,
+    ) {
+        let alert_ms = wall_ms();
         let procs = self.procs.clone();
         let alerts = alerts.clone();
         pending.spawn(async move {
@@ -685,8 +714,9 @@ impl Guard {
     }
 
     /// Once a second: plant damaged canaries again, let the scorer forget processes
-    /// that exited a while ago, and age out the journal.
-    fn housekeeping(&mut self) {
+    /// that exited a while ago, and age out the journal. Returns the closing alerts of
+    /// reported trees that exited having changed more files than their alert listed.
+    fn housekeeping(&mut self) -> Vec<(Verdict, Action, Vec<Entry>)> {
         for path in self.canaries.replant_damaged() {
             if let Some(m) = &self.monitor {
                 if let Err(e) = m.watch_canary(&path) {
@@ -695,6 +725,20 @@ impl Guard {
             }
         }
         let exited = self.procs.take_exited(FORGET_AFTER_EXIT);
+        let mut closing = Vec::new();
+        for pid in &exited {
+            if let Some((verdict, action, listed)) = self.reported.remove(pid) {
+                let changes = self.journal.for_tree(*pid);
+                if distinct_files(&changes) > listed {
+                    tracing::warn!(
+                        pid,
+                        files = distinct_files(&changes),
+                        "reported process exited: closing alert with every file it changed"
+                    );
+                    closing.push((verdict, action, changes));
+                }
+            }
+        }
         for pid in &exited {
             self.scorer.forget(*pid);
             self.ordinary_writes.remove(pid);
@@ -704,7 +748,17 @@ impl Guard {
         }
         let (now, _) = self.clock.now();
         self.journal.prune(now);
+        closing
     }
+}
+
+/// How many different files a journal excerpt names.
+fn distinct_files(changes: &[Entry]) -> usize {
+    changes
+        .iter()
+        .map(|e| &e.path)
+        .collect::<std::collections::HashSet<_>>()
+        .len()
 }
 
 /// Runs the guard until `shutdown`: [`Guard::start`] then [`Guard::run`].

@@ -21,6 +21,7 @@
 #[path = "../it/support/mod.rs"]
 mod support;
 
+mod backup_restore;
 mod console_browser;
 mod guard;
 mod guard_reporting;

@@ -1,0 +1,184 @@
+//! Recovery end to end: the agent backs up a protected folder to its server, a simulated
+//! encryptor (the bench's, confined to its own corpus under the temporary directory) runs
+//! with the guard in report mode, and `wardwatch backup restore --alert` puts back every
+//! file it changed (the guard's closing alert names them all), byte-identical to what it
+//! was before.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::harness::*;
+
+/// Every regular file under `root` with its bytes, canaries left out.
+fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().unwrap().is_dir() {
+                stack.push(path);
+            } else if !name.contains("wardwatch-canary") {
+                out.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn files_an_encryptor_changed_come_back_from_the_backup_taken_before_it() {
+    let _one = crate::support::serial::one_at_a_time();
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+    let state = tmp.path().join("agent");
+    let host_id = server.enrolled_agent(&state);
+    let share = tmp.path().join("share");
+    let out = wardwatch(&[
+        "simulate",
+        "corpus",
+        "--dir",
+        &share.to_string_lossy(),
+        "--per-kind",
+        "4",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let before = files(&share);
+    assert!(before.len() >= 20, "corpus of {} files", before.len());
+
+    let scope = std::process::id().to_string();
+    let mut agent = start_agent(
+        &state,
+        &[
+            "--no-inventory",
+            "--guard-path",
+            &share.to_string_lossy(),
+            "--guard-respond",
+            "report",
+            "--guard-only-descendants-of",
+            &scope,
+            "--backup-path",
+            &share.to_string_lossy(),
+        ],
+    );
+    let db = server.db();
+    let backed_up = wait_for(Duration::from_secs(120), || {
+        db.query_row(
+            "SELECT ok FROM backup_checks WHERE host_id = ?1 AND kind = 'run' ORDER BY id DESC LIMIT 1",
+            [&host_id],
+            |r| r.get::<_, bool>(0),
+        )
+        .ok()
+    });
+    assert_eq!(
+        backed_up,
+        Some(true),
+        "no good backup; agent stderr:\n{}",
+        agent.stderr()
+    );
+
+    // The encryptor runs to the end: the guard only reports.
+    let out = Command::new(BIN)
+        .args(["simulate", "encrypt", "--dir"])
+        .arg(&share)
+        .args(["--mode", "in-place", "--delay-ms", "5"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let damaged: Vec<&PathBuf> = before
+        .iter()
+        .filter(|(p, bytes)| std::fs::read(p).ok().as_ref() != Some(*bytes))
+        .map(|(p, _)| p)
+        .collect();
+    assert!(
+        damaged.len() >= 10,
+        "the encryptor changed {} files",
+        damaged.len()
+    );
+
+    // The guard reports as soon as it is sure, and again when the reported process
+    // exits, then with every file it changed: wait for that closing alert.
+    let newest_alert = || -> Option<(i64, Vec<String>)> {
+        let (id, body): (i64, String) = db
+            .query_row(
+                "SELECT a.id, e.body FROM alerts a JOIN events e ON e.host_id = a.host_id AND e.seq = a.seq
+                 WHERE a.host_id = ?1 AND json_extract(e.body, '$.data.source') = 'guard.ransomware'
+                 ORDER BY a.id DESC LIMIT 1",
+                [&host_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .ok()?;
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        let listed = v["data"]["details"]["files"]
+            .as_array()?
+            .iter()
+            .filter(|f| !f["before"].is_null())
+            .filter_map(|f| f["path"].as_str().map(str::to_owned))
+            .filter(|p| !p.contains("wardwatch-canary"))
+            .collect();
+        Some((id, listed))
+    };
+    let closing = wait_for(Duration::from_secs(90), || {
+        newest_alert().filter(|(_, listed)| listed.len() >= damaged.len())
+    });
+    let (alert_id, listed) = closing.unwrap_or_else(|| {
+        panic!(
+            "no alert names all {} changed files (newest: {:?}); agent stderr:\n{}",
+            damaged.len(),
+            newest_alert().map(|(id, l)| (id, l.len())),
+            agent.stderr()
+        )
+    });
+    for path in &damaged {
+        assert!(
+            listed.contains(&path.to_string_lossy().into_owned()),
+            "the closing alert does not name {}",
+            path.display()
+        );
+    }
+
+    let data = server.data.to_string_lossy().to_string();
+    let out = wardwatch(&[
+        "backup",
+        "restore",
+        "--alert",
+        &alert_id.to_string(),
+        "--wait",
+        "120s",
+        "--data",
+        &data,
+    ]);
+    assert!(
+        out.status.success(),
+        "restore failed: {}\nagent:\n{}",
+        text(&out),
+        agent.stderr()
+    );
+
+    // Every file the alert names is back, byte for byte; the damaged copy is kept aside.
+    for path in &listed {
+        let path = PathBuf::from(path);
+        let now = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            now == before[&path],
+            "{} is not what it was before",
+            path.display()
+        );
+        let dir = path.parent().unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let kept = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{name}.wardwatch-damaged-"))
+            });
+        assert!(kept, "the damaged copy of {} was not kept", path.display());
+    }
+    agent.terminate(Duration::from_secs(20));
+}
