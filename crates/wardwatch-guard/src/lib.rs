@@ -405,7 +405,7 @@ impl Guard {
                 }
                 _ = tick.tick() => {
                     for (verdict, action, changes) in self.housekeeping() {
-                        self.send_alert(verdict, action, changes, &alerts, &mut pending);
+                        self.send_alert(verdict, action, changes, wall_ms(), &alerts, &mut pending);
                     }
                 }
                 Some(_) = pending.join_next(), if !pending.is_empty() => {}
@@ -639,6 +639,9 @@ impl Guard {
         alerts: &mpsc::Sender<GuardAlert>,
         pending: &mut JoinSet<()>,
     ) {
+        // Before the response: the alert's time is when the verdict came, not when the
+        // response finished.
+        let alert_ms = wall_ms();
         let responder = self.responder.clone();
         let (pid, level) = (verdict.pid, verdict.level);
         let action = tokio::task::spawn_blocking(move || responder.act(pid, level))
@@ -680,7 +683,7 @@ impl Guard {
         } else {
             self.reported.remove(&pid);
         }
-        self.send_alert(verdict, action, changes, alerts, pending);
+        self.send_alert(verdict, action, changes, alert_ms, alerts, pending);
     }
 
     /// Finishes an alert off the loop (hashes after the change) and sends it.
@@ -689,10 +692,10 @@ impl Guard {
         verdict: Verdict,
         action: Action,
         changes: Vec<Entry>,
+        alert_ms: u64,
         alerts: &mpsc::Sender<GuardAlert>,
         pending: &mut JoinSet<()>,
     ) {
-        let alert_ms = wall_ms();
         let procs = self.procs.clone();
         let alerts = alerts.clone();
         pending.spawn(async move {
