@@ -207,7 +207,8 @@ fn forget_and_prune_shrink_the_repository_and_the_rest_still_restores() {
     repo.backup(&request(&[&other]), &Quiet).unwrap();
     let before = du(&dir);
 
-    repo.forget(std::slice::from_ref(&first.snapshot_id)).unwrap();
+    repo.forget(std::slice::from_ref(&first.snapshot_id))
+        .unwrap();
     assert_eq!(repo.snapshots().unwrap().len(), 1);
     let pruned = repo.prune().unwrap();
     assert!(pruned.packs_removed >= 1, "{pruned:?}");

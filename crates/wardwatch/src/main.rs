@@ -58,6 +58,10 @@ enum Command {
     /// The quarantine vault: list, restore or delete files moved there by a scan.
     #[command(subcommand)]
     Quarantine(commands::quarantine::QuarantineCommand),
+    /// Backups in restic's format: init, run, snapshots, restore (a local repository
+    /// directory such as a USB disk or a NAS mount).
+    #[command(subcommand)]
+    Backup(commands::backup::BackupCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -95,6 +99,7 @@ fn main() -> std::process::ExitCode {
             Command::Bundle(cmd) => commands::bundle::run(cmd),
             Command::Vuln(cmd) => commands::vuln::run(cmd),
             Command::Quarantine(cmd) => commands::quarantine::run(cmd),
+            Command::Backup(cmd) => commands::backup::run(cmd),
             Command::Scan(_) => unreachable!("handled before the runtime starts"),
         }
     });

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod agent;
+pub mod backup;
 pub mod bench;
 pub mod bundle;
 pub mod guard;

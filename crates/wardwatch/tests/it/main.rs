@@ -10,6 +10,7 @@
 
 mod support;
 
+mod backup_local;
 mod bundle_cli;
 mod bundle_fetch;
 mod bundle_import;
