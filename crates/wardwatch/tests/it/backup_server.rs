@@ -285,6 +285,54 @@ fn a_terminal_backs_up_with_stock_restic_and_cannot_delete_or_overwrite_anything
         .unwrap();
     assert!(local.status.success(), "{}", text(&local));
     assert!(String::from_utf8_lossy(&local.stdout).contains(&snapshot));
+
+    // The server restores with its own key, for a terminal that is lost.
+    let target = tmp.path().join("server-restore");
+    let out = wardwatch(&[
+        "backup",
+        "restore",
+        "--host",
+        &host_id,
+        "--target",
+        target.to_str().unwrap(),
+        "--data",
+        &data_dir,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        tree(&target.join(data.strip_prefix("/").unwrap())),
+        tree(&data)
+    );
+
+    // Its check reads every pack back; a pack damaged on the server's disk is named.
+    let check = |extra: &[&str]| {
+        let mut args = vec!["backup", "check", "--host", &host_id, "--data", &data_dir];
+        args.extend_from_slice(extra);
+        wardwatch(&args)
+    };
+    let out = check(&["--read-data", "100"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let pack_path = walk(&repo_dir.join("data"))
+        .into_iter()
+        .find(|p| p.ends_with(&pack))
+        .unwrap();
+    let mut bytes = std::fs::read(&pack_path).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&pack_path, bytes).unwrap();
+    let out = check(&["--read-data", "100"]);
+    assert!(
+        !out.status.success(),
+        "a damaged pack passed the check: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("problems") || text(&out).contains("failed"),
+        "{}",
+        text(&out)
+    );
+    let status = wardwatch(&["backup", "status", "--data", &data_dir]);
+    assert!(text(&status).contains("FAILED"), "{}", text(&status));
 }
 
 /// Files under a directory, recursively.

@@ -10,6 +10,7 @@
 
 mod support;
 
+mod backup_local;
 mod backup_server;
 mod bundle_cli;
 mod bundle_fetch;

@@ -1,0 +1,195 @@
+//! `wardwatch backup init | run | snapshots | restore` on a local repository directory,
+//! through the real binary; stock restic lists what it wrote.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn wardwatch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wardwatch"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("start wardwatch")
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "wardwatch failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn failure(out: Output) -> String {
+    assert!(!out.status.success(), "wardwatch should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Every regular file below `root`, relative path and content.
+fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(root).unwrap().to_path_buf(),
+                    fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn init_run_snapshots_restore_and_restic_reads_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().canonicalize().unwrap();
+    let data = dir.join("data");
+    fs::create_dir_all(data.join("records")).unwrap();
+    fs::write(data.join("records/list.csv"), "id,name\n1,A\n".repeat(1000)).unwrap();
+    fs::write(
+        data.join("scan.dcm"),
+        (0..200_000u32)
+            .map(|i| (i * 7919 % 251) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    fs::write(data.join("canary.docx"), b"canary").unwrap();
+    let repo = dir.join("repo");
+    let (repo_s, data_s) = (repo.to_str().unwrap(), data.to_str().unwrap());
+    let pw = dir.join("pw");
+    fs::write(&pw, "ward 3 backup\n").unwrap();
+    let pw_s = pw.to_str().unwrap();
+
+    // A password file others can read is refused.
+    fs::set_permissions(&pw, fs::Permissions::from_mode(0o644)).unwrap();
+    let err = failure(wardwatch(&[
+        "backup",
+        "init",
+        "--repo",
+        repo_s,
+        "--password-file",
+        pw_s,
+    ]));
+    assert!(err.contains("readable by group or others"), "{err}");
+    fs::set_permissions(&pw, fs::Permissions::from_mode(0o600)).unwrap();
+
+    // No repository yet: say so and point at init.
+    let err = failure(wardwatch(&[
+        "backup",
+        "run",
+        "--repo",
+        repo_s,
+        "--password-file",
+        pw_s,
+        "--path",
+        data_s,
+    ]));
+    assert!(err.contains("backup init"), "{err}");
+
+    ok(wardwatch(&[
+        "backup",
+        "init",
+        "--repo",
+        repo_s,
+        "--password-file",
+        pw_s,
+    ]));
+    let canary = data.join("canary.docx");
+    let out = ok(wardwatch(&[
+        "backup",
+        "run",
+        "--repo",
+        repo_s,
+        "--password-file",
+        pw_s,
+        "--path",
+        data_s,
+        "--exclude",
+        canary.to_str().unwrap(),
+    ]));
+    assert!(
+        out.contains("files: 2 new, 0 changed, 0 unmodified"),
+        "{out}"
+    );
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("snapshot "))
+        .unwrap()
+        .to_string();
+    assert_eq!(id.len(), 64);
+
+    let listed = ok(wardwatch(&[
+        "backup",
+        "snapshots",
+        "--repo",
+        repo_s,
+        "--password-file",
+        pw_s,
+        "--format",
+        "json",
+    ]));
+    let json: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(json[0]["id"], id.as_str());
+    let text = ok(wardwatch(&[
+        "backup",
+        "snapshots",
+        "--repo",
+        repo_s,
+        "--password-file",
+        pw_s,
+    ]));
+    assert!(text.contains(&id[..8]), "{text}");
+
+    let target = dir.join("restored");
+    ok(wardwatch(&[
+        "backup",
+        "restore",
+        "--repo",
+        repo_s,
+        "--password-file",
+        pw_s,
+        "--snapshot",
+        &id[..8],
+        "--target",
+        target.to_str().unwrap(),
+    ]));
+    fs::remove_file(&canary).unwrap();
+    let restored = target.join(data.strip_prefix("/").unwrap());
+    assert_eq!(files(&data), files(&restored));
+
+    // Stock restic lists the snapshot.
+    let restic = "/usr/bin/restic";
+    assert!(
+        Path::new(restic).exists(),
+        "stock restic is needed: apt-get install restic"
+    );
+    let out = Command::new(restic)
+        .args([
+            "-r",
+            repo_s,
+            "--password-file",
+            pw_s,
+            "--no-cache",
+            "snapshots",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&id));
+}
