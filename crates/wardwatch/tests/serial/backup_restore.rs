@@ -81,6 +81,45 @@ fn files_an_encryptor_changed_come_back_from_the_backup_taken_before_it() {
         agent.stderr()
     );
 
+    // What the agent wrote through the server is a restic repository: stock restic,
+    // with the terminal's certificate and key password, lists and restores it.
+    let identity = tmp.path().join("identity.pem");
+    let mut pem = std::fs::read_to_string(state.join("cert.pem")).unwrap();
+    pem.push_str(&std::fs::read_to_string(state.join("key.pem")).unwrap());
+    std::fs::write(&identity, pem).unwrap();
+    let restic = |args: &[&str]| {
+        Command::new("restic")
+            .arg("-r")
+            .arg(format!("rest:{}/api/v1/backup/repo/", server.agent_url))
+            .arg("--cacert")
+            .arg(state.join("ca.pem"))
+            .arg("--tls-client-cert")
+            .arg(&identity)
+            .arg("--password-file")
+            .arg(state.join("backup-password"))
+            .arg("--no-cache")
+            .args(args)
+            .output()
+            .expect("restic is installed (apt-get install restic)")
+    };
+    let listed = restic(&["snapshots", "--json"]);
+    assert!(listed.status.success(), "{}", text(&listed));
+    let snapshots: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(snapshots.as_array().map(Vec::len), Some(1), "{snapshots}");
+    let copy = tmp.path().join("restic-restore");
+    let out = restic(&["restore", "latest", "--target", copy.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let restored = files(&copy.join(share.strip_prefix("/").unwrap()));
+    let expected: BTreeMap<PathBuf, Vec<u8>> = before
+        .iter()
+        .map(|(p, b)| (copy.join(p.strip_prefix("/").unwrap()), b.clone()))
+        .collect();
+    assert_eq!(restored.len(), expected.len());
+    assert!(
+        restored == expected,
+        "stock restic restored different bytes"
+    );
+
     // The encryptor runs to the end: the guard only reports.
     let out = Command::new(BIN)
         .args(["simulate", "encrypt", "--dir"])
