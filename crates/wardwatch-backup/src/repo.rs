@@ -105,6 +105,17 @@ pub struct CheckReport {
     pub bytes_read: u64,
 }
 
+/// What a restore drill read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DrillReport {
+    pub snapshot_id: String,
+    pub files_in_snapshot: u64,
+    pub files_read: u64,
+    pub bytes_read: u64,
+    /// Files that could not be read back whole, each a sentence; empty: the drill passed.
+    pub problems: Vec<String>,
+}
+
 /// What a prune removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PruneSummary {

@@ -226,6 +226,37 @@ impl BackupService {
         result
     }
 
+    /// A restore drill on a host's newest snapshot: `max_files` files spread over it
+    /// read back in full. Recorded for the console either way.
+    pub fn run_drill(
+        &self,
+        host_id: &str,
+        max_files: usize,
+        now: i64,
+    ) -> Result<wardwatch_backup::DrillReport, BackupServiceError> {
+        let lock = self.lock(host_id);
+        let _shared = lock.blocking_read();
+        let result = self
+            .open_repository(host_id)
+            .and_then(|repo| Ok(repo.drill(None, max_files)?));
+        let (ok, detail) = match &result {
+            Ok(r) => (
+                r.problems.is_empty(),
+                serde_json::json!({
+                    "snapshot": r.snapshot_id,
+                    "files_read": r.files_read,
+                    "bytes_read": r.bytes_read,
+                    "files_in_snapshot": r.files_in_snapshot,
+                    "problems": r.problems,
+                }),
+            ),
+            Err(e) => (false, serde_json::json!({ "error": e.to_string() })),
+        };
+        self.store
+            .record_check(host_id, "drill", ok, &detail, now)?;
+        result
+    }
+
     /// Runs retention on every repository; failures are recorded and logged, and the
     /// others still run.
     pub fn run_retention_all(&self, now: i64) -> Vec<Result<RetentionReport, String>> {
@@ -251,9 +282,11 @@ impl BackupService {
 
 /// Share of pack data read back by each scheduled check.
 pub const CHECK_READ_PERCENT: u8 = 5;
+/// Files read back in full by each scheduled restore drill.
+pub const DRILL_FILES: usize = 20;
 
 impl BackupService {
-    /// Retention, then a check of every repository; each failure is recorded and the
+    /// Retention, then a check and a restore drill of every repository; each failure is recorded and the
     /// others still run.
     pub fn scheduled_work(&self) {
         let results = self.run_retention_all(wardwatch_proto::now_millis());

@@ -312,6 +312,11 @@ fn a_terminal_backs_up_with_stock_restic_and_cannot_delete_or_overwrite_anything
     };
     let out = check(&["--read-data", "100"]);
     assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("restore drill ok: 3 of 3 files"),
+        "{}",
+        text(&out)
+    );
     let pack_path = walk(&repo_dir.join("data"))
         .into_iter()
         .find(|p| p.ends_with(&pack))

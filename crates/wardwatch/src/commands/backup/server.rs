@@ -296,6 +296,10 @@ pub struct CheckArgs {
     /// Percent of the pack data to read back and verify (0 to 100).
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u8).range(0..=100))]
     pub read_data: u8,
+    /// Then a restore drill: read back this many files of the newest snapshot in full
+    /// (0: no drill).
+    #[arg(long, default_value_t = 20)]
+    pub drill_files: usize,
     #[command(flatten)]
     pub data: DataArg,
 }
@@ -323,6 +327,29 @@ pub fn check(args: CheckArgs) -> anyhow::Result<()> {
             Err(e) => {
                 bad += 1;
                 println!("{host}: check failed: {e}");
+            }
+        }
+        if args.drill_files == 0 {
+            continue;
+        }
+        match service.run_drill(&host, args.drill_files, wardwatch_proto::now_millis()) {
+            Ok(r) if r.problems.is_empty() => println!(
+                "{host}: restore drill ok: {} of {} files read back ({} bytes) from snapshot {}",
+                r.files_read,
+                r.files_in_snapshot,
+                r.bytes_read,
+                &r.snapshot_id[..8.min(r.snapshot_id.len())]
+            ),
+            Ok(r) => {
+                bad += 1;
+                println!("{host}: restore drill: {} problems", r.problems.len());
+                for p in r.problems {
+                    println!("    {p}");
+                }
+            }
+            Err(e) => {
+                bad += 1;
+                println!("{host}: restore drill failed: {e}");
             }
         }
     }
