@@ -8,6 +8,7 @@
 //!
 //! | module | `wardwatch bench` | measures |
 //! | --- | --- | --- |
+//! | [`backup`] | `backup` | restic-format backups against Debian's `restic` |
 //! | [`ingest`] | `ingest` | simulated agents against a local server |
 //! | [`scan`] | `scan` | the malware scanner against `yara -r` and `clamscan -r` |
 //! | [`bundle`] | `bundle` | offline bundle build, verify and install |
@@ -18,6 +19,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod backup;
 pub mod bundle;
 pub mod bundle_fetch;
 pub mod ingest;

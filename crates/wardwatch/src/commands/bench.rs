@@ -58,6 +58,21 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Backups: wardwatch against Debian's `restic` on a data set copied from this
+    /// machine's own files (/usr/share, /usr/lib, …) in a temporary directory: backup,
+    /// 5 % of the files changed, incremental backup, full restore; throughput,
+    /// repository size and peak memory of each (both run as child processes).
+    Backup {
+        /// Bytes of data to copy into the data set.
+        #[arg(long, default_value_t = 2 * 1024 * 1024 * 1024)]
+        size: u64,
+        /// Keep the temporary directory (data and both repositories).
+        #[arg(long)]
+        keep: bool,
+        /// The restic binary to compare with.
+        #[arg(long, default_value = "/usr/bin/restic")]
+        restic: PathBuf,
+    },
     /// Malware scan: wardwatch against Debian's `yara -r` and `clamscan -r` on the same
     /// tree with the same rules and hash lists: files/s, MB/s, CPU time, peak RSS and
     /// what each found (median of REPEAT runs after one untimed warm-up run of each).
@@ -162,6 +177,19 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                     wardwatch_bench::ransomware::render(&summary, &outcomes)
                 );
             }
+            Ok(())
+        }
+        BenchCommand::Backup { size, keep, restic } => {
+            let options = wardwatch_bench::backup::BenchOptions {
+                exe: std::env::current_exe()?,
+                size,
+                keep,
+                restic,
+            };
+            let report =
+                tokio::task::spawn_blocking(move || wardwatch_bench::backup::run(&options))
+                    .await??;
+            println!("{report}");
             Ok(())
         }
         BenchCommand::Scan {
