@@ -13,6 +13,7 @@
 
 use std::io::{Seek, SeekFrom};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Path, State};
@@ -198,16 +199,27 @@ async fn list_files(
     Ok(response)
 }
 
+/// The terminal's repository, the kind and the lock for a request about one file,
+/// after the kind and name were checked.
+fn one_file(
+    state: &AgentApi,
+    host: &AuthenticatedHost,
+    kind: &str,
+    name: &str,
+) -> Result<(RepoDir, FileKind, Arc<tokio::sync::RwLock<()>>), ApiError> {
+    let kind = parse_kind(kind)?;
+    parse_name(name)?;
+    let repo = repository(state, &host.host_id)?;
+    Ok((repo, kind, state.backup.lock(&host.host_id)))
+}
+
 async fn get_file(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
     Path((kind, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let kind = parse_kind(&kind)?;
-    parse_name(&name)?;
-    let repo = repository(&state, &host.host_id)?;
-    let lock = state.backup.lock(&host.host_id);
+    let (repo, kind, lock) = one_file(&state, &host, &kind, &name)?;
     let _shared = lock.read().await;
     send_file(repo.path(kind, &name), &headers, &name).await
 }
@@ -287,10 +299,7 @@ async fn post_file(
     Path((kind, name)): Path<(String, String)>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let kind = parse_kind(&kind)?;
-    parse_name(&name)?;
-    let repo = repository(&state, &host.host_id)?;
-    let lock = state.backup.lock(&host.host_id);
+    let (repo, kind, lock) = one_file(&state, &host, &kind, &name)?;
     let _shared = lock.read().await;
     let final_path = repo.path(kind, &name);
     if final_path.exists() {

@@ -3,8 +3,10 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
+
+use crate::support::harness::files_below;
 
 fn wardwatch(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wardwatch"))
@@ -27,27 +29,6 @@ fn ok(out: Output) -> String {
 fn failure(out: Output) -> String {
     assert!(!out.status.success(), "wardwatch should have failed");
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Every regular file below `root`, relative path and content.
-fn files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((
-                    p.strip_prefix(root).unwrap().to_path_buf(),
-                    fs::read(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
@@ -166,7 +147,7 @@ fn init_run_snapshots_restore_and_restic_reads_it() {
     ]));
     fs::remove_file(&canary).unwrap();
     let restored = target.join(data.strip_prefix("/").unwrap());
-    assert_eq!(files(&data), files(&restored));
+    assert_eq!(files_below(&data), files_below(&restored));
 
     // Stock restic lists the snapshot.
     let restic = "/usr/bin/restic";

@@ -83,28 +83,6 @@ fn make_files(dir: &Path, seed: u8) {
     std::fs::write(dir.join("empty"), b"").unwrap();
 }
 
-/// Every regular file under `root`, relative, with its bytes.
-fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(path);
-            } else {
-                out.push((
-                    path.strip_prefix(root).unwrap().to_path_buf(),
-                    std::fs::read(&path).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn grant(server: &TestServer, state: &Path) -> (u16, serde_json::Value) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = agent_http(state, true);
@@ -131,7 +109,7 @@ fn request(state: &Path, method: &str, url: &str, body: Vec<u8>) -> (u16, String
 }
 
 fn files_under(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    tree(dir)
+    files_below(dir)
         .into_iter()
         .map(|(p, b)| (p.to_string_lossy().into_owned(), b))
         .collect()
@@ -237,8 +215,8 @@ fn a_terminal_backs_up_with_stock_restic_and_cannot_delete_or_overwrite_anything
     let target = tmp.path().join("restored");
     restic.ok(&["restore", &snapshot, "--target", target.to_str().unwrap()]);
     assert_eq!(
-        tree(&target.join(data.strip_prefix("/").unwrap())),
-        tree(&data)
+        files_below(&target.join(data.strip_prefix("/").unwrap())),
+        files_below(&data)
     );
 
     // Another terminal reaches only its own, new repository.
@@ -300,8 +278,8 @@ fn a_terminal_backs_up_with_stock_restic_and_cannot_delete_or_overwrite_anything
     ]);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(
-        tree(&target.join(data.strip_prefix("/").unwrap())),
-        tree(&data)
+        files_below(&target.join(data.strip_prefix("/").unwrap())),
+        files_below(&data)
     );
 
     // Its check reads every pack back; a pack damaged on the server's disk is named.
@@ -342,7 +320,10 @@ fn a_terminal_backs_up_with_stock_restic_and_cannot_delete_or_overwrite_anything
 
 /// Files under a directory, recursively.
 fn walk(dir: &Path) -> Vec<PathBuf> {
-    tree(dir).into_iter().map(|(p, _)| dir.join(p)).collect()
+    files_below(dir)
+        .into_iter()
+        .map(|(p, _)| dir.join(p))
+        .collect()
 }
 
 #[test]
@@ -386,7 +367,7 @@ fn retention_goes_by_when_the_server_received_a_snapshot_not_by_the_time_written
         .unwrap();
         good.push(id);
     }
-    let good_tree_day1 = tree(&data);
+    let good_tree_day1 = files_below(&data);
 
     // Then the terminal is compromised: it writes snapshots dated late on each of those
     // days (to push the good ones out of their daily buckets) and one far in the future.
@@ -459,7 +440,7 @@ fn retention_goes_by_when_the_server_received_a_snapshot_not_by_the_time_written
     let target = tmp.path().join("restored");
     restic.ok(&["restore", &good[1], "--target", target.to_str().unwrap()]);
     assert_eq!(
-        tree(&target.join(data.strip_prefix("/").unwrap())),
+        files_below(&target.join(data.strip_prefix("/").unwrap())),
         good_tree_day1
     );
 }
