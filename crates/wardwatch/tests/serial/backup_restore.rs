@@ -10,6 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::support::harness::*;
+use crate::support::webdriver::Browser;
 
 /// Every regular file under `root` with its bytes, canaries left out.
 fn files(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
@@ -220,4 +221,43 @@ fn files_an_encryptor_changed_come_back_from_the_backup_taken_before_it() {
         assert!(kept, "the damaged copy of {} was not kept", path.display());
     }
     agent.terminate(Duration::from_secs(20));
+
+    // The console shows the terminal's backups, and the alert's restore button queues a
+    // restore (the agent is stopped, so it stays queued).
+    let password = server.admin_password.clone().expect("first admin password");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let wait = Duration::from_secs(20);
+        let browser = Browser::start().await.expect("start headless Chromium");
+        browser.sign_in(&server.console_url, "admin", &password, wait).await.unwrap();
+        browser.goto(&format!("{}/#/backups", server.console_url)).await.unwrap();
+        let row = browser
+            .wait_for(&format!("tr.backup-row[data-host='{host_id}']"), wait)
+            .await
+            .expect("the host's backups row");
+        let text = browser.text(&row).await.unwrap();
+        assert!(text.contains("all well"), "{text}");
+        browser
+            .goto(&format!("{}/#/alerts/{alert_id}", server.console_url))
+            .await
+            .unwrap();
+        let button = browser.wait_for("#alert-restore", wait).await.expect("restore button");
+        browser.click(&button).await.unwrap();
+        browser
+            .wait_until(
+                "var e = document.getElementById('alert-restore-status'); return !!e && e.textContent.indexOf('Queued as command') >= 0;",
+                wait,
+            )
+            .await
+            .expect("the restore is queued");
+        browser.quit().await.unwrap();
+    });
+    let queued: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM host_commands WHERE host_id = ?1 AND kind = 'backup.restore' AND created_by = 'admin'",
+            [&host_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(queued, 1);
 }
