@@ -206,8 +206,11 @@ mod tests {
         let unknown = validate_command("reboot", &json!({})).unwrap_err();
         assert_eq!(
             unknown,
-            "unknown command kind \"reboot\": use scan, quarantine.restore or quarantine.delete"
+            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete or backup.restore"
         );
+        // A restore from backup is made from an alert, never from free-form arguments.
+        let restore = validate_command("backup.restore", &json!({ "alert_id": 1 })).unwrap_err();
+        assert!(restore.contains("/api/alerts/{id}/restore"), "{restore}");
         let many: Vec<String> = (0..=MAX_SCAN_PATHS).map(|i| format!("/p{i}")).collect();
         assert!(validate_command("scan", &json!({ "paths": many })).is_err());
     }
