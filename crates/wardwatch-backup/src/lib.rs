@@ -21,7 +21,7 @@ pub use throttle::Throttled;
 pub use error::BackupError;
 pub use repo::{
     local_backend, BackupProgress, BackupRequest, BackupSummary, CheckReport, DrillReport,
-    FileRead, PruneSummary, Repository, RestoreSummary, SnapshotSummary,
+    FileRead, PruneMode, PruneSummary, Repository, RestoreSummary, SnapshotSummary,
 };
 /// The storage interface a repository is written through; re-exported so that a backend
 /// can be written elsewhere without naming `rustic_core`.

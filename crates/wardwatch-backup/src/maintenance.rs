@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use rustic_core::{CheckOptions, FileType, LimitOption, PruneOptions, ReadSubsetOption};
 
-use crate::repo::{CheckReport, PruneSummary, Repository};
+use crate::repo::{CheckReport, PruneMode, PruneSummary, Repository};
 use crate::BackupError;
 
 impl Repository {
@@ -51,12 +51,15 @@ impl Repository {
             .map_err(BackupError::rustic("cannot remove the snapshots"))
     }
 
-    /// Removes data no snapshot needs any more, at once (no delayed second phase: the
-    /// agent is the repository's only writer).
-    pub fn prune(&self) -> Result<PruneSummary, BackupError> {
+    /// Removes data no snapshot needs any more. [`PruneMode::Now`] deletes it at once;
+    /// [`PruneMode::BesideBackups`] is for a repository a backup may be writing to at the
+    /// same time (the server's): pack files no index names yet may be that backup's, so
+    /// unneeded packs are only marked, and a later prune deletes them once they have been
+    /// marked for a day (a backup that indexes them meanwhile takes them back).
+    pub fn prune(&self, mode: PruneMode) -> Result<PruneSummary, BackupError> {
         let failed = BackupError::rustic("prune failed");
         let opts = PruneOptions::default()
-            .instant_delete(true)
+            .instant_delete(mode == PruneMode::Now)
             .max_unused(LimitOption::Percentage(0))
             .max_repack(LimitOption::Unlimited);
         let before = self.pack_sizes()?;

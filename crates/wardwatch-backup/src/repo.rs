@@ -116,6 +116,15 @@ pub struct DrillReport {
     pub problems: Vec<String>,
 }
 
+/// How a prune may delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PruneMode {
+    /// At once: nothing else writes to the repository now (a local disk, a CLI run).
+    Now,
+    /// In two phases, safe beside a backup that is uploading at the same time.
+    BesideBackups,
+}
+
 /// What a prune removed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PruneSummary {

@@ -241,7 +241,7 @@ fn forget_and_prune_shrink_the_repository_and_the_rest_still_restores() {
     repo.forget(std::slice::from_ref(&first.snapshot_id))
         .unwrap();
     assert_eq!(repo.snapshots().unwrap().len(), 1);
-    let pruned = repo.prune().unwrap();
+    let pruned = repo.prune(wardwatch_backup::PruneMode::Now).unwrap();
     assert!(pruned.packs_removed >= 1, "{pruned:?}");
     assert!(pruned.bytes_freed > 2_000_000, "{pruned:?}");
     assert!(du(&dir) + 2_000_000 < before);
@@ -250,4 +250,32 @@ fn forget_and_prune_shrink_the_repository_and_the_rest_still_restores() {
     repo.restore(None, None, &target).unwrap();
     assert_same_files(&other, &target.join(other.strip_prefix("/").unwrap()));
     assert!(repo.check(100).unwrap().problems.is_empty());
+}
+
+#[test]
+fn a_prune_beside_backups_keeps_packs_no_index_names_yet() {
+    use sha2::{Digest, Sha256};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    make_tree(&data);
+    let dir = tmp.path().join("repo");
+    let repo = init(&dir);
+    let first = repo.backup(&request(&[&data]), &Quiet).unwrap();
+    // A pack a backup running elsewhere has uploaded but not indexed yet.
+    let content = noise(7, 50_000);
+    let name = hex::encode(Sha256::digest(&content));
+    let in_flight = dir.join("data").join(&name[..2]).join(&name);
+    fs::create_dir_all(in_flight.parent().unwrap()).unwrap();
+    fs::write(&in_flight, &content).unwrap();
+
+    repo.forget(std::slice::from_ref(&first.snapshot_id))
+        .unwrap();
+    repo.prune(wardwatch_backup::PruneMode::BesideBackups)
+        .unwrap();
+    assert!(in_flight.exists(), "a pack of a running backup was deleted");
+    repo.prune(wardwatch_backup::PruneMode::Now).unwrap();
+    assert!(
+        !in_flight.exists(),
+        "an unneeded pack stayed after an immediate prune"
+    );
 }

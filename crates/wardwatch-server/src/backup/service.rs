@@ -187,7 +187,8 @@ impl BackupService {
         if !plan.forget.is_empty() {
             repo.forget(&plan.forget)?;
             self.store.mark_forgotten(host_id, &plan.forget, now)?;
-            let pruned = repo.prune()?;
+            // Uploads of a backup in progress span many requests: two phases.
+            let pruned = repo.prune(wardwatch_backup::PruneMode::BesideBackups)?;
             report.packs_removed = pruned.packs_removed;
             report.bytes_freed = pruned.bytes_freed;
         }
