@@ -70,17 +70,16 @@ impl Repository {
         path: &Path,
         out: &mut dyn Write,
     ) -> Result<FileRead, BackupError> {
-        let repo = self.indexed()?;
-        let snap = find_snapshot(&repo, snapshot)?;
-        let node = find_node(&repo, &snap, path)?;
-        if !node.is_file() {
-            return Err(BackupError::Invalid(format!(
-                "{} in snapshot {} is not a regular file",
-                path.display(),
-                snap.id
-            )));
-        }
-        self.dump_node(&repo, &node, out)
+        self.reader()?.read_file(snapshot, path, out)
+    }
+
+    /// The repository with its index loaded once, for reading many files (loading the
+    /// index is the slow part, over the network above all).
+    pub fn reader(&self) -> Result<Reader<'_>, BackupError> {
+        Ok(Reader {
+            repo: self,
+            indexed: self.indexed()?,
+        })
     }
 
     /// A restore drill: reads back `max_files` regular files spread over a snapshot (the
@@ -160,6 +159,33 @@ impl Repository {
             size: hashing.size,
             sha256: hex::encode(hashing.hasher.finalize()),
         })
+    }
+}
+
+/// A repository opened for reading files, its index loaded once.
+pub struct Reader<'a> {
+    repo: &'a Repository,
+    indexed: RusticRepo<IndexedFullStatus>,
+}
+
+impl Reader<'_> {
+    /// Streams one file of a snapshot (its absolute path as backed up) into `out`.
+    pub fn read_file(
+        &self,
+        snapshot: &str,
+        path: &Path,
+        out: &mut dyn Write,
+    ) -> Result<FileRead, BackupError> {
+        let snap = find_snapshot(&self.indexed, snapshot)?;
+        let node = find_node(&self.indexed, &snap, path)?;
+        if !node.is_file() {
+            return Err(BackupError::Invalid(format!(
+                "{} in snapshot {} is not a regular file",
+                path.display(),
+                snap.id
+            )));
+        }
+        self.repo.dump_node(&self.indexed, &node, out)
     }
 }
 

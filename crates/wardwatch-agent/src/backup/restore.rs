@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::UNIX_EPOCH;
 
 use serde::Serialize;
-use wardwatch_backup::{Repository, SnapshotSummary};
+use wardwatch_backup::{Reader, Repository, SnapshotSummary};
 use wardwatch_os::fsat;
 use wardwatch_proto::RestoreFile;
 
@@ -49,6 +49,15 @@ pub fn restore_files(repo: &Repository, files: &[RestoreFile], before_ms: i64) -
                 .collect()
         }
     };
+    let reader = match repo.reader() {
+        Ok(r) => r,
+        Err(e) => {
+            return files
+                .iter()
+                .map(|f| failed(&f.path, format!("the backup index cannot be read: {e}")))
+                .collect()
+        }
+    };
     let mut before: Vec<&SnapshotSummary> =
         snapshots.iter().filter(|s| millis(s) < before_ms).collect();
     before.sort_by_key(|s| std::cmp::Reverse(millis(s)));
@@ -61,7 +70,7 @@ pub fn restore_files(repo: &Repository, files: &[RestoreFile], before_ms: i64) -
                     "no backup was taken before the process started writing".into(),
                 );
             }
-            restore_one(repo, file, &before)
+            restore_one(&reader, file, &before)
         })
         .collect()
 }
@@ -77,7 +86,7 @@ fn failed(path: &str, note: String) -> FileOutcome {
 }
 
 fn restore_one(
-    repo: &Repository,
+    reader: &Reader<'_>,
     file: &RestoreFile,
     snapshots: &[&SnapshotSummary],
 ) -> FileOutcome {
@@ -107,7 +116,7 @@ fn restore_one(
             Ok(f) => f,
             Err(e) => return failed(&file.path, format!("cannot write in its folder: {e}")),
         };
-        let read = repo.read_file(&snapshot.id, path, &mut tmp);
+        let read = reader.read_file(&snapshot.id, path, &mut tmp);
         let read = match read.and_then(|r| {
             tmp.flush()
                 .and_then(|_| tmp.sync_all())
