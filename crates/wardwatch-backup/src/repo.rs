@@ -233,7 +233,11 @@ impl Repository {
             )));
         }
         let started = Instant::now();
-        let mut snap_opts = SnapshotOptions::default().host(request.hostname.clone());
+        let mut snap_opts = SnapshotOptions::default();
+        if !request.hostname.is_empty() {
+            // Empty: rustic writes this machine's host name.
+            snap_opts = snap_opts.host(request.hostname.clone());
+        }
         for tag in &request.tags {
             snap_opts = snap_opts
                 .add_tags(tag)
