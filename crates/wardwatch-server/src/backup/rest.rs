@@ -226,7 +226,7 @@ async fn get_file(
 
 /// A byte range `bytes=START-END` or `bytes=START-` of a file of `size` bytes, as
 /// `(start, length)`.
-fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
+pub fn parse_range(header: &str, size: u64) -> Option<(u64, u64)> {
     let spec = header.trim().strip_prefix("bytes=")?;
     let (start, end) = spec.split_once('-')?;
     let start: u64 = start.trim().parse().ok()?;
