@@ -32,9 +32,6 @@ pub trait BackupStore: Send + Sync {
     /// Notes that a host's repository exists, and counts a key issued to the terminal.
     fn note_repository(&self, host_id: &str, now: i64) -> StoreResult<()>;
 
-    /// Whether a host's repository was created.
-    fn has_repository(&self, host_id: &str) -> StoreResult<bool>;
-
     /// Records a snapshot the server received from a host, at `now` (its first arrival
     /// only: a snapshot is never received twice).
     fn record_snapshot(

@@ -140,7 +140,7 @@ impl RepoDir {
     }
 
     /// Opens a file for reading with its size; `None` when absent.
-    pub fn open(&self, path: &Path) -> io::Result<Option<(File, u64)>> {
+    pub fn open(path: &Path) -> io::Result<Option<(File, u64)>> {
         match File::open(path) {
             Ok(file) => {
                 let size = file.metadata()?.len();

@@ -242,18 +242,9 @@ async fn send_file(
     headers: &HeaderMap,
     name: &str,
 ) -> Result<Response, ApiError> {
-    let opened = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
-        match std::fs::File::open(&path) {
-            Ok(file) => {
-                let size = file.metadata()?.len();
-                Ok(Some((file, size)))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    })
-    .await?
-    .map_err(|e| io_error("cannot read the repository", e))?;
+    let opened = tokio::task::spawn_blocking(move || RepoDir::open(&path))
+        .await?
+        .map_err(|e| io_error("cannot read the repository", e))?;
     let Some((mut file, size)) = opened else {
         return Err(ApiError::not_found(format!(
             "no file {name} in this repository"

@@ -95,18 +95,6 @@ impl BackupStore for Store {
         tx.commit().map_err(|e| self.err(e))
     }
 
-    fn has_repository(&self, host_id: &str) -> StoreResult<bool> {
-        let conn = self.reader();
-        conn.query_row(
-            "SELECT 1 FROM backup_repos WHERE host_id = ?1",
-            [host_id],
-            |_| Ok(()),
-        )
-        .optional()
-        .map(|found| found.is_some())
-        .map_err(|e| self.err(e))
-    }
-
     fn record_snapshot(
         &self,
         host_id: &str,

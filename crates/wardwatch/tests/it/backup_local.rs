@@ -6,25 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use crate::support::harness::files_below;
-
-fn wardwatch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wardwatch"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("start wardwatch")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "wardwatch failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::support::harness::{files_below, succeeded, wardwatch};
 
 fn failure(out: Output) -> String {
     assert!(!out.status.success(), "wardwatch should have failed");
@@ -78,7 +60,7 @@ fn init_run_snapshots_restore_and_restic_reads_it() {
     ]));
     assert!(err.contains("backup init"), "{err}");
 
-    ok(wardwatch(&[
+    succeeded(wardwatch(&[
         "backup",
         "init",
         "--repo",
@@ -87,7 +69,7 @@ fn init_run_snapshots_restore_and_restic_reads_it() {
         pw_s,
     ]));
     let canary = data.join("canary.docx");
-    let out = ok(wardwatch(&[
+    let out = succeeded(wardwatch(&[
         "backup",
         "run",
         "--repo",
@@ -110,7 +92,7 @@ fn init_run_snapshots_restore_and_restic_reads_it() {
         .to_string();
     assert_eq!(id.len(), 64);
 
-    let listed = ok(wardwatch(&[
+    let listed = succeeded(wardwatch(&[
         "backup",
         "snapshots",
         "--repo",
@@ -122,7 +104,7 @@ fn init_run_snapshots_restore_and_restic_reads_it() {
     ]));
     let json: serde_json::Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(json[0]["id"], id.as_str());
-    let text = ok(wardwatch(&[
+    let text = succeeded(wardwatch(&[
         "backup",
         "snapshots",
         "--repo",
@@ -133,7 +115,7 @@ fn init_run_snapshots_restore_and_restic_reads_it() {
     assert!(text.contains(&id[..8]), "{text}");
 
     let target = dir.join("restored");
-    ok(wardwatch(&[
+    succeeded(wardwatch(&[
         "backup",
         "restore",
         "--repo",

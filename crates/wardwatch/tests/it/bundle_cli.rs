@@ -7,6 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::support::harness::succeeded;
+
 fn wardwatch(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_wardwatch"))
         .args(args)
@@ -14,16 +16,6 @@ fn wardwatch(dir: &Path, args: &[&str]) -> Output {
         .env("RUST_LOG", "warn")
         .output()
         .expect("start wardwatch")
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "wardwatch failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn sources(dir: &Path) {
@@ -43,7 +35,7 @@ fn keygen_build_verify_inspect() {
     let dir = tmp.path();
     sources(dir);
 
-    let out = ok(wardwatch(
+    let out = succeeded(wardwatch(
         dir,
         &[
             "bundle",
@@ -78,7 +70,7 @@ fn keygen_build_verify_inspect() {
     );
 
     let build = |version: &str, out: &str| {
-        ok(wardwatch(
+        succeeded(wardwatch(
             dir,
             &[
                 "bundle",
@@ -122,12 +114,12 @@ fn keygen_build_verify_inspect() {
         args.extend_from_slice(extra);
         wardwatch(dir, &args)
     };
-    let out = ok(verify(&[]));
+    let out = succeeded(verify(&[]));
     assert!(
         out.starts_with("OK: feed-7.bundle may be installed"),
         "{out}"
     );
-    ok(verify(&["--installed-version", "6"]));
+    succeeded(verify(&["--installed-version", "6"]));
 
     let refused = verify(&["--installed-version", "7"]);
     assert!(!refused.status.success());
@@ -139,7 +131,7 @@ fn keygen_build_verify_inspect() {
         "{stderr}"
     );
 
-    let out = ok(wardwatch(
+    let out = succeeded(wardwatch(
         dir,
         &[
             "bundle",
@@ -163,11 +155,11 @@ fn build_unsigned_then_sign() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     sources(dir);
-    ok(wardwatch(
+    succeeded(wardwatch(
         dir,
         &["bundle", "keygen", "--out", "k", "--password-file", "pw"],
     ));
-    let out = ok(wardwatch(
+    let out = succeeded(wardwatch(
         dir,
         &[
             "bundle",
@@ -188,7 +180,7 @@ fn build_unsigned_then_sign() {
     assert!(!unsigned.status.success());
     assert!(String::from_utf8_lossy(&unsigned.stderr).contains("not signed"));
 
-    ok(wardwatch(
+    succeeded(wardwatch(
         dir,
         &[
             "bundle",
@@ -200,7 +192,7 @@ fn build_unsigned_then_sign() {
             "pw",
         ],
     ));
-    ok(wardwatch(
+    succeeded(wardwatch(
         dir,
         &["bundle", "verify", "b.bundle", "--trusted", "k.pub"],
     ));

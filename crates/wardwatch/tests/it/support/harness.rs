@@ -21,6 +21,17 @@ pub fn wardwatch(args: &[&str]) -> Output {
         .expect("run wardwatch")
 }
 
+/// The stdout of a command that must have succeeded; its output names why when not.
+pub fn succeeded(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "wardwatch failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Stdout and stderr of a finished command, for assertion messages.
 pub fn text(out: &Output) -> String {
     format!(
