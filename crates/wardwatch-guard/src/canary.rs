@@ -46,7 +46,16 @@ struct Planted {
     size: u64,
     mtime_ns: i64,
     content: Vec<u8>,
+    /// When the guard last planted this canary again after damage. The event that
+    /// reports the damage can be handled after the once-a-second replant has already
+    /// restored the bytes; until [`DAMAGE_EVENT_GRACE`] has passed, a write event
+    /// about this canary is taken as that damage, not judged by the restored content.
+    replanted_at: Option<std::time::Instant>,
 }
+
+/// How long after a replant an event about the canary still counts as the damage that
+/// caused it (events wait in the kernel queue and the guard's channel for far less).
+const DAMAGE_EVENT_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The canaries of all protected directories.
 #[derive(Debug, Default)]
@@ -77,12 +86,18 @@ impl Canaries {
         self.planted.iter().any(|p| p.path == path)
     }
 
-    /// Whether the canary at `path` still holds exactly what was planted.
+    /// Whether the canary at `path` still holds exactly what was planted, and was not
+    /// just planted again because it had been damaged.
     pub fn is_intact(&self, path: &Path) -> bool {
         self.planted
             .iter()
             .find(|p| p.path == path)
-            .is_some_and(same_content)
+            .is_some_and(|p| {
+                let just_replanted = p
+                    .replanted_at
+                    .is_some_and(|at| at.elapsed() < DAMAGE_EVENT_GRACE);
+                !just_replanted && same_content(p)
+            })
     }
 
     /// Plants again every canary that was changed, moved or removed; returns their paths
@@ -113,8 +128,9 @@ impl Canaries {
             };
             let name = name.to_string_lossy().into_owned();
             match plant_one(dir, &name) {
-                Ok(new) => {
+                Ok(mut new) => {
                     tracing::info!(path = %new.path.display(), "canary planted again");
+                    new.replanted_at = Some(std::time::Instant::now());
                     *p = new;
                     replanted.push(p.path.clone());
                 }
@@ -192,6 +208,7 @@ fn plant_one(dir: &Path, name: &str) -> Result<Planted, GuardError> {
         size: m.size(),
         mtime_ns: m.mtime() * 1_000_000_000 + m.mtime_nsec(),
         content: body,
+        replanted_at: None,
     })
 }
 
@@ -457,6 +474,9 @@ mod tests {
         assert!(!c.is_intact(&paths[1]));
         assert_eq!(c.replant_damaged(), vec![paths[1].clone()]);
         assert!(std::fs::read(&paths[1]).unwrap().starts_with(b"%PDF"));
+        // The event reporting that damage may be handled only now: the restored bytes
+        // must not make it look harmless.
+        assert!(!c.is_intact(&paths[1]));
         assert!(c.replant_damaged().is_empty());
         c.remove();
         assert!(paths.iter().all(|p| !p.exists()));
