@@ -90,3 +90,49 @@ fn we_open_list_and_restore_a_repository_stock_restic_wrote() {
     assert_same_files(&data, &target.join(data.strip_prefix("/").unwrap()));
     assert!(repo.check(100).unwrap().problems.is_empty());
 }
+
+/// The chunk boundaries are restic's: restic, backing up the same files into a
+/// repository we wrote, finds every data blob already there. Several files of several
+/// chunks each, between small ones, into two repositories (two polynoms) in one process,
+/// so that the chunker's per-thread tables are reused and switched.
+#[test]
+fn stock_restic_finds_every_chunk_we_cut_already_in_the_repository() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    fs::create_dir_all(&data).unwrap();
+    for i in 0..4u64 {
+        fs::write(data.join(format!("small-{i}.txt")), format!("note {i}\n")).unwrap();
+        fs::write(
+            data.join(format!("study-{i}.dcm")),
+            noise(100 + i, 5_000_000),
+        )
+        .unwrap();
+    }
+    let pass = password_file(tmp.path());
+    for name in ["repo-a", "repo-b"] {
+        let dir = tmp.path().join(name);
+        let repo = init(&dir);
+        repo.backup(&request(&[&data]), &Quiet).unwrap();
+        let out = restic_run(
+            &dir,
+            &pass,
+            &[
+                "backup",
+                "--json",
+                "--host",
+                "restic",
+                data.to_str().unwrap(),
+            ],
+        );
+        let summary: serde_json::Value = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["message_type"] == "summary")
+            .unwrap_or_else(|| panic!("no summary in restic's output: {out}"));
+        assert!(
+            summary["total_bytes_processed"].as_u64().unwrap() >= 20_000_000,
+            "{summary}"
+        );
+        assert_eq!(summary["data_blobs"], 0, "{name}: {summary}");
+    }
+}
