@@ -10,12 +10,14 @@
 
 pub mod error;
 mod maintenance;
+pub mod pace;
 mod progress;
 pub mod repo;
 mod restore;
 mod source;
 pub mod throttle;
 
+pub use pace::Pacer;
 pub use throttle::Throttled;
 
 pub use error::BackupError;

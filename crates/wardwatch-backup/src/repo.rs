@@ -12,6 +12,7 @@ use rustic_core::{
     RepositoryBackends, RepositoryOptions, SnapshotOptions, WriteBackend,
 };
 
+use crate::pace::Pacer;
 use crate::progress::{ByteCounter, CountingBars};
 use crate::source::FilteredSource;
 use crate::BackupError;
@@ -43,6 +44,8 @@ pub struct BackupRequest {
     /// The host name written into the snapshot.
     pub hostname: String,
     pub tags: Vec<String>,
+    /// Asked before each read of file content (a CPU budget); `None`: full speed.
+    pub pacer: Option<Arc<dyn Pacer>>,
 }
 
 /// Told how far a backup has come.
@@ -249,6 +252,7 @@ impl Repository {
             &request.paths,
             &request.excludes,
             &request.exclude_name_prefixes,
+            request.pacer.clone(),
         )
         .map_err(BackupError::rustic("cannot read the paths to back up"))?;
         let repo = self

@@ -3,21 +3,26 @@
 //! file must be left out exactly, so the walk is filtered by path instead.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use rustic_core::{
     Excludes, LocalSource, LocalSourceFilterOptions, LocalSourceSaveOptions, ReadSource,
     ReadSourceEntry, RusticResult,
 };
 
-type Open = <LocalSource as ReadSource>::Open;
+use crate::pace::{PacedOpen, Pacer};
+
+type LocalOpen = <LocalSource as ReadSource>::Open;
+type Open = PacedOpen<LocalOpen>;
 type Entry = RusticResult<ReadSourceEntry<Open>>;
 
 /// A [`LocalSource`] without the excluded paths (and anything below them), nor files
-/// whose name starts with an excluded prefix.
+/// whose name starts with an excluded prefix; each file read through the pacer.
 pub(crate) struct FilteredSource {
     inner: LocalSource,
     excludes: Vec<PathBuf>,
     name_prefixes: Vec<String>,
+    pacer: Option<Arc<dyn Pacer>>,
 }
 
 impl FilteredSource {
@@ -25,6 +30,7 @@ impl FilteredSource {
         paths: &[PathBuf],
         excludes: &[PathBuf],
         name_prefixes: &[String],
+        pacer: Option<Arc<dyn Pacer>>,
     ) -> RusticResult<Self> {
         let inner = LocalSource::new(
             LocalSourceSaveOptions::default(),
@@ -36,6 +42,7 @@ impl FilteredSource {
             inner,
             excludes: excludes.to_vec(),
             name_prefixes: name_prefixes.to_vec(),
+            pacer,
         })
     }
 }
@@ -52,7 +59,8 @@ impl ReadSource for FilteredSource {
     fn entries(&self) -> Self::Iter {
         let excludes = self.excludes.clone();
         let prefixes = self.name_prefixes.clone();
-        Box::new(self.inner.entries().filter(move |entry| match entry {
+        let pacer = self.pacer.clone();
+        let kept = self.inner.entries().filter(move |entry| match entry {
             Ok(entry) => {
                 let name = entry
                     .path
@@ -63,6 +71,16 @@ impl ReadSource for FilteredSource {
                     && !prefixes.iter().any(|p| name.starts_with(p.as_bytes()))
             }
             Err(_) => true,
+        });
+        Box::new(kept.map(move |entry| {
+            entry.map(|e| ReadSourceEntry {
+                path: e.path,
+                node: e.node,
+                open: e.open.map(|inner| PacedOpen {
+                    inner,
+                    pacer: pacer.clone(),
+                }),
+            })
         }))
     }
 }

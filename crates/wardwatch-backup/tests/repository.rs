@@ -279,3 +279,31 @@ fn a_prune_beside_backups_keeps_packs_no_index_names_yet() {
         "an unneeded pack stayed after an immediate prune"
     );
 }
+
+/// Counts the reads it is asked about.
+#[derive(Debug, Default)]
+struct CountingPacer(std::sync::atomic::AtomicU64);
+impl wardwatch_backup::Pacer for CountingPacer {
+    fn pace(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn every_file_read_goes_through_the_pacer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    make_tree(&data);
+    let repo = init(&tmp.path().join("repo"));
+    let pacer = std::sync::Arc::new(CountingPacer::default());
+    let mut req = request(&[&data]);
+    req.pacer = Some(pacer.clone());
+    repo.backup(&req, &Quiet).unwrap();
+    // Five files with content, 2.1 MB in all: at least one read each, and the large
+    // ones in many reads.
+    let reads = pacer.0.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(reads >= 5 + 3 * 2, "{reads} reads paced");
+    let target = tmp.path().join("restored");
+    repo.restore(None, None, &target).unwrap();
+    assert_same_files(&data, &target.join(data.strip_prefix("/").unwrap()));
+}

@@ -288,6 +288,16 @@ pub fn make_fifo(path: &std::path::Path, mode: u32) -> io::Result<()> {
     cvt(unsafe { libc::mkfifo(c.as_ptr(), mode as libc::mode_t) }).map(drop)
 }
 
+/// Bytes an unprivileged writer can still store on the file system holding `file`
+/// (statvfs' available blocks: the blocks kept for root are not counted).
+pub fn available_space(file: &File) -> io::Result<u64> {
+    // SAFETY: an all-zero statvfs is a valid value to be overwritten.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: fstatvfs on a live descriptor into a live struct.
+    cvt(unsafe { libc::fstatvfs(file.as_raw_fd(), &mut st) })?;
+    Ok(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -67,12 +67,21 @@ pub fn clock_ticks_per_second() -> u64 {
 
 /// CPU time the calling thread has used.
 pub fn thread_cpu_time() -> std::time::Duration {
+    cpu_clock(libc::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// CPU time the whole process (every thread) has used.
+pub fn process_cpu_time() -> std::time::Duration {
+    cpu_clock(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+fn cpu_clock(clock: libc::clockid_t) -> std::time::Duration {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: clock_gettime into a live timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    // SAFETY: clock_gettime of a CPU-time clock into a live timespec.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
     std::time::Duration::new(
         ts.tv_sec.max(0) as u64,
         ts.tv_nsec.clamp(0, 999_999_999) as u32,

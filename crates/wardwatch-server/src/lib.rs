@@ -60,6 +60,8 @@ pub struct ServerConfig {
     /// Connection caps per listener and time limits per connection; the caps are
     /// scaled down at start if the open-file limit cannot hold them.
     pub limits: ConnectionLimits,
+    /// Free space uploads of backups never take, and each repository's quota.
+    pub backup_space: backup::space::SpaceLimits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +178,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let backup = Arc::new(backup::BackupService::open(
         &config.data_dir,
         store.clone(),
+        config.backup_space,
     )?);
 
     let identity = ca.issue_server_identity(&config.names)?;

@@ -4,6 +4,7 @@
 //! guard's canaries left out. Each run is reported as an event: an audit action when it
 //! worked, an alert when it did not (a terminal that stops backing up is a risk).
 
+mod budget;
 pub mod rest_backend;
 pub mod restore;
 
@@ -29,6 +30,8 @@ pub struct BackupConfig {
     pub every: Duration,
     /// Upload limit in bytes per second; `None`: as fast as the link goes.
     pub bandwidth: Option<u64>,
+    /// Percent of one CPU a run may use, averaged over the run.
+    pub cpu_percent: u32,
 }
 
 impl ServerClient {
@@ -127,6 +130,7 @@ pub fn run_once(
             .map(|u| u.nodename)
             .unwrap_or_default(),
         tags: vec!["wardwatch".into()],
+        pacer: Some(Arc::new(budget::CpuBudget::new(config.cpu_percent))),
     };
     let progress = LogProgress {
         last_tenth: std::sync::atomic::AtomicU64::new(0),

@@ -102,6 +102,7 @@ pub fn request(paths: &[&Path]) -> BackupRequest {
         exclude_name_prefixes: Vec::new(),
         hostname: "ward-3-terminal".into(),
         tags: vec!["test".into()],
+        pacer: None,
     }
 }
 

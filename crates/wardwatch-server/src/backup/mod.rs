@@ -19,6 +19,7 @@ pub mod rest;
 pub mod restore;
 pub mod retention;
 pub mod service;
+pub mod space;
 pub mod sqlite;
 
 pub use policy::RetentionPolicy;

@@ -288,6 +288,7 @@ async fn post_file(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
     Path((kind, name)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let (repo, kind, lock) = one_file(&state, &host, &kind, &name)?;
@@ -297,15 +298,35 @@ async fn post_file(
         tracing::warn!(host_id = %host.host_id, kind = kind.dir(), %name, "terminal tried to overwrite a repository file");
         return Err(forbidden(StoreFileError::Exists(name).to_string()));
     }
-    let limit = if kind == FileKind::Data {
+    let most = if kind == FileKind::Data {
         MAX_REPOSITORY_FILE
     } else {
         MAX_SMALL_FILE
     };
+    let room = {
+        let (service, host_id, dir) = (state.backup.clone(), host.host_id.clone(), repo.clone());
+        tokio::task::spawn_blocking(move || service.room_for(&host_id, &dir)).await??
+    };
+    let room = room.map_err(|refusal| {
+        tracing::warn!(host_id = %host.host_id, reason = %refusal, "backup upload refused for space");
+        ApiError::new(StatusCode::INSUFFICIENT_STORAGE, refusal.to_string())
+    })?;
+    let announced = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > room && n <= most) {
+        return Err(ApiError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            format!("{name} does not fit: the server can take {room} more bytes for this terminal's repository (quota or free-space reserve)"),
+        ));
+    }
+    let limit = most.min(room);
     let new_file = repo
         .begin(final_path, Some(name.clone()))
         .map_err(|e| io_error("cannot store the file", e))?;
     let size = receive(body, new_file, limit, &name).await?;
+    state.backup.note_stored(&host.host_id, size);
     if kind == FileKind::Snapshots {
         let store = state.store.clone();
         let host_id = host.host_id.clone();

@@ -10,8 +10,9 @@ use serde::Serialize;
 use wardwatch_backup::{local_backend, Repository};
 
 use super::keys::{new_password, ServerKey};
-use super::repo_files::RepoDir;
+use super::repo_files::{FileKind, RepoDir};
 use super::retention::{self, Candidate};
+use super::space::{self, SpaceLimits, SpaceRefusal};
 use crate::db::StoreError;
 use crate::storage::Storage;
 
@@ -54,6 +55,10 @@ pub struct BackupService {
     key: ServerKey,
     store: Arc<dyn Storage>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::RwLock<()>>>>,
+    limits: SpaceLimits,
+    /// Bytes each repository holds, counted once on first upload and kept current;
+    /// forgotten after retention, which frees space.
+    usage: Mutex<HashMap<String, u64>>,
 }
 
 impl BackupService {
@@ -63,7 +68,11 @@ impl BackupService {
     }
 
     /// Opens (creating on first use) the backup directory and the server's key.
-    pub fn open(data_dir: &Path, store: Arc<dyn Storage>) -> Result<Self, BackupServiceError> {
+    pub fn open(
+        data_dir: &Path,
+        store: Arc<dyn Storage>,
+        limits: SpaceLimits,
+    ) -> Result<Self, BackupServiceError> {
         let dir = Self::backup_dir(data_dir);
         let repos = dir.join("repos");
         std::fs::create_dir_all(&repos).map_err(|source| BackupServiceError::Io {
@@ -82,7 +91,49 @@ impl BackupService {
             key,
             store,
             locks: Mutex::new(HashMap::new()),
+            limits,
+            usage: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The most bytes one more upload into `host_id`'s repository may have, or why none
+    /// is accepted. Blocking: the first call for a repository counts what it holds.
+    pub fn room_for(
+        &self,
+        host_id: &str,
+        dir: &RepoDir,
+    ) -> Result<Result<u64, SpaceRefusal>, BackupServiceError> {
+        let io = |what: &str, source| BackupServiceError::Io {
+            what: format!("{what} {}", self.repos.display()),
+            source,
+        };
+        let repos = std::fs::File::open(&self.repos).map_err(|e| io("cannot open", e))?;
+        let free = wardwatch_os::fd::available_space(&repos)
+            .map_err(|e| io("cannot read the free space of", e))?;
+        let cached = self.usage_map().get(host_id).copied();
+        let used = match cached {
+            Some(used) => used,
+            None => {
+                let mut used = 0u64;
+                for kind in FileKind::ALL {
+                    let files = dir.list(kind).map_err(|e| io("cannot list", e))?;
+                    used += files.iter().map(|(_, size)| size).sum::<u64>();
+                }
+                *self.usage_map().entry(host_id.to_string()).or_insert(used)
+            }
+        };
+        Ok(space::room(free, used, self.limits))
+    }
+
+    /// Counts a file just stored into `host_id`'s repository.
+    pub fn note_stored(&self, host_id: &str, bytes: u64) {
+        if let Some(used) = self.usage_map().get_mut(host_id) {
+            *used += bytes;
+        }
+    }
+
+    fn usage_map(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+        self.usage.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn key(&self) -> &ServerKey {
@@ -191,6 +242,8 @@ impl BackupService {
             let pruned = repo.prune(wardwatch_backup::PruneMode::BesideBackups)?;
             report.packs_removed = pruned.packs_removed;
             report.bytes_freed = pruned.bytes_freed;
+            // Counted again on the next upload.
+            self.usage_map().remove(host_id);
         }
         let detail = serde_json::to_value(&report).unwrap_or_default();
         self.store

@@ -177,6 +177,10 @@ pub struct BackupFlags {
     /// when absent.
     #[arg(long, value_parser = parse_bandwidth)]
     pub backup_bandwidth: Option<u64>,
+    /// Percent of one CPU a backup may use, averaged over the run (it also runs at idle
+    /// CPU and I/O priority).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub backup_cpu: u32,
 }
 
 impl BackupFlags {
@@ -189,25 +193,32 @@ impl BackupFlags {
                 .collect(),
             every: self.backup_every,
             bandwidth: self.backup_bandwidth,
+            cpu_percent: self.backup_cpu,
         })
     }
 }
 
 /// `500k`, `10M`, `1G` or a number of bytes, per second.
 fn parse_bandwidth(text: &str) -> Result<u64, String> {
+    parse_bytes(text, "a rate", "500k, 10M or 1G (bytes per second)")
+}
+
+/// `500k`, `10M`, `1G`, `2T` or a number of bytes (powers of 1024), above zero.
+pub(crate) fn parse_bytes(text: &str, what: &str, examples: &str) -> Result<u64, String> {
     let text = text.trim();
     let (number, factor) = match text.chars().last() {
         Some('k' | 'K') => (&text[..text.len() - 1], 1u64 << 10),
         Some('M') => (&text[..text.len() - 1], 1 << 20),
         Some('G') => (&text[..text.len() - 1], 1 << 30),
+        Some('T') => (&text[..text.len() - 1], 1 << 40),
         _ => (text, 1),
     };
-    let n: u64 = number.parse().map_err(|_| {
-        format!("{text:?} is not a rate: write e.g. 500k, 10M or 1G (bytes per second)")
-    })?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not {what}: write e.g. {examples}"))?;
     match n.checked_mul(factor) {
-        Some(0) | None => Err(format!("{text:?}: give a rate above zero and below 2^64")),
-        Some(rate) => Ok(rate),
+        Some(0) | None => Err(format!("{text:?}: give {what} above zero and below 2^64")),
+        Some(bytes) => Ok(bytes),
     }
 }
 

@@ -33,6 +33,34 @@ pub struct ServerArgs {
     pub login: super::login_flags::LoginFlags,
     #[command(flatten)]
     pub connections: ConnectionFlags,
+    #[command(flatten)]
+    pub backup_space: BackupSpaceFlags,
+}
+
+/// Backup storage limits (`wardwatch server` and `up`): a terminal that uploads without
+/// end cannot fill the server's disk.
+#[derive(Args, Debug, Clone)]
+pub struct BackupSpaceFlags {
+    /// Most a terminal's backup repository may hold (e.g. 200G); no quota when absent.
+    #[arg(long, value_parser = parse_size)]
+    pub backup_quota: Option<u64>,
+    /// Free space on the backup disk that uploads never take, kept for the database
+    /// and the other terminals.
+    #[arg(long, default_value = "2G", value_parser = parse_size)]
+    pub backup_reserve: u64,
+}
+
+impl BackupSpaceFlags {
+    pub fn limits(&self) -> wardwatch_server::backup::space::SpaceLimits {
+        wardwatch_server::backup::space::SpaceLimits {
+            quota: self.backup_quota,
+            reserve: self.backup_reserve,
+        }
+    }
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    super::agent::parse_bytes(text, "a size", "500M, 200G or 2T")
 }
 
 /// Connection caps and time limits of both listeners (`wardwatch server` and `up`).
@@ -107,6 +135,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         names,
         logins: args.login.settings(),
         limits: args.connections.limits(),
+        backup_space: args.backup_space.limits(),
     })
     .await
     .context("the server could not start")?;

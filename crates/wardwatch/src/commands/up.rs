@@ -41,6 +41,8 @@ pub struct UpArgs {
     pub login: super::login_flags::LoginFlags,
     #[command(flatten)]
     pub connections: super::server::ConnectionFlags,
+    #[command(flatten)]
+    pub backup_space: super::server::BackupSpaceFlags,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -53,6 +55,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         names: wardwatch_server::default_names(&[args.listen, args.agent_listen]),
         logins: args.login.settings(),
         limits: args.connections.limits(),
+        backup_space: args.backup_space.limits(),
     })
     .await
     .context("the server could not start")?;

@@ -457,3 +457,72 @@ fn format_time(millis: i64) -> String {
         t.second()
     )
 }
+
+#[test]
+fn a_terminal_cannot_fill_the_servers_disk_past_its_quota_or_the_reserve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start_with(&tmp.path().join("server"), 0, 0, |c| {
+        c.args(["--backup-quota", "1M"]);
+    });
+    let state = tmp.path().join("agent");
+    let host_id = server.enrolled_agent(&state);
+    let (status, granted) = grant(&server, &state);
+    assert_eq!(status, 200, "{granted}");
+    let password = granted["password"].as_str().unwrap().to_string();
+    let restic = Restic::served(&server, &state, &password, tmp.path());
+
+    // Packs that do not compress: the first fits, the second would pass the quota and
+    // is refused with the reason, a small one still fits, and the repository never
+    // holds more than its quota.
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    let mut noise = |len: usize| -> Vec<u8> {
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect()
+    };
+    let repo_dir = server.data.join("backup/repos").join(&host_id);
+    let upload = |pack: Vec<u8>| {
+        let name = sha256sum(&pack);
+        let url = format!("{}/api/v1/backup/repo/data/{name}", server.agent_url);
+        let (status, message) = request(&state, "POST", &url, pack);
+        let stored = walk(&repo_dir).iter().any(|p| p.ends_with(&name));
+        (status, message, stored)
+    };
+    let (status, message, stored) = upload(noise(600_000));
+    assert_eq!((status, stored), (200, true), "{message}");
+    let (status, message, stored) = upload(noise(600_000));
+    assert_eq!((status, stored), (507, false), "{message}");
+    assert!(message.contains("quota"), "{message}");
+    let (status, message, stored) = upload(noise(100_000));
+    assert_eq!((status, stored), (200, true), "{message}");
+    let held: u64 = walk(&repo_dir)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(held <= 1 << 20, "the repository holds {held} bytes");
+    // What is there still reads.
+    restic.ok(&["snapshots"]);
+
+    // A second server whose disk is below its reserve takes no upload at all.
+    let full = TestServer::start_with(&tmp.path().join("server-2"), 0, 0, |c| {
+        c.args(["--backup-reserve", "1000000T"]);
+    });
+    let state2 = tmp.path().join("agent-2");
+    full.enrolled_agent(&state2);
+    let (status, granted) = grant(&full, &state2);
+    assert_eq!(status, 200, "{granted}");
+    let small = b"one small pack".to_vec();
+    let url = format!(
+        "{}/api/v1/backup/repo/data/{}",
+        full.agent_url,
+        sha256sum(&small)
+    );
+    let (status, message) = request(&state2, "POST", &url, small);
+    assert_eq!(status, 507, "{message}");
+    assert!(message.contains("kept free"), "{message}");
+}

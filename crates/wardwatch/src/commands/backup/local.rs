@@ -113,6 +113,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             .collect(),
         hostname: crate::commands::agent::hostname(),
         tags: args.tags.clone(),
+        // Run by a person, who wants it done: full speed.
+        pacer: None,
     };
     let progress = StderrProgress::default();
     let s = repo.backup(&request, &progress)?;

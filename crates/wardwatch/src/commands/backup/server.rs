@@ -65,7 +65,8 @@ fn open(data: &DataArg) -> anyhow::Result<(Arc<dyn Storage>, BackupService)> {
     let (store, _) = wardwatch_server::open_data_dir(&dir)
         .with_context(|| format!("cannot open the server data in {}", dir.display()))?;
     let store: Arc<dyn Storage> = Arc::new(store);
-    let service = BackupService::open(&dir, store.clone())?;
+    // Nothing is uploaded through this handle: the limits do not apply.
+    let service = BackupService::open(&dir, store.clone(), Default::default())?;
     Ok((store, service))
 }
 
