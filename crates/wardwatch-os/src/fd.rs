@@ -210,15 +210,32 @@ pub fn open_for_reading(path: &std::path::Path) -> io::Result<File> {
 /// process holds it. The kernel drops the lock when the descriptor closes, however the
 /// process ends.
 pub fn try_lock_exclusive(file: &File) -> io::Result<bool> {
-    // SAFETY: flock(2) on a descriptor borrowed for the call.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-        return Ok(true);
-    }
-    let e = io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(false)
+    flock(file, true, false)
+}
+
+/// Takes a `flock` on `file`, shared or exclusive; waits for it when `wait`, else
+/// returns `Ok(false)` when another open of the file holds a conflicting lock (also one
+/// in this process: locks belong to the open file, not to the process).
+pub fn flock(file: &File, exclusive: bool, wait: bool) -> io::Result<bool> {
+    let mut op = if exclusive {
+        libc::LOCK_EX
     } else {
-        Err(e)
+        libc::LOCK_SH
+    };
+    if !wait {
+        op |= libc::LOCK_NB;
+    }
+    loop {
+        // SAFETY: flock(2) on a descriptor borrowed for the call.
+        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EWOULDBLOCK) if !wait => return Ok(false),
+            Some(libc::EINTR) => continue,
+            _ => return Err(e),
+        }
     }
 }
 

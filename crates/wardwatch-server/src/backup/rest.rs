@@ -79,6 +79,17 @@ fn io_error(what: &str, e: std::io::Error) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{what}: {e}"))
 }
 
+/// Holds the repository shared against other processes for one request. A retention
+/// run from the command line holds it alone; the terminal retries later.
+fn held(state: &AgentApi, host: &AuthenticatedHost) -> Result<std::fs::File, ApiError> {
+    state.backup.try_hold_shared(&host.host_id)?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "retention or a check started from the command line is running on this terminal's repository; retry later",
+        )
+    })
+}
+
 fn forbidden(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, message)
 }
@@ -172,6 +183,7 @@ async fn list_files(
     let repo = repository(&state, &host.host_id)?;
     let lock = state.backup.lock(&host.host_id);
     let _shared = lock.read().await;
+    let _held = held(&state, &host)?;
     let files = tokio::task::spawn_blocking(move || repo.list(kind))
         .await?
         .map_err(|e| io_error("cannot list the repository", e))?;
@@ -221,6 +233,7 @@ async fn get_file(
 ) -> Result<Response, ApiError> {
     let (repo, kind, lock) = one_file(&state, &host, &kind, &name)?;
     let _shared = lock.read().await;
+    let _held = held(&state, &host)?;
     send_file(repo.path(kind, &name), &headers, &name).await
 }
 
@@ -293,6 +306,7 @@ async fn post_file(
 ) -> Result<Response, ApiError> {
     let (repo, kind, lock) = one_file(&state, &host, &kind, &name)?;
     let _shared = lock.read().await;
+    let _held = held(&state, &host)?;
     let final_path = repo.path(kind, &name);
     if final_path.exists() {
         tracing::warn!(host_id = %host.host_id, kind = kind.dir(), %name, "terminal tried to overwrite a repository file");
@@ -426,6 +440,7 @@ async fn delete_file(
     let repo = repository(&state, &host.host_id)?;
     let lock = state.backup.lock(&host.host_id);
     let _shared = lock.read().await;
+    let _held = held(&state, &host)?;
     let removed = tokio::task::spawn_blocking(move || repo.remove_lock(&name))
         .await?
         .map_err(|e| io_error("cannot remove the lock", e))?;

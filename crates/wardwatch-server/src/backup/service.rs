@@ -3,6 +3,7 @@
 //! done with the server's key (retention, checks, restores).
 
 use std::collections::HashMap;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -50,8 +51,20 @@ pub struct RetentionReport {
     pub bytes_freed: u64,
 }
 
+/// How a repository is held against other processes on the same data directory (a
+/// `wardwatch backup retention` or `check` run beside the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Reading, checking, uploading: any number at once.
+    Shared,
+    /// Retention and pruning, creating keys: alone.
+    Exclusive,
+}
+
 pub struct BackupService {
     repos: PathBuf,
+    /// One lock file per repository, `flock`ed as [`Hold`] says.
+    lock_files: PathBuf,
     key: ServerKey,
     store: Arc<dyn Storage>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::RwLock<()>>>>,
@@ -86,8 +99,14 @@ impl BackupService {
             ),
             source,
         })?;
+        let lock_files = dir.join("locks");
+        std::fs::create_dir_all(&lock_files).map_err(|source| BackupServiceError::Io {
+            what: format!("cannot create {}", lock_files.display()),
+            source,
+        })?;
         Ok(BackupService {
             repos,
+            lock_files,
             key,
             store,
             locks: Mutex::new(HashMap::new()),
@@ -156,7 +175,53 @@ impl BackupService {
         Ok(RepoDir::new(self.repos.join(host_id)))
     }
 
-    /// The lock of one repository: uploads hold it shared, retention alone.
+    /// Holds `host_id`'s repository against other processes, waiting for it; released
+    /// when the returned file closes. Blocking.
+    pub fn hold(&self, host_id: &str, hold: Hold) -> Result<std::fs::File, BackupServiceError> {
+        let file = self.lock_file(host_id)?;
+        wardwatch_os::fd::flock(&file, hold == Hold::Exclusive, true)
+            .map_err(|source| self.lock_error(host_id, source))?;
+        Ok(file)
+    }
+
+    /// Holds `host_id`'s repository shared if no other process holds it alone (a
+    /// retention run from the command line); `None` when one does.
+    pub fn try_hold_shared(
+        &self,
+        host_id: &str,
+    ) -> Result<Option<std::fs::File>, BackupServiceError> {
+        let file = self.lock_file(host_id)?;
+        let held = wardwatch_os::fd::flock(&file, false, false)
+            .map_err(|source| self.lock_error(host_id, source))?;
+        Ok(held.then_some(file))
+    }
+
+    fn lock_file(&self, host_id: &str) -> Result<std::fs::File, BackupServiceError> {
+        self.repo_dir(host_id)?; // the host id is checked there
+        let path = self.lock_files.join(format!("{host_id}.lock"));
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| BackupServiceError::Io {
+                what: format!("cannot open the lock file {}", path.display()),
+                source,
+            })
+    }
+
+    fn lock_error(&self, host_id: &str, source: std::io::Error) -> BackupServiceError {
+        BackupServiceError::Io {
+            what: format!("cannot lock the repository of {host_id}"),
+            source,
+        }
+    }
+
+    /// The lock of one repository in this process: uploads hold it shared, retention
+    /// alone (uploads then wait instead of being turned away).
     pub fn lock(&self, host_id: &str) -> Arc<tokio::sync::RwLock<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
         locks.entry(host_id.to_string()).or_default().clone()
@@ -166,6 +231,7 @@ impl BackupService {
     /// key for the terminal. Blocking; run under the repository's lock.
     pub fn provision(&self, host_id: &str) -> Result<ProvisionedRepository, BackupServiceError> {
         let dir = self.repo_dir(host_id)?;
+        let _held = self.hold(host_id, Hold::Exclusive)?;
         let created = !dir.exists();
         let repo = if created {
             dir.create_dirs().map_err(|source| BackupServiceError::Io {
@@ -208,6 +274,7 @@ impl BackupService {
     ) -> Result<RetentionReport, BackupServiceError> {
         let lock = self.lock(host_id);
         let _alone = lock.blocking_write();
+        let _held = self.hold(host_id, Hold::Exclusive)?;
         let department = self
             .store
             .host(host_id)?
@@ -261,6 +328,7 @@ impl BackupService {
     ) -> Result<wardwatch_backup::CheckReport, BackupServiceError> {
         let lock = self.lock(host_id);
         let _shared = lock.blocking_read();
+        let _held = self.hold(host_id, Hold::Shared)?;
         let result = self
             .open_repository(host_id)
             .and_then(|repo| Ok(repo.check(read_data_percent)?));
@@ -290,6 +358,7 @@ impl BackupService {
     ) -> Result<wardwatch_backup::DrillReport, BackupServiceError> {
         let lock = self.lock(host_id);
         let _shared = lock.blocking_read();
+        let _held = self.hold(host_id, Hold::Shared)?;
         let result = self
             .open_repository(host_id)
             .and_then(|repo| Ok(repo.drill(None, max_files)?));

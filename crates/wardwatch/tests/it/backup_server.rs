@@ -526,3 +526,47 @@ fn a_terminal_cannot_fill_the_servers_disk_past_its_quota_or_the_reserve() {
     assert_eq!(status, 507, "{message}");
     assert!(message.contains("kept free"), "{message}");
 }
+
+#[test]
+fn while_another_process_holds_a_repository_alone_uploads_are_turned_away_to_retry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+    let state = tmp.path().join("agent");
+    let host_id = server.enrolled_agent(&state);
+    let (status, granted) = grant(&server, &state);
+    assert_eq!(status, 200, "{granted}");
+
+    // As `wardwatch backup retention` does from the command line beside the server.
+    let lock = std::fs::File::open(
+        server
+            .data
+            .join("backup/locks")
+            .join(format!("{host_id}.lock")),
+    )
+    .unwrap();
+    assert!(wardwatch_os::fd::flock(&lock, true, false).unwrap());
+    let pack = b"a pack uploaded during retention".to_vec();
+    let name = sha256sum(&pack);
+    let url = format!("{}/api/v1/backup/repo/data/{name}", server.agent_url);
+    let stored = || {
+        walk(&server.data.join("backup/repos").join(&host_id))
+            .iter()
+            .any(|p| p.ends_with(&name))
+    };
+    let (status, message) = request(&state, "POST", &url, pack.clone());
+    assert_eq!(status, 503, "{message}");
+    assert!(message.contains("command line"), "{message}");
+    assert!(!stored());
+    let (status, message) = request(
+        &state,
+        "GET",
+        &format!("{}/api/v1/backup/repo/keys/", server.agent_url),
+        vec![],
+    );
+    assert_eq!(status, 503, "{message}");
+
+    drop(lock);
+    let (status, message) = request(&state, "POST", &url, pack);
+    assert_eq!(status, 200, "{message}");
+    assert!(stored());
+}

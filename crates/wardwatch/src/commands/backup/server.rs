@@ -221,6 +221,8 @@ pub fn restore_host(
     target: &std::path::Path,
 ) -> anyhow::Result<()> {
     let (_, service) = open(data)?;
+    // Not while a retention run prunes it (from the server or another command).
+    let _held = service.hold(host, wardwatch_server::backup::service::Hold::Shared)?;
     let repo = service.open_repository(host)?;
     let summary = repo.restore(snapshot, path, target)?;
     println!(
