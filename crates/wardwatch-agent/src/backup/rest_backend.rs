@@ -20,6 +20,9 @@ use crate::client::ServerClient;
 /// ward's link may be slow or throttled.
 const FILE_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
+/// How long a request waits out a repository the server holds for retention.
+const BUSY_PATIENCE: Duration = Duration::from_secs(30 * 60);
+
 const REST_V2: &str = "application/vnd.x.restic.rest.v2";
 
 /// restic's REST protocol at `path` on the server.
@@ -52,14 +55,40 @@ impl RestBackend {
         }
     }
 
-    /// Sends a request and waits for its whole answer.
+    /// Sends a request and waits for its whole answer. While the server answers 503
+    /// (a retention run holds the repository alone), asks again after a growing pause,
+    /// for up to [`BUSY_PATIENCE`] in all.
     fn send(
         &self,
         method: reqwest::Method,
         path: &str,
-        build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<(u16, Bytes), Box<RusticError>> {
-        let request = build(self.client.call(method.clone(), path).timeout(FILE_TIMEOUT));
+        let mut waited = Duration::ZERO;
+        let mut pause = Duration::from_secs(2);
+        loop {
+            let answer = self.send_once(method.clone(), path, &build)?;
+            if answer.0 != 503 || waited >= BUSY_PATIENCE {
+                return Ok(answer);
+            }
+            tracing::info!(
+                path,
+                pause_s = pause.as_secs(),
+                "backup repository busy on the server; asking again"
+            );
+            std::thread::sleep(pause);
+            waited += pause;
+            pause = (pause * 2).min(Duration::from_secs(60));
+        }
+    }
+
+    fn send_once(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        build: &impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<(u16, Bytes), Box<RusticError>> {
+        let request = build(self.client.call(method, path).timeout(FILE_TIMEOUT));
         self.runtime.block_on(async move {
             let response = request.send().await.map_err(|e| {
                 RusticError::new(
@@ -206,9 +235,10 @@ impl WriteBackend for RestBackend {
         for part in content.slice() {
             body.extend_from_slice(part);
         }
+        let body = Bytes::from(body);
         let (status, answer) = self.send(reqwest::Method::POST, &path, |r| {
             r.header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                .body(body)
+                .body(body.clone())
         })?;
         match status {
             200 | 201 => Ok(()),

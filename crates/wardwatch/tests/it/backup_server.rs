@@ -569,4 +569,38 @@ fn while_another_process_holds_a_repository_alone_uploads_are_turned_away_to_ret
     let (status, message) = request(&state, "POST", &url, pack);
     assert_eq!(status, 200, "{message}");
     assert!(stored());
+
+    // The agent's own backup waits out such a hold and then completes.
+    let lock = std::fs::File::open(
+        server
+            .data
+            .join("backup/locks")
+            .join(format!("{host_id}.lock")),
+    )
+    .unwrap();
+    assert!(wardwatch_os::fd::flock(&lock, true, false).unwrap());
+    let ward = tmp.path().join("ward");
+    make_files(&ward, 7);
+    let _agent = start_agent(
+        &state,
+        &["--no-inventory", "--backup-path", &ward.to_string_lossy()],
+    );
+    let db = server.db();
+    let last_run = || {
+        db.query_row(
+            "SELECT ok FROM backup_checks WHERE host_id = ?1 AND kind = 'run' ORDER BY id DESC LIMIT 1",
+            [&host_id],
+            |r| r.get::<_, bool>(0),
+        )
+        .ok()
+    };
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    assert_eq!(
+        last_run(),
+        None,
+        "no run can finish while the repository is held"
+    );
+    drop(lock);
+    let run = wait_for(std::time::Duration::from_secs(120), last_run);
+    assert_eq!(run, Some(true), "the backup after the hold");
 }
