@@ -14,6 +14,7 @@ pub mod pace;
 mod progress;
 pub mod repo;
 mod restore;
+mod restore_tree;
 mod source;
 pub mod throttle;
 

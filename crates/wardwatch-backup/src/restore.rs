@@ -6,12 +6,11 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use rustic_core::repofile::SnapshotFile;
-use rustic_core::{
-    IndexedFullStatus, LocalDestination, LsOptions, Repository as RusticRepo, RestoreOptions,
-};
+use rustic_core::{IndexedFullStatus, LsOptions, Repository as RusticRepo};
 use sha2::{Digest, Sha256};
 
 use crate::repo::{full_id, DrillReport, FileRead, Repository, RestoreSummary};
+use crate::restore_tree;
 use crate::BackupError;
 
 impl Repository {
@@ -22,6 +21,18 @@ impl Repository {
         snapshot: Option<&str>,
         path: Option<&Path>,
         target: &Path,
+    ) -> Result<RestoreSummary, BackupError> {
+        self.restore_in_batches(snapshot, path, target, restore_tree::BATCH_BYTES)
+    }
+
+    /// [`Repository::restore`] with rustic given at most `batch_bytes` of file content
+    /// per call.
+    pub(crate) fn restore_in_batches(
+        &self,
+        snapshot: Option<&str>,
+        path: Option<&Path>,
+        target: &Path,
+        batch_bytes: u64,
     ) -> Result<RestoreSummary, BackupError> {
         ensure_empty(target)?;
         let repo = self.indexed()?;
@@ -41,26 +52,12 @@ impl Repository {
                 bytes: read.size,
             });
         }
-        let target_str = target.to_str().ok_or_else(|| {
-            BackupError::Invalid(format!(
-                "the target {} is not valid UTF-8",
-                target.display()
-            ))
-        })?;
-        let failed = BackupError::rustic("restore failed");
-        let dest = LocalDestination::new(target_str, true, false).map_err(&failed)?;
-        let opts = RestoreOptions::default();
-        let nodes = repo.ls(&node, &LsOptions::default()).map_err(&failed)?;
-        let plan = repo
-            .prepare_restore(&opts, nodes.clone(), &dest, false)
-            .map_err(&failed)?;
-        let summary = RestoreSummary {
+        let restored = restore_tree::restore_dir(&repo, &node, target, batch_bytes)?;
+        Ok(RestoreSummary {
             snapshot_id: full_id(&snap.id),
-            files: plan.stats.files.restore,
-            bytes: plan.restore_size,
-        };
-        repo.restore(plan, &opts, nodes, &dest).map_err(&failed)?;
-        Ok(summary)
+            files: restored.files,
+            bytes: restored.bytes,
+        })
     }
 
     /// Streams one file of a snapshot (its absolute path as backed up) into `out`.
