@@ -487,7 +487,9 @@ impl SnapshotRestoreArgs {
 
 /// A snapshot id or prefix: 1 to [`MAX_SNAPSHOT_ID_CHARS`] lowercase hex digits.
 pub fn check_snapshot_id(id: &str) -> Result<(), String> {
-    let hex = id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let hex = id
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if id.is_empty() || id.len() > MAX_SNAPSHOT_ID_CHARS || !hex {
         return Err(format!(
             "a snapshot is named by its id or the start of it: 1 to {MAX_SNAPSHOT_ID_CHARS} of 0-9 and a-f"
@@ -501,7 +503,9 @@ pub fn check_snapshot_id(id: &str) -> Result<(), String> {
 pub fn check_restore_path(what: &str, path: &str) -> Result<(), String> {
     let shown: String = path.chars().take(80).collect();
     if !path.starts_with('/') {
-        return Err(format!("the {what} {shown:?} is not an absolute path (it must start with /)"));
+        return Err(format!(
+            "the {what} {shown:?} is not an absolute path (it must start with /)"
+        ));
     }
     if path.len() > MAX_RESTORE_PATH_BYTES {
         return Err(format!(
@@ -654,7 +658,10 @@ mod tests {
         };
         for bad_id in ["", "ABCDEF", "12g4", "../x", &"a".repeat(65)] {
             let snapshot = Some(bad_id.to_string());
-            assert!(with(&|a| a.snapshot = snapshot.clone()).is_err(), "{bad_id:?}");
+            assert!(
+                with(&|a| a.snapshot = snapshot.clone()).is_err(),
+                "{bad_id:?}"
+            );
         }
         assert_eq!(with(&|a| a.snapshot = Some("a".repeat(64))), Ok(()));
         for bad in [
