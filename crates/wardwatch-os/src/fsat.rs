@@ -123,19 +123,7 @@ fn open_dir_by_components(path: &Path) -> Result<File, FsatError> {
             Component::Prefix(_) => return Err(fail(io::ErrorKind::InvalidInput.into())),
         };
         let flags = libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY;
-        dir = match open_raw(dir.as_raw_fd(), name, flags, 0) {
-            Ok(next) => next,
-            // A link opened with O_NOFOLLOW|O_DIRECTORY fails with ELOOP or ENOTDIR.
-            Err(e) => {
-                let link = e.raw_os_error() == Some(libc::ELOOP)
-                    || stat_raw(dir.as_raw_fd(), name).is_ok_and(|s| s.is_symlink());
-                return Err(if link {
-                    FsatError::Symlink(path.into())
-                } else {
-                    fail(e)
-                });
-            }
-        };
+        dir = open_subdir(&dir, name, flags, path)?;
     }
     // An O_PATH descriptor cannot be read or synced: the directory itself, opened again.
     let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
@@ -171,20 +159,33 @@ pub fn create_dirs(path: &Path, mode: u32) -> Result<File, FsatError> {
                 return Err(fail(e));
             }
         }
-        dir = match open_raw(dir.as_raw_fd(), name, flags, 0) {
-            Ok(next) => next,
-            Err(e) => {
-                let link = e.raw_os_error() == Some(libc::ELOOP)
-                    || stat_raw(dir.as_raw_fd(), name).is_ok_and(|s| s.is_symlink());
-                return Err(if link {
-                    FsatError::Symlink(path.into())
-                } else {
-                    fail(e)
-                });
-            }
-        };
+        dir = open_subdir(&dir, name, flags, path)?;
     }
     Ok(dir)
+}
+
+/// Opens the folder `name` of `dir` with `flags` (which hold `O_NOFOLLOW|O_DIRECTORY`):
+/// a symbolic link there is [`FsatError::Symlink`] of `path`, the whole path being
+/// opened.
+fn open_subdir(
+    dir: &File,
+    name: &OsStr,
+    flags: libc::c_int,
+    path: &Path,
+) -> Result<File, FsatError> {
+    open_raw(dir.as_raw_fd(), name, flags, 0).map_err(|e| {
+        // A link opened with O_NOFOLLOW|O_DIRECTORY fails with ELOOP or ENOTDIR.
+        let link = e.raw_os_error() == Some(libc::ELOOP)
+            || stat_raw(dir.as_raw_fd(), name).is_ok_and(|s| s.is_symlink());
+        if link {
+            FsatError::Symlink(path.into())
+        } else {
+            FsatError::Io {
+                path: path.into(),
+                source: e,
+            }
+        }
+    })
 }
 
 /// Opens the entry `name` of `dir` (`O_CLOEXEC` is added; pass `O_NOFOLLOW` for a file).

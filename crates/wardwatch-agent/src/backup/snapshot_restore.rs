@@ -197,10 +197,13 @@ mod tests {
         (store, data, repo, id)
     }
 
-    fn args(paths: &[&Path], target: Option<&Path>) -> SnapshotRestoreArgs {
+    fn args<P: AsRef<Path>>(paths: &[P], target: Option<&Path>) -> SnapshotRestoreArgs {
         SnapshotRestoreArgs {
             snapshot: None,
-            paths: paths.iter().map(|p| p.display().to_string()).collect(),
+            paths: paths
+                .iter()
+                .map(|p| p.as_ref().display().to_string())
+                .collect(),
             target: target.map(|t| t.display().to_string()),
         }
     }
@@ -303,7 +306,10 @@ mod tests {
         let target = out.path().join("restored/here");
         let records = data.path().join("records");
         let stop = AtomicBool::new(false);
-        let mut wanted = args(&[&records, &data.path().join("other/c.txt")], Some(&target));
+        let mut wanted = args(
+            &[&records, &data.path().join("other/c.txt")],
+            Some(target.as_path()),
+        );
         wanted.snapshot = Some(id[..10].to_string());
 
         let report = restore_snapshot(&repo, &wanted, &stop).unwrap();
@@ -331,7 +337,7 @@ mod tests {
         // A target whose folder on the way is a link elsewhere: nothing lands there.
         let elsewhere = tempfile::tempdir().unwrap();
         symlink(elsewhere.path(), out.path().join("trap")).unwrap();
-        let trapped = args(&[&records], Some(&out.path().join("trap/x")));
+        let trapped = args(&[&records], Some(out.path().join("trap/x").as_path()));
         let report = restore_snapshot(&repo, &trapped, &stop).unwrap();
         assert_eq!((report.restored, report.failed), (0, 2), "{report:?}");
         assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
@@ -353,7 +359,7 @@ mod tests {
         assert!(restore_snapshot(&repo, &unknown, &stop).is_err());
         // A path the snapshot does not hold is one failure, the rest goes on.
         let missing = args(
-            &[Path::new("/no/such/path"), &data.path().join("other")],
+            &[PathBuf::from("/no/such/path"), data.path().join("other")],
             None,
         );
         let report = restore_snapshot(&repo, &missing, &stop).unwrap();
