@@ -1,5 +1,6 @@
-//! Commands from the console, run on the terminal: a scan now, and restoring or deleting
-//! a quarantined file. The server cannot reach a terminal, so the agent fetches them when
+//! Commands from the console, run on the terminal: a scan now, restoring or deleting a
+//! quarantined file, and restores from backups (a guard alert's files, or what an admin
+//! chose of a snapshot). The server cannot reach a terminal, so the agent fetches them when
 //! it polls (see `run.rs`); this module only runs one and says how it went. Everything
 //! here blocks (files, signatures); call it off the async runtime.
 
@@ -74,6 +75,7 @@ pub fn run_command(
             Ok(result)
         }
         Command::BackupRestore(args) => backup_restore(context, &args, emit),
+        Command::BackupRestoreSnapshot(args) => backup_restore_snapshot(context, &args, stop, emit),
         Command::QuarantineDelete(VaultArgs { id }) => {
             let vault = open_vault(context)?;
             let record = vault
@@ -86,12 +88,8 @@ pub fn run_command(
     }
 }
 
-/// Puts back the files of a guard alert from the terminal's backups, and reports each.
-fn backup_restore(
-    context: &CommandContext,
-    args: &wardwatch_proto::BackupRestoreArgs,
-    emit: &mut dyn FnMut(EventBody),
-) -> Result<Value, String> {
+/// Opens the terminal's repository on the server with a key the server grants.
+fn open_repository(context: &CommandContext) -> Result<wardwatch_backup::Repository, String> {
     let client = context
         .backup_client
         .as_ref()
@@ -105,8 +103,17 @@ fn backup_restore(
         runtime,
         &path,
     ));
-    let repo = wardwatch_backup::Repository::open(backend, &password)
-        .map_err(|e| format!("the backup repository cannot be opened: {e}"))?;
+    wardwatch_backup::Repository::open(backend, &password)
+        .map_err(|e| format!("the backup repository cannot be opened: {e}"))
+}
+
+/// Puts back the files of a guard alert from the terminal's backups, and reports each.
+fn backup_restore(
+    context: &CommandContext,
+    args: &wardwatch_proto::BackupRestoreArgs,
+    emit: &mut dyn FnMut(EventBody),
+) -> Result<Value, String> {
+    let repo = open_repository(context)?;
     let outcomes = crate::backup::restore::restore_files(&repo, &args.files, args.before_ms);
     let restored = outcomes.iter().filter(|o| o.restored).count();
     let failed = outcomes.len() - restored;
@@ -128,6 +135,50 @@ fn backup_restore(
         "failed": failed,
         "files": outcomes,
     }))
+}
+
+/// Puts back what an admin chose of one snapshot, and reports the counts and the
+/// files that failed.
+fn backup_restore_snapshot(
+    context: &CommandContext,
+    args: &wardwatch_proto::SnapshotRestoreArgs,
+    stop: &AtomicBool,
+    emit: &mut dyn FnMut(EventBody),
+) -> Result<Value, String> {
+    // Checked before the repository is reached: nothing hostile gets that far.
+    args.check()?;
+    let repo = open_repository(context)?;
+    let report = crate::backup::snapshot_restore::restore_snapshot(&repo, args, stop)?;
+    emit(snapshot_restore_event(&report, args));
+    tracing::info!(
+        snapshot = %report.snapshot,
+        restored = report.restored,
+        unchanged = report.unchanged,
+        failed = report.failed,
+        "snapshot restored on request of the console"
+    );
+    serde_json::to_value(&report).map_err(|e| e.to_string())
+}
+
+/// The audit event of a snapshot restore: which snapshot, where, and the counts.
+fn snapshot_restore_event(
+    report: &crate::backup::snapshot_restore::SnapshotRestoreReport,
+    args: &wardwatch_proto::SnapshotRestoreArgs,
+) -> EventBody {
+    EventBody::Action(wardwatch_proto::HostAction {
+        action: "backup.restore".into(),
+        target: format!("snapshot {}", report.snapshot),
+        actor: ACTOR.into(),
+        detail: json!({
+            "snapshot": report.snapshot,
+            "paths": args.paths.len(),
+            "target": report.target,
+            "restored": report.restored,
+            "unchanged": report.unchanged,
+            "failed": report.failed,
+            "stopped": report.stopped,
+        }),
+    })
 }
 
 fn open_vault(context: &CommandContext) -> Result<Vault, String> {

@@ -26,7 +26,7 @@ pub use repo::{
     local_backend, BackupProgress, BackupRequest, BackupSummary, CheckReport, DrillReport,
     FileRead, PruneMode, PruneSummary, Repository, RestoreSummary, SnapshotSummary,
 };
-pub use restore::Reader;
+pub use restore::{Reader, SnapshotEntry};
 /// The storage interface a repository is written through; re-exported so that a backend
 /// can be written elsewhere without naming `rustic_core`.
 pub use rustic_core::{

@@ -300,7 +300,7 @@ impl Repository {
 }
 
 /// One rustic snapshot as listed here.
-fn summarize(snap: &SnapshotFile) -> SnapshotSummary {
+pub(crate) fn summarize(snap: &SnapshotFile) -> SnapshotSummary {
     let (files, bytes) = snap.summary.as_ref().map_or((0, 0), |s| {
         (s.total_files_processed, s.total_bytes_processed)
     });

@@ -3,13 +3,15 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rustic_core::repofile::SnapshotFile;
 use rustic_core::{IndexedFullStatus, LsOptions, Repository as RusticRepo};
 use sha2::{Digest, Sha256};
 
-use crate::repo::{full_id, DrillReport, FileRead, Repository, RestoreSummary};
+use crate::repo::{
+    full_id, summarize, DrillReport, FileRead, Repository, RestoreSummary, SnapshotSummary,
+};
 use crate::restore_tree;
 use crate::BackupError;
 
@@ -183,6 +185,59 @@ impl Reader<'_> {
             )));
         }
         self.repo.dump_node(&self.indexed, &node, out)
+    }
+}
+
+/// One entry below a path of a snapshot, folders left out (they are made as their
+/// files need them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotEntry {
+    /// Absolute, as backed up.
+    pub path: PathBuf,
+    /// A regular file; otherwise a symbolic link, device, FIFO or socket, whose content
+    /// a restore does not write.
+    pub is_file: bool,
+}
+
+impl Reader<'_> {
+    /// The snapshot `wanted` names (an id or a unique prefix of one), or the newest.
+    pub fn snapshot(&self, wanted: Option<&str>) -> Result<SnapshotSummary, BackupError> {
+        Ok(summarize(&find_snapshot(
+            &self.indexed,
+            wanted.unwrap_or("latest"),
+        )?))
+    }
+
+    /// Everything but folders at or below `path` (absolute) in a snapshot, in tree order.
+    pub fn entries_under(
+        &self,
+        snapshot: &str,
+        path: &Path,
+    ) -> Result<Vec<SnapshotEntry>, BackupError> {
+        let snap = find_snapshot(&self.indexed, snapshot)?;
+        let node = find_node(&self.indexed, &snap, path)?;
+        if !node.is_dir() {
+            return Ok(vec![SnapshotEntry {
+                path: path.to_path_buf(),
+                is_file: node.is_file(),
+            }]);
+        }
+        let failed = BackupError::rustic("cannot list the snapshot");
+        let mut out = Vec::new();
+        for item in self
+            .indexed
+            .ls(&node, &LsOptions::default())
+            .map_err(&failed)?
+        {
+            let (inside, node) = item.map_err(&failed)?;
+            if !node.is_dir() {
+                out.push(SnapshotEntry {
+                    path: path.join(inside),
+                    is_file: node.is_file(),
+                });
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -123,23 +123,69 @@ fn open_dir_by_components(path: &Path) -> Result<File, FsatError> {
             Component::Prefix(_) => return Err(fail(io::ErrorKind::InvalidInput.into())),
         };
         let flags = libc::O_PATH | libc::O_NOFOLLOW | libc::O_DIRECTORY;
-        dir = match open_raw(dir.as_raw_fd(), name, flags, 0) {
-            Ok(next) => next,
-            // A link opened with O_NOFOLLOW|O_DIRECTORY fails with ELOOP or ENOTDIR.
-            Err(e) => {
-                let link = e.raw_os_error() == Some(libc::ELOOP)
-                    || stat_raw(dir.as_raw_fd(), name).is_ok_and(|s| s.is_symlink());
-                return Err(if link {
-                    FsatError::Symlink(path.into())
-                } else {
-                    fail(e)
-                });
-            }
-        };
+        dir = open_subdir(&dir, name, flags, path)?;
     }
     // An O_PATH descriptor cannot be read or synced: the directory itself, opened again.
     let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
     open_raw(dir.as_raw_fd(), OsStr::new("."), flags, 0).map_err(fail)
+}
+
+/// Opens the absolute directory `path`, creating each missing folder on the way with
+/// `mode` (before the umask), and never following a symbolic link: a link where a folder
+/// should be is [`FsatError::Symlink`], whoever planted it and whenever. For restores
+/// into folders that were deleted, or below a target the admin named.
+pub fn create_dirs(path: &Path, mode: u32) -> Result<File, FsatError> {
+    let fail = |source| FsatError::Io {
+        path: path.into(),
+        source,
+    };
+    if !path.is_absolute() {
+        return Err(fail(io::ErrorKind::InvalidInput.into()));
+    }
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW;
+    let mut dir = open_raw(libc::AT_FDCWD, OsStr::new("/"), flags, 0).map_err(fail)?;
+    for component in path.components() {
+        let name = match component {
+            Component::RootDir => continue,
+            Component::Normal(name) => name,
+            _ => return Err(fail(io::ErrorKind::InvalidInput.into())),
+        };
+        let c = c_path(name).map_err(fail)?;
+        // SAFETY: mkdirat with a descriptor borrowed for the call and a NUL-terminated
+        // name.
+        let rc = unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t) };
+        if let Err(e) = check(rc) {
+            if e.kind() != io::ErrorKind::AlreadyExists {
+                return Err(fail(e));
+            }
+        }
+        dir = open_subdir(&dir, name, flags, path)?;
+    }
+    Ok(dir)
+}
+
+/// Opens the folder `name` of `dir` with `flags` (which hold `O_NOFOLLOW|O_DIRECTORY`):
+/// a symbolic link there is [`FsatError::Symlink`] of `path`, the whole path being
+/// opened.
+fn open_subdir(
+    dir: &File,
+    name: &OsStr,
+    flags: libc::c_int,
+    path: &Path,
+) -> Result<File, FsatError> {
+    open_raw(dir.as_raw_fd(), name, flags, 0).map_err(|e| {
+        // A link opened with O_NOFOLLOW|O_DIRECTORY fails with ELOOP or ENOTDIR.
+        let link = e.raw_os_error() == Some(libc::ELOOP)
+            || stat_raw(dir.as_raw_fd(), name).is_ok_and(|s| s.is_symlink());
+        if link {
+            FsatError::Symlink(path.into())
+        } else {
+            FsatError::Io {
+                path: path.into(),
+                source: e,
+            }
+        }
+    })
 }
 
 /// Opens the entry `name` of `dir` (`O_CLOEXEC` is added; pass `O_NOFOLLOW` for a file).
@@ -242,6 +288,26 @@ mod tests {
 
     fn both_ways(path: &Path) -> [Result<File, FsatError>; 2] {
         [open_dir(path), open_dir_by_components(path)]
+    }
+
+    #[test]
+    fn create_dirs_makes_missing_folders_and_follows_no_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let deep = tmp.path().join("a/b/c");
+        let made = create_dirs(&deep, 0o755).unwrap();
+        let meta = std::fs::metadata(&deep).unwrap();
+        assert!(meta.is_dir());
+        assert_eq!(made.metadata().unwrap().ino(), meta.ino());
+        // Already there: opened again, nothing changes.
+        create_dirs(&deep, 0o755).unwrap();
+        let elsewhere = tmp.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        symlink(&elsewhere, tmp.path().join("a/link")).unwrap();
+        let through = create_dirs(&tmp.path().join("a/link/x"), 0o755);
+        assert!(matches!(through, Err(FsatError::Symlink(_))), "{through:?}");
+        assert!(!elsewhere.join("x").exists());
+        assert!(create_dirs(Path::new("relative/x"), 0o755).is_err());
+        assert!(create_dirs(&tmp.path().join("a/../b"), 0o755).is_err());
     }
 
     #[test]

@@ -311,6 +311,10 @@ pub enum Command {
     /// started, each checked against its hash from before.
     #[serde(rename = "backup.restore")]
     BackupRestore(BackupRestoreArgs),
+    /// Put back files and folders of one snapshot an admin chose in the console, in
+    /// place or below a folder on the terminal.
+    #[serde(rename = "backup.restore-snapshot")]
+    BackupRestoreSnapshot(SnapshotRestoreArgs),
 }
 
 /// The kinds of [`Command`], for code that must name one before it has the arguments
@@ -321,15 +325,17 @@ pub enum CommandKind {
     QuarantineRestore,
     QuarantineDelete,
     BackupRestore,
+    BackupRestoreSnapshot,
 }
 
 impl CommandKind {
     /// Every kind, in the order a person is told them.
-    pub const ALL: [CommandKind; 4] = [
+    pub const ALL: [CommandKind; 5] = [
         CommandKind::Scan,
         CommandKind::QuarantineRestore,
         CommandKind::QuarantineDelete,
         CommandKind::BackupRestore,
+        CommandKind::BackupRestoreSnapshot,
     ];
 
     /// The `kind` string on the wire.
@@ -339,6 +345,7 @@ impl CommandKind {
             Self::QuarantineRestore => "quarantine.restore",
             Self::QuarantineDelete => "quarantine.delete",
             Self::BackupRestore => "backup.restore",
+            Self::BackupRestoreSnapshot => "backup.restore-snapshot",
         }
     }
 
@@ -362,6 +369,7 @@ impl Command {
             Self::QuarantineRestore(_) => CommandKind::QuarantineRestore,
             Self::QuarantineDelete(_) => CommandKind::QuarantineDelete,
             Self::BackupRestore(_) => CommandKind::BackupRestore,
+            Self::BackupRestoreSnapshot(_) => CommandKind::BackupRestoreSnapshot,
         }
     }
 
@@ -373,6 +381,7 @@ impl Command {
                 serde_json::to_value(args)
             }
             Self::BackupRestore(args) => serde_json::to_value(args),
+            Self::BackupRestoreSnapshot(args) => serde_json::to_value(args),
         };
         // Plain structs of strings always serialise.
         args.unwrap_or_default()
@@ -425,6 +434,92 @@ pub struct RestoreFile {
 
 /// Most files one restore command carries.
 pub const MAX_RESTORE_FILES: usize = 100_000;
+
+/// Most paths one snapshot restore names.
+pub const MAX_SNAPSHOT_RESTORE_PATHS: usize = 1000;
+/// Longest path a snapshot restore takes, in bytes (Linux's `PATH_MAX`).
+pub const MAX_RESTORE_PATH_BYTES: usize = 4096;
+/// Longest snapshot id or prefix (a full restic id is 64 hex digits).
+pub const MAX_SNAPSHOT_ID_CHARS: usize = 64;
+
+/// Arguments of [`Command::BackupRestoreSnapshot`], chosen by an admin in the console.
+/// Both sides check them with [`SnapshotRestoreArgs::check`]: the server before it
+/// queues the command, the terminal before it writes anything.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SnapshotRestoreArgs {
+    /// Snapshot id or unique prefix (hex); `None`: the newest.
+    #[serde(default)]
+    pub snapshot: Option<String>,
+    /// Absolute paths inside the snapshot, files or folders; empty: the whole snapshot.
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// `None`: put the files back where they were. An absolute folder on the terminal:
+    /// restore below it, keeping the snapshot's full paths under it.
+    #[serde(default)]
+    pub target: Option<String>,
+}
+
+impl SnapshotRestoreArgs {
+    /// What is wrong with these arguments, as a sentence for the console; they come from
+    /// a browser and end up as paths root writes to.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(id) = &self.snapshot {
+            check_snapshot_id(id)?;
+        }
+        if self.paths.len() > MAX_SNAPSHOT_RESTORE_PATHS {
+            return Err(format!(
+                "a restore names at most {MAX_SNAPSHOT_RESTORE_PATHS} paths, not {}; restore a folder that holds them instead",
+                self.paths.len()
+            ));
+        }
+        for path in &self.paths {
+            check_restore_path("path", path)?;
+        }
+        if let Some(target) = &self.target {
+            check_restore_path("target folder", target)?;
+            if target == "/" {
+                return Err("the target folder cannot be / (that is a restore in place)".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A snapshot id or prefix: 1 to [`MAX_SNAPSHOT_ID_CHARS`] lowercase hex digits.
+pub fn check_snapshot_id(id: &str) -> Result<(), String> {
+    let hex = id
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if id.is_empty() || id.len() > MAX_SNAPSHOT_ID_CHARS || !hex {
+        return Err(format!(
+            "a snapshot is named by its id or the start of it: 1 to {MAX_SNAPSHOT_ID_CHARS} of 0-9 and a-f"
+        ));
+    }
+    Ok(())
+}
+
+/// An absolute path with no `.` or `..` component, no NUL, at most
+/// [`MAX_RESTORE_PATH_BYTES`] bytes. `what` names it in the sentence.
+pub fn check_restore_path(what: &str, path: &str) -> Result<(), String> {
+    let shown: String = path.chars().take(80).collect();
+    if !path.starts_with('/') {
+        return Err(format!(
+            "the {what} {shown:?} is not an absolute path (it must start with /)"
+        ));
+    }
+    if path.len() > MAX_RESTORE_PATH_BYTES {
+        return Err(format!(
+            "the {what} {shown:?}… is longer than {MAX_RESTORE_PATH_BYTES} bytes"
+        ));
+    }
+    if path.contains('\0') {
+        return Err(format!("the {what} {shown:?} holds a NUL character"));
+    }
+    if path.split('/').any(|c| c == ".." || c == ".") {
+        return Err(format!("the {what} {shown:?} holds a . or .. component"));
+    }
+    Ok(())
+}
 
 /// One command as `GET /api/v1/commands` lists it. Kind and arguments stay raw here so
 /// that one command this agent does not know spoils only itself, not the list.
@@ -524,7 +619,18 @@ mod tests {
             }),
             Command::QuarantineRestore(VaultArgs { id: "a-1".into() }),
             Command::QuarantineDelete(VaultArgs { id: "a-2".into() }),
+            Command::BackupRestore(BackupRestoreArgs {
+                alert_id: 3,
+                before_ms: 1,
+                files: vec![],
+            }),
+            Command::BackupRestoreSnapshot(SnapshotRestoreArgs {
+                snapshot: Some("ab12".into()),
+                paths: vec!["/srv/records".into()],
+                target: None,
+            }),
         ];
+        assert_eq!(commands.len(), CommandKind::ALL.len());
         for (command, kind) in commands.iter().zip(CommandKind::ALL) {
             assert_eq!(command.kind(), kind);
             assert_eq!(CommandKind::parse(kind.as_str()), Some(kind));
@@ -534,6 +640,54 @@ mod tests {
             assert_eq!(command.pending(7).command().unwrap(), *command);
         }
         assert_eq!(CommandKind::parse("reboot"), None);
+    }
+
+    #[test]
+    fn snapshot_restore_arguments_are_checked() {
+        let ok = SnapshotRestoreArgs {
+            snapshot: Some("0123456789abcdef".into()),
+            paths: vec!["/srv/records".into(), "/home/a b/ü.txt".into()],
+            target: Some("/var/tmp/restored".into()),
+        };
+        assert_eq!(ok.check(), Ok(()));
+        assert_eq!(SnapshotRestoreArgs::default().check(), Ok(()));
+        let with = |f: &dyn Fn(&mut SnapshotRestoreArgs)| {
+            let mut args = ok.clone();
+            f(&mut args);
+            args.check()
+        };
+        for bad_id in ["", "ABCDEF", "12g4", "../x", &"a".repeat(65)] {
+            let snapshot = Some(bad_id.to_string());
+            assert!(
+                with(&|a| a.snapshot = snapshot.clone()).is_err(),
+                "{bad_id:?}"
+            );
+        }
+        assert_eq!(with(&|a| a.snapshot = Some("a".repeat(64))), Ok(()));
+        for bad in [
+            "relative/x",
+            "",
+            "/srv/../etc/shadow",
+            "/srv/..",
+            "/srv/./x",
+            "/srv/a\0b",
+            &format!("/{}", "a".repeat(MAX_RESTORE_PATH_BYTES)),
+        ] {
+            let path = bad.to_string();
+            assert!(with(&|a| a.paths.push(path.clone())).is_err(), "{bad:?}");
+            assert!(with(&|a| a.target = Some(path.clone())).is_err(), "{bad:?}");
+        }
+        assert!(with(&|a| a.target = Some("/".into())).is_err());
+        let too_many: Vec<String> = (0..=MAX_SNAPSHOT_RESTORE_PATHS)
+            .map(|i| format!("/p{i}"))
+            .collect();
+        let err = with(&|a| a.paths = too_many.clone()).unwrap_err();
+        assert!(err.contains("at most 1000"), "{err}");
+        let most = too_many[..MAX_SNAPSHOT_RESTORE_PATHS].to_vec();
+        assert_eq!(with(&|a| a.paths = most.clone()), Ok(()));
+        // Fields left out read as their defaults: the newest snapshot, whole, in place.
+        let read: SnapshotRestoreArgs = serde_json::from_str("{}").unwrap();
+        assert_eq!(read, SnapshotRestoreArgs::default());
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub fn router(state: ConsoleApi) -> Router {
         .merge(crate::vuln::api::routes())
         .merge(crate::commands::api::routes())
         .merge(crate::backup::api::routes())
+        .merge(crate::backup::console_restore::routes())
         .route("/api/openapi.json", get(console::openapi))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
         .layer(axum::middleware::map_response(no_store));

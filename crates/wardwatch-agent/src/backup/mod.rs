@@ -5,8 +5,10 @@
 //! worked, an alert when it did not (a terminal that stops backing up is a risk).
 
 mod budget;
+mod put_back;
 pub mod rest_backend;
 pub mod restore;
+pub mod snapshot_restore;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -12,6 +12,7 @@
 //!   terminal loses no backup; forget, prune and checks run here only.
 
 pub mod api;
+pub mod console_restore;
 pub mod keys;
 pub mod policy;
 pub mod repo_files;

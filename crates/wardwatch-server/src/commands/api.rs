@@ -63,6 +63,10 @@ pub fn validate_command(kind: &str, args: &Value) -> Result<Command, String> {
             "a restore from backup is made from a guard alert: use the alert's Restore button (POST /api/alerts/{id}/restore) or `wardwatch backup restore --alert ID`"
                 .into(),
         ),
+        CommandKind::BackupRestoreSnapshot => Err(
+            "a restore of a snapshot is checked against the snapshots the server keeps: use the Backups page's Restore button (POST /api/hosts/{id}/backup/restore)"
+                .into(),
+        ),
     }
 }
 
@@ -206,11 +210,14 @@ mod tests {
         let unknown = validate_command("reboot", &json!({})).unwrap_err();
         assert_eq!(
             unknown,
-            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete or backup.restore"
+            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete, backup.restore or backup.restore-snapshot"
         );
         // A restore from backup is made from an alert, never from free-form arguments.
         let restore = validate_command("backup.restore", &json!({ "alert_id": 1 })).unwrap_err();
         assert!(restore.contains("/api/alerts/{id}/restore"), "{restore}");
+        // A snapshot restore goes through its own route, which checks the snapshot.
+        let snapshot = validate_command("backup.restore-snapshot", &json!({})).unwrap_err();
+        assert!(snapshot.contains("/backup/restore"), "{snapshot}");
         let many: Vec<String> = (0..=MAX_SCAN_PATHS).map(|i| format!("/p{i}")).collect();
         assert!(validate_command("scan", &json!({ "paths": many })).is_err());
     }

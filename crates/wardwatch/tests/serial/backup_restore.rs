@@ -2,7 +2,8 @@
 //! encryptor (the bench's, confined to its own corpus under the temporary directory) runs
 //! with the guard in report mode, and `wardwatch backup restore --alert` puts back every
 //! file it changed (the guard's closing alert names them all), byte-identical to what it
-//! was before.
+//! was before. Then, from the console in headless Chromium, one folder with a file
+//! deleted and one altered is restored in place from the newest snapshot.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -220,12 +221,89 @@ fn files_an_encryptor_changed_come_back_from_the_backup_taken_before_it() {
             });
         assert!(kept, "the damaged copy of {} was not kept", path.display());
     }
+
+    // From the console: one folder of the share, with a file deleted and one altered,
+    // restored in place from the newest snapshot; the agent puts both back and leaves
+    // the others alone.
+    let password = server.admin_password.clone().expect("first admin password");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // The folder of the corpus holding the most files.
+    let mut per_folder: BTreeMap<&Path, usize> = BTreeMap::new();
+    for path in before.keys() {
+        *per_folder.entry(path.parent().unwrap()).or_default() += 1;
+    }
+    let folder = per_folder
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(dir, _)| dir.to_path_buf())
+        .unwrap();
+    let in_folder: Vec<&PathBuf> = before
+        .keys()
+        .filter(|p| p.parent() == Some(folder.as_path()))
+        .collect();
+    assert!(
+        in_folder.len() >= 2,
+        "{} files in {}",
+        in_folder.len(),
+        folder.display()
+    );
+    std::fs::remove_file(in_folder[0]).unwrap();
+    std::fs::write(in_folder[1], b"altered after the backup").unwrap();
+    rt.block_on(async {
+        let wait = Duration::from_secs(20);
+        let browser = Browser::start().await.expect("start headless Chromium");
+        browser.sign_in(&server.console_url, "admin", &password, wait).await.unwrap();
+        browser.goto(&format!("{}/#/backups", server.console_url)).await.unwrap();
+        let open = browser
+            .wait_for(&format!("button.restore-open[data-host='{host_id}']"), wait)
+            .await
+            .expect("the host's Restore button");
+        browser.click(&open).await.unwrap();
+        browser
+            .wait_until(
+                "var s = document.getElementById('restore-snapshot'); return !!s && s.options.length > 0 && s.value.length === 64;",
+                wait,
+            )
+            .await
+            .expect("the newest snapshot is preselected");
+        let paths = browser.find("#restore-paths").await.unwrap();
+        browser.type_text(&paths, &folder.to_string_lossy()).await.unwrap();
+        let review = browser.find("#restore-review").await.unwrap();
+        browser.click(&review).await.unwrap();
+        let go = browser.wait_for("#restore-go:not([hidden])", wait).await.unwrap();
+        browser.click(&go).await.unwrap();
+        browser
+            .wait_until(
+                "var e = document.getElementById('restore-status'); return !!e && e.getAttribute('data-state') === 'done';",
+                Duration::from_secs(120),
+            )
+            .await
+            .expect("the restore is done on the terminal");
+        let result = browser.find("#restore-result").await.unwrap();
+        let text = browser.text(&result).await.unwrap();
+        let counts = "2 files restored, ";
+        assert!(text.contains(counts) && text.contains(" 0 failed"), "{text}");
+        browser.quit().await.unwrap();
+    });
+    for path in &in_folder {
+        assert!(
+            std::fs::read(path).unwrap_or_default() == before[*path],
+            "{} is not back as it was",
+            path.display()
+        );
+    }
+    let restores: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM host_commands WHERE host_id = ?1 AND kind = 'backup.restore-snapshot' AND ok = 1",
+            [&host_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(restores, 1);
     agent.terminate(Duration::from_secs(20));
 
     // The console shows the terminal's backups, and the alert's restore button queues a
     // restore (the agent is stopped, so it stays queued).
-    let password = server.admin_password.clone().expect("first admin password");
-    let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let wait = Duration::from_secs(20);
         let browser = Browser::start().await.expect("start headless Chromium");
