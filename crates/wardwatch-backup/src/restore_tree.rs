@@ -23,6 +23,9 @@ use crate::BackupError;
 /// Most bytes of file content given to one rustic restore call.
 pub(crate) const BATCH_BYTES: u64 = 256 << 20;
 
+/// Nodes with their paths relative to the directory listed.
+type Listing = Vec<(PathBuf, Node)>;
+
 /// Files and bytes written.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Restored {
@@ -38,55 +41,56 @@ pub(crate) fn restore_dir(
     batch_bytes: u64,
 ) -> Result<Restored, BackupError> {
     let failed = BackupError::rustic("restore failed");
-    let sizes =
-        subtree_sizes(repo.ls(root, &LsOptions::default()).map_err(&failed)?).map_err(&failed)?;
+    let (sizes, dirs) =
+        survey(repo.ls(root, &LsOptions::default()).map_err(&failed)?).map_err(&failed)?;
     let mut done = Restored::default();
     let mut pending = vec![(PathBuf::new(), root.clone())];
     while let Some((rel, dir)) = pending.pop() {
-        let size = sizes.get(&rel).copied().unwrap_or(0);
-        let whole = size <= batch_bytes;
-        let opts = LsOptions::default().recursive(whole);
         let dest_path = target.join(&rel);
-        let restored = restore_batch(repo, &dir, &dest_path, &opts)?;
-        done.files += restored.files;
-        done.bytes += restored.bytes;
-        if !whole {
-            for item in repo.ls(&dir, &opts).map_err(&failed)? {
-                let (path, node) = item.map_err(&failed)?;
+        let whole = sizes.get(&rel).copied().unwrap_or(0) <= batch_bytes;
+        let restored = if whole {
+            let nodes = repo.ls(&dir, &LsOptions::default()).map_err(&failed)?;
+            restore_batch(repo, nodes, &dest_path)?
+        } else {
+            // Its own entries only (one folder's listing), kept to visit its folders.
+            let entries: Listing = repo
+                .ls(&dir, &LsOptions::default().recursive(false))
+                .map_err(&failed)?
+                .collect::<RusticResult<_>>()
+                .map_err(&failed)?;
+            let restored = restore_batch(repo, entries.iter().cloned().map(Ok), &dest_path)?;
+            for (path, node) in entries {
                 if node.is_dir() {
                     pending.push((rel.join(path), node));
                 }
             }
-        }
+            restored
+        };
+        done.files += restored.files;
+        done.bytes += restored.bytes;
     }
     // Directory times and modes last: every batch above wrote into them.
-    let dest = destination(target)?;
-    let dirs = repo
-        .ls(root, &LsOptions::default())
-        .map_err(&failed)?
-        .filter(|item| item.as_ref().map_or(true, |(_, n)| n.is_dir()));
     repo.restore(
         RestorePlan::default(),
         &RestoreOptions::default(),
-        dirs,
-        &dest,
+        dirs.into_iter().map(Ok),
+        &destination(target)?,
     )
     .map_err(&failed)?;
     Ok(done)
 }
 
-/// One rustic restore call: the nodes `ls` gives below `dir` into `dest_path`. Their
-/// directories are created here, but get their metadata only at the end.
+/// One rustic restore call: `nodes` (a listing relative to `dest_path`) into
+/// `dest_path`. Their directories are created here, but get their metadata only at the
+/// end.
 fn restore_batch(
     repo: &RusticRepo<IndexedFullStatus>,
-    dir: &Node,
+    nodes: impl Iterator<Item = RusticResult<(PathBuf, Node)>> + Clone,
     dest_path: &Path,
-    opts: &LsOptions,
 ) -> Result<Restored, BackupError> {
     let failed = BackupError::rustic("restore failed");
     let dest = destination(dest_path)?;
     let restore_opts = RestoreOptions::default();
-    let nodes = repo.ls(dir, opts).map_err(&failed)?;
     let plan = repo
         .prepare_restore(&restore_opts, nodes.clone(), &dest, false)
         .map_err(&failed)?;
@@ -107,14 +111,20 @@ fn destination(path: &Path) -> Result<LocalDestination, BackupError> {
     LocalDestination::new(text, true, false).map_err(BackupError::rustic("restore failed"))
 }
 
-/// Bytes of file content below every directory of the listing (by its path relative to
-/// the listed root; the root itself is the empty path).
-fn subtree_sizes(
+/// One pass over the whole listing: the bytes of file content below every directory
+/// (by its path relative to the listed root; the root itself is the empty path), and
+/// the directories themselves, in tree order, for their metadata at the end.
+fn survey(
     nodes: impl Iterator<Item = RusticResult<(PathBuf, Node)>>,
-) -> RusticResult<HashMap<PathBuf, u64>> {
+) -> RusticResult<(HashMap<PathBuf, u64>, Listing)> {
     let mut sizes: HashMap<PathBuf, u64> = HashMap::new();
+    let mut dirs = Vec::new();
     for item in nodes {
         let (path, node) = item?;
+        if node.is_dir() {
+            dirs.push((path, node));
+            continue;
+        }
         if !node.is_file() {
             continue;
         }
@@ -124,7 +134,7 @@ fn subtree_sizes(
             dir = d.parent();
         }
     }
-    Ok(sizes)
+    Ok((sizes, dirs))
 }
 
 #[cfg(test)]
