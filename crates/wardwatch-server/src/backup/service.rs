@@ -63,6 +63,8 @@ pub enum Hold {
 
 pub struct BackupService {
     repos: PathBuf,
+    /// `repos`, open once: its file system's free space is read at every upload.
+    repos_dir: std::fs::File,
     /// One lock file per repository, `flock`ed as [`Hold`] says.
     lock_files: PathBuf,
     key: ServerKey,
@@ -104,8 +106,13 @@ impl BackupService {
             what: format!("cannot create {}", lock_files.display()),
             source,
         })?;
+        let repos_dir = std::fs::File::open(&repos).map_err(|source| BackupServiceError::Io {
+            what: format!("cannot open {}", repos.display()),
+            source,
+        })?;
         Ok(BackupService {
             repos,
+            repos_dir,
             lock_files,
             key,
             store,
@@ -126,8 +133,7 @@ impl BackupService {
             what: format!("{what} {}", self.repos.display()),
             source,
         };
-        let repos = std::fs::File::open(&self.repos).map_err(|e| io("cannot open", e))?;
-        let free = wardwatch_os::fd::available_space(&repos)
+        let free = wardwatch_os::fd::available_space(&self.repos_dir)
             .map_err(|e| io("cannot read the free space of", e))?;
         let cached = self.usage_map().get(host_id).copied();
         let used = match cached {
