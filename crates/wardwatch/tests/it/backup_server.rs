@@ -97,6 +97,29 @@ fn grant(server: &TestServer, state: &Path) -> (u16, serde_json::Value) {
     })
 }
 
+/// Enrols a terminal with state in `state` and has the server grant it a repository:
+/// its host id and the password of its key.
+fn granted_terminal(server: &TestServer, state: &Path) -> (String, String) {
+    let host_id = server.enrolled_agent(state);
+    let (status, granted) = grant(server, state);
+    assert_eq!(status, 200, "{granted}");
+    (host_id, granted["password"].as_str().unwrap().to_string())
+}
+
+/// Holds a repository alone, as `wardwatch backup retention` does from the command
+/// line beside the server, until the returned file is dropped.
+fn hold_alone(server: &TestServer, host_id: &str) -> std::fs::File {
+    let lock = std::fs::File::open(
+        server
+            .data
+            .join("backup/locks")
+            .join(format!("{host_id}.lock")),
+    )
+    .unwrap();
+    assert!(wardwatch_os::fd::flock(&lock, true, false).unwrap());
+    lock
+}
+
 /// A raw request with the terminal's certificate: status and error sentence.
 fn request(state: &Path, method: &str, url: &str, body: Vec<u8>) -> (u16, String) {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -221,15 +244,8 @@ fn a_terminal_backs_up_with_stock_restic_and_cannot_delete_or_overwrite_anything
 
     // Another terminal reaches only its own, new repository.
     let other = tmp.path().join("other-agent");
-    server.enrolled_agent(&other);
-    let (status, granted) = grant(&server, &other);
-    assert_eq!(status, 200, "{granted}");
-    let other_restic = Restic::served(
-        &server,
-        &other,
-        granted["password"].as_str().unwrap(),
-        &tmp.path().join("other"),
-    );
+    let (_, other_password) = granted_terminal(&server, &other);
+    let other_restic = Restic::served(&server, &other, &other_password, &tmp.path().join("other"));
     assert!(other_restic.snapshot_ids().is_empty());
     // The first terminal's password does not open it.
     let wrong = Restic::served(&server, &other, &password, &tmp.path().join("wrong"));
@@ -331,15 +347,8 @@ fn retention_goes_by_when_the_server_received_a_snapshot_not_by_the_time_written
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server"), 0, 0);
     let state = tmp.path().join("agent");
-    let host_id = server.enrolled_agent(&state);
-    let (status, granted) = grant(&server, &state);
-    assert_eq!(status, 200, "{granted}");
-    let restic = Restic::served(
-        &server,
-        &state,
-        granted["password"].as_str().unwrap(),
-        tmp.path(),
-    );
+    let (host_id, password) = granted_terminal(&server, &state);
+    let restic = Restic::served(&server, &state, &password, tmp.path());
     let data = tmp.path().join("ward");
     // The server's own record of arrival, aged as if days had passed.
     let db = rusqlite::Connection::open(server.data.join("wardwatch.db")).unwrap();
@@ -465,10 +474,7 @@ fn a_terminal_cannot_fill_the_servers_disk_past_its_quota_or_the_reserve() {
         c.args(["--backup-quota", "1M"]);
     });
     let state = tmp.path().join("agent");
-    let host_id = server.enrolled_agent(&state);
-    let (status, granted) = grant(&server, &state);
-    assert_eq!(status, 200, "{granted}");
-    let password = granted["password"].as_str().unwrap().to_string();
+    let (host_id, password) = granted_terminal(&server, &state);
     let restic = Restic::served(&server, &state, &password, tmp.path());
 
     // Packs that do not compress: the first fits, the second would pass the quota and
@@ -513,9 +519,7 @@ fn a_terminal_cannot_fill_the_servers_disk_past_its_quota_or_the_reserve() {
         c.args(["--backup-reserve", "1000000T"]);
     });
     let state2 = tmp.path().join("agent-2");
-    full.enrolled_agent(&state2);
-    let (status, granted) = grant(&full, &state2);
-    assert_eq!(status, 200, "{granted}");
+    granted_terminal(&full, &state2);
     let small = b"one small pack".to_vec();
     let url = format!(
         "{}/api/v1/backup/repo/data/{}",
@@ -532,19 +536,9 @@ fn while_another_process_holds_a_repository_alone_uploads_are_turned_away_to_ret
     let tmp = tempfile::tempdir().unwrap();
     let server = TestServer::start(&tmp.path().join("server"), 0, 0);
     let state = tmp.path().join("agent");
-    let host_id = server.enrolled_agent(&state);
-    let (status, granted) = grant(&server, &state);
-    assert_eq!(status, 200, "{granted}");
+    let (host_id, _) = granted_terminal(&server, &state);
 
-    // As `wardwatch backup retention` does from the command line beside the server.
-    let lock = std::fs::File::open(
-        server
-            .data
-            .join("backup/locks")
-            .join(format!("{host_id}.lock")),
-    )
-    .unwrap();
-    assert!(wardwatch_os::fd::flock(&lock, true, false).unwrap());
+    let lock = hold_alone(&server, &host_id);
     let pack = b"a pack uploaded during retention".to_vec();
     let name = sha256sum(&pack);
     let url = format!("{}/api/v1/backup/repo/data/{name}", server.agent_url);
@@ -571,14 +565,7 @@ fn while_another_process_holds_a_repository_alone_uploads_are_turned_away_to_ret
     assert!(stored());
 
     // The agent's own backup waits out such a hold and then completes.
-    let lock = std::fs::File::open(
-        server
-            .data
-            .join("backup/locks")
-            .join(format!("{host_id}.lock")),
-    )
-    .unwrap();
-    assert!(wardwatch_os::fd::flock(&lock, true, false).unwrap());
+    let lock = hold_alone(&server, &host_id);
     let ward = tmp.path().join("ward");
     make_files(&ward, 7);
     let _agent = start_agent(
