@@ -316,6 +316,42 @@ pub fn generate_key_files(base: &Path, password: &Password) -> Result<KeyFiles, 
     })
 }
 
+/// Generates a key pair for a service that signs unattended (the server's audit
+/// checkpoints): the secret key file is not encrypted, and only its owner can read it
+/// (`0600`). Refuses to overwrite either file.
+pub fn generate_unattended_key_files(base: &Path, comment: &str) -> Result<KeyFiles, KeyError> {
+    let (public, secret) = key_file_paths(base);
+    for p in [&public, &secret] {
+        if p.symlink_metadata().is_ok() {
+            return Err(KeyError::Exists { path: p.clone() });
+        }
+    }
+    let pair = minisign::KeyPair::generate_unencrypted_keypair()
+        .map_err(|e| KeyError::Generate(e.to_string()))?;
+    let mut bytes = pair.sk.to_bytes();
+    if bytes.len() != 158 {
+        return Err(KeyError::Generate("unexpected secret key length".into()));
+    }
+    // No key derivation: the key is stored as it is (minisign -W).
+    bytes[2..4].copy_from_slice(&[0, 0]);
+    let key = SigningKey::from_key_bytes(&bytes).map_err(KeyError::Generate)?;
+    let comment: String = comment.chars().filter(|c| !c.is_control()).collect();
+    let sk_text = format!(
+        "untrusted comment: {comment}\n{}\n",
+        base64::engine::general_purpose::STANDARD.encode(&bytes)
+    );
+    write_new(&secret, sk_text.as_bytes(), 0o600)?;
+    if let Err(e) = write_new(&public, key.public_key().to_file_text().as_bytes(), 0o644) {
+        let _ = fs::remove_file(&secret);
+        return Err(e);
+    }
+    Ok(KeyFiles {
+        public,
+        secret,
+        key_id: key.key_id(),
+    })
+}
+
 /// Creates a file that must not exist yet, with `mode`, and syncs it.
 fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), KeyError> {
     wardwatch_os::write_new(path, contents, mode).map_err(|cause| match cause.kind() {
@@ -337,6 +373,25 @@ fn key_id(bytes: &[u8]) -> Option<KeyId> {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn unattended_key_files_load_without_a_password_and_sign_for_minisign() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("audit");
+        let files = generate_unattended_key_files(&base, "wardwatch audit key").unwrap();
+        let mode = fs::metadata(&files.secret).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let key = SigningKey::load(&files.secret, None).unwrap();
+        assert_eq!(key.key_id(), files.key_id);
+        let public = PublicKey::from_file(&files.public).unwrap();
+        let sig = crate::signature::sign(&key, b"data", "comment");
+        let parsed = crate::signature::parse(sig.as_bytes()).unwrap();
+        crate::signature::verify_with(&parsed, b"data", &public).unwrap();
+        assert!(matches!(
+            generate_unattended_key_files(&base, "again"),
+            Err(KeyError::Exists { .. })
+        ));
+    }
 
     #[test]
     fn key_files_round_trip_with_password_and_are_never_overwritten() {

@@ -73,7 +73,8 @@ pub use error::{BuildError, BundleError, KeyError};
 pub use inspect::{inspect, Inspection};
 pub use install::{install, install_atomically, installed_version, Installed};
 pub use keys::{
-    generate_key_files, KeyFiles, KeyId, PublicKey, SecretKeyFile, SigningKey, TrustedKeys,
+    generate_key_files, generate_unattended_key_files, KeyFiles, KeyId, PublicKey, SecretKeyFile,
+    SigningKey, TrustedKeys,
 };
 pub use limits::Limits;
 pub use manifest::{Kind, Manifest, Member};

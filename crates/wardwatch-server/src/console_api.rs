@@ -111,8 +111,15 @@ mod tests {
             data_dir: data.clone(),
             bundles: Arc::new(InstalledBundles::new(&data)),
             max_bundle_upload: cap,
-            vuln: crate::vuln::VulnService::new(store, &data),
+            vuln: crate::vuln::VulnService::new(store.clone(), &data),
             logins: crate::auth::login_gate::LoginGate::new(Default::default()),
+            audit: Arc::new(std::sync::Mutex::new(
+                crate::audit::export::Checkpointer::new(
+                    store,
+                    Arc::new(crate::audit::signing::AuditKey::load_or_create(&data).unwrap()),
+                    None,
+                ),
+            )),
         });
         Fx {
             _dir: dir,

@@ -62,6 +62,8 @@ pub struct ServerConfig {
     pub limits: ConnectionLimits,
     /// Free space uploads of backups never take, and each repository's quota.
     pub backup_space: backup::space::SpaceLimits,
+    /// How often the audit record is checkpointed, and the file checkpoints are copied to.
+    pub audit: audit::export::CheckpointSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,8 @@ pub enum ServerError {
     Bundles(Box<bundles::ImportError>),
     #[error("invalid connection limits: {0}")]
     Limits(String),
+    #[error("cannot load or make the server's audit signing key: {0}")]
+    AuditKey(#[from] wardwatch_bundle::KeyError),
     #[error("TLS setup failed: {0}")]
     Tls(#[from] rustls::Error),
     #[error("cannot listen on {addr} for the {what}: {source} (is another wardwatch server running, or is the port taken?)")]
@@ -199,8 +203,21 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let agent_addr = local_addr(&agent_listener, config.agent_listen);
     let console_addr = local_addr(&console_listener, config.console_listen);
 
+    let audit_key = Arc::new(audit::signing::AuditKey::load_or_create(&config.data_dir)?);
+    let checkpointer: audit::export::SharedCheckpointer =
+        Arc::new(std::sync::Mutex::new(audit::export::Checkpointer::new(
+            store.clone(),
+            audit_key,
+            config.audit.export_file.clone(),
+        )));
+
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    tasks.spawn(audit::export::run_schedule(
+        checkpointer.clone(),
+        config.audit.every,
+        shutdown_rx.clone(),
+    ));
     tasks.spawn(vuln.clone().run(shutdown_rx.clone(), vuln::FEED_POLL));
     tasks.spawn(backup::service::run_schedule(
         backup.clone(),
@@ -233,6 +250,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         max_bundle_upload: bundles::api::MAX_BUNDLE_UPLOAD,
         vuln: vuln.clone(),
         logins: login_gate::LoginGate::new(config.logins.clone()),
+        audit: checkpointer,
     });
     tasks.spawn(tls::serve(
         console_listener,

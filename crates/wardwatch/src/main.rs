@@ -21,6 +21,9 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once at start and moved into its command: the size of the largest variant costs
+// nothing.
+#[allow(clippy::large_enum_variant)]
 enum Command {
     /// Server and an agent for this machine in one process: the quickest first look.
     Up(commands::up::UpArgs),
@@ -62,6 +65,10 @@ enum Command {
     /// directory such as a USB disk or a NAS mount).
     #[command(subcommand)]
     Backup(commands::backup::BackupCommand),
+    /// The audit record: verify it against its signed checkpoints, make a checkpoint,
+    /// export a segment with its proof, print the server's audit public key.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +78,11 @@ fn main() -> std::process::ExitCode {
         Command::Scan(args) => {
             init_logging();
             return commands::scan::run(args);
+        }
+        // The verdict is the exit status: 0 holds, 1 does not, 2 could not be checked.
+        Command::Audit(cmd) => {
+            init_logging();
+            return commands::audit::run(cmd);
         }
         command => Cli { command },
     };
@@ -100,7 +112,9 @@ fn main() -> std::process::ExitCode {
             Command::Vuln(cmd) => commands::vuln::run(cmd),
             Command::Quarantine(cmd) => commands::quarantine::run(cmd),
             Command::Backup(cmd) => commands::backup::run(cmd),
-            Command::Scan(_) => unreachable!("handled before the runtime starts"),
+            Command::Scan(_) | Command::Audit(_) => {
+                unreachable!("handled before the runtime starts")
+            }
         }
     });
     match result {

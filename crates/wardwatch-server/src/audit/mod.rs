@@ -1,17 +1,29 @@
 //! The audit record: who did what, when, to what, from the console, the CLI and the
-//! terminals, as one hash chain.
+//! terminals, as one hash chain with signed checkpoints.
 //!
 //! Invariants: entries are only appended (triggers refuse updates and deletes); each
-//! entry's hash covers the previous one, so an edit, a removal or a reordering is found
-//! by `Store::audit_verify`; an entry is written in the same transaction as the change it
-//! records.
+//! entry's hash covers the previous one, so an edit, a removal or a reordering is found;
+//! an entry is written in the same transaction as the change it records. Against someone
+//! who can write to the database (and so drop the triggers and recompute the chain), the
+//! server signs checkpoints with its own key (`checkpoint`, `signing`) and sends them out
+//! of the database as they are made (`export`); `verify` checks the record against them
+//! and names the first entry that differs; `segment` is a stretch of the record with its
+//! proof, for archiving and for an auditor who has only the server's public key.
 
 pub mod api;
+pub mod checkpoint;
+pub mod export;
+pub mod segment;
+pub mod signing;
 pub mod sqlite;
+pub mod verify;
 
-pub use sqlite::{AuditBreak, AuditEntry, AuditPage, GENESIS_HASH};
+pub use checkpoint::SignedCheckpoint;
+pub use sqlite::{AuditEntry, AuditPage, GENESIS_HASH};
+pub use verify::{AuditBreak, BreakKind, VerifyReport};
 
 use crate::db::StoreResult;
+use wardwatch_bundle::keys::SigningKey;
 
 /// Appending to the audit record and reading it back.
 pub trait AuditStore: Send + Sync {
@@ -30,4 +42,17 @@ pub trait AuditStore: Send + Sync {
         before: Option<i64>,
         max_bytes: usize,
     ) -> StoreResult<AuditPage>;
+
+    /// Signs a checkpoint over the entries since the last one (at most
+    /// [`checkpoint::MAX_CHECKPOINT_ENTRIES`]) and records it as an entry by `actor`;
+    /// `None` when nothing but checkpoints was written since.
+    fn audit_checkpoint(
+        &self,
+        key: &SigningKey,
+        actor: &str,
+    ) -> StoreResult<Option<SignedCheckpoint>>;
+
+    /// The checkpoints recorded after number `after_seq`, oldest first, at most `limit`,
+    /// as `(seq, line)`.
+    fn audit_checkpoints(&self, after_seq: u64, limit: u32) -> StoreResult<Vec<(u64, String)>>;
 }

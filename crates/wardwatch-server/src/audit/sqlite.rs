@@ -10,8 +10,14 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
+use super::checkpoint::{
+    self, content_digest, Checkpoint, CheckpointInput, SignedCheckpoint, VerifiedCheckpoint,
+    CHECKPOINT_ACTION, MAX_CHECKPOINT_ENTRIES,
+};
+use super::verify::{AuditBreak, ChainStart, ChainedEntry, Verifier, VerifyReport};
 use super::AuditStore;
-use crate::db::{Store, StoreResult};
+use crate::db::{Store, StoreError, StoreResult};
+use wardwatch_bundle::keys::SigningKey;
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -44,23 +50,9 @@ pub struct AuditPage {
     pub next_before: Option<i64>,
 }
 
-/// The first entry at which the chain does not hold.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AuditBreak {
-    /// The id of the entry that fails (for a removed tail: the first missing id).
-    pub id: i64,
-    pub reason: String,
-}
-
-impl std::fmt::Display for AuditBreak {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "audit entry {}: {}", self.id, self.reason)
-    }
-}
-
 /// SHA-256 over the previous hash and the entry's fields, as one JSON array: a canonical
 /// form in which no field can bleed into its neighbour.
-fn entry_hash(
+pub(crate) fn entry_hash(
     prev_hash: &str,
     id: i64,
     time: i64,
@@ -168,75 +160,65 @@ pub(crate) fn backfill(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Walks the chain from the first entry; the first entry that does not hold, if any.
-fn verify(conn: &Connection) -> rusqlite::Result<Option<AuditBreak>> {
-    type Row = (
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-    );
-    let mut stmt = conn.prepare(
-        "SELECT id, time, actor, action, target, detail, prev_hash, hash FROM audit ORDER BY id",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut expected_prev = GENESIS_HASH.to_string();
-    let mut last_id = 0i64;
-    while let Some(r) = rows.next()? {
-        let (id, time, actor, action, target, detail, prev_hash, hash): Row = (
-            r.get(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-            r.get(7)?,
-        );
-        let broken = |reason: &str| {
-            Ok(Some(AuditBreak {
-                id,
-                reason: reason.to_string(),
-            }))
-        };
-        let (Some(prev_hash), Some(hash)) = (prev_hash, hash) else {
-            return broken("the entry has no hash");
-        };
-        if prev_hash != expected_prev {
-            return broken(if last_id == 0 {
-                "the first entry does not start the chain (entries before it were removed)"
-            } else {
-                "the entry does not follow the one before it (an entry was removed, moved or changed)"
-            });
-        }
-        if entry_hash(&prev_hash, id, time, &actor, &action, &target, &detail) != hash {
-            return broken("the entry was changed after it was written (its hash does not match)");
-        }
-        expected_prev = hash;
-        last_id = id;
-    }
-    let sequence: i64 = conn.query_row(
-        "SELECT IFNULL((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0)",
-        [],
-        |r| r.get(0),
-    )?;
-    if sequence > last_id {
-        return Ok(Some(AuditBreak {
-            id: last_id + 1,
-            reason: format!(
-                "entries {} to {sequence} were removed from the end",
-                last_id + 1
-            ),
-        }));
-    }
-    Ok(None)
-}
-
 impl AuditStore for Store {
+    fn audit_checkpoint(
+        &self,
+        key: &SigningKey,
+        actor: &str,
+    ) -> StoreResult<Option<SignedCheckpoint>> {
+        let conn = self.writer();
+        make_checkpoint(&conn, key, actor).map_err(|e| match e {
+            CheckpointFailure::Sql(e) => self.err(e),
+            broken => StoreError::Corrupt(broken.to_string()),
+        })
+    }
+
+    fn audit_checkpoints(&self, after_seq: u64, limit: u32) -> StoreResult<Vec<(u64, String)>> {
+        let conn = self.reader();
+        let seq_of = |line: &str| {
+            SignedCheckpoint::from_line(line)
+                .and_then(|s| s.unverified())
+                .map(|c| c.seq)
+        };
+        // Newest first, to the first one already known: usually none or one is read.
+        let mut start_id = None;
+        {
+            let mut stmt = conn
+                .prepare_cached("SELECT id, detail FROM audit WHERE action = ?1 ORDER BY id DESC")
+                .map_err(|e| self.err(e))?;
+            let mut rows = stmt.query([CHECKPOINT_ACTION]).map_err(|e| self.err(e))?;
+            while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+                let line: String = r.get(1).map_err(|e| self.err(e))?;
+                match seq_of(&line) {
+                    Ok(seq) if seq <= after_seq => break,
+                    // A line that cannot be read is passed over here; `audit verify` names it.
+                    _ => start_id = Some(r.get::<_, i64>(0).map_err(|e| self.err(e))?),
+                }
+            }
+        }
+        let Some(start_id) = start_id else {
+            return Ok(Vec::new());
+        };
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT detail FROM audit WHERE action = ?1 AND id >= ?2 ORDER BY id LIMIT ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt
+            .query(params![CHECKPOINT_ACTION, start_id, limit])
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let line: String = r.get(0).map_err(|e| self.err(e))?;
+            if let Ok(seq) = seq_of(&line) {
+                if seq > after_seq {
+                    out.push((seq, line));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn audit(&self, actor: &str, action: &str, target: &str, detail: &str) -> StoreResult<()> {
         let conn = self.writer();
         append(&conn, actor, action, target, detail)
@@ -291,16 +273,218 @@ impl AuditStore for Store {
 }
 
 impl Store {
-    /// Checks the whole chain: `None` when every entry holds, else the first that does not.
+    /// Checks the whole chain alone: `None` when every entry holds, else the first that
+    /// does not. Someone who can write to the database can recompute the chain; only
+    /// [`Store::audit_verify_with`] and exported checkpoints find that.
     pub fn audit_verify(&self) -> StoreResult<Option<AuditBreak>> {
-        let conn = self.reader();
-        verify(&conn).map_err(|e| self.err(e))
+        Ok(self.audit_verify_with(Vec::new())?.problem)
     }
+
+    /// Checks every entry against the chain and the given checkpoints (their signatures
+    /// already checked).
+    pub fn audit_verify_with(
+        &self,
+        checkpoints: Vec<VerifiedCheckpoint>,
+    ) -> StoreResult<VerifyReport> {
+        let mut verifier = Verifier::new(checkpoints, ChainStart::Genesis);
+        self.audit_for_each(i64::MIN, i64::MAX, &mut |e| {
+            verifier.push(e);
+            Ok(())
+        })?;
+        let sequence = self.audit_sequence()?;
+        Ok(verifier.finish(Some(sequence)))
+    }
+
+    /// Calls `f` with every entry whose id is in `from..=to`, in id order, with its hashes.
+    pub fn audit_for_each(
+        &self,
+        from: i64,
+        to: i64,
+        f: &mut dyn FnMut(&ChainedEntry) -> std::io::Result<()>,
+    ) -> StoreResult<()> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare(
+                "SELECT id, time, actor, action, target, detail, prev_hash, hash FROM audit
+                 WHERE id BETWEEN ?1 AND ?2 ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params![from, to]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let entry = chained_entry(r).map_err(|e| self.err(e))?;
+            f(&entry)
+                .map_err(|e| StoreError::Corrupt(format!("while reading the audit record: {e}")))?;
+        }
+        Ok(())
+    }
+
+    /// The first and last entry recorded within `from..=to` (milliseconds), if any.
+    pub fn audit_ids_between(&self, from: i64, to: i64) -> StoreResult<Option<(i64, i64)>> {
+        let conn = self.reader();
+        let ids: (Option<i64>, Option<i64>) = conn
+            .query_row(
+                "SELECT (SELECT MIN(id) FROM audit WHERE time >= ?1),
+                        (SELECT MAX(id) FROM audit WHERE time <= ?2)",
+                params![from, to],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(match ids {
+            (Some(a), Some(b)) if a <= b => Some((a, b)),
+            _ => None,
+        })
+    }
+
+    /// Appends many entries in one transaction (an import, the benchmark): one sync to
+    /// disk instead of one per entry.
+    pub fn audit_batch(&self, entries: &[(&str, &str, &str, &str)]) -> StoreResult<()> {
+        let conn = self.writer();
+        let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        for (actor, action, target, detail) in entries {
+            append_in_transaction(&tx, actor, action, target, detail).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    /// The highest id the database ever gave an audit entry.
+    pub fn audit_sequence(&self) -> StoreResult<i64> {
+        let conn = self.reader();
+        sequence(&conn).map_err(|e| self.err(e))
+    }
+}
+
+fn chained_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChainedEntry> {
+    Ok(ChainedEntry {
+        id: r.get(0)?,
+        time: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        target: r.get(4)?,
+        detail: r.get(5)?,
+        prev_hash: r.get(6)?,
+        hash: r.get(7)?,
+    })
+}
+
+fn sequence(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT IFNULL((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0)",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// The newest checkpoint recorded in the database, read without its signature checked
+/// (it is the server's own, to chain the next one to).
+fn last_checkpoint(conn: &Connection) -> rusqlite::Result<Option<(Checkpoint, String)>> {
+    let detail: Option<String> = conn
+        .prepare_cached("SELECT detail FROM audit WHERE action = ?1 ORDER BY id DESC LIMIT 1")?
+        .query_row([CHECKPOINT_ACTION], |r| r.get(0))
+        .optional()?;
+    let Some(detail) = detail else {
+        return Ok(None);
+    };
+    let signed = SignedCheckpoint::from_line(&detail).map_err(to_sql_error)?;
+    let checkpoint = signed.unverified().map_err(to_sql_error)?;
+    let payload_hash = hex::encode(Sha256::digest(signed.payload.as_bytes()));
+    Ok(Some((checkpoint, payload_hash)))
+}
+
+fn to_sql_error(e: impl std::fmt::Display) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(
+        format!("the last checkpoint in the audit record cannot be read ({e}); run `wardwatch audit verify`").into(),
+    )
+}
+
+/// Makes the next checkpoint, over at most [`MAX_CHECKPOINT_ENTRIES`] entries after the
+/// last one, and records it as an entry; `None` when nothing but checkpoints was written
+/// since. Refuses to sign over entries whose chain does not hold.
+fn make_checkpoint(
+    conn: &Connection,
+    key: &SigningKey,
+    actor: &str,
+) -> Result<Option<SignedCheckpoint>, CheckpointFailure> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)?;
+    let last = last_checkpoint(&tx)?;
+    let (seq, after, prev_hash, prev_checkpoint) = match &last {
+        Some((c, payload_hash)) => (
+            c.seq + 1,
+            c.last_id,
+            c.head_hash.clone(),
+            payload_hash.clone(),
+        ),
+        None => (1, 0, GENESIS_HASH.to_string(), String::new()),
+    };
+    let pending: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM audit WHERE id > ?1 AND action != ?2)")?
+        .query_row(params![after, CHECKPOINT_ACTION], |r| r.get(0))?;
+    if !pending {
+        return Ok(None);
+    }
+    let mut entries = Vec::new();
+    let mut expected_prev = prev_hash.clone();
+    let mut head = String::new();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT id, time, actor, action, target, detail, prev_hash, hash FROM audit
+             WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let mut rows = stmt.query(params![after, MAX_CHECKPOINT_ENTRIES as i64])?;
+        while let Some(r) = rows.next()? {
+            let e = chained_entry(r)?;
+            let own = e
+                .prev_hash
+                .as_deref()
+                .map(|p| entry_hash(p, e.id, e.time, &e.actor, &e.action, &e.target, &e.detail));
+            if e.prev_hash.as_deref() != Some(expected_prev.as_str()) || own != e.hash {
+                return Err(CheckpointFailure::Broken(e.id));
+            }
+            expected_prev = e.hash.clone().unwrap_or_default();
+            head = expected_prev.clone();
+            entries.push((
+                e.id,
+                content_digest(e.time, &e.actor, &e.action, &e.target, &e.detail),
+            ));
+        }
+    }
+    let signed = checkpoint::sign(
+        key,
+        &CheckpointInput {
+            seq,
+            time: wardwatch_proto::now_millis(),
+            prev_hash: &prev_hash,
+            head_hash: &head,
+            prev_checkpoint: &prev_checkpoint,
+            entries: &entries,
+        },
+    );
+    let first = entries.first().map_or(0, |e| e.0);
+    let last_id = entries.last().map_or(0, |e| e.0);
+    append(
+        &tx,
+        actor,
+        CHECKPOINT_ACTION,
+        &format!("checkpoint {seq}: entries {first} to {last_id}"),
+        &signed.to_line(),
+    )?;
+    tx.commit()?;
+    Ok(Some(signed))
+}
+
+/// Why no checkpoint could be made.
+#[derive(Debug, thiserror::Error)]
+enum CheckpointFailure {
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+    #[error("audit entry {0} does not hold (its chain is broken); no checkpoint is signed over it: run `wardwatch audit verify`")]
+    Broken(i64),
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audit::BreakKind;
 
     fn store_with_entries(n: usize) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -441,5 +625,168 @@ mod tests {
         store.audit("cli", "new", "y", "{}").unwrap();
         assert_eq!(store.audit_verify().unwrap(), None);
         assert_eq!(store.audit_entries(1).unwrap()[0].id, 4);
+    }
+
+    fn checkpointed_store(n: usize) -> (tempfile::TempDir, Store, SigningKey, Vec<String>) {
+        let (dir, store) = store_with_entries(n);
+        let key = SigningKey::from_seed(wardwatch_bundle::keys::KeyId([1; 8]), &[2; 32]).unwrap();
+        let mut lines = Vec::new();
+        while let Some(c) = store.audit_checkpoint(&key, "server").unwrap() {
+            lines.push(c.to_line());
+        }
+        (dir, store, key, lines)
+    }
+
+    fn verified(lines: &[String], key: &SigningKey) -> Vec<VerifiedCheckpoint> {
+        lines
+            .iter()
+            .map(|l| {
+                SignedCheckpoint::from_line(l)
+                    .unwrap()
+                    .verify(key.public_key())
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    /// What an attacker with the database does after a change: every hash again, in id
+    /// order, so that the chain alone holds.
+    fn recompute_chain(conn: &Connection) {
+        let rows: Vec<(i64, i64, String, String, String, String)> = conn
+            .prepare("SELECT id, time, actor, action, target, detail FROM audit ORDER BY id")
+            .unwrap()
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let mut prev = GENESIS_HASH.to_string();
+        for (id, time, actor, action, target, detail) in rows {
+            let canonical = serde_json::json!([prev, id, time, actor, action, target, detail]);
+            let hash = hex::encode(Sha256::digest(canonical.to_string().as_bytes()));
+            conn.execute(
+                "UPDATE audit SET prev_hash = ?2, hash = ?3 WHERE id = ?1",
+                params![id, prev, hash],
+            )
+            .unwrap();
+            prev = hash;
+        }
+    }
+
+    fn tampered(sql: &str) -> (Option<AuditBreak>, AuditBreak) {
+        let (dir, store, key, lines) = checkpointed_store(8);
+        assert!(store
+            .audit_verify_with(verified(&lines, &key))
+            .unwrap()
+            .holds());
+        let conn = tamper(&dir);
+        conn.execute_batch(sql).unwrap();
+        recompute_chain(&conn);
+        let chain_only = store.audit_verify().unwrap();
+        let report = store.audit_verify_with(verified(&lines, &key)).unwrap();
+        (chain_only, report.problem.expect("the checkpoints find it"))
+    }
+
+    #[test]
+    fn checkpoints_name_an_edit_the_chain_alone_misses() {
+        let (chain_only, b) = tampered("UPDATE audit SET target = 'nothing' WHERE id = 3");
+        assert_eq!(chain_only, None, "a recomputed chain holds on its own");
+        assert_eq!((b.id, b.kind), (3, BreakKind::Edited), "{b}");
+    }
+
+    #[test]
+    fn checkpoints_name_a_removed_entry() {
+        let (_, b) = tampered("DELETE FROM audit WHERE id = 4");
+        assert_eq!((b.id, b.kind), (4, BreakKind::Removed), "{b}");
+        // Removed and the later ones renumbered to close the gap.
+        let (_, b) =
+            tampered("DELETE FROM audit WHERE id = 4; UPDATE audit SET id = id - 1 WHERE id > 4;");
+        assert_eq!((b.id, b.kind), (4, BreakKind::Removed), "{b}");
+    }
+
+    #[test]
+    fn checkpoints_name_an_inserted_entry() {
+        let (_, b) = tampered(
+            "UPDATE audit SET id = id + 100 WHERE id >= 5;
+             UPDATE audit SET id = id - 99 WHERE id >= 105;
+             INSERT INTO audit (id, time, actor, action, target, detail)
+               VALUES (5, 1, 'admin alice', 'test.action', 'made up', '{}');",
+        );
+        assert_eq!((b.id, b.kind), (5, BreakKind::Inserted), "{b}");
+    }
+
+    #[test]
+    fn checkpoints_name_reordered_entries() {
+        let (_, b) = tampered(
+            "UPDATE audit SET id = -2 WHERE id = 2;
+             UPDATE audit SET id = 2 WHERE id = 6;
+             UPDATE audit SET id = 6 WHERE id = -2;",
+        );
+        assert_eq!((b.id, b.kind), (2, BreakKind::Reordered), "{b}");
+    }
+
+    #[test]
+    fn a_removed_tail_is_found_even_with_the_sequence_rewound() {
+        let (dir, store, key, lines) = checkpointed_store(5);
+        let conn = tamper(&dir);
+        // The checkpoint entry itself is the last; remove two before it as well.
+        conn.execute_batch(
+            "DELETE FROM audit WHERE id >= 4;
+             UPDATE sqlite_sequence SET seq = 3 WHERE name = 'audit';",
+        )
+        .unwrap();
+        assert_eq!(
+            store.audit_verify().unwrap(),
+            None,
+            "the chain alone cannot tell"
+        );
+        let b = store
+            .audit_verify_with(verified(&lines, &key))
+            .unwrap()
+            .problem
+            .expect("found");
+        assert_eq!((b.id, b.kind), (4, BreakKind::Removed), "{b}");
+    }
+
+    #[test]
+    fn checkpoints_chain_to_each_other_and_skip_a_quiet_record() {
+        let (_dir, store, key, lines) = checkpointed_store(3);
+        assert_eq!(lines.len(), 1);
+        // Only the checkpoint's own entry is new: no second checkpoint.
+        assert!(store.audit_checkpoint(&key, "server").unwrap().is_none());
+        store.audit("cli", "more", "x", "{}").unwrap();
+        let second = store.audit_checkpoint(&key, "server").unwrap().unwrap();
+        let all = verified(&[lines[0].clone(), second.to_line()], &key);
+        assert_eq!(all[1].checkpoint.seq, 2);
+        assert_eq!(
+            all[1].checkpoint.first_id, 4,
+            "it covers the first checkpoint's entry too"
+        );
+        assert_eq!(all[1].checkpoint.prev_checkpoint, all[0].payload_hash);
+        let report = store.audit_verify_with(all).unwrap();
+        assert!(report.holds(), "{report:?}");
+        assert_eq!(report.uncovered, 1, "the second checkpoint's own entry");
+        let listed = store.audit_checkpoints(1, 10).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].0, 2);
+    }
+
+    #[test]
+    fn no_checkpoint_is_signed_over_a_broken_chain() {
+        let (dir, store) = store_with_entries(3);
+        tamper(&dir)
+            .execute("UPDATE audit SET target = 'nothing' WHERE id = 2", [])
+            .unwrap();
+        let key = SigningKey::from_seed(wardwatch_bundle::keys::KeyId([1; 8]), &[2; 32]).unwrap();
+        let e = store.audit_checkpoint(&key, "server").unwrap_err();
+        assert!(e.to_string().contains("audit entry 2 does not hold"), "{e}");
     }
 }

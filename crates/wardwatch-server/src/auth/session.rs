@@ -33,6 +33,8 @@ pub struct ConsoleApi {
     pub vuln: Arc<crate::vuln::VulnService>,
     /// Turn-taking for password checks, and the back-off and lock-out policy.
     pub logins: Arc<super::login_gate::LoginGate>,
+    /// Audit checkpoints on demand (the same checkpointer as the schedule's).
+    pub audit: crate::audit::export::SharedCheckpointer,
 }
 
 /// The logged-in console user behind a request.

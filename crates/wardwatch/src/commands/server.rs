@@ -35,6 +35,32 @@ pub struct ServerArgs {
     pub connections: ConnectionFlags,
     #[command(flatten)]
     pub backup_space: BackupSpaceFlags,
+    #[command(flatten)]
+    pub audit: AuditFlags,
+}
+
+/// How the audit record is checkpointed and where the checkpoints go.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AuditFlags {
+    /// How often the server signs a checkpoint of the audit record (only when something
+    /// was recorded since the last one).
+    #[arg(long, default_value = "60s", value_parser = crate::duration::parse_duration)]
+    pub audit_checkpoint_every: Duration,
+    /// Append each signed checkpoint to this file as it is made. Put it where whoever
+    /// administers this server's database cannot rewrite it (another mount, a log
+    /// host's share): `wardwatch audit verify --checkpoints FILE` checks the record
+    /// against it.
+    #[arg(long, value_name = "FILE")]
+    pub audit_checkpoints: Option<std::path::PathBuf>,
+}
+
+impl AuditFlags {
+    pub fn settings(&self) -> wardwatch_server::audit::export::CheckpointSettings {
+        wardwatch_server::audit::export::CheckpointSettings {
+            every: self.audit_checkpoint_every,
+            export_file: self.audit_checkpoints.clone(),
+        }
+    }
 }
 
 /// Backup storage limits (`wardwatch server` and `up`): a terminal that uploads without
@@ -136,6 +162,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         logins: args.login.settings(),
         limits: args.connections.limits(),
         backup_space: args.backup_space.limits(),
+        audit: args.audit.settings(),
     })
     .await
     .context("the server could not start")?;

@@ -43,6 +43,8 @@ pub struct UpArgs {
     pub connections: super::server::ConnectionFlags,
     #[command(flatten)]
     pub backup_space: super::server::BackupSpaceFlags,
+    #[command(flatten)]
+    pub audit: super::server::AuditFlags,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -56,6 +58,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         logins: args.login.settings(),
         limits: args.connections.limits(),
         backup_space: args.backup_space.limits(),
+        audit: args.audit.settings(),
     })
     .await
     .context("the server could not start")?;
