@@ -11,6 +11,7 @@
 //! proof, for archiving and for an auditor who has only the server's public key.
 
 pub mod api;
+pub mod chain;
 pub mod checkpoint;
 pub mod export;
 pub mod segment;

@@ -10,6 +10,8 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use sha2::{Digest, Sha256};
 
+use super::chain::entry_hash;
+pub use super::chain::GENESIS_HASH;
 use super::checkpoint::{
     self, content_digest, Checkpoint, CheckpointInput, SignedCheckpoint, VerifiedCheckpoint,
     CHECKPOINT_ACTION, MAX_CHECKPOINT_ENTRIES,
@@ -18,9 +20,6 @@ use super::verify::{AuditBreak, ChainStart, ChainedEntry, Verifier, VerifyReport
 use super::AuditStore;
 use crate::db::{Store, StoreError, StoreResult};
 use wardwatch_bundle::keys::SigningKey;
-
-/// The `prev_hash` of the first entry.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Makes the table append-only. Created after existing entries were given their hashes.
 pub(crate) const APPEND_ONLY_TRIGGERS: &str = r#"
@@ -48,21 +47,6 @@ pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Pass as `before` for the next, older page; absent at the start of the record.
     pub next_before: Option<i64>,
-}
-
-/// SHA-256 over the previous hash and the entry's fields, as one JSON array: a canonical
-/// form in which no field can bleed into its neighbour.
-pub(crate) fn entry_hash(
-    prev_hash: &str,
-    id: i64,
-    time: i64,
-    actor: &str,
-    action: &str,
-    target: &str,
-    detail: &str,
-) -> String {
-    let canonical = serde_json::json!([prev_hash, id, time, actor, action, target, detail]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
 /// Appends an entry to the audit record, in the caller's transaction if there is one.

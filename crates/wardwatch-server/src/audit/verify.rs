@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::chain::{entry_hash, GENESIS_HASH};
 use super::checkpoint::{content_digest, VerifiedCheckpoint, DIGEST_LEN};
-use super::sqlite::{entry_hash, GENESIS_HASH};
 
 /// One entry as stored, with its place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
