@@ -207,8 +207,9 @@ fn print_report(report: &VerifyReport, source: &str, extra: &[String], format: F
     println!("checked {} entries against {source}", report.entries);
     match report.covered_to {
         Some(to) => println!(
-            "checkpoints cover the record up to entry {to}; {} newer entries are protected by the hash chain only",
-            report.uncovered
+            "checkpoints cover the record up to entry {to}; {} newer {} protected by the hash chain only",
+            report.uncovered,
+            if report.uncovered == 1 { "entry is" } else { "entries are" }
         ),
         None => println!("no checkpoint covers any entry: only the hash chain was checked"),
     }

@@ -10,6 +10,7 @@
 
 mod support;
 
+mod audit_record;
 mod backup_local;
 mod backup_server;
 mod bundle_cli;
