@@ -102,10 +102,24 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Checking a large audit record: N entries shaped like the server's own, signed
+    /// checkpoints over all of them exported to a file, then `wardwatch audit verify`
+    /// against that file (time, entries per second, peak memory).
+    Audit {
+        #[arg(long, default_value_t = 1_000_000)]
+        entries: usize,
+        /// Where to build the data directory (default: a temporary one, removed after).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
+        BenchCommand::Audit { entries, dir } => {
+            tokio::task::spawn_blocking(move || super::bench_audit::run(entries, dir.as_deref()))
+                .await?
+        }
         BenchCommand::Ingest {
             agents,
             events,

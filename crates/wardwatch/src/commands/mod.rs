@@ -5,6 +5,7 @@ pub mod agent;
 pub mod audit;
 pub mod backup;
 pub mod bench;
+pub mod bench_audit;
 pub mod bundle;
 pub mod guard;
 pub mod host;
