@@ -46,6 +46,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("/js/backups.js", include_str!("assets/js/backups.js")),
     ("/js/vulns.js", include_str!("assets/js/vulns.js")),
     ("/js/advisory.js", include_str!("assets/js/advisory.js")),
+    ("/js/audit.js", include_str!("assets/js/audit.js")),
     ("/js/app.js", include_str!("assets/js/app.js")),
 ];
 

@@ -144,6 +144,30 @@ fn audit_verify_names_every_rewrite_of_the_database_that_the_chain_alone_misses(
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("holds"), "{out}");
 
+    // Stock minisign checks a checkpoint with the same public key.
+    let first: wardwatch_server::audit::SignedCheckpoint =
+        serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    let payload = elsewhere.join("checkpoint-1.json");
+    std::fs::write(&payload, &first.payload).unwrap();
+    std::fs::write(
+        elsewhere.join("checkpoint-1.json.minisig"),
+        &first.signature,
+    )
+    .unwrap();
+    let minisign = std::process::Command::new("minisign")
+        .arg("-Vm")
+        .arg(&payload)
+        .arg("-p")
+        .arg(&key)
+        .output()
+        .expect("minisign is installed (.ci/run installs it)");
+    assert!(minisign.status.success(), "{}", text(&minisign));
+    assert!(
+        text(&minisign).contains("wardwatch audit checkpoint 1"),
+        "{}",
+        text(&minisign)
+    );
+
     // The entries tampered with: the tokens' (which ids the checkpoints took between
     // them depends on timing).
     let tokens: Vec<i64> = {
@@ -197,8 +221,6 @@ fn audit_verify_names_every_rewrite_of_the_database_that_the_chain_alone_misses(
     // Checkpoints forged with another key are refused, not trusted.
     let forged = scratch.join("forged.jsonl");
     let other = wardwatch_bundle::keys::SigningKey::generate().unwrap();
-    let first: wardwatch_server::audit::SignedCheckpoint =
-        serde_json::from_str(lines.lines().next().unwrap()).unwrap();
     let forged_line = serde_json::json!({
         "payload": first.payload,
         "signature": wardwatch_bundle::signature::sign(&other, first.payload.as_bytes(), "forged"),
@@ -313,4 +335,90 @@ fn an_exported_segment_is_checked_anywhere_with_the_public_key_alone() {
     let (code, out) = check(&dropped);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("audit entry 2"), "{out}");
+}
+
+#[test]
+fn the_console_shows_the_record_and_signs_a_checkpoint_into_the_exported_file() {
+    use crate::support::webdriver::Browser;
+    const WAIT: Duration = Duration::from_secs(20);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let exported = tmp.path().join("checkpoints.jsonl");
+    // A long interval: the checkpoint the test sees is the one the button signs.
+    let mut server = TestServer::start_with(&data, 0, 0, |c| {
+        c.args(["--audit-checkpoints", &exported.to_string_lossy()])
+            .args(["--audit-checkpoint-every", "1h"]);
+    });
+    server.token_for("Radiology <b>reading</b> room", "Imaging", &[]);
+    let password = server.admin_password.clone().expect("first admin password");
+    let key_out = succeeded(wardwatch(&[
+        "audit",
+        "key",
+        "--data",
+        &data.to_string_lossy(),
+    ]));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        let browser = Browser::start().await.expect("start headless Chromium");
+        browser
+            .sign_in(&server.console_url, "admin", &password, WAIT)
+            .await
+            .expect("sign in");
+        browser.click(&browser.find("#nav-audit").await.unwrap()).await.unwrap();
+        // The token's label is shown as text, not markup.
+        browser
+            .wait_until(
+                "var rows = document.querySelectorAll('tr.audit-row'); for (var i = 0; i < rows.length; i++) { if (rows[i].textContent.indexOf('Radiology <b>reading</b> room') >= 0) return true; } return false;",
+                WAIT,
+            )
+            .await
+            .expect("the token's entry is listed as text");
+        browser
+            .wait_until(
+                "return document.getElementById('audit-public-key').textContent.indexOf('untrusted comment') === 0;",
+                WAIT,
+            )
+            .await
+            .expect("the public key is shown");
+        let shown_key = browser
+            .text(&browser.find("#audit-public-key").await.unwrap())
+            .await
+            .unwrap();
+        assert_eq!(shown_key.trim(), key_out.trim());
+        browser.click(&browser.find("#audit-checkpoint").await.unwrap()).await.unwrap();
+        browser
+            .wait_until(
+                "var s = document.getElementById('audit-checkpoint-status'); return !s.hidden && s.textContent.indexOf('signed over entries') >= 0;",
+                WAIT,
+            )
+            .await
+            .expect("the checkpoint is confirmed");
+        browser
+            .wait_until(
+                "var rows = document.querySelectorAll('tr.audit-row'); return rows.length > 0 && rows[0].textContent.indexOf('audit.checkpoint') >= 0;",
+                WAIT,
+            )
+            .await
+            .expect("the checkpoint's own entry is the newest");
+        let status = browser
+            .text(&browser.find("#audit-checkpoint-status").await.unwrap())
+            .await
+            .unwrap();
+        browser.quit().await.unwrap();
+        status
+    });
+    server.proc.terminate(Duration::from_secs(10));
+    // The checkpoint confirmed in the console is in the exported file, and the record
+    // holds against it.
+    let lines = std::fs::read_to_string(&exported).unwrap();
+    let seq: u64 = status
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(lines.contains(&format!("\\\"seq\\\":{seq},")), "{lines}");
+    let key = tmp.path().join("audit.pub");
+    std::fs::write(&key, key_out).unwrap();
+    let (code, out) = verify(&data, &exported, &key);
+    assert_eq!(code, 0, "{out}");
 }

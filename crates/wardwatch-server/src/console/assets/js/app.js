@@ -55,6 +55,9 @@
     if (parts[1] === 'bundles' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
       return { name: 'bundles' };
     }
+    if (parts[1] === 'audit' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
+      return { name: 'audit' };
+    }
     if (parts[1] === 'vulns') {
       if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
         return { name: 'vulns' };
@@ -142,6 +145,8 @@
       views.backups();
     } else if (r.name === 'bundles') {
       views.bundles();
+    } else if (r.name === 'audit') {
+      views.audit();
     } else if (r.name === 'vulns') {
       views.vulns();
     } else if (r.name === 'advisory') {

@@ -578,6 +578,10 @@ var wardwatch = (function () {
     if (bundlesLink) {
       setClass(bundlesLink, 'active', viewName === 'bundles');
     }
+    var auditLink = byId('nav-audit');
+    if (auditLink) {
+      setClass(auditLink, 'active', viewName === 'audit');
+    }
     if (hostsLink) {
       setClass(hostsLink, 'active', viewName === 'hosts' || viewName === 'host');
     }
