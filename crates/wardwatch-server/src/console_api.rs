@@ -23,6 +23,7 @@ pub fn router(state: ConsoleApi) -> Router {
         .merge(crate::hosts::api::routes())
         .merge(crate::alerts::api::routes())
         .merge(crate::audit::api::routes())
+        .merge(crate::forward::api::routes())
         .merge(crate::bundles::api::routes())
         .merge(crate::vuln::api::routes())
         .merge(crate::commands::api::routes())
@@ -120,6 +121,7 @@ mod tests {
                     None,
                 ),
             )),
+            forwarding: Default::default(),
         });
         Fx {
             _dir: dir,

@@ -20,6 +20,7 @@ pub mod console;
 pub mod console_api;
 pub mod db;
 pub mod file_body;
+pub mod forward;
 pub mod hosts;
 pub mod limits;
 pub mod storage;
@@ -64,6 +65,8 @@ pub struct ServerConfig {
     pub backup_space: backup::space::SpaceLimits,
     /// How often the audit record is checkpointed, and the file checkpoints are copied to.
     pub audit: audit::export::CheckpointSettings,
+    /// Syslog and webhook receivers of the audit record and the alerts.
+    pub forward: forward::worker::ForwardSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +87,8 @@ pub enum ServerError {
     Bundles(Box<bundles::ImportError>),
     #[error("invalid connection limits: {0}")]
     Limits(String),
+    #[error("forwarding: {0}")]
+    Forward(String),
     #[error("cannot load or make the server's audit signing key: {0}")]
     AuditKey(#[from] wardwatch_bundle::KeyError),
     #[error("TLS setup failed: {0}")]
@@ -213,6 +218,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
+    let forwarding =
+        forward::worker::start(&config.forward, store.clone(), &mut tasks, &shutdown_rx)
+            .map_err(ServerError::Forward)?;
     tasks.spawn(audit::export::run_schedule(
         checkpointer.clone(),
         config.audit.every,
@@ -251,6 +259,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         vuln: vuln.clone(),
         logins: login_gate::LoginGate::new(config.logins.clone()),
         audit: checkpointer,
+        forwarding,
     });
     tasks.spawn(tls::serve(
         console_listener,

@@ -10,6 +10,7 @@ use crate::auth::{AccountStore, EnrollmentStore, LoginStore};
 use crate::backup::BackupStore;
 use crate::bundles::BundleStore;
 use crate::commands::CommandStore;
+use crate::forward::ForwardStore;
 use crate::hosts::{HostStore, IngestStore};
 use crate::vuln::{FindingStore, FleetReportStore, SuppressionStore};
 
@@ -28,6 +29,7 @@ pub trait Storage:
     + SuppressionStore
     + FleetReportStore
     + BackupStore
+    + ForwardStore
 {
 }
 

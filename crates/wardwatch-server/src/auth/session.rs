@@ -35,6 +35,8 @@ pub struct ConsoleApi {
     pub logins: Arc<super::login_gate::LoginGate>,
     /// Audit checkpoints on demand (the same checkpointer as the schedule's).
     pub audit: crate::audit::export::SharedCheckpointer,
+    /// The syslog and webhook receivers' states.
+    pub forwarding: crate::forward::worker::ForwardStatus,
 }
 
 /// The logged-in console user behind a request.

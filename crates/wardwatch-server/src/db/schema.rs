@@ -294,6 +294,17 @@ CREATE TABLE backup_checks (
 );
 CREATE INDEX backup_checks_by_host ON backup_checks(host_id, kind, id);
 "#,
+    // 7 → 8: forwarding to syslog and webhooks. Each sink keeps how far it has delivered
+    // the audit record and the alerts; nothing is copied, so the queue is the tables
+    // themselves and survives restarts.
+    r#"
+CREATE TABLE forward_sinks (
+    name        TEXT PRIMARY KEY,
+    audit_after INTEGER NOT NULL,
+    alert_after INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.

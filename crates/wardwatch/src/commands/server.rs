@@ -37,6 +37,79 @@ pub struct ServerArgs {
     pub backup_space: BackupSpaceFlags,
     #[command(flatten)]
     pub audit: AuditFlags,
+    #[command(flatten)]
+    pub forward: ForwardFlags,
+}
+
+/// Where the audit record and the alerts are forwarded (syslog, a webhook). Each
+/// receiver has its own durable position: what it missed while down is sent when it is
+/// back, after a restart too.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ForwardFlags {
+    /// A syslog receiver: tcp://HOST:PORT or tls://HOST:PORT (RFC 5424, octet-counted).
+    /// Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub syslog: Vec<String>,
+    /// The CA certificate(s), PEM, that tls:// syslog receivers are checked against
+    /// (default: the system's trusted roots).
+    #[arg(long, value_name = "FILE")]
+    pub syslog_ca: Option<std::path::PathBuf>,
+    /// A JSON webhook (https://, or http:// to this machine). Repeatable.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Vec<String>,
+    /// The CA certificate(s), PEM, that webhooks are checked against (default: the
+    /// system's trusted roots).
+    #[arg(long, value_name = "FILE")]
+    pub webhook_ca: Option<std::path::PathBuf>,
+    /// A file holding the key the webhook bodies are signed with (HMAC-SHA256 in the
+    /// X-Wardwatch-Signature header).
+    #[arg(long, value_name = "FILE")]
+    pub webhook_secret_file: Option<std::path::PathBuf>,
+    /// A receiver seen for the first time gets the whole record and every alert so far,
+    /// not only what comes after it was added.
+    #[arg(long)]
+    pub forward_from_start: bool,
+}
+
+impl ForwardFlags {
+    pub fn settings(&self) -> anyhow::Result<wardwatch_server::forward::worker::ForwardSettings> {
+        use wardwatch_server::forward::worker::{ForwardSettings, SinkSpec};
+        let secret = match &self.webhook_secret_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot read the webhook secret file {}: {e}",
+                        path.display()
+                    )
+                })?;
+                let text = text.trim();
+                anyhow::ensure!(
+                    text.len() >= 16,
+                    "the webhook secret in {} is shorter than 16 characters",
+                    path.display()
+                );
+                Some(text.as_bytes().to_vec())
+            }
+            None => None,
+        };
+        let mut sinks: Vec<SinkSpec> = self
+            .syslog
+            .iter()
+            .map(|url| SinkSpec::Syslog {
+                url: url.clone(),
+                ca: self.syslog_ca.clone(),
+            })
+            .collect();
+        sinks.extend(self.webhook.iter().map(|url| SinkSpec::Webhook {
+            url: url.clone(),
+            ca: self.webhook_ca.clone(),
+            secret: secret.clone(),
+        }));
+        Ok(ForwardSettings {
+            sinks,
+            from_start: self.forward_from_start,
+        })
+    }
 }
 
 /// How the audit record is checkpointed and where the checkpoints go.
@@ -163,6 +236,7 @@ pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
         limits: args.connections.limits(),
         backup_space: args.backup_space.limits(),
         audit: args.audit.settings(),
+        forward: args.forward.settings()?,
     })
     .await
     .context("the server could not start")?;

@@ -45,6 +45,8 @@ pub struct UpArgs {
     pub backup_space: super::server::BackupSpaceFlags,
     #[command(flatten)]
     pub audit: super::server::AuditFlags,
+    #[command(flatten)]
+    pub forward: super::server::ForwardFlags,
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
@@ -59,6 +61,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         limits: args.connections.limits(),
         backup_space: args.backup_space.limits(),
         audit: args.audit.settings(),
+        forward: args.forward.settings()?,
     })
     .await
     .context("the server could not start")?;

@@ -20,6 +20,7 @@ mod console_hardening;
 mod console_vuln_browser;
 mod durability;
 mod enrollment;
+mod forward;
 mod malformed;
 mod quarantine_attacks;
 mod vuln_scan;
