@@ -76,6 +76,23 @@ pub fn run_command(
         }
         Command::BackupRestore(args) => backup_restore(context, &args, emit),
         Command::BackupRestoreSnapshot(args) => backup_restore_snapshot(context, &args, stop, emit),
+        Command::Isolate(args) => isolate(context, &args, emit),
+        Command::IsolateConfirm(_) => {
+            crate::isolation::confirm()?;
+            emit(isolation_event("isolate.confirm", json!({})));
+            tracing::warn!("isolation confirmed by the console: it holds until released");
+            Ok(json!({ "state": "confirmed" }))
+        }
+        Command::IsolateRelease(_) => {
+            let released = crate::isolation::release()?;
+            let _ = std::fs::remove_file(isolation_marker(context));
+            emit(isolation_event(
+                "isolate.release",
+                json!({ "was_isolated": released }),
+            ));
+            tracing::warn!(released, "isolation released by the console");
+            Ok(json!({ "state": "none", "was_isolated": released }))
+        }
         Command::QuarantineDelete(VaultArgs { id }) => {
             let vault = open_vault(context)?;
             let record = vault
@@ -247,6 +264,91 @@ fn scan(
         .collect::<Vec<_>>());
     result["quarantined"] = json!(quarantined);
     Ok(result)
+}
+
+/// Present while this agent has an isolation in place, so that only then the agent asks
+/// nftables whether it ran out.
+fn isolation_marker(context: &CommandContext) -> PathBuf {
+    context.state.root().join("isolated")
+}
+
+fn isolation_event(action: &str, detail: Value) -> EventBody {
+    EventBody::Action(wardwatch_proto::HostAction {
+        action: action.into(),
+        target: "network".into(),
+        actor: ACTOR.into(),
+        detail,
+    })
+}
+
+/// Cuts the terminal off but for its server and the clinical systems named.
+fn isolate(
+    context: &CommandContext,
+    args: &wardwatch_proto::isolation::IsolateArgs,
+    emit: &mut dyn FnMut(EventBody),
+) -> Result<Value, String> {
+    // Checked again here: the list comes over the network.
+    let allowed = wardwatch_proto::isolation::check(args)?;
+    let enrollment = context
+        .state
+        .load_enrollment()
+        .map_err(|e| format!("cannot read which server to keep: {e}"))?;
+    let (servers, resolvers) = crate::isolation::server_addresses(&enrollment.server_url)?;
+    let plan = crate::isolation::IsolationPlan {
+        servers,
+        resolvers,
+        allowed,
+        confirm_within: Some(std::time::Duration::from_secs(args.confirm_within_secs)),
+    };
+    std::fs::write(isolation_marker(context), b"")
+        .map_err(|e| format!("cannot note the isolation in the state directory: {e}"))?;
+    crate::isolation::isolate(&plan)?;
+    let detail = json!({
+        "servers": plan.servers.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        "allowed": args.allow,
+        "confirm_within_secs": args.confirm_within_secs,
+    });
+    emit(isolation_event("isolate", detail.clone()));
+    tracing::warn!(allowed = ?args.allow, confirm_within_secs = args.confirm_within_secs, "terminal isolated on request of the console");
+    let mut result = detail;
+    result["state"] = json!("unconfirmed");
+    Ok(result)
+}
+
+/// Removes an isolation nobody confirmed in time (the kernel already stopped dropping);
+/// the event to record, if one was removed.
+pub fn tidy_isolation(context: &CommandContext) -> Option<EventBody> {
+    let marker = isolation_marker(context);
+    if !marker.exists() {
+        return None;
+    }
+    match crate::isolation::state() {
+        Ok(crate::isolation::IsolationState::None) => {
+            let _ = std::fs::remove_file(&marker);
+            None
+        }
+        Ok(crate::isolation::IsolationState::Expired) => match crate::isolation::tidy() {
+            Ok(_) => {
+                let _ = std::fs::remove_file(&marker);
+                tracing::warn!("the isolation was not confirmed in time and released itself");
+                Some(EventBody::Action(wardwatch_proto::HostAction {
+                    action: "isolate.expired".into(),
+                    target: "network".into(),
+                    actor: "agent".into(),
+                    detail: json!({ "reason": "not confirmed in time" }),
+                }))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot remove an expired isolation");
+                None
+            }
+        },
+        Ok(_) => None,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot read the isolation's state");
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod bundles;
 pub mod client;
 pub mod commands;
 pub mod enroll;
+pub mod isolation;
 pub mod run;
 pub mod scan_service;
 pub mod spool;

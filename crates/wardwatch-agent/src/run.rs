@@ -298,6 +298,19 @@ fn spawn_commands(
                 }
                 Err(e) => tracing::debug!(error = %e, "cannot fetch commands from the server"),
             }
+            let tidy_context = context.clone();
+            if let Ok(Some(event)) =
+                tokio::task::spawn_blocking(move || crate::commands::tidy_isolation(&tidy_context))
+                    .await
+            {
+                let spooled = with_spool(&spool, move |s| {
+                    s.push(wardwatch_proto::now_millis(), &event)
+                })
+                .await;
+                if spooled.is_ok() {
+                    wake.notify_one();
+                }
+            }
             tokio::select! {
                 _ = tokio::time::sleep(COMMAND_POLL) => {}
                 _ = shutdown.changed() => return,

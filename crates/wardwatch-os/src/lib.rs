@@ -20,6 +20,7 @@ pub mod fd;
 pub mod fsat;
 pub mod handle;
 pub mod host;
+pub mod netns;
 mod owner_only;
 pub mod proc_connector;
 pub mod process;

@@ -41,6 +41,7 @@ pub mod alert_details;
 #[cfg(feature = "golden")]
 pub mod golden;
 pub mod inventory;
+pub mod isolation;
 
 pub use inventory::{Account, Inventory, Listener, OsInfo, Package};
 
@@ -315,6 +316,16 @@ pub enum Command {
     /// place or below a folder on the terminal.
     #[serde(rename = "backup.restore-snapshot")]
     BackupRestoreSnapshot(SnapshotRestoreArgs),
+    /// Cut the terminal off the network but for its server and the clinical systems
+    /// named; released by itself unless a person confirms it in time.
+    #[serde(rename = "isolate")]
+    Isolate(isolation::IsolateArgs),
+    /// A person confirms the isolation: it holds until released.
+    #[serde(rename = "isolate.confirm")]
+    IsolateConfirm(isolation::NoArgs),
+    /// End the isolation: exactly what it added is removed.
+    #[serde(rename = "isolate.release")]
+    IsolateRelease(isolation::NoArgs),
 }
 
 /// The kinds of [`Command`], for code that must name one before it has the arguments
@@ -326,16 +337,22 @@ pub enum CommandKind {
     QuarantineDelete,
     BackupRestore,
     BackupRestoreSnapshot,
+    Isolate,
+    IsolateConfirm,
+    IsolateRelease,
 }
 
 impl CommandKind {
     /// Every kind, in the order a person is told them.
-    pub const ALL: [CommandKind; 5] = [
+    pub const ALL: [CommandKind; 8] = [
         CommandKind::Scan,
         CommandKind::QuarantineRestore,
         CommandKind::QuarantineDelete,
         CommandKind::BackupRestore,
         CommandKind::BackupRestoreSnapshot,
+        CommandKind::Isolate,
+        CommandKind::IsolateConfirm,
+        CommandKind::IsolateRelease,
     ];
 
     /// The `kind` string on the wire.
@@ -346,6 +363,9 @@ impl CommandKind {
             Self::QuarantineDelete => "quarantine.delete",
             Self::BackupRestore => "backup.restore",
             Self::BackupRestoreSnapshot => "backup.restore-snapshot",
+            Self::Isolate => "isolate",
+            Self::IsolateConfirm => "isolate.confirm",
+            Self::IsolateRelease => "isolate.release",
         }
     }
 
@@ -370,6 +390,9 @@ impl Command {
             Self::QuarantineDelete(_) => CommandKind::QuarantineDelete,
             Self::BackupRestore(_) => CommandKind::BackupRestore,
             Self::BackupRestoreSnapshot(_) => CommandKind::BackupRestoreSnapshot,
+            Self::Isolate(_) => CommandKind::Isolate,
+            Self::IsolateConfirm(_) => CommandKind::IsolateConfirm,
+            Self::IsolateRelease(_) => CommandKind::IsolateRelease,
         }
     }
 
@@ -382,6 +405,8 @@ impl Command {
             }
             Self::BackupRestore(args) => serde_json::to_value(args),
             Self::BackupRestoreSnapshot(args) => serde_json::to_value(args),
+            Self::Isolate(args) => serde_json::to_value(args),
+            Self::IsolateConfirm(args) | Self::IsolateRelease(args) => serde_json::to_value(args),
         };
         // Plain structs of strings always serialise.
         args.unwrap_or_default()
@@ -629,6 +654,12 @@ mod tests {
                 paths: vec!["/srv/records".into()],
                 target: None,
             }),
+            Command::Isolate(isolation::IsolateArgs {
+                allow: vec!["10.1.2.0/24".into()],
+                confirm_within_secs: 900,
+            }),
+            Command::IsolateConfirm(isolation::NoArgs {}),
+            Command::IsolateRelease(isolation::NoArgs {}),
         ];
         assert_eq!(commands.len(), CommandKind::ALL.len());
         for (command, kind) in commands.iter().zip(CommandKind::ALL) {

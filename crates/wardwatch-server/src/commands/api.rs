@@ -63,6 +63,25 @@ pub fn validate_command(kind: &str, args: &Value) -> Result<Command, String> {
             "a restore from backup is made from a guard alert: use the alert's Restore button (POST /api/alerts/{id}/restore) or `wardwatch backup restore --alert ID`"
                 .into(),
         ),
+        CommandKind::Isolate => {
+            let args: wardwatch_proto::isolation::IsolateArgs =
+                serde_json::from_value(Value::Object(fields.clone())).map_err(|e| {
+                    format!("isolate takes allow (a list of addresses to keep reachable) and confirm_within_secs: {e}")
+                })?;
+            wardwatch_proto::isolation::check(&args)?;
+            Ok(Command::Isolate(args))
+        }
+        CommandKind::IsolateConfirm | CommandKind::IsolateRelease => {
+            if let Some(extra) = fields.keys().next() {
+                return Err(format!("{kind} takes no arguments, not {extra:?}"));
+            }
+            let none = wardwatch_proto::isolation::NoArgs {};
+            Ok(if kind == CommandKind::IsolateConfirm {
+                Command::IsolateConfirm(none)
+            } else {
+                Command::IsolateRelease(none)
+            })
+        }
         CommandKind::BackupRestoreSnapshot => Err(
             "a restore of a snapshot is checked against the snapshots the server keeps: use the Backups page's Restore button (POST /api/hosts/{id}/backup/restore)"
                 .into(),
@@ -210,7 +229,7 @@ mod tests {
         let unknown = validate_command("reboot", &json!({})).unwrap_err();
         assert_eq!(
             unknown,
-            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete, backup.restore or backup.restore-snapshot"
+            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete, backup.restore, backup.restore-snapshot, isolate, isolate.confirm or isolate.release"
         );
         // A restore from backup is made from an alert, never from free-form arguments.
         let restore = validate_command("backup.restore", &json!({ "alert_id": 1 })).unwrap_err();
@@ -220,5 +239,21 @@ mod tests {
         assert!(snapshot.contains("/backup/restore"), "{snapshot}");
         let many: Vec<String> = (0..=MAX_SCAN_PATHS).map(|i| format!("/p{i}")).collect();
         assert!(validate_command("scan", &json!({ "paths": many })).is_err());
+        // Isolation: the clinical list is checked, and the time to confirm bounded.
+        let ok = json!({ "allow": ["10.1.2.0/24", "10.1.3.4:104"], "confirm_within_secs": 900 });
+        assert!(matches!(
+            validate_command("isolate", &ok),
+            Ok(Command::Isolate(_))
+        ));
+        for bad in [
+            json!({ "allow": ["10.0.0.1; flush ruleset"], "confirm_within_secs": 900 }),
+            json!({ "allow": [], "confirm_within_secs": 0 }),
+            json!({ "allow": ["0.0.0.0/0"], "confirm_within_secs": 900 }),
+            json!({ "allow": [] }),
+        ] {
+            assert!(validate_command("isolate", &bad).is_err(), "{bad}");
+        }
+        assert!(validate_command("isolate.release", &json!({})).is_ok());
+        assert!(validate_command("isolate.confirm", &json!({ "x": 1 })).is_err());
     }
 }

@@ -1,4 +1,4 @@
-//! `wardwatch host list | revoke`.
+//! `wardwatch host list | revoke | isolate | confirm-isolation | release | clinical`.
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -20,6 +20,66 @@ pub enum HostCommand {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Cut a terminal off the network but for this server and the clinical systems
+    /// (`wardwatch host clinical`, plus --allow). Unless a person confirms it within
+    /// --confirm-within (`wardwatch host confirm-isolation`), it releases itself.
+    Isolate {
+        id: String,
+        /// Another address to keep reachable: 10.1.2.0/24, 10.1.3.4 or 10.1.3.4:104.
+        #[arg(long)]
+        allow: Vec<String>,
+        /// How long the isolation holds unless confirmed (1m to 24h).
+        #[arg(long, default_value = "15m", value_parser = crate::duration::parse_duration)]
+        confirm_within: std::time::Duration,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Confirm a terminal's isolation: it holds until released.
+    ConfirmIsolation {
+        id: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// End a terminal's isolation: exactly what it added is removed.
+    Release {
+        id: String,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Show, or set with --set, the clinical systems (HIS, PACS, lab) every isolated
+    /// terminal keeps reaching: a comma-separated list of 10.1.2.0/24, 10.1.3.4 or
+    /// 10.1.3.4:104.
+    Clinical {
+        #[arg(long)]
+        set: Option<String>,
+        #[command(flatten)]
+        data: DataArg,
+    },
+}
+
+/// The setting that holds the clinical systems every isolation keeps.
+const CLINICAL_SETTING: &str = "isolation.clinical";
+
+/// Queues a command for a terminal and says what happens next.
+fn queue(
+    data: &DataArg,
+    id: &str,
+    command: wardwatch_proto::Command,
+    what: &str,
+) -> anyhow::Result<()> {
+    use wardwatch_server::commands::CommandStore;
+    use wardwatch_server::hosts::HostStore;
+    let (store, _) = open(data)?;
+    anyhow::ensure!(
+        store.host(id)?.is_some(),
+        "no terminal with id {id} (see `wardwatch host list`)"
+    );
+    let queued = store.create_command(id, &command, "cli", wardwatch_proto::now_millis())?;
+    println!(
+        "{what}: command {} queued; the terminal runs it when it next polls (within about 10 s)",
+        queued.id
+    );
+    Ok(())
 }
 
 pub fn run(command: HostCommand) -> anyhow::Result<()> {
@@ -52,6 +112,71 @@ pub fn run(command: HostCommand) -> anyhow::Result<()> {
                 "no terminal with id {id} (see `wardwatch host list`)"
             );
             println!("terminal {id} is revoked: the server refuses its certificate from now on");
+            Ok(())
+        }
+        HostCommand::Isolate {
+            id,
+            allow,
+            confirm_within,
+            data,
+        } => {
+            use wardwatch_server::bundles::BundleStore;
+            let (store, _) = open(&data)?;
+            let mut list: Vec<String> = store
+                .setting(CLINICAL_SETTING)?
+                .unwrap_or_default()
+                .split(',')
+                .map(|a| a.trim().to_string())
+                .filter(|a| !a.is_empty())
+                .collect();
+            list.extend(allow);
+            let args = wardwatch_proto::isolation::IsolateArgs {
+                allow: list,
+                confirm_within_secs: confirm_within.as_secs(),
+            };
+            wardwatch_proto::isolation::check(&args).map_err(anyhow::Error::msg)?;
+            let kept = if args.allow.is_empty() {
+                "nothing but this server".to_string()
+            } else {
+                args.allow.join(", ")
+            };
+            queue(
+                &data,
+                &id,
+                wardwatch_proto::Command::Isolate(args),
+                &format!(
+                    "isolating {id} (keeping {kept}; released by itself in {} s unless confirmed)",
+                    confirm_within.as_secs()
+                ),
+            )
+        }
+        HostCommand::ConfirmIsolation { id, data } => queue(
+            &data,
+            &id,
+            wardwatch_proto::Command::IsolateConfirm(Default::default()),
+            &format!("confirming the isolation of {id}"),
+        ),
+        HostCommand::Release { id, data } => queue(
+            &data,
+            &id,
+            wardwatch_proto::Command::IsolateRelease(Default::default()),
+            &format!("releasing {id}"),
+        ),
+        HostCommand::Clinical { set, data } => {
+            use wardwatch_server::bundles::BundleStore;
+            let (store, _) = open(&data)?;
+            if let Some(list) = set {
+                for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                    wardwatch_proto::isolation::AllowedPeer::parse(entry)
+                        .map_err(anyhow::Error::msg)?;
+                }
+                store.set_setting(CLINICAL_SETTING, list.trim(), "cli")?;
+            }
+            let current = store.setting(CLINICAL_SETTING)?.unwrap_or_default();
+            println!(
+                "clinical systems every isolated terminal keeps: {}",
+                if current.is_empty() { "none" } else { &current }
+            );
             Ok(())
         }
     }

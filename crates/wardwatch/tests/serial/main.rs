@@ -26,6 +26,7 @@ mod console_browser;
 mod guard;
 mod guard_reporting;
 mod host_commands;
+mod isolation;
 mod ransomware_bench;
 mod scan_cli;
 mod slow_clients;

@@ -1,0 +1,371 @@
+//! Isolating a terminal, in network namespaces this test makes and removes: a server, a
+//! terminal running the real agent, a clinical system and another host on one bridge.
+//! Isolated, the terminal reaches the server and the clinical system and nothing else;
+//! released, everything is as before (its ruleset byte for byte); an isolation nobody
+//! confirms releases itself. Nothing outside the namespaces is touched.
+
+use std::io::BufRead;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::harness::*;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The namespaces and their addresses; removed on drop, even when the test fails.
+struct Lab {
+    names: Vec<String>,
+}
+
+impl Lab {
+    fn ns(&self, role: &str) -> String {
+        format!("ww{}-{role}", std::process::id())
+    }
+
+    fn make() -> Lab {
+        let id = std::process::id();
+        let lab = Lab {
+            names: ["srv", "agt", "cli", "oth"]
+                .iter()
+                .map(|r| format!("ww{id}-{r}"))
+                .collect(),
+        };
+        for name in &lab.names {
+            ip(&["netns", "add", name]);
+            ip(&["-n", name, "link", "set", "lo", "up"]);
+        }
+        let srv = lab.ns("srv");
+        ip(&["-n", &srv, "link", "add", "br0", "type", "bridge"]);
+        ip(&["-n", &srv, "addr", "add", "10.77.0.1/24", "dev", "br0"]);
+        ip(&["-n", &srv, "link", "set", "br0", "up"]);
+        for (role, n) in [("agt", 2), ("cli", 3), ("oth", 4)] {
+            let host = lab.ns(role);
+            let port = format!("v{role}");
+            ip(&[
+                "-n", &srv, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns",
+                &host,
+            ]);
+            ip(&["-n", &srv, "link", "set", &port, "master", "br0", "up"]);
+            ip(&[
+                "-n",
+                &host,
+                "addr",
+                "add",
+                &format!("10.77.0.{n}/24"),
+                "dev",
+                "eth0",
+            ]);
+            ip(&["-n", &host, "link", "set", "eth0", "up"]);
+        }
+        lab
+    }
+
+    /// The terminal's whole ruleset.
+    fn ruleset(&self) -> String {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns("agt"), "nft", "list", "ruleset"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Whether the terminal can open a TCP connection to `to`.
+    fn terminal_reaches(&self, to: &str) -> bool {
+        let ns = self.ns("agt");
+        let to: SocketAddr = to.parse().unwrap();
+        std::thread::spawn(move || {
+            wardwatch_os::netns::enter_named(&ns).unwrap();
+            TcpStream::connect_timeout(&to, Duration::from_millis(700)).is_ok()
+        })
+        .join()
+        .unwrap()
+    }
+
+    /// A listener at `addr` inside namespace `role`, accepting until the test ends.
+    fn listen(&self, role: &str, addr: &str) {
+        let ns = self.ns(role);
+        let addr = addr.to_string();
+        let (ready, wait) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            wardwatch_os::netns::enter_named(&ns).unwrap();
+            let listener = TcpListener::bind(&addr).unwrap();
+            ready.send(()).unwrap();
+            for stream in listener.incoming() {
+                drop(stream);
+            }
+        });
+        wait.recv().unwrap();
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for name in &self.names {
+            let _ = Command::new("ip").args(["netns", "del", name]).status();
+        }
+    }
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(out.status.success(), "ip {args:?}: {}", text(&out));
+}
+
+/// `wardwatch ARGS` inside a namespace, as a child process.
+fn in_ns(ns: &str) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, BIN]);
+    c
+}
+
+/// Waits until the host's newest command of `kind` is done, and returns whether it
+/// succeeded and its result.
+fn command_done(data: &Path, host: &str, kind: &str, agent_log: &Path) -> (bool, String) {
+    let conn = rusqlite::Connection::open_with_flags(
+        data.join("wardwatch.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    wait_for(WAIT, || {
+        conn.query_row(
+            "SELECT ok, result FROM host_commands WHERE host_id = ?1 AND kind = ?2
+             AND done_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+            [host, kind],
+            |r| Ok((r.get::<_, i64>(0)? == 1, r.get::<_, String>(1)?)),
+        )
+        .ok()
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "the {kind} command was not done in time; agent:\n{}",
+            std::fs::read_to_string(agent_log).unwrap_or_default()
+        )
+    })
+}
+
+fn skip_reason() -> Option<&'static str> {
+    if !wardwatch_os::process::is_root() {
+        return Some("not root");
+    }
+    for tool in ["ip", "nft"] {
+        let found = Command::new(tool)
+            .arg("-V")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok();
+        if !found {
+            return Some("ip or nft is missing (apt-get install iproute2 nftables)");
+        }
+    }
+    None
+}
+
+#[test]
+fn an_isolated_terminal_reaches_its_server_and_the_clinical_systems_only() {
+    let _one = crate::support::serial::one_at_a_time();
+    if let Some(why) = skip_reason() {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let lab = Lab::make();
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let state = tmp.path().join("agent");
+
+    // The server, inside its namespace.
+    let mut server = in_ns(&lab.ns("srv"))
+        .args(["server", "--data"])
+        .arg(&data)
+        .args([
+            "--listen",
+            "10.77.0.1:8443",
+            "--agent-listen",
+            "10.77.0.1:8444",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Its output is read to the end, so that the server never writes to a closed pipe.
+    let (found, fingerprint) = std::sync::mpsc::channel();
+    let stdout = server.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(f) = line.trim().strip_prefix("CA fingerprint:") {
+                let _ = found.send(f.trim().to_string());
+            }
+        }
+    });
+    let fingerprint = fingerprint
+        .recv_timeout(WAIT)
+        .expect("the server printed its CA fingerprint");
+    let data_arg = data.to_string_lossy().to_string();
+    let token = succeeded(wardwatch(&[
+        "token",
+        "create",
+        "--data",
+        &data_arg,
+        "--label",
+        "Ward 5 desk",
+    ]))
+    .lines()
+    .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_string()))
+    .unwrap();
+    let enrolled = in_ns(&lab.ns("agt"))
+        .args(["agent", "enroll", "--state"])
+        .arg(&state)
+        .args(["--server", "https://10.77.0.1:8444", "--token", &token])
+        .args(["--ca-fingerprint", &fingerprint])
+        .output()
+        .unwrap();
+    assert!(enrolled.status.success(), "{}", text(&enrolled));
+    let host = wardwatch_agent::state::StateDir::new(&state)
+        .load_enrollment()
+        .unwrap()
+        .host_id;
+    let mut agent = in_ns(&lab.ns("agt"))
+        .args(["agent", "run", "--state"])
+        .arg(&state)
+        .args(["--no-inventory", "--interval", "2s", "--heartbeat", "1s"])
+        .env("RUST_LOG", "info,wardwatch_agent=debug")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(tmp.path().join("agent.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let agent_log = tmp.path().join("agent.log");
+
+    lab.listen("cli", "10.77.0.3:104");
+    lab.listen("oth", "10.77.0.4:9000");
+    assert!(lab.terminal_reaches("10.77.0.3:104"));
+    assert!(lab.terminal_reaches("10.77.0.4:9000"));
+    let before = lab.ruleset();
+
+    // Isolated: the clinical system (PACS on 104) and the server only.
+    succeeded(wardwatch(&[
+        "host",
+        "clinical",
+        "--set",
+        "10.77.0.3:104",
+        "--data",
+        &data_arg,
+    ]));
+    succeeded(wardwatch(&[
+        "host",
+        "isolate",
+        &host,
+        "--confirm-within",
+        "10m",
+        "--data",
+        &data_arg,
+    ]));
+    let (ok, result) = command_done(&data, &host, "isolate", &agent_log);
+    assert!(ok, "isolation failed: {result}");
+    assert!(
+        lab.terminal_reaches("10.77.0.3:104"),
+        "the clinical system stays reachable"
+    );
+    assert!(
+        !lab.terminal_reaches("10.77.0.4:9000"),
+        "another host is cut off"
+    );
+    assert!(
+        !lab.terminal_reaches("10.77.0.3:22"),
+        "only the clinical system's port"
+    );
+    // The agent still talks to its server: the confirmation reaches it and comes back.
+    succeeded(wardwatch(&[
+        "host",
+        "confirm-isolation",
+        &host,
+        "--data",
+        &data_arg,
+    ]));
+    let (ok, result) = command_done(&data, &host, "isolate.confirm", &agent_log);
+    assert!(ok, "confirmation failed: {result}");
+    let confirmed = lab.ruleset();
+    assert!(
+        confirmed.contains("elements = { ipv4, ipv6 }") && !confirmed.contains("expires"),
+        "confirmed: no element runs out any more: {confirmed}"
+    );
+    assert!(!lab.terminal_reaches("10.77.0.4:9000"));
+
+    // Released: exactly as before.
+    succeeded(wardwatch(&["host", "release", &host, "--data", &data_arg]));
+    let (ok, result) = command_done(&data, &host, "isolate.release", &agent_log);
+    assert!(ok, "release failed: {result}");
+    assert!(lab.terminal_reaches("10.77.0.4:9000"));
+    assert_eq!(
+        lab.ruleset(),
+        before,
+        "releasing removes exactly what was added"
+    );
+
+    // Not confirmed in time: it releases itself.
+    succeeded(wardwatch(&[
+        "host",
+        "isolate",
+        &host,
+        "--confirm-within",
+        "4s",
+        "--data",
+        &data_arg,
+    ]));
+    let (ok, result) = command_done(&data, &host, "isolate", &agent_log);
+    assert!(ok, "{result}");
+    let released = wait_for(WAIT, || {
+        lab.terminal_reaches("10.77.0.4:9000").then_some(())
+    });
+    assert!(
+        released.is_some(),
+        "the kernel stops dropping once the time is up"
+    );
+    let tidied = wait_for(WAIT, || (lab.ruleset() == before).then_some(()));
+    assert!(
+        tidied.is_some(),
+        "the agent removes the expired table: {}",
+        lab.ruleset()
+    );
+    let conn = rusqlite::Connection::open_with_flags(
+        data.join("wardwatch.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let recorded = wait_for(WAIT, || {
+        conn.query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'isolate.expired'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .ok()
+        .filter(|n| *n > 0)
+    });
+    assert!(
+        recorded.is_some(),
+        "the self-release is in the audit record"
+    );
+    let actions: Vec<String> = conn
+        .prepare("SELECT action FROM audit WHERE action LIKE 'isolate%' OR action = 'command.create' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|a| a.unwrap())
+        .collect();
+    for action in ["isolate", "isolate.confirm", "isolate.release"] {
+        assert!(
+            actions.iter().any(|a| a == action),
+            "{action} audited: {actions:?}"
+        );
+    }
+
+    let _ = wardwatch_os::process::terminate_child(&agent);
+    let _ = agent.wait();
+    let _ = wardwatch_os::process::terminate_child(&server);
+    let _ = server.wait();
+}
