@@ -77,6 +77,17 @@ pub fn run_command(
         Command::BackupRestore(args) => backup_restore(context, &args, emit),
         Command::BackupRestoreSnapshot(args) => backup_restore_snapshot(context, &args, stop, emit),
         Command::Isolate(args) => isolate(context, &args, emit),
+        Command::Kill(args) => {
+            let result = crate::kill::kill(&args)?;
+            emit(EventBody::Action(wardwatch_proto::HostAction {
+                action: "process.kill".into(),
+                target: format!("pid {}", args.pid),
+                actor: ACTOR.into(),
+                detail: result.clone(),
+            }));
+            tracing::warn!(pid = args.pid, "process killed on request of the console");
+            Ok(result)
+        }
         Command::IsolateConfirm(_) => {
             crate::isolation::confirm()?;
             emit(isolation_event("isolate.confirm", json!({})));

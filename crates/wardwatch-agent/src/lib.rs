@@ -12,6 +12,7 @@ pub mod client;
 pub mod commands;
 pub mod enroll;
 pub mod isolation;
+pub mod kill;
 pub mod run;
 pub mod scan_service;
 pub mod spool;

@@ -50,7 +50,7 @@ pub use alert::{FileReport, GuardAlert, ProcessReport, Times};
 pub use canary::{is_canary, CANARY_PREFIXES};
 pub use error::GuardError;
 pub use journal::FileChange;
-pub use procinfo::AncestorReport;
+pub use procinfo::{read_stat, AncestorReport, Stat};
 pub use respond::{Action, ActionKind, Refusal, Respond};
 pub use sample::{ContentHash, FULL_HASH_LIMIT};
 pub use trust::DEFAULT_TRUSTED;

@@ -326,6 +326,21 @@ pub enum Command {
     /// End the isolation: exactly what it added is removed.
     #[serde(rename = "isolate.release")]
     IsolateRelease(isolation::NoArgs),
+    /// Kill one process, named by its pid and its start time or executable.
+    #[serde(rename = "process.kill")]
+    Kill(KillArgs),
+}
+
+/// Arguments of [`Command::Kill`]: the pid, and at least one of the start time (clock
+/// ticks since boot, field 22 of `/proc/PID/stat`) and the executable, so that a pid
+/// reused by another process is never killed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KillArgs {
+    pub pid: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ticks: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
 }
 
 /// The kinds of [`Command`], for code that must name one before it has the arguments
@@ -340,11 +355,12 @@ pub enum CommandKind {
     Isolate,
     IsolateConfirm,
     IsolateRelease,
+    Kill,
 }
 
 impl CommandKind {
     /// Every kind, in the order a person is told them.
-    pub const ALL: [CommandKind; 8] = [
+    pub const ALL: [CommandKind; 9] = [
         CommandKind::Scan,
         CommandKind::QuarantineRestore,
         CommandKind::QuarantineDelete,
@@ -353,6 +369,7 @@ impl CommandKind {
         CommandKind::Isolate,
         CommandKind::IsolateConfirm,
         CommandKind::IsolateRelease,
+        CommandKind::Kill,
     ];
 
     /// The `kind` string on the wire.
@@ -366,6 +383,7 @@ impl CommandKind {
             Self::Isolate => "isolate",
             Self::IsolateConfirm => "isolate.confirm",
             Self::IsolateRelease => "isolate.release",
+            Self::Kill => "process.kill",
         }
     }
 
@@ -393,6 +411,7 @@ impl Command {
             Self::Isolate(_) => CommandKind::Isolate,
             Self::IsolateConfirm(_) => CommandKind::IsolateConfirm,
             Self::IsolateRelease(_) => CommandKind::IsolateRelease,
+            Self::Kill(_) => CommandKind::Kill,
         }
     }
 
@@ -407,6 +426,7 @@ impl Command {
             Self::BackupRestoreSnapshot(args) => serde_json::to_value(args),
             Self::Isolate(args) => serde_json::to_value(args),
             Self::IsolateConfirm(args) | Self::IsolateRelease(args) => serde_json::to_value(args),
+            Self::Kill(args) => serde_json::to_value(args),
         };
         // Plain structs of strings always serialise.
         args.unwrap_or_default()
@@ -660,6 +680,11 @@ mod tests {
             }),
             Command::IsolateConfirm(isolation::NoArgs {}),
             Command::IsolateRelease(isolation::NoArgs {}),
+            Command::Kill(KillArgs {
+                pid: 4242,
+                start_ticks: Some(987_654),
+                exe: None,
+            }),
         ];
         assert_eq!(commands.len(), CommandKind::ALL.len());
         for (command, kind) in commands.iter().zip(CommandKind::ALL) {

@@ -71,6 +71,20 @@ pub fn validate_command(kind: &str, args: &Value) -> Result<Command, String> {
             wardwatch_proto::isolation::check(&args)?;
             Ok(Command::Isolate(args))
         }
+        CommandKind::Kill => {
+            let args: wardwatch_proto::KillArgs = serde_json::from_value(Value::Object(fields.clone()))
+                .map_err(|e| format!("process.kill takes pid and start_ticks or exe: {e}"))?;
+            if args.pid <= 1 {
+                return Err(format!("pid {} is never killed", args.pid));
+            }
+            if args.start_ticks.is_none() && args.exe.as_deref().is_none_or(|e| !e.starts_with('/')) {
+                return Err("name the process by start_ticks (from /proc/PID/stat) or its executable's absolute path as well as its pid, so that a reused pid is never killed".into());
+            }
+            if args.exe.as_ref().is_some_and(|e| e.len() > MAX_PATH_BYTES) {
+                return Err("the executable's path is too long".into());
+            }
+            Ok(Command::Kill(args))
+        }
         CommandKind::IsolateConfirm | CommandKind::IsolateRelease => {
             if let Some(extra) = fields.keys().next() {
                 return Err(format!("{kind} takes no arguments, not {extra:?}"));
@@ -229,7 +243,7 @@ mod tests {
         let unknown = validate_command("reboot", &json!({})).unwrap_err();
         assert_eq!(
             unknown,
-            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete, backup.restore, backup.restore-snapshot, isolate, isolate.confirm or isolate.release"
+            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete, backup.restore, backup.restore-snapshot, isolate, isolate.confirm, isolate.release or process.kill"
         );
         // A restore from backup is made from an alert, never from free-form arguments.
         let restore = validate_command("backup.restore", &json!({ "alert_id": 1 })).unwrap_err();
@@ -255,5 +269,10 @@ mod tests {
         }
         assert!(validate_command("isolate.release", &json!({})).is_ok());
         assert!(validate_command("isolate.confirm", &json!({ "x": 1 })).is_err());
+        assert!(
+            validate_command("process.kill", &json!({ "pid": 4242, "start_ticks": 77 })).is_ok()
+        );
+        assert!(validate_command("process.kill", &json!({ "pid": 4242 })).is_err());
+        assert!(validate_command("process.kill", &json!({ "pid": 1, "start_ticks": 7 })).is_err());
     }
 }

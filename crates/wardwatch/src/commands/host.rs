@@ -40,6 +40,19 @@ pub enum HostCommand {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Kill one process on a terminal, named by its pid and its start time (clock ticks
+    /// since boot, field 22 of /proc/PID/stat, as alerts give it) or its executable.
+    Kill {
+        id: String,
+        #[arg(long)]
+        pid: u32,
+        #[arg(long)]
+        start_ticks: Option<u64>,
+        #[arg(long)]
+        exe: Option<String>,
+        #[command(flatten)]
+        data: DataArg,
+    },
     /// End a terminal's isolation: exactly what it added is removed.
     Release {
         id: String,
@@ -148,6 +161,29 @@ pub fn run(command: HostCommand) -> anyhow::Result<()> {
                     "isolating {id} (keeping {kept}; released by itself in {} s unless confirmed)",
                     confirm_within.as_secs()
                 ),
+            )
+        }
+        HostCommand::Kill {
+            id,
+            pid,
+            start_ticks,
+            exe,
+            data,
+        } => {
+            let command = wardwatch_server::commands::api::validate_command(
+                "process.kill",
+                &serde_json::to_value(wardwatch_proto::KillArgs {
+                    pid,
+                    start_ticks,
+                    exe,
+                })?,
+            )
+            .map_err(anyhow::Error::msg)?;
+            queue(
+                &data,
+                &id,
+                command,
+                &format!("killing process {pid} on {id}"),
             )
         }
         HostCommand::ConfirmIsolation { id, data } => queue(

@@ -23,6 +23,7 @@ mod enrollment;
 mod forward;
 mod malformed;
 mod quarantine_attacks;
+mod response_actions;
 mod vuln_scan;
 mod vuln_server;
 mod vuln_vercmp;
