@@ -124,6 +124,24 @@ impl ServerClient {
 }
 
 impl ServerClient {
+    /// Sends a file fetched for command `id` to the server's evidence store; the
+    /// server's record of it (its own hash and size).
+    pub async fn upload_evidence(
+        &self,
+        id: i64,
+        sha256: &str,
+        bytes: Vec<u8>,
+    ) -> Result<serde_json::Value, SendError> {
+        let response = self
+            .call(reqwest::Method::PUT, &format!("/api/v1/evidence/{id}"))
+            .header("x-wardwatch-sha256", sha256)
+            .body(bytes)
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(crate::error_chain(&e)))?;
+        answer::<serde_json::Value>(response).await
+    }
+
     /// The commands waiting for this terminal; the server marks them as taken.
     pub async fn take_commands(&self) -> Result<Vec<PendingCommand>, SendError> {
         let response = self

@@ -77,6 +77,27 @@ pub fn run_command(
         Command::BackupRestore(args) => backup_restore(context, &args, emit),
         Command::BackupRestoreSnapshot(args) => backup_restore_snapshot(context, &args, stop, emit),
         Command::Isolate(args) => isolate(context, &args, emit),
+        Command::FetchFile(args) => {
+            let (bytes, sha256) = crate::fetch::read_evidence(&args)?;
+            let size = bytes.len();
+            let client = context
+                .backup_client
+                .as_ref()
+                .ok_or("this agent is not connected to a server to send the file to")?;
+            let runtime = tokio::runtime::Handle::try_current()
+                .map_err(|_| "no runtime to reach the server on".to_string())?;
+            let stored = runtime
+                .block_on(client.upload_evidence(command.id, &sha256, bytes))
+                .map_err(|e| format!("the file could not be sent to the server: {e}"))?;
+            emit(EventBody::Action(wardwatch_proto::HostAction {
+                action: "file.fetch".into(),
+                target: args.path.clone(),
+                actor: ACTOR.into(),
+                detail: json!({ "size": size, "sha256": sha256 }),
+            }));
+            tracing::info!(path = %args.path, size, "file sent to the evidence store on request of the console");
+            Ok(json!({ "path": args.path, "size": size, "sha256": sha256, "stored": stored }))
+        }
         Command::Kill(args) => {
             let result = crate::kill::kill(&args)?;
             emit(EventBody::Action(wardwatch_proto::HostAction {

@@ -11,6 +11,7 @@ pub mod bundles;
 pub mod client;
 pub mod commands;
 pub mod enroll;
+pub mod fetch;
 pub mod isolation;
 pub mod kill;
 pub mod run;

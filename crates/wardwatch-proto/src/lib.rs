@@ -329,6 +329,20 @@ pub enum Command {
     /// Kill one process, named by its pid and its start time or executable.
     #[serde(rename = "process.kill")]
     Kill(KillArgs),
+    /// Copy one file into the server's evidence store (size-limited, hashed).
+    #[serde(rename = "file.fetch")]
+    FetchFile(FetchFileArgs),
+}
+
+/// Most bytes a fetched file may have, whatever the console asks.
+pub const MAX_FETCH_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Arguments of [`Command::FetchFile`]: an absolute path on the terminal (no symbolic
+/// link on the way is followed) and the most bytes to take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchFileArgs {
+    pub path: String,
+    pub max_bytes: u64,
 }
 
 /// Arguments of [`Command::Kill`]: the pid, and at least one of the start time (clock
@@ -356,11 +370,12 @@ pub enum CommandKind {
     IsolateConfirm,
     IsolateRelease,
     Kill,
+    FetchFile,
 }
 
 impl CommandKind {
     /// Every kind, in the order a person is told them.
-    pub const ALL: [CommandKind; 9] = [
+    pub const ALL: [CommandKind; 10] = [
         CommandKind::Scan,
         CommandKind::QuarantineRestore,
         CommandKind::QuarantineDelete,
@@ -370,6 +385,7 @@ impl CommandKind {
         CommandKind::IsolateConfirm,
         CommandKind::IsolateRelease,
         CommandKind::Kill,
+        CommandKind::FetchFile,
     ];
 
     /// The `kind` string on the wire.
@@ -384,6 +400,7 @@ impl CommandKind {
             Self::IsolateConfirm => "isolate.confirm",
             Self::IsolateRelease => "isolate.release",
             Self::Kill => "process.kill",
+            Self::FetchFile => "file.fetch",
         }
     }
 
@@ -412,6 +429,7 @@ impl Command {
             Self::IsolateConfirm(_) => CommandKind::IsolateConfirm,
             Self::IsolateRelease(_) => CommandKind::IsolateRelease,
             Self::Kill(_) => CommandKind::Kill,
+            Self::FetchFile(_) => CommandKind::FetchFile,
         }
     }
 
@@ -427,6 +445,7 @@ impl Command {
             Self::Isolate(args) => serde_json::to_value(args),
             Self::IsolateConfirm(args) | Self::IsolateRelease(args) => serde_json::to_value(args),
             Self::Kill(args) => serde_json::to_value(args),
+            Self::FetchFile(args) => serde_json::to_value(args),
         };
         // Plain structs of strings always serialise.
         args.unwrap_or_default()
@@ -684,6 +703,10 @@ mod tests {
                 pid: 4242,
                 start_ticks: Some(987_654),
                 exe: None,
+            }),
+            Command::FetchFile(FetchFileArgs {
+                path: "/home/nurse/Downloads/invoice.pdf.exe".into(),
+                max_bytes: 1 << 20,
             }),
         ];
         assert_eq!(commands.len(), CommandKind::ALL.len());

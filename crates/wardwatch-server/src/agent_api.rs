@@ -61,6 +61,8 @@ pub struct AgentApi {
     pub vuln: Arc<VulnService>,
     /// The terminals' backup repositories.
     pub backup: Arc<crate::backup::BackupService>,
+    /// The server's data directory (the evidence store is in it).
+    pub data_dir: std::path::PathBuf,
 }
 
 pub fn router(state: AgentApi) -> Router {

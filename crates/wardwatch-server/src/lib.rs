@@ -19,6 +19,7 @@ pub mod commands;
 pub mod console;
 pub mod console_api;
 pub mod db;
+pub mod evidence;
 pub mod file_body;
 pub mod forward;
 pub mod hosts;
@@ -237,9 +238,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         bundles: installed_bundles.clone(),
         vuln: vuln.clone(),
         backup: backup.clone(),
+        data_dir: config.data_dir.clone(),
     };
     let agent_app = agent_api::router(agent_state.clone())
-        .merge(backup::rest::routes().with_state(agent_state));
+        .merge(backup::rest::routes().with_state(agent_state.clone()))
+        .merge(evidence::api::agent_routes().with_state(agent_state));
     tasks.spawn(tls::serve(
         agent_listener,
         agent_tls,

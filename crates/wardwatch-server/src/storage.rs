@@ -10,6 +10,7 @@ use crate::auth::{AccountStore, EnrollmentStore, LoginStore};
 use crate::backup::BackupStore;
 use crate::bundles::BundleStore;
 use crate::commands::CommandStore;
+use crate::evidence::EvidenceStore;
 use crate::forward::ForwardStore;
 use crate::hosts::{HostStore, IngestStore};
 use crate::vuln::{FindingStore, FleetReportStore, SuppressionStore};
@@ -30,6 +31,7 @@ pub trait Storage:
     + FleetReportStore
     + BackupStore
     + ForwardStore
+    + EvidenceStore
 {
 }
 

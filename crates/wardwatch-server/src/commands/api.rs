@@ -85,6 +85,17 @@ pub fn validate_command(kind: &str, args: &Value) -> Result<Command, String> {
             }
             Ok(Command::Kill(args))
         }
+        CommandKind::FetchFile => {
+            let args: wardwatch_proto::FetchFileArgs = serde_json::from_value(Value::Object(fields.clone()))
+                .map_err(|e| format!("file.fetch takes path and max_bytes: {e}"))?;
+            if !args.path.starts_with('/') || args.path.len() > MAX_PATH_BYTES || args.path.contains('\0') {
+                return Err(format!("file.fetch needs an absolute path on the terminal, like /home/nurse/Downloads/x.pdf; {:?} is not", args.path));
+            }
+            if args.max_bytes == 0 || args.max_bytes > wardwatch_proto::MAX_FETCH_BYTES {
+                return Err(format!("max_bytes must be 1 to {} (64 MiB)", wardwatch_proto::MAX_FETCH_BYTES));
+            }
+            Ok(Command::FetchFile(args))
+        }
         CommandKind::IsolateConfirm | CommandKind::IsolateRelease => {
             if let Some(extra) = fields.keys().next() {
                 return Err(format!("{kind} takes no arguments, not {extra:?}"));
@@ -243,7 +254,7 @@ mod tests {
         let unknown = validate_command("reboot", &json!({})).unwrap_err();
         assert_eq!(
             unknown,
-            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete, backup.restore, backup.restore-snapshot, isolate, isolate.confirm, isolate.release or process.kill"
+            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete, backup.restore, backup.restore-snapshot, isolate, isolate.confirm, isolate.release, process.kill or file.fetch"
         );
         // A restore from backup is made from an alert, never from free-form arguments.
         let restore = validate_command("backup.restore", &json!({ "alert_id": 1 })).unwrap_err();

@@ -305,6 +305,20 @@ CREATE TABLE forward_sinks (
     updated_at  INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // 8 → 9: files fetched from terminals into the evidence store (the content is in
+    // DATA/evidence/<sha256>); one row per fetch, with who asked through the command.
+    r#"
+CREATE TABLE evidence (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    host_id    TEXT NOT NULL REFERENCES hosts(id),
+    command_id INTEGER NOT NULL UNIQUE REFERENCES host_commands(id),
+    path       TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    sha256     TEXT NOT NULL,
+    stored_at  INTEGER NOT NULL
+);
+CREATE INDEX evidence_by_host ON evidence(host_id, id);
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.

@@ -53,6 +53,18 @@ pub enum HostCommand {
         #[command(flatten)]
         data: DataArg,
     },
+    /// Copy one file from a terminal into the server's evidence store (DATA/evidence),
+    /// hashed; no symbolic link on the way is followed.
+    Fetch {
+        id: String,
+        /// Absolute path on the terminal.
+        path: String,
+        /// Most bytes to take (at most 64 MiB).
+        #[arg(long, default_value_t = wardwatch_proto::MAX_FETCH_BYTES)]
+        max_bytes: u64,
+        #[command(flatten)]
+        data: DataArg,
+    },
     /// End a terminal's isolation: exactly what it added is removed.
     Release {
         id: String,
@@ -185,6 +197,19 @@ pub fn run(command: HostCommand) -> anyhow::Result<()> {
                 command,
                 &format!("killing process {pid} on {id}"),
             )
+        }
+        HostCommand::Fetch {
+            id,
+            path,
+            max_bytes,
+            data,
+        } => {
+            let command = wardwatch_server::commands::api::validate_command(
+                "file.fetch",
+                &serde_json::json!({ "path": path, "max_bytes": max_bytes }),
+            )
+            .map_err(anyhow::Error::msg)?;
+            queue(&data, &id, command, &format!("fetching {path} from {id}"))
         }
         HostCommand::ConfirmIsolation { id, data } => queue(
             &data,

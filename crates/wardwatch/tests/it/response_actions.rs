@@ -134,3 +134,111 @@ fn an_admin_kills_exactly_the_process_named_and_a_viewer_may_not() {
     assert_eq!(asked, 2, "both requests are audited with who asked");
     agent.terminate(Duration::from_secs(10));
 }
+
+#[test]
+fn a_fetched_file_lands_hashed_in_the_evidence_store_and_links_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = TestServer::start(&data, 0, 0);
+    let state = tmp.path().join("agent");
+    let host = server.enrolled_agent(&state);
+    let mut agent = start_agent(&state, &["--no-inventory", "--heartbeat", "1s"]);
+    let console = Console::new(&server);
+    let admin = console.admin(&server);
+    let viewer_password = server.add_user("lab-tech", "viewer");
+    let viewer = console
+        .login(&server, "lab-tech", &viewer_password)
+        .unwrap();
+
+    let downloads = tmp.path().join("Downloads");
+    std::fs::create_dir(&downloads).unwrap();
+    let suspect = downloads.join("invoice.pdf.exe");
+    let content = b"MZ\x90\x00 a suspicious attachment".repeat(100);
+    std::fs::write(&suspect, &content).unwrap();
+    let sha = sha256sum(&content);
+
+    let done = run(
+        &console,
+        &host,
+        &admin,
+        "file.fetch",
+        json!({ "path": suspect, "max_bytes": 1 << 20 }),
+    );
+    assert_eq!(done["ok"], true, "{done}");
+    let stored = std::fs::read(data.join("evidence").join(&sha)).unwrap();
+    assert_eq!(stored, content);
+    let listed = console.get(&format!("/api/hosts/{host}/evidence"), &viewer);
+    assert_eq!(listed["files"][0]["sha256"], sha.as_str(), "{listed}");
+    assert_eq!(
+        listed["files"][0]["requested_by"]
+            .as_str()
+            .map(|s| s.contains("admin")),
+        Some(true),
+        "{listed}"
+    );
+    // Only an admin may take the file itself.
+    let (status, _) = console.request(Method::GET, &format!("/api/evidence/{sha}"), None, &viewer);
+    assert_eq!(status, 403);
+    let bytes = console.rt.block_on(async {
+        console
+            .client
+            .get(format!("{}/api/evidence/{sha}", console.base))
+            .header("cookie", &admin)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+    });
+    assert_eq!(&bytes[..], &content[..]);
+
+    // Too big: refused on the terminal, nothing stored.
+    let big = run(
+        &console,
+        &host,
+        &admin,
+        "file.fetch",
+        json!({ "path": suspect, "max_bytes": 100 }),
+    );
+    assert_eq!(big["ok"], false, "{big}");
+    assert!(
+        big["result"]
+            .to_string()
+            .contains("more than the 100 allowed"),
+        "{big}"
+    );
+    // A folder on the way swapped for a link to a secret: never followed.
+    let secrets = tmp.path().join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    std::fs::write(
+        secrets.join("invoice.pdf.exe"),
+        b"root:$6$not-for-the-console",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&secrets, tmp.path().join("Mail")).unwrap();
+    let linked = run(
+        &console,
+        &host,
+        &admin,
+        "file.fetch",
+        json!({ "path": tmp.path().join("Mail/invoice.pdf.exe"), "max_bytes": 1 << 20 }),
+    );
+    assert_eq!(linked["ok"], false, "{linked}");
+    assert!(
+        linked["result"].to_string().contains("symbolic link"),
+        "{linked}"
+    );
+    let files = console.get(&format!("/api/hosts/{host}/evidence"), &admin);
+    assert_eq!(files["files"].as_array().unwrap().len(), 1, "{files}");
+    let audited: i64 = server
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'evidence.store'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 1);
+    agent.terminate(Duration::from_secs(10));
+}
