@@ -25,6 +25,7 @@ pub fn router(state: ConsoleApi) -> Router {
         .merge(crate::audit::api::routes())
         .merge(crate::forward::api::routes())
         .merge(crate::evidence::api::console_routes())
+        .merge(crate::incidents::api::routes())
         .merge(crate::bundles::api::routes())
         .merge(crate::vuln::api::routes())
         .merge(crate::commands::api::routes())

@@ -23,6 +23,7 @@ pub mod evidence;
 pub mod file_body;
 pub mod forward;
 pub mod hosts;
+pub mod incidents;
 pub mod limits;
 pub mod storage;
 pub mod store;

@@ -13,6 +13,7 @@ use crate::commands::CommandStore;
 use crate::evidence::EvidenceStore;
 use crate::forward::ForwardStore;
 use crate::hosts::{HostStore, IngestStore};
+use crate::incidents::IncidentStore;
 use crate::vuln::{FindingStore, FleetReportStore, SuppressionStore};
 
 /// Everything the server stores.
@@ -32,6 +33,7 @@ pub trait Storage:
     + BackupStore
     + ForwardStore
     + EvidenceStore
+    + IncidentStore
 {
 }
 

@@ -135,8 +135,8 @@ pub struct AlertFile {
     pub after: Option<FileHash>,
 }
 
-/// Gives a newly stored alert its number; part of the ingest transaction, so an alert
-/// is numbered exactly when its event is stored.
+/// Gives a newly stored alert its number and its incident; part of the ingest
+/// transaction, so an alert is numbered and grouped exactly when its event is stored.
 pub(crate) fn number_alert(
     tx: &Connection,
     host_id: &str,
@@ -153,6 +153,15 @@ pub(crate) fn number_alert(
         received_at,
         severity_name(alert.severity)
     ])?;
+    let alert_id = tx.last_insert_rowid();
+    crate::incidents::sqlite::group_alert(
+        tx,
+        alert_id,
+        host_id,
+        received_at,
+        severity_name(alert.severity),
+        alert,
+    )?;
     Ok(())
 }
 

@@ -319,6 +319,40 @@ CREATE TABLE evidence (
 );
 CREATE INDEX evidence_by_host ON evidence(host_id, id);
 "#,
+    // 9 → 10: incidents. Alerts grouped by what they share (the terminal within an
+    // hour; an executable, a file hash or an account within a day, across terminals);
+    // the keys an incident was reached by, its alerts, and its notes.
+    r#"
+CREATE TABLE incidents (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    title       TEXT NOT NULL,
+    severity    TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'new',
+    assignee    TEXT,
+    first_at    INTEGER NOT NULL,
+    last_at     INTEGER NOT NULL,
+    merged_into INTEGER REFERENCES incidents(id)
+);
+CREATE INDEX incidents_by_last ON incidents(last_at);
+CREATE TABLE incident_alerts (
+    alert_id    INTEGER PRIMARY KEY REFERENCES alerts(id),
+    incident_id INTEGER NOT NULL REFERENCES incidents(id)
+);
+CREATE INDEX incident_alerts_by_incident ON incident_alerts(incident_id, alert_id);
+CREATE TABLE incident_keys (
+    key         TEXT NOT NULL,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    until       INTEGER NOT NULL,
+    PRIMARY KEY (key, incident_id)
+) WITHOUT ROWID;
+CREATE TABLE incident_notes (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    at          INTEGER NOT NULL,
+    author      TEXT NOT NULL,
+    text        TEXT NOT NULL
+);
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.

@@ -1,0 +1,148 @@
+//! The incidents in the console: `GET /api/incidents` (newest activity first, by
+//! state), `GET /api/incidents/{id}` (timeline, keys, notes), and, for admins,
+//! `POST /api/incidents/{id}/state`, `/assign` and `/notes`.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{Refused, STATES};
+use crate::api_error::{blocking, parse_json, ApiError};
+use crate::auth::session::{require_json, ConsoleApi, Session};
+
+pub fn routes() -> Router<ConsoleApi> {
+    Router::new()
+        .route("/api/incidents", get(list))
+        .route("/api/incidents/{id}", get(detail))
+        .route("/api/incidents/{id}/state", post(set_state))
+        .route("/api/incidents/{id}/assign", post(assign))
+        .route("/api/incidents/{id}/notes", post(note))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    state: Option<String>,
+    limit: Option<u32>,
+}
+
+fn incident_id(id: &str) -> Result<i64, ApiError> {
+    id.parse()
+        .map_err(|_| ApiError::bad_request(format!("incident ids are numbers, not {id:?}")))
+}
+
+async fn list(
+    _session: Session,
+    State(state): State<ConsoleApi>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    if let Some(s) = query.state.as_deref() {
+        if !STATES.contains(&s) {
+            return Err(ApiError::bad_request(format!(
+                "state is one of {}, not {s:?}",
+                STATES.join(", ")
+            )));
+        }
+    }
+    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+    let store = state.store.clone();
+    let incidents = blocking(move || store.incidents(query.state.as_deref(), limit)).await?;
+    Ok(Json(json!({ "incidents": incidents })))
+}
+
+async fn detail(
+    _session: Session,
+    State(state): State<ConsoleApi>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    let store = state.store.clone();
+    let found = blocking(move || store.incident(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no incident {id}")))?;
+    Ok(Json(json!(found)))
+}
+
+/// Checks who may change an incident and reads the body's one field.
+fn change_request(
+    session: &Session,
+    headers: &HeaderMap,
+    body: &Bytes,
+    field: &str,
+) -> Result<Value, ApiError> {
+    session.require_admin("change incidents")?;
+    require_json(headers)?;
+    let body: Value = parse_json(body, "incident change")?;
+    Ok(body.get(field).cloned().unwrap_or(Value::Null))
+}
+
+fn answer(outcome: Result<(), Refused>) -> Result<Json<Value>, ApiError> {
+    outcome
+        .map(|()| Json(json!({ "ok": true })))
+        .map_err(|Refused(why)| ApiError::new(axum::http::StatusCode::CONFLICT, why))
+}
+
+async fn set_state(
+    session: Session,
+    State(state): State<ConsoleApi>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    let to = change_request(&session, &headers, &body, "state")?;
+    let to = to
+        .as_str()
+        .filter(|s| STATES.contains(s))
+        .ok_or_else(|| ApiError::bad_request(format!("state is one of {}", STATES.join(", "))))?
+        .to_string();
+    let (store, actor) = (
+        state.store.clone(),
+        format!("admin {}", session.user.username),
+    );
+    answer(blocking(move || store.set_incident_state(id, &to, &actor)).await?)
+}
+
+async fn assign(
+    session: Session,
+    State(state): State<ConsoleApi>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    let who = change_request(&session, &headers, &body, "assignee")?;
+    let who = match who {
+        Value::Null => None,
+        Value::String(s) => Some(s),
+        _ => return Err(ApiError::bad_request("assignee is an account name or null")),
+    };
+    let (store, actor) = (
+        state.store.clone(),
+        format!("admin {}", session.user.username),
+    );
+    answer(blocking(move || store.assign_incident(id, who.as_deref(), &actor)).await?)
+}
+
+async fn note(
+    session: Session,
+    State(state): State<ConsoleApi>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let id = incident_id(&id)?;
+    let text = change_request(&session, &headers, &body, "text")?;
+    let text = text
+        .as_str()
+        .ok_or_else(|| ApiError::bad_request("a note is {\"text\": \"...\"}"))?
+        .to_string();
+    let (store, actor) = (
+        state.store.clone(),
+        format!("admin {}", session.user.username),
+    );
+    answer(blocking(move || store.add_incident_note(id, &text, &actor)).await?)
+}

@@ -1,0 +1,106 @@
+//! Incidents: the alerts of one attack, grouped as they arrive (`grouping`: the terminal
+//! within an hour; an executable, a file hash or an account shared across terminals
+//! within a day), with a state a person moves on (new → acknowledged → contained →
+//! resolved, reopened from resolved), an assignee and notes, each change audited.
+//!
+//! Built so far: grouping at ingest, storage and the console API. Not yet: the console
+//! view and the signals that are not alerts (refused bundles, failed enrolments, spool
+//! overflow, stale signatures, failed backups, exploited vulnerabilities).
+
+pub mod api;
+pub mod grouping;
+pub mod sqlite;
+
+use serde::Serialize;
+
+use crate::db::StoreResult;
+
+/// The states, in the order a person moves an incident through them.
+pub const STATES: [&str; 4] = ["new", "acknowledged", "contained", "resolved"];
+
+/// Whether an incident may go from `from` to `to`: forward, or back to acknowledged
+/// when a resolved incident is reopened.
+pub fn transition_allowed(from: &str, to: &str) -> bool {
+    let rank = |s: &str| STATES.iter().position(|x| *x == s);
+    match (rank(from), rank(to)) {
+        (Some(3), Some(1)) => true,
+        (Some(a), Some(b)) => b > a,
+        _ => false,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentSummary {
+    pub id: i64,
+    pub title: String,
+    pub severity: String,
+    pub state: String,
+    pub assignee: Option<String>,
+    pub first_at: i64,
+    pub last_at: i64,
+    pub alerts: i64,
+    pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentAlert {
+    pub id: i64,
+    pub host_id: String,
+    pub hostname: String,
+    pub received_at: i64,
+    pub severity: Option<String>,
+    pub title: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentNote {
+    pub at: i64,
+    pub author: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentDetail {
+    #[serde(flatten)]
+    pub summary: IncidentSummary,
+    /// Oldest first: the timeline.
+    pub timeline: Vec<IncidentAlert>,
+    /// What joined its alerts (`host:…`, `exe-sha256:…`, `user:…`).
+    pub keys: Vec<String>,
+    pub notes: Vec<IncidentNote>,
+}
+
+/// A change a person asked for that cannot be made, as a sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
+
+pub trait IncidentStore: Send + Sync {
+    /// Newest activity first; only `state` if given; older than `before` (a `last_at`).
+    fn incidents(&self, state: Option<&str>, limit: u32) -> StoreResult<Vec<IncidentSummary>>;
+
+    fn incident(&self, id: i64) -> StoreResult<Option<IncidentDetail>>;
+
+    /// Moves an incident to `state`, audited as `actor`.
+    fn set_incident_state(
+        &self,
+        id: i64,
+        state: &str,
+        actor: &str,
+    ) -> StoreResult<Result<(), Refused>>;
+
+    /// Gives an incident to a console account (`None`: to nobody), audited.
+    fn assign_incident(
+        &self,
+        id: i64,
+        assignee: Option<&str>,
+        actor: &str,
+    ) -> StoreResult<Result<(), Refused>>;
+
+    /// Adds a note (at most 4,000 characters), audited.
+    fn add_incident_note(
+        &self,
+        id: i64,
+        text: &str,
+        actor: &str,
+    ) -> StoreResult<Result<(), Refused>>;
+}
