@@ -47,6 +47,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("/js/vulns.js", include_str!("assets/js/vulns.js")),
     ("/js/advisory.js", include_str!("assets/js/advisory.js")),
     ("/js/audit.js", include_str!("assets/js/audit.js")),
+    ("/js/incidents.js", include_str!("assets/js/incidents.js")),
     ("/js/app.js", include_str!("assets/js/app.js")),
 ];
 

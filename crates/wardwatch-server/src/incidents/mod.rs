@@ -3,8 +3,8 @@
 //! within a day), with a state a person moves on (new → acknowledged → contained →
 //! resolved, reopened from resolved), an assignee and notes, each change audited.
 //!
-//! Built so far: grouping at ingest, storage and the console API. Not yet: the console
-//! view and the signals that are not alerts (refused bundles, failed enrolments, spool
+//! Built so far: grouping at ingest, storage, the console API and view. Not yet: the
+//! signals that are not alerts (refused bundles, failed enrolments, spool
 //! overflow, stale signatures, failed backups, exploited vulnerabilities).
 
 pub mod api;
@@ -39,6 +39,7 @@ pub struct IncidentSummary {
     pub first_at: i64,
     pub last_at: i64,
     pub alerts: i64,
+    /// Each terminal as `label (hostname)`.
     pub hosts: Vec<String>,
 }
 

@@ -149,10 +149,17 @@ fn summary(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<Inciden
     let id: i64 = r.get(0)?;
     let hosts = conn
         .prepare_cached(
-            "SELECT DISTINCT h.hostname FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
-             JOIN hosts h ON h.id = a.host_id WHERE ia.incident_id = ?1 ORDER BY h.hostname LIMIT 100",
+            "SELECT h.label, h.hostname FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
+             JOIN hosts h ON h.id = a.host_id WHERE ia.incident_id = ?1
+             GROUP BY h.id ORDER BY h.label, h.hostname LIMIT 100",
         )?
-        .query_map([id], |r| r.get(0))?
+        .query_map([id], |r| {
+            Ok(format!(
+                "{} ({})",
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?
+            ))
+        })?
         .collect::<Result<Vec<String>, _>>()?;
     Ok(IncidentSummary {
         id,
@@ -418,7 +425,10 @@ mod tests {
             .iter()
             .find(|i| i.alerts == 3)
             .expect("one incident of three alerts");
-        assert_eq!(shared.hosts, ["ward-a", "ward-b"]);
+        assert_eq!(
+            shared.hosts,
+            ["ward-a desk (ward-a)", "ward-b desk (ward-b)"]
+        );
         assert_eq!(shared.severity, "critical");
         let detail = store.incident(shared.id).unwrap().unwrap();
         assert_eq!(detail.timeline.len(), 3);
@@ -427,7 +437,7 @@ mod tests {
             .iter()
             .any(|k| k == &format!("exe-sha256:{}", "a".repeat(64))));
         let other = list.iter().find(|i| i.alerts == 1).unwrap();
-        assert_eq!(other.hosts, ["lab-c"]);
+        assert_eq!(other.hosts, ["lab-c desk (lab-c)"]);
     }
 
     #[test]
@@ -441,7 +451,7 @@ mod tests {
         let list = store.incidents(None, 10).unwrap();
         assert_eq!(list.len(), 1, "{list:#?}");
         assert_eq!(list[0].alerts, 3);
-        assert_eq!(list[0].hosts, ["a", "b", "c"]);
+        assert_eq!(list[0].hosts, ["a desk (a)", "b desk (b)", "c desk (c)"]);
         let merged = store.audit_entries(50).unwrap();
         assert!(merged.iter().any(|e| e.action == "incident.merge"));
         // The merged one refuses changes and points to the survivor.

@@ -21,6 +21,7 @@ mod console_vuln_browser;
 mod durability;
 mod enrollment;
 mod forward;
+mod incidents_browser;
 mod malformed;
 mod quarantine_attacks;
 mod response_actions;

@@ -478,3 +478,31 @@ pub fn files_below(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Posts events as one batch (zstd JSON) to the agent API with `client` (a terminal's
+/// identity); the answer's status.
+pub fn post_events(
+    client: &reqwest::Client,
+    agent_url: &str,
+    rt: &tokio::runtime::Runtime,
+    events: Vec<wardwatch_proto::Event>,
+) -> u16 {
+    let batch = wardwatch_proto::Batch {
+        protocol: wardwatch_proto::PROTOCOL_VERSION,
+        events,
+    };
+    let json = serde_json::to_vec(&batch).unwrap();
+    let body = zstd::bulk::compress(&json, 3).unwrap();
+    rt.block_on(async {
+        client
+            .post(format!("{agent_url}/api/v1/events"))
+            .header("content-type", "application/json")
+            .header("content-encoding", "zstd")
+            .body(body)
+            .send()
+            .await
+            .expect("server answers")
+            .status()
+            .as_u16()
+    })
+}

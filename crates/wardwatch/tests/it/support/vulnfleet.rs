@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use wardwatch_bundle::time::{Duration as Span, OffsetDateTime};
 use wardwatch_bundle::{BuildOptions, Kind, SigningKey};
-use wardwatch_proto::{Batch, Event, EventBody, Inventory, OsInfo, Package, PROTOCOL_VERSION};
+use wardwatch_proto::{Event, EventBody, Inventory, OsInfo, Package};
 
 use super::harness::*;
 
@@ -208,24 +208,7 @@ impl FleetHost {
                 }
             })
             .collect();
-        let batch = Batch {
-            protocol: PROTOCOL_VERSION,
-            events,
-        };
-        let json = serde_json::to_vec(&batch).unwrap();
-        let body = zstd::bulk::compress(&json, 3).unwrap();
-        let status = rt.block_on(async {
-            self.client
-                .post(format!("{}/api/v1/events", server.agent_url))
-                .header("content-type", "application/json")
-                .header("content-encoding", "zstd")
-                .body(body)
-                .send()
-                .await
-                .expect("server answers")
-                .status()
-                .as_u16()
-        });
+        let status = post_events(&self.client, &server.agent_url, rt, events);
         assert_eq!(status, 200, "batch refused");
     }
 }

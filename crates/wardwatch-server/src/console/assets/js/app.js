@@ -58,6 +58,15 @@
     if (parts[1] === 'audit' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
       return { name: 'audit' };
     }
+    if (parts[1] === 'incidents') {
+      if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
+        return { name: 'incidents' };
+      }
+      if (parts.length === 3 && /^[0-9]{1,18}$/.test(parts[2])) {
+        return { name: 'incident', id: parts[2] };
+      }
+      return { name: 'notfound' };
+    }
     if (parts[1] === 'vulns') {
       if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
         return { name: 'vulns' };
@@ -147,6 +156,10 @@
       views.bundles();
     } else if (r.name === 'audit') {
       views.audit();
+    } else if (r.name === 'incidents') {
+      views.incidents();
+    } else if (r.name === 'incident') {
+      views.incident(r.id);
     } else if (r.name === 'vulns') {
       views.vulns();
     } else if (r.name === 'advisory') {

@@ -578,6 +578,10 @@ var wardwatch = (function () {
     if (bundlesLink) {
       setClass(bundlesLink, 'active', viewName === 'bundles');
     }
+    var incidentsLink = byId('nav-incidents');
+    if (incidentsLink) {
+      setClass(incidentsLink, 'active', viewName === 'incidents' || viewName === 'incident');
+    }
     var auditLink = byId('nav-audit');
     if (auditLink) {
       setClass(auditLink, 'active', viewName === 'audit');

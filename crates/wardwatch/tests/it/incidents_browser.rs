@@ -1,0 +1,108 @@
+//! Incidents in the console, in headless Chromium: two enrolled terminals report alerts
+//! about the same encryptor binary (same SHA-256) through the agent API; the console
+//! shows one incident with both terminals, its timeline and what joined them, and an
+//! admin acknowledges it and adds a note. The alerts here are sent as the agent sends
+//! them; the run with two real guards is still to come.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::json;
+use wardwatch_proto::{Alert, Event, EventBody, Severity};
+
+use crate::support::harness::*;
+use crate::support::webdriver::Browser;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn send_alert(
+    server: &TestServer,
+    state: &Path,
+    rt: &tokio::runtime::Runtime,
+    seq: u64,
+    file: &str,
+) {
+    let alert = Alert {
+        source: "guard.ransomware".into(),
+        severity: Severity::Critical,
+        title: format!("Ransomware behaviour: {file} encrypted"),
+        details: json!({
+            "level": "kill",
+            "process": {"pid": 4242, "exe": "/home/nurse/Downloads/<b>enc</b>", "exe_sha256": "ab".repeat(32),
+                        "user": "nurse3", "uid": 1004},
+            "files": [{"path": file, "before": {"sha256": format!("{seq:064x}")}}],
+        }),
+    };
+    let events = vec![Event {
+        seq,
+        time: wardwatch_proto::now_millis(),
+        body: EventBody::Alert(alert),
+    }];
+    let status = post_events(&agent_http(state, true), &server.agent_url, rt, events);
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn two_terminals_hit_by_the_same_encryptor_are_one_incident_in_the_console() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+    let password = server.admin_password.clone().unwrap();
+    let ward = tmp.path().join("ward");
+    let lab = tmp.path().join("lab");
+    for (state, label) in [(&ward, "Ward 3 nurse station"), (&lab, "Lab reception")] {
+        let token = server.token_for(label, "Inpatient", &[]);
+        let out = server.enroll(state, &token, &server.ca_fingerprint);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    send_alert(&server, &ward, &rt, 1, "/srv/ward3/discharge.docx");
+    send_alert(&server, &lab, &rt, 1, "/srv/lab/results.xlsx");
+    rt.block_on(async {
+        let browser = Browser::start().await.expect("start headless Chromium");
+        browser.sign_in(&server.console_url, "admin", &password, WAIT).await.unwrap();
+        browser.click(&browser.find("#nav-incidents").await.unwrap()).await.unwrap();
+        browser
+            .wait_until(
+                "var rows = document.querySelectorAll('tr.incident-row'); return rows.length === 1 && \
+                 rows[0].querySelector('.incident-hosts').textContent.indexOf('Ward 3 nurse station') >= 0 && \
+                 rows[0].querySelector('.incident-hosts').textContent.indexOf('Lab reception') >= 0;",
+                WAIT,
+            )
+            .await
+            .expect("one incident with both terminals");
+        browser.click(&browser.find("tr.incident-row a").await.unwrap()).await.unwrap();
+        browser
+            .wait_until("return document.querySelectorAll('tr.incident-alert').length === 2;", WAIT)
+            .await
+            .expect("the timeline holds both alerts");
+        let title = browser.text(&browser.find("#incident-title").await.unwrap()).await.unwrap();
+        assert!(title.contains("/home/nurse/Downloads/<b>enc</b>") && title.contains("nurse3"), "as text: {title}");
+        let keys = browser.text(&browser.find("#incident-keys").await.unwrap()).await.unwrap();
+        assert!(keys.contains(&format!("exe-sha256:{}", "ab".repeat(32))), "{keys}");
+        browser.click(&browser.find("#incident-to-acknowledged").await.unwrap()).await.unwrap();
+        browser
+            .wait_until("return document.getElementById('incident-state').textContent === 'acknowledged';", WAIT)
+            .await
+            .expect("acknowledged");
+        let area = browser.find("#incident-note-text").await.unwrap();
+        browser.type_text(&area, "Both terminals isolated; user's account locked.").await.unwrap();
+        browser.click(&browser.find("#incident-note-add").await.unwrap()).await.unwrap();
+        browser
+            .wait_until(
+                "var n = document.querySelectorAll('.incident-note'); return n.length === 1 && n[0].textContent.indexOf('account locked') >= 0;",
+                WAIT,
+            )
+            .await
+            .expect("the note is shown");
+        browser.quit().await.unwrap();
+    });
+    let audited: i64 = server
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action IN ('incident.state', 'incident.note') AND actor = 'admin admin'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 2);
+}
