@@ -61,10 +61,13 @@ pub fn facts(host_id: &str, alert: &Alert) -> AlertFacts {
             if let Some(user) = p
                 .user
                 .as_deref()
-                .filter(|u| person && !u.is_empty() && *u != "root" && u.len() <= 256)
+                .filter(|u| !u.is_empty() && u.len() <= 256)
             {
-                keys.insert(shared(format!("user:{user}")));
+                // Named in the title whoever it is; a key only for a person's account.
                 facts.user = Some(user.to_string());
+                if person && user != "root" {
+                    keys.insert(shared(format!("user:{user}")));
+                }
             }
         }
         // A file the scanner found (its hash before anything changed it); the guard's

@@ -53,6 +53,26 @@ pub struct IncidentAlert {
     pub title: Option<String>,
 }
 
+/// A process an incident's alerts name, on its terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentProcess {
+    pub hostname: String,
+    pub pid: Option<u64>,
+    pub exe: Option<String>,
+    pub exe_sha256: Option<String>,
+    pub user: Option<String>,
+    /// Its parents' executables, nearest first.
+    pub parents: Vec<String>,
+}
+
+/// A file an incident's alerts name, with its hash before it was touched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IncidentFile {
+    pub hostname: String,
+    pub path: String,
+    pub sha256_before: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IncidentNote {
     pub at: i64,
@@ -69,6 +89,10 @@ pub struct IncidentDetail {
     /// What joined its alerts (`host:…`, `exe-sha256:…`, `user:…`).
     pub keys: Vec<String>,
     pub notes: Vec<IncidentNote>,
+    /// The processes and files of its alerts, read from what the terminals sent (at
+    /// most 100 processes and 500 files).
+    pub processes: Vec<IncidentProcess>,
+    pub files: Vec<IncidentFile>,
 }
 
 /// A change a person asked for that cannot be made, as a sentence.

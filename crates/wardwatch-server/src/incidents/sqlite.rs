@@ -7,8 +7,8 @@ use wardwatch_proto::Alert;
 
 use super::grouping::facts;
 use super::{
-    transition_allowed, IncidentAlert, IncidentDetail, IncidentNote, IncidentStore,
-    IncidentSummary, Refused,
+    transition_allowed, IncidentAlert, IncidentDetail, IncidentFile, IncidentNote, IncidentProcess,
+    IncidentStore, IncidentSummary, Refused,
 };
 use crate::audit::sqlite::audit_in;
 use crate::db::{Store, StoreResult};
@@ -174,6 +174,60 @@ fn summary(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<Inciden
     })
 }
 
+/// The processes and files the incident's alerts name, each once, read leniently from
+/// the terminals' payloads.
+fn processes_and_files(
+    conn: &Connection,
+    id: i64,
+) -> rusqlite::Result<(Vec<IncidentProcess>, Vec<IncidentFile>)> {
+    use wardwatch_proto::alert_details::{AlertData, Problems};
+    let mut stmt = conn.prepare_cached(
+        "SELECT h.hostname, e.body FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
+         JOIN hosts h ON h.id = a.host_id
+         JOIN events e ON e.host_id = a.host_id AND e.seq = a.seq
+         WHERE ia.incident_id = ?1 ORDER BY a.id LIMIT 1000",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let (mut processes, mut files) = (Vec::new(), Vec::new());
+    for row in rows {
+        let (hostname, body) = row?;
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(&body) else {
+            continue;
+        };
+        let data = AlertData::read(&event["data"], &mut Problems::default());
+        let Some(details) = data.details else {
+            continue;
+        };
+        if let Some(p) = details.process {
+            let process = IncidentProcess {
+                hostname: hostname.clone(),
+                pid: p.pid,
+                exe: p.exe,
+                exe_sha256: p.exe_sha256,
+                user: p.user,
+                parents: p.parents.into_iter().filter_map(|a| a.exe).collect(),
+            };
+            if processes.len() < 100 && !processes.contains(&process) {
+                processes.push(process);
+            }
+        }
+        for f in details.files {
+            let Some(path) = f.path else { continue };
+            let file = IncidentFile {
+                hostname: hostname.clone(),
+                path,
+                sha256_before: f.before.map(|h| h.sha256),
+            };
+            if files.len() < 500 && !files.contains(&file) {
+                files.push(file);
+            }
+        }
+    }
+    Ok((processes, files))
+}
+
 const SUMMARY: &str =
     "SELECT i.id, i.title, i.severity, i.state, i.assignee, i.first_at, i.last_at,
         (SELECT COUNT(*) FROM incident_alerts ia WHERE ia.incident_id = i.id)
@@ -283,11 +337,14 @@ impl IncidentStore for Store {
                 .collect::<Result<Vec<_>, _>>()
             })
             .map_err(|e| self.err(e))?;
+        let (processes, files) = processes_and_files(&conn, id).map_err(|e| self.err(e))?;
         Ok(Some(IncidentDetail {
             summary,
             timeline,
             keys,
             notes,
+            processes,
+            files,
         }))
     }
 
@@ -436,6 +493,13 @@ mod tests {
             .keys
             .iter()
             .any(|k| k == &format!("exe-sha256:{}", "a".repeat(64))));
+        assert_eq!(detail.processes.len(), 3, "{:?}", detail.processes);
+        assert_eq!(detail.processes[0].user.as_deref(), Some("nurse1"));
+        assert_eq!(detail.files.len(), 3);
+        assert_eq!(
+            detail.files[0].sha256_before.as_deref(),
+            Some("1".repeat(64).as_str())
+        );
         let other = list.iter().find(|i| i.alerts == 1).unwrap();
         assert_eq!(other.hosts, ["lab-c desk (lab-c)"]);
     }

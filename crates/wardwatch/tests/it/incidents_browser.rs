@@ -77,6 +77,16 @@ fn two_terminals_hit_by_the_same_encryptor_are_one_incident_in_the_console() {
             .expect("the timeline holds both alerts");
         let title = browser.text(&browser.find("#incident-title").await.unwrap()).await.unwrap();
         assert!(title.contains("/home/nurse/Downloads/<b>enc</b>") && title.contains("nurse3"), "as text: {title}");
+        let processes = browser
+            .text(&browser.find("#incident-processes").await.unwrap())
+            .await
+            .unwrap();
+        assert!(processes.contains("nurse3"), "the process's user: {processes}");
+        let files = browser.text(&browser.find("#incident-files").await.unwrap()).await.unwrap();
+        assert!(
+            files.contains("/srv/ward3/discharge.docx") && files.contains("/srv/lab/results.xlsx"),
+            "the files of both terminals: {files}"
+        );
         let keys = browser.text(&browser.find("#incident-keys").await.unwrap()).await.unwrap();
         assert!(keys.contains(&format!("exe-sha256:{}", "ab".repeat(32))), "{keys}");
         browser.click(&browser.find("#incident-to-acknowledged").await.unwrap()).await.unwrap();

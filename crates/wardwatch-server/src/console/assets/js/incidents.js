@@ -144,6 +144,40 @@
         ]));
       }
       fillTable(timeline, frag, alerts.length, 'No alerts.');
+      var procs = dataTable('incident-processes', [
+        { label: 'Host', className: 'shrink' },
+        { label: 'Pid', className: 'num shrink' },
+        { label: 'Executable' },
+        { label: 'User', className: 'shrink' },
+        { label: 'Started by' }
+      ]);
+      var pfrag = document.createDocumentFragment();
+      var ps = isArray(inc.processes) ? inc.processes : [];
+      for (i = 0; i < ps.length; i++) {
+        pfrag.appendChild(el('tr', { className: 'incident-process' }, [
+          el('td', { className: 'shrink' }, str(ps[i].hostname)),
+          el('td', { className: 'num shrink' }, orDash(ps[i].pid)),
+          el('td', { className: 'wrap', title: 'SHA-256 ' + str(ps[i].exe_sha256) }, orDash(ps[i].exe)),
+          el('td', { className: 'shrink' }, orDash(ps[i].user)),
+          el('td', { className: 'wrap small' }, isArray(ps[i].parents) ? ps[i].parents.join(' \u2190 ') : '')
+        ]));
+      }
+      fillTable(procs, pfrag, ps.length, 'No process named.');
+      var filesTable = dataTable('incident-files', [
+        { label: 'Host', className: 'shrink' },
+        { label: 'File' },
+        { label: 'SHA-256 before', className: 'shrink' }
+      ]);
+      var ffrag = document.createDocumentFragment();
+      var fs = isArray(inc.files) ? inc.files : [];
+      for (i = 0; i < fs.length; i++) {
+        ffrag.appendChild(el('tr', { className: 'incident-file' }, [
+          el('td', { className: 'shrink' }, str(fs[i].hostname)),
+          el('td', { className: 'wrap' }, str(fs[i].path)),
+          el('td', { className: 'shrink small', title: str(fs[i].sha256_before) }, fs[i].sha256_before ? str(fs[i].sha256_before).substring(0, 16) + '\u2026' : '\u2014')
+        ]));
+      }
+      fillTable(filesTable, ffrag, fs.length, 'No file named.');
       var keys = el('ul', { id: 'incident-keys', className: 'small' });
       var k = isArray(inc.keys) ? inc.keys : [];
       for (i = 0; i < k.length; i++) {
@@ -173,6 +207,10 @@
           el('p', { className: 'muted' }, 'Only an admin may change an incident.'),
         el('h2', { className: 'panel-heading' }, 'Timeline'),
         el('div', { className: 'table-wrap' }, timeline.table),
+        el('h2', { className: 'panel-heading' }, 'Processes'),
+        el('div', { className: 'table-wrap' }, procs.table),
+        el('h2', { className: 'panel-heading' }, 'Files'),
+        el('div', { className: 'table-wrap' }, filesTable.table),
         el('h2', { className: 'panel-heading' }, 'What joined its alerts'),
         keys,
         el('h2', { className: 'panel-heading' }, 'Notes'),
