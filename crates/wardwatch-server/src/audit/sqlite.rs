@@ -90,14 +90,7 @@ fn append_in_transaction(
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     // The sequence also counts entries removed from the end; never reuse their ids.
-    let sequence: i64 = conn
-        .query_row(
-            "SELECT IFNULL((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0)",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(0);
+    let sequence = sequence(conn)?;
     let (last_id, prev_hash) = match last {
         Some((id, hash)) => (id, hash.unwrap_or_default()),
         None => (0, GENESIS_HASH.to_string()),
@@ -351,12 +344,10 @@ fn chained_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChainedEntry> {
     })
 }
 
+/// The highest id the database ever gave an audit entry (0 before the first).
 fn sequence(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row(
-        "SELECT IFNULL((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0)",
-        [],
-        |r| r.get(0),
-    )
+    conn.prepare_cached("SELECT IFNULL((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0)")?
+        .query_row([], |r| r.get(0))
 }
 
 /// The newest checkpoint recorded in the database, read without its signature checked
@@ -407,7 +398,13 @@ fn make_checkpoint(
         return Ok(None);
     }
     let mut entries = Vec::new();
-    let mut expected_prev = prev_hash.clone();
+    // The same chain check as `audit verify`, from the last checkpoint's head.
+    let mut chain = Verifier::new(
+        Vec::new(),
+        ChainStart::After {
+            prev_hash: prev_hash.clone(),
+        },
+    );
     let mut head = String::new();
     {
         let mut stmt = tx.prepare_cached(
@@ -417,20 +414,16 @@ fn make_checkpoint(
         let mut rows = stmt.query(params![after, MAX_CHECKPOINT_ENTRIES as i64])?;
         while let Some(r) = rows.next()? {
             let e = chained_entry(r)?;
-            let own = e
-                .prev_hash
-                .as_deref()
-                .map(|p| entry_hash(p, e.id, e.time, &e.actor, &e.action, &e.target, &e.detail));
-            if e.prev_hash.as_deref() != Some(expected_prev.as_str()) || own != e.hash {
-                return Err(CheckpointFailure::Broken(e.id));
-            }
-            expected_prev = e.hash.clone().unwrap_or_default();
-            head = expected_prev.clone();
+            chain.push(&e);
+            head = e.hash.clone().unwrap_or_default();
             entries.push((
                 e.id,
                 content_digest(e.time, &e.actor, &e.action, &e.target, &e.detail),
             ));
         }
+    }
+    if let Some(broken) = chain.finish(None).problem {
+        return Err(CheckpointFailure::Broken(broken.id));
     }
     let signed = checkpoint::sign(
         key,

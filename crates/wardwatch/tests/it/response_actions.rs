@@ -15,28 +15,8 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// Queues a command as `cookie` and waits for the terminal's outcome.
 fn run(console: &Console, host: &str, cookie: &str, kind: &str, args: Value) -> Value {
-    let (status, body) = console.request(
-        Method::POST,
-        &format!("/api/hosts/{host}/commands"),
-        Some(json!({ "kind": kind, "args": args })),
-        cookie,
-    );
-    assert_eq!(status, 200, "{body}");
-    let id = body["command"]["id"].as_i64().unwrap();
-    wait_for(WAIT, || {
-        let list = console.get(&format!("/api/hosts/{host}/commands"), cookie);
-        let found = list["commands"]
-            .as_array()?
-            .iter()
-            .find(|c| c["id"] == id)?
-            .clone();
-        if found["done_at"].is_null() {
-            std::thread::sleep(Duration::from_millis(300));
-            return None;
-        }
-        Some(found)
-    })
-    .unwrap_or_else(|| panic!("command {id} was not finished in time"))
+    let id = console.command(host, cookie, kind, args);
+    console.finished(host, cookie, id)
 }
 
 fn start_ticks(pid: u32) -> u64 {

@@ -8,43 +8,11 @@ use std::time::Duration;
 use crate::support::console::Console;
 use crate::support::harness::{start_agent, wait_for, Proc, TestServer};
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 /// The agent asks for commands every 10 s; a scan of one file takes far less.
 const WAIT: Duration = Duration::from_secs(60);
-
-impl Console {
-    /// Queues a command and returns its id.
-    fn command(&self, host: &str, cookie: &str, kind: &str, args: Value) -> i64 {
-        let (status, body) = self.request(
-            Method::POST,
-            &format!("/api/hosts/{host}/commands"),
-            Some(json!({ "kind": kind, "args": args })),
-            cookie,
-        );
-        assert_eq!(status, 200, "{body}");
-        body["command"]["id"].as_i64().expect("command id")
-    }
-
-    /// Waits until the command is finished and returns it.
-    fn finished(&self, host: &str, cookie: &str, id: i64) -> Value {
-        wait_for(WAIT, || {
-            let list = self.get(&format!("/api/hosts/{host}/commands"), cookie);
-            let found = list["commands"]
-                .as_array()?
-                .iter()
-                .find(|c| c["id"] == id)?
-                .clone();
-            if found["done_at"].is_null() {
-                std::thread::sleep(Duration::from_millis(300));
-                return None;
-            }
-            Some(found)
-        })
-        .unwrap_or_else(|| panic!("command {id} was not finished within {WAIT:?}"))
-    }
-}
 
 /// A server, an agent enrolled with it that watches `downloads` with one rule, the
 /// directory `shared` for console scans, and the first admin's console session.

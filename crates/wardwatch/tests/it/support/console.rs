@@ -1,10 +1,12 @@
 //! A console client for the JSON API with its own runtime: requests as a user whose
 //! session cookie is given, answers as (status, JSON).
 
-use reqwest::Method;
-use serde_json::Value;
+use std::time::Duration;
 
-use super::harness::{console_client, TestServer};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::harness::{console_client, wait_for, TestServer};
 use super::vulnfleet::console_login;
 
 pub struct Console {
@@ -67,5 +69,36 @@ impl Console {
         let (status, body) = self.request(Method::GET, path, None, cookie);
         assert_eq!(status, 200, "GET {path}: {body}");
         body
+    }
+
+    /// Queues a command for a terminal as the user of `cookie` and returns its id.
+    pub fn command(&self, host: &str, cookie: &str, kind: &str, args: Value) -> i64 {
+        let (status, body) = self.request(
+            Method::POST,
+            &format!("/api/hosts/{host}/commands"),
+            Some(json!({ "kind": kind, "args": args })),
+            cookie,
+        );
+        assert_eq!(status, 200, "{body}");
+        body["command"]["id"].as_i64().expect("command id")
+    }
+
+    /// Waits until the command is finished (the agent asks every 10 s) and returns it.
+    pub fn finished(&self, host: &str, cookie: &str, id: i64) -> Value {
+        const WAIT: Duration = Duration::from_secs(60);
+        wait_for(WAIT, || {
+            let list = self.get(&format!("/api/hosts/{host}/commands"), cookie);
+            let found = list["commands"]
+                .as_array()?
+                .iter()
+                .find(|c| c["id"] == id)?
+                .clone();
+            if found["done_at"].is_null() {
+                std::thread::sleep(Duration::from_millis(300));
+                return None;
+            }
+            Some(found)
+        })
+        .unwrap_or_else(|| panic!("command {id} was not finished within {WAIT:?}"))
     }
 }
