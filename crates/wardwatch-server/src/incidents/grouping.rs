@@ -46,15 +46,22 @@ pub fn facts(host_id: &str, alert: &Alert) -> AlertFacts {
     let mut facts = AlertFacts::default();
     if let Some(details) = &read.details {
         if let Some(p) = &details.process {
-            if let Some(sha) = p.exe_sha256.as_deref().filter(|s| is_sha256(s)) {
-                keys.insert(shared(format!("exe-sha256:{sha}")));
-            }
-            if let Some(exe) = p
+            let exe = p
                 .exe
                 .as_deref()
-                .filter(|e| e.starts_with('/') && e.len() <= 4096)
-            {
-                keys.insert(shared(format!("exe:{exe}")));
+                .filter(|e| e.starts_with('/') && e.len() <= 4096);
+            // A shell, interpreter or tool installed with the system is on every
+            // terminal: it names the process but joins nothing across terminals.
+            let installed = exe.is_some_and(is_installed_program);
+            if let Some(sha) = p.exe_sha256.as_deref().filter(|s| is_sha256(s)) {
+                if !installed {
+                    keys.insert(shared(format!("exe-sha256:{sha}")));
+                }
+            }
+            if let Some(exe) = exe {
+                if !installed {
+                    keys.insert(shared(format!("exe:{exe}")));
+                }
                 facts.exe = Some(exe.to_string());
             }
             let person = p.uid.is_none_or(|uid| uid >= 1000);
@@ -91,6 +98,12 @@ pub fn facts(host_id: &str, alert: &Alert) -> AlertFacts {
     .chain(keys.into_iter().take(MAX_KEYS - 1))
     .collect();
     facts
+}
+
+/// Whether `exe` lies where the system's packages install programs.
+fn is_installed_program(exe: &str) -> bool {
+    const SYSTEM_DIRS: [&str; 6] = ["/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/libexec/"];
+    SYSTEM_DIRS.iter().any(|d| exe.starts_with(d)) && !exe.contains("/../") && !exe.contains("/./")
 }
 
 fn is_sha256(s: &str) -> bool {
@@ -152,6 +165,27 @@ mod tests {
         assert_eq!(keys(&f), ["host:h-3"]);
         let f = facts("h-4", &alert(json!("not an object")));
         assert_eq!(keys(&f), ["host:h-4"]);
+    }
+
+    #[test]
+    fn a_program_installed_with_the_system_names_the_process_but_joins_no_terminals() {
+        let f = facts(
+            "h-6",
+            &alert(json!({
+                "process": {"exe": "/usr/bin/openssl", "exe_sha256": "d".repeat(64), "user": "nurse3", "uid": 1004},
+            })),
+        );
+        assert_eq!(keys(&f), ["host:h-6", "user:nurse3"]);
+        assert_eq!(f.exe.as_deref(), Some("/usr/bin/openssl"));
+        let f = facts(
+            "h-7",
+            &alert(json!({"process": {"exe": "/usr/../home/x/enc", "exe_sha256": "e".repeat(64)}})),
+        );
+        assert!(
+            keys(&f).contains(&"exe:/usr/../home/x/enc"),
+            "{:?}",
+            keys(&f)
+        );
     }
 
     #[test]

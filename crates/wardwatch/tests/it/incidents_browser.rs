@@ -2,7 +2,7 @@
 //! about the same encryptor binary (same SHA-256) through the agent API; the console
 //! shows one incident with both terminals, its timeline and what joined them, and an
 //! admin acknowledges it and adds a note. The alerts here are sent as the agent sends
-//! them; the run with two real guards is still to come.
+//! them; `serial::incidents_guards` makes them with two real guards.
 
 use std::path::Path;
 use std::time::Duration;
@@ -60,17 +60,10 @@ fn two_terminals_hit_by_the_same_encryptor_are_one_incident_in_the_console() {
     rt.block_on(async {
         let browser = Browser::start().await.expect("start headless Chromium");
         browser.sign_in(&server.console_url, "admin", &password, WAIT).await.unwrap();
-        browser.click(&browser.find("#nav-incidents").await.unwrap()).await.unwrap();
         browser
-            .wait_until(
-                "var rows = document.querySelectorAll('tr.incident-row'); return rows.length === 1 && \
-                 rows[0].querySelector('.incident-hosts').textContent.indexOf('Ward 3 nurse station') >= 0 && \
-                 rows[0].querySelector('.incident-hosts').textContent.indexOf('Lab reception') >= 0;",
-                WAIT,
-            )
+            .open_the_only_incident(&["Ward 3 nurse station", "Lab reception"], WAIT)
             .await
-            .expect("one incident with both terminals");
-        browser.click(&browser.find("tr.incident-row a").await.unwrap()).await.unwrap();
+            .unwrap();
         browser
             .wait_until("return document.querySelectorAll('tr.incident-alert').length === 2;", WAIT)
             .await

@@ -10,13 +10,14 @@
 //! Every process started here runs in its own process group and is killed here.
 
 use std::io::{BufRead, BufReader};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::group::Group;
 use crate::support::harness::{wait_exit, BIN};
 use serde_json::Value;
 
@@ -155,41 +156,6 @@ impl Drop for GuardProc {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A process group started by the test, killed (all of it) when dropped.
-struct Group {
-    child: Child,
-}
-
-impl Group {
-    fn spawn(cmd: &mut Command) -> Group {
-        let child = cmd
-            .process_group(0)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn a test process");
-        Group { child }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn kill(&mut self) {
-        // SAFETY: kill(2) of the process group this test created (its pgid is the
-        // leader's pid); SIGKILL also ends stopped members.
-        unsafe {
-            libc::kill(-(self.child.id() as i32), libc::SIGKILL);
-        }
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

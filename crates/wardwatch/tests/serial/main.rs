@@ -3,7 +3,7 @@
 //!
 //! * the ransomware guard and the on-access scan (`guard`, `guard_reporting`,
 //!   `ransomware_bench`, `scan_cli`, `up`, the guard alert of `console_browser`, the
-//!   agent of `host_commands`) mark whole file systems with fanotify, and the guard
+//!   agent of `host_commands`, the two guards of `incidents_guards`) mark whole file systems with fanotify, and the guard
 //!   confines what it stops to the descendants of the test process
 //!   (`--only-descendants-of`). In a process shared with the other tests, that tree would
 //!   hold every other test's server, agents and browser, every program any test starts
@@ -26,6 +26,7 @@ mod console_browser;
 mod guard;
 mod guard_reporting;
 mod host_commands;
+mod incidents_guards;
 mod isolation;
 mod ransomware_bench;
 mod scan_cli;

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod console;
+pub mod group;
 pub mod harness;
 pub mod serial;
 pub mod vulnfleet;

@@ -543,7 +543,6 @@ impl Browser {
         Ok(())
     }
 
-    /// Closes the session and stops chromedriver and the browser.
     /// Signs in to the console at `console_url` (its login page) and waits for the host
     /// list.
     pub async fn sign_in(
@@ -563,6 +562,26 @@ impl Browser {
         Ok(())
     }
 
+    /// Opens the Incidents view, waits until it lists exactly one incident naming every
+    /// terminal in `hosts`, and opens that incident.
+    pub async fn open_the_only_incident(&self, hosts: &[&str], timeout: Duration) -> Result<()> {
+        self.click(&self.find("#nav-incidents").await?).await?;
+        let names = serde_json::to_string(hosts)?;
+        self.wait_until(
+            &format!(
+                "var rows = document.querySelectorAll('tr.incident-row'); if (rows.length !== 1) return false; \
+                 var shown = rows[0].querySelector('.incident-hosts').textContent; \
+                 return {names}.every(function (h) {{ return shown.indexOf(h) >= 0; }});"
+            ),
+            timeout,
+        )
+        .await
+        .with_context(|| format!("one incident naming {hosts:?}"))?;
+        self.click(&self.find("tr.incident-row a").await?).await?;
+        Ok(())
+    }
+
+    /// Closes the session and stops chromedriver and the browser.
     pub async fn quit(mut self) -> Result<()> {
         let result = self
             .command(Method::DELETE, "", None)
