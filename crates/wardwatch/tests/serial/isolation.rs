@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use crate::support::group::Group;
 use crate::support::harness::*;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -176,23 +177,24 @@ fn an_isolated_terminal_reaches_its_server_and_the_clinical_systems_only() {
     let data = tmp.path().join("server");
     let state = tmp.path().join("agent");
 
-    // The server, inside its namespace.
-    let mut server = in_ns(&lab.ns("srv"))
-        .args(["server", "--data"])
-        .arg(&data)
-        .args([
-            "--listen",
-            "10.77.0.1:8443",
-            "--agent-listen",
-            "10.77.0.1:8444",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // The server, inside its namespace; it and the agent are killed with the test's
+    // process groups if the test stops midway.
+    let mut server = Group::spawn(
+        in_ns(&lab.ns("srv"))
+            .args(["server", "--data"])
+            .arg(&data)
+            .args([
+                "--listen",
+                "10.77.0.1:8443",
+                "--agent-listen",
+                "10.77.0.1:8444",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null()),
+    );
     // Its output is read to the end, so that the server never writes to a closed pipe.
     let (found, fingerprint) = std::sync::mpsc::channel();
-    let stdout = server.stdout.take().unwrap();
+    let stdout = server.child.stdout.take().unwrap();
     std::thread::spawn(move || {
         for line in std::io::BufReader::new(stdout)
             .lines()
@@ -230,15 +232,15 @@ fn an_isolated_terminal_reaches_its_server_and_the_clinical_systems_only() {
         .load_enrollment()
         .unwrap()
         .host_id;
-    let mut agent = in_ns(&lab.ns("agt"))
-        .args(["agent", "run", "--state"])
-        .arg(&state)
-        .args(["--no-inventory", "--interval", "2s", "--heartbeat", "1s"])
-        .env("RUST_LOG", "info,wardwatch_agent=debug")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(tmp.path().join("agent.log")).unwrap())
-        .spawn()
-        .unwrap();
+    let mut agent = Group::spawn(
+        in_ns(&lab.ns("agt"))
+            .args(["agent", "run", "--state"])
+            .arg(&state)
+            .args(["--no-inventory", "--interval", "2s", "--heartbeat", "1s"])
+            .env("RUST_LOG", "info,wardwatch_agent=debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(tmp.path().join("agent.log")).unwrap()),
+    );
     let agent_log = tmp.path().join("agent.log");
 
     lab.listen("cli", "10.77.0.3:104");
@@ -364,8 +366,9 @@ fn an_isolated_terminal_reaches_its_server_and_the_clinical_systems_only() {
         );
     }
 
-    let _ = wardwatch_os::process::terminate_child(&agent);
-    let _ = agent.wait();
-    let _ = wardwatch_os::process::terminate_child(&server);
-    let _ = server.wait();
+    // A clean stop: the agent removes what it added (nothing is left to remove here).
+    let _ = wardwatch_os::process::terminate_child(&agent.child);
+    let _ = wait_exit(&mut agent.child, WAIT);
+    let _ = wardwatch_os::process::terminate_child(&server.child);
+    let _ = wait_exit(&mut server.child, WAIT);
 }
