@@ -21,8 +21,10 @@
 use std::io::Read;
 use std::sync::Arc;
 
+use crate::db::StoreError;
+use crate::incidents::signal::Signal;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -132,6 +134,7 @@ async fn ca_certificate(State(state): State<AgentApi>) -> String {
 
 async fn enroll(
     State(state): State<AgentApi>,
+    ConnectInfo(remote): ConnectInfo<std::net::SocketAddr>,
     body: Body,
 ) -> Result<Json<EnrollResponse>, ApiError> {
     let bytes = read_body(body, MAX_ENROLL_BYTES, "enrollment request").await?;
@@ -145,7 +148,30 @@ async fn enroll(
     }
     let store = state.store.clone();
     let token = request.token.clone();
-    blocking(move || store.check_token(&token)).await?;
+    let claimed = hostname.clone();
+    blocking(move || {
+        let checked = store.check_token(&token);
+        // A refused token may be someone guessing: each refusal joins an incident per
+        // address.
+        if let Err(
+            e @ (StoreError::TokenUnknown
+            | StoreError::TokenUsedUp { .. }
+            | StoreError::TokenExpired { .. }),
+        ) = &checked
+        {
+            let signal = Signal::enrolment_refused(
+                remote.ip().to_canonical(),
+                &claimed,
+                &e.to_string(),
+                wardwatch_proto::now_millis(),
+            );
+            if let Err(failed) = store.record_signal(&signal) {
+                tracing::error!(error = %failed, "cannot record a refused enrolment as an incident");
+            }
+        }
+        checked
+    })
+    .await?;
 
     let host_id = format!("h-{}", crate::ca::random_hex(6));
     let certificate_pem = state

@@ -229,6 +229,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         shutdown_rx.clone(),
     ));
     tasks.spawn(vuln.clone().run(shutdown_rx.clone(), vuln::FEED_POLL));
+    tasks.spawn(bundles::freshness::run_schedule(
+        store.clone(),
+        installed_bundles.clone(),
+        shutdown_rx.clone(),
+    ));
     tasks.spawn(backup::service::run_schedule(
         backup.clone(),
         shutdown_rx.clone(),

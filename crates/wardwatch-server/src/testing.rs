@@ -8,6 +8,12 @@ use crate::db::Store;
 pub fn store_with_hosts(hosts: &[(&str, &str)]) -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = Store::open(&dir.path().join("db")).expect("open store");
+    enroll_hosts(&store, hosts);
+    (dir, store)
+}
+
+/// Enrolls one host per `(id, hostname)` in `store`, as [`store_with_hosts`] does.
+pub fn enroll_hosts(store: &Store, hosts: &[(&str, &str)]) {
     for (id, name) in hosts {
         let token = store
             .create_token(
@@ -31,5 +37,4 @@ pub fn store_with_hosts(hosts: &[(&str, &str)]) -> (tempfile::TempDir, Store) {
             )
             .expect("enroll");
     }
-    (dir, store)
 }

@@ -18,20 +18,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
+use super::freshness::{millis, stale_days, DAY_MILLIS, MAX_STALE_DAYS, STALE_DAYS_SETTING};
 use super::{ImportError, ImportedBundle, KINDS};
 use crate::api_error::{blocking, parse_json, ApiError};
 use crate::auth::session::{require_json, ConsoleApi, Session};
-use crate::db::StoreError;
-use crate::storage::Storage;
 
 /// Largest bundle the console accepts as an upload (2 GiB); larger ones are imported on
 /// the server with `wardwatch bundle import`.
 pub const MAX_BUNDLE_UPLOAD: u64 = 2 << 30;
-/// Setting: after how many days the newest installed data of a kind is called stale.
-const STALE_DAYS_SETTING: &str = "bundle_stale_after_days";
-const DEFAULT_STALE_DAYS: u32 = 7;
-const MAX_STALE_DAYS: u32 = 3650;
-const DAY_MILLIS: i64 = 86_400_000;
 
 pub fn routes() -> Router<ConsoleApi> {
     Router::new()
@@ -98,18 +92,6 @@ struct BundlesOverview {
     kinds: Vec<KindView>,
     hosts: Vec<HostView>,
     history: Vec<ImportedBundle>,
-}
-
-fn stale_days(store: &dyn Storage) -> Result<u32, StoreError> {
-    Ok(store
-        .setting(STALE_DAYS_SETTING)?
-        .and_then(|v| v.parse().ok())
-        .filter(|d| (1..=MAX_STALE_DAYS).contains(d))
-        .unwrap_or(DEFAULT_STALE_DAYS))
-}
-
-fn millis(t: wardwatch_bundle::time::OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// `GET /api/bundles`: installed bundles per kind, the hosts' versions, recent imports.

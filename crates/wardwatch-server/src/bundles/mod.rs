@@ -22,10 +22,13 @@
 //! serves the installed bundles to terminals.
 
 pub mod api;
+pub mod freshness;
 pub mod sqlite;
 
 pub use sqlite::{BundleRecord, HostBundleVersions, ImportedBundle, ReportedBundle};
 
+use crate::incidents::signal::Signal;
+use crate::incidents::IncidentStore;
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom};
@@ -393,7 +396,7 @@ struct Facts {
 /// Imports the bundle in `file`: verified in full, then installed atomically in
 /// `DATA/bundles/KIND`, then recorded (with its audit entry). `label` names the file in
 /// the audit record; `actor` is who asked (an admin's name, or "cli").
-pub fn import_file<S: BundleStore + AuditStore + ?Sized>(
+pub fn import_file<S: BundleStore + AuditStore + IncidentStore + ?Sized>(
     store: &S,
     data_dir: &Path,
     file: &Path,
@@ -411,7 +414,7 @@ pub fn import_file<S: BundleStore + AuditStore + ?Sized>(
 }
 
 /// [`import_file`] with this machine's time given (tests).
-pub fn import_file_at<S: BundleStore + AuditStore + ?Sized>(
+pub fn import_file_at<S: BundleStore + AuditStore + IncidentStore + ?Sized>(
     store: &S,
     data_dir: &Path,
     file: &Path,
@@ -442,6 +445,26 @@ pub fn import_file_at<S: BundleStore + AuditStore + ?Sized>(
             .to_string();
             if let Err(e) = store.audit(actor, "bundle.refuse", label, &detail) {
                 tracing::error!(error = %e, "cannot write the refusal of a bundle to the audit record");
+            }
+        }
+        // A bundle refused for what it is (a bad signature, a corrupt or altered file)
+        // may be a forged update or a downgrade: an incident to look at. A server with no
+        // trusted key yet, a file still being copied, or the installed version imported
+        // again is not.
+        let suspicious = match error {
+            ImportError::Refused(BundleError::Rollback { bundle, installed }) => bundle < installed,
+            ImportError::Refused(_) => error.is_refusal(),
+            _ => false,
+        };
+        if suspicious {
+            let signal = Signal::bundle_refused(
+                label,
+                &error.to_string(),
+                actor,
+                wardwatch_proto::now_millis(),
+            );
+            if let Err(e) = store.record_signal(&signal) {
+                tracing::error!(error = %e, "cannot record the refused bundle as an incident");
             }
         }
     }
@@ -953,6 +976,66 @@ mod tests {
     }
 
     #[test]
+    fn stale_signatures_and_terminals_left_behind_are_incidents_once() {
+        let fx = Fx::new();
+        crate::testing::enroll_hosts(&fx.store, &[("h-1", "ward3")]);
+        let shelf = InstalledBundles::new(&fx.data);
+        let now = freshness::millis(fx.now);
+        const DAY: i64 = freshness::DAY_MILLIS;
+        assert_eq!(
+            freshness::check_signatures(&fx.store, &shelf, now).unwrap(),
+            0,
+            "nothing installed"
+        );
+        fx.import(&fx.bundle(1, "one", &fx.key)).unwrap();
+        fx.store
+            .report_host_bundles("h-1", &[("signatures".into(), 1)])
+            .unwrap();
+        fx.import(&fx.bundle(2, "two", &fx.key)).unwrap();
+        // Within a day of the import the terminal may still be fetching.
+        assert_eq!(
+            freshness::check_signatures(&fx.store, &shelf, now + DAY / 2).unwrap(),
+            0
+        );
+        assert_eq!(
+            freshness::check_signatures(&fx.store, &shelf, now + 2 * DAY).unwrap(),
+            1
+        );
+        assert_eq!(
+            freshness::check_signatures(&fx.store, &shelf, now + 3 * DAY).unwrap(),
+            0
+        );
+        // Past the default of 7 days the signatures themselves are stale: once.
+        assert_eq!(
+            freshness::check_signatures(&fx.store, &shelf, now + 9 * DAY).unwrap(),
+            1
+        );
+        assert_eq!(
+            freshness::check_signatures(&fx.store, &shelf, now + 10 * DAY).unwrap(),
+            0
+        );
+        let titles: Vec<String> = fx
+            .store
+            .incidents(None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|i| i.title)
+            .collect();
+        assert!(
+            titles
+                .iter()
+                .any(|t| t.contains("still scans with signatures version 1")),
+            "{titles:?}"
+        );
+        assert!(
+            titles
+                .iter()
+                .any(|t| t.contains("(version 2) are 9 days old")),
+            "{titles:?}"
+        );
+    }
+
+    #[test]
     fn import_installs_records_and_refuses_the_same_version() {
         let fx = Fx::new();
         let v1 = fx.bundle(1, "one", &fx.key);
@@ -969,6 +1052,10 @@ mod tests {
         let audit = fx.store.audit_entries(1).unwrap();
         assert_eq!(audit[0].action, "bundle.refuse");
         assert!(audit[0].detail.contains("not newer"), "{}", audit[0].detail);
+        assert!(
+            fx.store.incidents(None, 5).unwrap().is_empty(),
+            "the installed version imported again is no incident"
+        );
 
         let shelf = InstalledBundles::new(&fx.data);
         let b = shelf.get(Kind::Signatures).unwrap().unwrap();
@@ -1039,10 +1126,20 @@ mod tests {
             [
                 "bundle.refuse",
                 "bundle.key_remove",
+                "incident.open",
                 "bundle.refuse",
                 "bundle.key_add"
             ]
         );
+        // Signed by a key nobody trusts: an incident. No key trusted at all: not one.
+        let incidents = fx.store.incidents(None, 5).unwrap();
+        assert_eq!(incidents.len(), 1, "{incidents:#?}");
+        assert!(
+            incidents[0].title.contains("unknown key"),
+            "{}",
+            incidents[0].title
+        );
+        assert_eq!(incidents[0].signals, 1);
     }
 
     #[test]

@@ -353,6 +353,28 @@ CREATE TABLE incident_notes (
     text        TEXT NOT NULL
 );
 "#,
+    // 10 → 11: what is not an alert joins incidents too (a refused enrolment, an
+    // overflowing spool, exploited vulnerabilities found, a refused bundle, signatures
+    // left behind), each at most once per subject; an incident lists at most a
+    // bounded number and counts the rest. Alerts stored before incidents existed are
+    // grouped in `after_migration`.
+    r#"
+CREATE TABLE incident_signals (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    incident_id INTEGER NOT NULL REFERENCES incidents(id),
+    kind        TEXT NOT NULL,
+    subject     TEXT,
+    host_id     TEXT,
+    at          INTEGER NOT NULL,
+    severity    TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    detail      TEXT NOT NULL
+);
+CREATE INDEX incident_signals_by_incident ON incident_signals(incident_id, id);
+CREATE UNIQUE INDEX incident_signals_once ON incident_signals(kind, subject)
+    WHERE subject IS NOT NULL;
+ALTER TABLE incidents ADD COLUMN signals_not_listed INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.
@@ -360,6 +382,9 @@ fn after_migration(index: usize, conn: &Connection) -> rusqlite::Result<()> {
     if index == 2 {
         crate::audit::sqlite::backfill(conn)?;
         conn.execute_batch(crate::audit::sqlite::APPEND_ONLY_TRIGGERS)?;
+    }
+    if index == 10 {
+        crate::incidents::sqlite::group_ungrouped_alerts(conn)?;
     }
     Ok(())
 }

@@ -4,12 +4,13 @@
 //! transaction. An event the server already holds (a resend after a lost acknowledgement)
 //! is skipped together with its effect, so replaying a batch never applies a change twice.
 
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use wardwatch_proto::{Account, BatchAck, Event, EventBody, Heartbeat, Listener, OsInfo, Package};
 
 use super::IngestStore;
 use crate::audit::sqlite::audit_in;
 use crate::db::{Store, StoreResult};
+use crate::incidents::signal::Signal;
 
 impl IngestStore for Store {
     fn ingest(&self, host_id: &str, events: &[Event]) -> StoreResult<BatchAck> {
@@ -26,23 +27,46 @@ impl IngestStore for Store {
     }
 
     fn heartbeat(&self, host_id: &str, beat: &Heartbeat) -> StoreResult<()> {
+        let now = wardwatch_proto::now_millis();
         let conn = self.writer();
-        conn.prepare_cached(
-            "UPDATE hosts SET last_seen = ?2, spool_pending = ?3, spool_dropped = ?4, agent_version = ?5
-             WHERE id = ?1",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        (|| -> rusqlite::Result<()> {
+            let before: Option<i64> = tx
+                .prepare_cached("SELECT spool_dropped FROM hosts WHERE id = ?1")?
+                .query_row([host_id], |r| r.get(0))
+                .optional()?;
+            tx.prepare_cached(
+                "UPDATE hosts SET last_seen = ?2, spool_pending = ?3, spool_dropped = ?4, agent_version = ?5
+                 WHERE id = ?1",
+            )?
+            .execute(params![
                 host_id,
-                wardwatch_proto::now_millis(),
+                now,
                 beat.spool_pending as i64,
                 beat.spool_dropped as i64,
                 beat.agent_version
-            ])
-        })
+            ])?;
+            let dropped = i64::try_from(beat.spool_dropped).unwrap_or(i64::MAX);
+            if let Some(lost) = newly_dropped(before, dropped) {
+                let signal = Signal::spool_overflow(host_id, lost, beat.spool_dropped, now);
+                crate::incidents::sqlite::group_signal(&tx, &signal)?;
+            }
+            Ok(())
+        })()
         .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
         Ok(())
     }
+}
+
+/// Events a terminal's spool dropped since its last report: the count only grows, and
+/// starts again from zero when the agent's spool was made anew.
+fn newly_dropped(before: Option<i64>, now: i64) -> Option<u64> {
+    let lost = match before {
+        Some(b) if now >= b => now - b,
+        _ => now,
+    };
+    u64::try_from(lost).ok().filter(|l| *l > 0)
 }
 
 fn ingest_in(
@@ -260,6 +284,37 @@ mod tests {
     fn versions(store: &Store, name: &str) -> Vec<String> {
         let page = store.packages("h-1", name, 100, 0).unwrap();
         page.packages.into_iter().map(|p| p.version).collect()
+    }
+
+    #[test]
+    fn a_spool_that_dropped_events_is_an_incident_once_per_loss() {
+        use crate::incidents::IncidentStore;
+        let (_dir, store) = store_with_hosts(&[("h-1", "ward3")]);
+        let beat = |dropped: u64| Heartbeat {
+            protocol: wardwatch_proto::PROTOCOL_VERSION,
+            agent_version: "test".into(),
+            spool_pending: 10,
+            spool_dropped: dropped,
+        };
+        let signals = |store: &Store| -> Vec<i64> {
+            store
+                .incidents(None, 10)
+                .unwrap()
+                .iter()
+                .flat_map(|i| store.incident(i.id).unwrap().unwrap().signal_list)
+                .map(|s| s.detail["lost"].as_i64().unwrap())
+                .collect()
+        };
+        store.heartbeat("h-1", &beat(0)).unwrap();
+        assert!(signals(&store).is_empty());
+        store.heartbeat("h-1", &beat(40)).unwrap();
+        store.heartbeat("h-1", &beat(40)).unwrap();
+        assert_eq!(signals(&store), [40]);
+        // The agent restarted (its count starts again) and dropped more.
+        store.heartbeat("h-1", &beat(5)).unwrap();
+        assert_eq!(signals(&store), [40, 5]);
+        assert_eq!(newly_dropped(None, 0), None);
+        assert_eq!(newly_dropped(Some(3), 9), Some(6));
     }
 
     #[test]

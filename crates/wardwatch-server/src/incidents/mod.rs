@@ -3,12 +3,14 @@
 //! within a day), with a state a person moves on (new → acknowledged → contained →
 //! resolved, reopened from resolved), an assignee and notes, each change audited.
 //!
-//! Built so far: grouping at ingest, storage, the console API and view. Not yet: the
-//! signals that are not alerts (refused bundles, failed enrolments, spool
-//! overflow, stale signatures, failed backups, exploited vulnerabilities).
+//! Besides the terminals' alerts (the guard, the scanner, failed backups, bundles an
+//! agent refused), signals the server sees itself join incidents (`signal`): refused
+//! enrolments, a terminal's spool overflowing, exploited vulnerabilities a match found,
+//! bundles the server refused, signatures too old or left behind.
 
 pub mod api;
 pub mod grouping;
+pub mod signal;
 pub mod sqlite;
 
 use serde::Serialize;
@@ -39,6 +41,8 @@ pub struct IncidentSummary {
     pub first_at: i64,
     pub last_at: i64,
     pub alerts: i64,
+    /// Signals listed and not listed.
+    pub signals: i64,
     /// Each terminal as `label (hostname)`.
     pub hosts: Vec<String>,
 }
@@ -51,6 +55,19 @@ pub struct IncidentAlert {
     pub received_at: i64,
     pub severity: Option<String>,
     pub title: Option<String>,
+}
+
+/// A signal in an incident's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentSignal {
+    pub id: i64,
+    pub kind: String,
+    pub host_id: Option<String>,
+    pub hostname: Option<String>,
+    pub at: i64,
+    pub severity: String,
+    pub title: String,
+    pub detail: serde_json::Value,
 }
 
 /// A process an incident's alerts name, on its terminal.
@@ -86,6 +103,8 @@ pub struct IncidentDetail {
     pub summary: IncidentSummary,
     /// Oldest first: the timeline.
     pub timeline: Vec<IncidentAlert>,
+    /// Oldest first, at most [`sqlite::MAX_SIGNALS_LISTED`].
+    pub signal_list: Vec<IncidentSignal>,
     /// What joined its alerts (`host:…`, `exe-sha256:…`, `user:…`).
     pub keys: Vec<String>,
     pub notes: Vec<IncidentNote>,
@@ -104,6 +123,9 @@ pub trait IncidentStore: Send + Sync {
     fn incidents(&self, state: Option<&str>, limit: u32) -> StoreResult<Vec<IncidentSummary>>;
 
     fn incident(&self, id: i64) -> StoreResult<Option<IncidentDetail>>;
+
+    /// Puts a signal into its incident; `None` when its subject was reported before.
+    fn record_signal(&self, signal: &signal::Signal) -> StoreResult<Option<i64>>;
 
     /// Moves an incident to `state`, audited as `actor`.
     fn set_incident_state(

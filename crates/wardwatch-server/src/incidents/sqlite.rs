@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 use rusqlite::{params, Connection, OptionalExtension};
 use wardwatch_proto::Alert;
 
-use super::grouping::facts;
+use super::grouping::{facts, GroupKey};
+use super::signal::Signal;
 use super::{
     transition_allowed, IncidentAlert, IncidentDetail, IncidentFile, IncidentNote, IncidentProcess,
-    IncidentStore, IncidentSummary, Refused,
+    IncidentSignal, IncidentStore, IncidentSummary, Refused,
 };
 use crate::audit::sqlite::audit_in;
 use crate::db::{Store, StoreResult};
@@ -26,8 +27,122 @@ fn severity_rank(s: &str) -> u8 {
     }
 }
 
-/// Puts a newly stored alert into its incident: one that shares a key with it within
-/// the key's window, else a new one; incidents it links are merged into the oldest.
+/// Most signals an incident lists; the rest are counted.
+pub const MAX_SIGNALS_LISTED: i64 = 1000;
+
+/// What joins an incident: its keys, when, how bad, and what opened it if it is new.
+struct Joining<'a> {
+    keys: &'a [GroupKey],
+    at: i64,
+    severity: &'a str,
+    title: String,
+    /// For the audit record when the incident is new or merges others.
+    origin: serde_json::Value,
+}
+
+/// The incident `j` belongs to: one that shares a key with it within the key's window,
+/// else a new one; incidents it links are merged into the oldest. Its keys, severity
+/// and times are updated.
+fn join_incident(tx: &Connection, j: &Joining<'_>) -> rusqlite::Result<i64> {
+    let mut found = BTreeSet::new();
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT k.incident_id FROM incident_keys k JOIN incidents i ON i.id = k.incident_id
+             WHERE k.key = ?1 AND k.until >= ?2 AND i.state != 'resolved' AND i.merged_into IS NULL",
+        )?;
+        for key in j.keys {
+            let ids = stmt.query_map(params![key.key, j.at], |r| r.get::<_, i64>(0))?;
+            for id in ids {
+                found.insert(id?);
+            }
+        }
+    }
+    let incident = match found.iter().next() {
+        Some(&oldest) => oldest,
+        None => {
+            let title: String = j.title.chars().take(300).collect();
+            tx.execute(
+                "INSERT INTO incidents (title, severity, first_at, last_at) VALUES (?1, ?2, ?3, ?3)",
+                params![title, j.severity, j.at],
+            )?;
+            let id = tx.last_insert_rowid();
+            audit_in(
+                tx,
+                "server",
+                "incident.open",
+                &format!("incident {id}"),
+                &j.origin.to_string(),
+            )?;
+            id
+        }
+    };
+    let mut worst = j.severity.to_string();
+    for other in found.iter().skip(1) {
+        for moved in [
+            "UPDATE incident_alerts SET incident_id = ?1 WHERE incident_id = ?2",
+            "UPDATE incident_signals SET incident_id = ?1 WHERE incident_id = ?2",
+            "INSERT INTO incident_keys (key, incident_id, until)
+             SELECT key, ?1, until FROM incident_keys WHERE incident_id = ?2
+             ON CONFLICT (key, incident_id) DO UPDATE SET until = max(until, excluded.until)",
+            "UPDATE incidents SET
+                 first_at = min(first_at, (SELECT first_at FROM incidents WHERE id = ?2)),
+                 signals_not_listed = signals_not_listed
+                     + (SELECT signals_not_listed FROM incidents WHERE id = ?2)
+             WHERE id = ?1",
+            "UPDATE incidents SET merged_into = ?1, state = 'resolved' WHERE id = ?2",
+        ] {
+            tx.execute(moved, params![incident, other])?;
+        }
+        let theirs: String = tx.query_row(
+            "SELECT severity FROM incidents WHERE id = ?1",
+            [other],
+            |r| r.get(0),
+        )?;
+        worst = worse(worst, theirs);
+        let detail = serde_json::json!({ "merged": other, "by": j.origin }).to_string();
+        audit_in(
+            tx,
+            "server",
+            "incident.merge",
+            &format!("incident {incident}"),
+            &detail,
+        )?;
+    }
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT INTO incident_keys (key, incident_id, until) VALUES (?1, ?2, ?3)
+             ON CONFLICT (key, incident_id) DO UPDATE SET until = max(until, excluded.until)",
+        )?;
+        for key in j.keys {
+            stmt.execute(params![
+                key.key,
+                incident,
+                j.at.saturating_add(key.window_ms)
+            ])?;
+        }
+    }
+    let current: String = tx.query_row(
+        "SELECT severity FROM incidents WHERE id = ?1",
+        [incident],
+        |r| r.get(0),
+    )?;
+    tx.execute(
+        "UPDATE incidents SET severity = ?2, last_at = max(last_at, ?3), first_at = min(first_at, ?3)
+         WHERE id = ?1",
+        params![incident, worse(current, worst), j.at],
+    )?;
+    Ok(incident)
+}
+
+fn worse(a: String, b: String) -> String {
+    if severity_rank(&b) > severity_rank(&a) {
+        b
+    } else {
+        a
+    }
+}
+
+/// Puts a newly stored alert into its incident (see [`join_incident`]).
 pub(crate) fn group_alert(
     tx: &Connection,
     alert_id: i64,
@@ -37,121 +152,127 @@ pub(crate) fn group_alert(
     alert: &Alert,
 ) -> rusqlite::Result<i64> {
     let f = facts(host_id, alert);
-    let mut found = BTreeSet::new();
-    {
-        let mut stmt = tx.prepare_cached(
-            "SELECT k.incident_id FROM incident_keys k JOIN incidents i ON i.id = k.incident_id
-             WHERE k.key = ?1 AND k.until >= ?2 AND i.state != 'resolved' AND i.merged_into IS NULL",
-        )?;
-        for key in &f.keys {
-            let ids = stmt.query_map(params![key.key, received_at], |r| r.get::<_, i64>(0))?;
-            for id in ids {
-                found.insert(id?);
-            }
-        }
-    }
-    let incident = match found.iter().next() {
-        Some(&oldest) => oldest,
-        None => {
-            let title = match (&f.exe, &f.user) {
-                (Some(exe), Some(user)) => format!("{} ({exe}, {user})", alert.title),
-                (Some(exe), None) => format!("{} ({exe})", alert.title),
-                _ => alert.title.clone(),
-            };
-            let title: String = title.chars().take(300).collect();
-            tx.execute(
-                "INSERT INTO incidents (title, severity, first_at, last_at) VALUES (?1, ?2, ?3, ?3)",
-                params![title, severity, received_at],
-            )?;
-            let id = tx.last_insert_rowid();
-            let detail = serde_json::json!({ "alert": alert_id, "host": host_id }).to_string();
-            audit_in(
-                tx,
-                "server",
-                "incident.open",
-                &format!("incident {id}"),
-                &detail,
-            )?;
-            id
-        }
+    let title = match (&f.exe, &f.user) {
+        (Some(exe), Some(user)) => format!("{} ({exe}, {user})", alert.title),
+        (Some(exe), None) => format!("{} ({exe})", alert.title),
+        _ => alert.title.clone(),
     };
-    for other in found.iter().skip(1) {
-        tx.execute(
-            "UPDATE incident_alerts SET incident_id = ?1 WHERE incident_id = ?2",
-            params![incident, other],
-        )?;
-        tx.execute(
-            "INSERT INTO incident_keys (key, incident_id, until)
-             SELECT key, ?1, until FROM incident_keys WHERE incident_id = ?2
-             ON CONFLICT (key, incident_id) DO UPDATE SET until = max(until, excluded.until)",
-            params![incident, other],
-        )?;
-        tx.execute(
-            "UPDATE incidents SET merged_into = ?1, state = 'resolved' WHERE id = ?2",
-            params![incident, other],
-        )?;
-        tx.execute(
-            "UPDATE incidents SET first_at = min(first_at, (SELECT first_at FROM incidents WHERE id = ?2))
-             WHERE id = ?1",
-            params![incident, other],
-        )?;
-        let detail = serde_json::json!({ "merged": other, "by_alert": alert_id }).to_string();
-        audit_in(
-            tx,
-            "server",
-            "incident.merge",
-            &format!("incident {incident}"),
-            &detail,
-        )?;
-    }
+    let incident = join_incident(
+        tx,
+        &Joining {
+            keys: &f.keys,
+            at: received_at,
+            severity,
+            title,
+            origin: serde_json::json!({ "alert": alert_id, "host": host_id }),
+        },
+    )?;
     tx.execute(
         "INSERT OR REPLACE INTO incident_alerts (alert_id, incident_id) VALUES (?1, ?2)",
         params![alert_id, incident],
     )?;
-    {
-        let mut stmt = tx.prepare_cached(
-            "INSERT INTO incident_keys (key, incident_id, until) VALUES (?1, ?2, ?3)
-             ON CONFLICT (key, incident_id) DO UPDATE SET until = max(until, excluded.until)",
-        )?;
-        for key in &f.keys {
-            stmt.execute(params![
-                key.key,
-                incident,
-                received_at.saturating_add(key.window_ms)
-            ])?;
+    Ok(incident)
+}
+
+/// Puts a signal into its incident, unless one of the same kind and subject was
+/// stored before (then `None`). Past [`MAX_SIGNALS_LISTED`] an incident only counts
+/// its signals.
+pub(crate) fn group_signal(tx: &Connection, signal: &Signal) -> rusqlite::Result<Option<i64>> {
+    if let Some(subject) = &signal.subject {
+        let seen: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM incident_signals WHERE kind = ?1 AND subject = ?2)",
+            )?
+            .query_row(params![signal.kind, subject], |r| r.get(0))?;
+        if seen {
+            return Ok(None);
         }
     }
-    // The highest severity of its alerts, and the time of the newest.
-    let current: String = tx.query_row(
-        "SELECT severity FROM incidents WHERE id = ?1",
-        [incident],
-        |r| r.get(0),
+    let incident = join_incident(
+        tx,
+        &Joining {
+            keys: &signal.keys,
+            at: signal.at,
+            severity: signal.severity,
+            title: signal.title.clone(),
+            origin: serde_json::json!({ "signal": signal.kind, "host": signal.host_id }),
+        },
     )?;
-    let worst = tx
-        .prepare_cached(
-            "SELECT a.severity FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
-             WHERE ia.incident_id = ?1",
+    let listed: i64 = tx
+        .prepare_cached("SELECT COUNT(*) FROM incident_signals WHERE incident_id = ?1")?
+        .query_row([incident], |r| r.get(0))?;
+    if listed >= MAX_SIGNALS_LISTED {
+        tx.execute(
+            "UPDATE incidents SET signals_not_listed = signals_not_listed + 1 WHERE id = ?1",
+            [incident],
+        )?;
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO incident_signals (incident_id, kind, subject, host_id, at, severity, title, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?
-        .query_map([incident], |r| r.get::<_, Option<String>>(0))?
-        .filter_map(|s| s.ok().flatten())
-        .chain([current])
-        .max_by_key(|s| severity_rank(s))
-        .unwrap_or_default();
-    tx.execute(
-        "UPDATE incidents SET severity = ?2, last_at = max(last_at, ?3), first_at = min(first_at, ?3)
-         WHERE id = ?1",
-        params![incident, worst, received_at],
-    )?;
-    Ok(incident)
+        .execute(params![
+            incident,
+            signal.kind,
+            signal.subject,
+            signal.host_id,
+            signal.at,
+            signal.severity,
+            signal.title,
+            signal.detail.to_string()
+        ])?;
+    }
+    Ok(Some(incident))
+}
+
+/// An alert in no incident: id, terminal, received at, severity, event body.
+type UngroupedAlert = (i64, String, i64, Option<String>, Option<String>);
+
+/// Groups every stored alert that is in no incident yet, oldest first, as if each had
+/// just arrived: the alerts of a server that ran before incidents existed.
+pub(crate) fn group_ungrouped_alerts(conn: &Connection) -> rusqlite::Result<usize> {
+    let pending: Vec<UngroupedAlert> = conn
+        .prepare(
+            "SELECT a.id, a.host_id, a.received_at, a.severity, e.body FROM alerts a
+             LEFT JOIN events e ON e.host_id = a.host_id AND e.seq = a.seq
+             WHERE NOT EXISTS (SELECT 1 FROM incident_alerts ia WHERE ia.alert_id = a.id)
+             ORDER BY a.id",
+        )?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut grouped = 0;
+    for (id, host, at, severity, body) in pending {
+        // What cannot be read still belongs to its terminal's incident.
+        let alert = body
+            .and_then(|b| serde_json::from_str::<wardwatch_proto::EventBody>(&b).ok())
+            .and_then(|e| match e {
+                wardwatch_proto::EventBody::Alert(a) => Some(a),
+                _ => None,
+            })
+            .unwrap_or_else(|| Alert {
+                source: "unknown".into(),
+                severity: wardwatch_proto::Severity::Medium,
+                title: format!("alert {id}"),
+                details: serde_json::Value::Null,
+            });
+        let severity = severity.unwrap_or_else(|| "medium".into());
+        group_alert(conn, id, &host, at, &severity, &alert)?;
+        grouped += 1;
+    }
+    Ok(grouped)
 }
 
 fn summary(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentSummary> {
     let id: i64 = r.get(0)?;
     let hosts = conn
         .prepare_cached(
-            "SELECT h.label, h.hostname FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
-             JOIN hosts h ON h.id = a.host_id WHERE ia.incident_id = ?1
-             GROUP BY h.id ORDER BY h.label, h.hostname LIMIT 100",
+            "SELECT h.label, h.hostname FROM hosts h WHERE h.id IN (
+                 SELECT a.host_id FROM incident_alerts ia JOIN alerts a ON a.id = ia.alert_id
+                 WHERE ia.incident_id = ?1
+                 UNION SELECT host_id FROM incident_signals WHERE incident_id = ?1)
+             ORDER BY h.label, h.hostname LIMIT 100",
         )?
         .query_map([id], |r| {
             Ok(format!(
@@ -170,6 +291,7 @@ fn summary(conn: &Connection, r: &rusqlite::Row<'_>) -> rusqlite::Result<Inciden
         first_at: r.get(5)?,
         last_at: r.get(6)?,
         alerts: r.get(7)?,
+        signals: r.get(8)?,
         hosts,
     })
 }
@@ -230,7 +352,8 @@ fn processes_and_files(
 
 const SUMMARY: &str =
     "SELECT i.id, i.title, i.severity, i.state, i.assignee, i.first_at, i.last_at,
-        (SELECT COUNT(*) FROM incident_alerts ia WHERE ia.incident_id = i.id)
+        (SELECT COUNT(*) FROM incident_alerts ia WHERE ia.incident_id = i.id),
+        (SELECT COUNT(*) FROM incident_signals s WHERE s.incident_id = i.id) + i.signals_not_listed
      FROM incidents i";
 
 /// Runs a change on an incident that exists and was not merged away.
@@ -313,6 +436,29 @@ impl IncidentStore for Store {
                 .collect::<Result<Vec<_>, _>>()
             })
             .map_err(|e| self.err(e))?;
+        let signal_list = conn
+            .prepare_cached(
+                "SELECT s.id, s.kind, s.host_id, h.hostname, s.at, s.severity, s.title, s.detail
+                 FROM incident_signals s LEFT JOIN hosts h ON h.id = s.host_id
+                 WHERE s.incident_id = ?1 ORDER BY s.at, s.id LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![id, MAX_SIGNALS_LISTED], |r| {
+                    let detail: String = r.get(7)?;
+                    Ok(IncidentSignal {
+                        id: r.get(0)?,
+                        kind: r.get(1)?,
+                        host_id: r.get(2)?,
+                        hostname: r.get(3)?,
+                        at: r.get(4)?,
+                        severity: r.get(5)?,
+                        title: r.get(6)?,
+                        detail: serde_json::from_str(&detail).unwrap_or_default(),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(|e| self.err(e))?;
         let keys = conn
             .prepare_cached(
                 "SELECT key FROM incident_keys WHERE incident_id = ?1 ORDER BY key LIMIT 500",
@@ -341,11 +487,20 @@ impl IncidentStore for Store {
         Ok(Some(IncidentDetail {
             summary,
             timeline,
+            signal_list,
             keys,
             notes,
             processes,
             files,
         }))
+    }
+
+    fn record_signal(&self, signal: &Signal) -> StoreResult<Option<i64>> {
+        let conn = self.writer();
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let incident = group_signal(&tx, signal).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(incident)
     }
 
     fn set_incident_state(
@@ -587,5 +742,147 @@ mod tests {
         assert!(actions.contains(&"incident.note".to_string()));
         assert!(actions.contains(&"incident.open".to_string()));
         assert_eq!(store.audit_verify().unwrap(), None);
+    }
+
+    const HOUR: i64 = 60 * 60 * 1000;
+
+    fn cve(id: &str) -> Vec<(String, bool)> {
+        vec![(id.to_string(), false)]
+    }
+
+    #[test]
+    fn a_signal_joins_the_terminals_incident_within_the_hour_and_opens_a_new_one_after() {
+        let (_dir, store) = store_with_hosts(&[("h-a", "a")]);
+        send(&store, "h-a", 1, alert("/x/one", 'a', "u1", '1'));
+        let incident = store.incidents(None, 1).unwrap()[0].clone();
+        let joined = store
+            .record_signal(&Signal::spool_overflow(
+                "h-a",
+                40,
+                40,
+                incident.last_at + HOUR / 2,
+            ))
+            .unwrap();
+        assert_eq!(joined, Some(incident.id));
+        // An hour after the last thing that joined it, the terminal's key has run out.
+        let later = store
+            .record_signal(&Signal::spool_overflow(
+                "h-a",
+                3,
+                43,
+                incident.last_at + 2 * HOUR,
+            ))
+            .unwrap()
+            .unwrap();
+        assert_ne!(later, incident.id);
+        let detail = store.incident(incident.id).unwrap().unwrap();
+        assert_eq!(detail.summary.alerts, 1);
+        assert_eq!(detail.summary.signals, 1);
+        assert_eq!(
+            detail.summary.severity, "critical",
+            "a high signal does not lower it"
+        );
+        assert_eq!(detail.signal_list[0].kind, "spool.overflow");
+        assert_eq!(detail.signal_list[0].hostname.as_deref(), Some("a"));
+        assert_eq!(detail.signal_list[0].detail["lost"], 40);
+    }
+
+    #[test]
+    fn exploited_vulnerabilities_join_across_terminals_by_cve_within_a_day_only() {
+        let (_dir, store) = store_with_hosts(&[("h-a", "a"), ("h-b", "b"), ("h-c", "c")]);
+        let t0 = 1_700_000_000_000;
+        let first = store
+            .record_signal(&Signal::exploited_found("h-a", &cve("CVE-2024-1"), t0).unwrap())
+            .unwrap()
+            .unwrap();
+        let second = store
+            .record_signal(
+                &Signal::exploited_found("h-b", &cve("CVE-2024-1"), t0 + 20 * HOUR).unwrap(),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(first, second);
+        let summary = &store.incident(first).unwrap().unwrap().summary;
+        assert_eq!(summary.hosts, ["a desk (a)", "b desk (b)"]);
+        // More than a day after the last terminal: a new wave, a new incident.
+        let third = store
+            .record_signal(
+                &Signal::exploited_found("h-c", &cve("CVE-2024-1"), t0 + 45 * HOUR).unwrap(),
+            )
+            .unwrap()
+            .unwrap();
+        assert_ne!(third, first);
+    }
+
+    #[test]
+    fn a_signal_with_a_subject_is_stored_once_and_a_flood_is_counted_not_listed() {
+        let (_dir, store) = store_with_hosts(&[]);
+        let stale = Signal::signatures_stale(7, 40, 14, 1_000);
+        assert!(store.record_signal(&stale).unwrap().is_some());
+        assert_eq!(store.record_signal(&stale).unwrap(), None);
+        let from: std::net::IpAddr = "127.0.0.7".parse().unwrap();
+        let mut incident = 0;
+        for i in 0..(MAX_SIGNALS_LISTED + 5) {
+            incident = store
+                .record_signal(&Signal::enrolment_refused(
+                    from,
+                    "pc",
+                    "no such token",
+                    5_000 + i,
+                ))
+                .unwrap()
+                .unwrap();
+        }
+        let detail = store.incident(incident).unwrap().unwrap();
+        assert_eq!(detail.signal_list.len() as i64, MAX_SIGNALS_LISTED);
+        assert_eq!(detail.summary.signals, MAX_SIGNALS_LISTED + 5);
+        assert_eq!(store.incidents(None, 10).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn alerts_stored_before_incidents_existed_are_grouped_when_the_schema_is_upgraded() {
+        let (dir, store) = store_with_hosts(&[("h-a", "a"), ("h-b", "b")]);
+        send(&store, "h-a", 1, alert("/x/enc", 'a', "u1", '1'));
+        send(&store, "h-b", 1, alert("/y/enc", 'a', "u2", '2'));
+        drop(store);
+        // The database as the version before signals left it, without incidents.
+        let path = dir.path().join("db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DELETE FROM incident_alerts; DELETE FROM incident_keys; DELETE FROM incidents;
+             DROP TABLE incident_signals;
+             ALTER TABLE incidents DROP COLUMN signals_not_listed;
+             PRAGMA user_version = 10;",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let list = store.incidents(None, 10).unwrap();
+        assert_eq!(list.len(), 1, "{list:#?}");
+        assert_eq!(list[0].alerts, 2);
+        assert_eq!(list[0].hosts, ["a desk (a)", "b desk (b)"]);
+    }
+
+    #[test]
+    fn a_failed_backup_and_a_refused_bundle_on_a_terminal_are_one_incident() {
+        let (_dir, store) = store_with_hosts(&[("h-a", "a")]);
+        let backup = EventBody::Alert(Alert {
+            source: "backup".into(),
+            severity: Severity::High,
+            title: "Backup failed".into(),
+            details: json!({"paths": ["/srv"], "error": "repository unreachable"}),
+        });
+        let refused = EventBody::Alert(Alert {
+            source: "agent.bundles".into(),
+            severity: Severity::High,
+            title: "signatures bundle version 9 from the server refused: bad signature".into(),
+            details: json!({"kind": "signatures", "version": 9, "reason": "bad signature"}),
+        });
+        send(&store, "h-a", 1, backup);
+        send(&store, "h-a", 2, refused);
+        let list = store.incidents(None, 10).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].alerts, 2);
+        assert_eq!(list[0].title, "Backup failed");
     }
 }

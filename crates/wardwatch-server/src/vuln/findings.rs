@@ -11,6 +11,7 @@ use wardwatch_proto::{Inventory, OsInfo, Package};
 
 use super::FindingStore;
 use crate::db::{Store, StoreError, StoreResult};
+use crate::incidents::signal::Signal;
 
 /// One finding as stored: flat and owned, built from the matcher's finding.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -343,6 +344,8 @@ impl FindingStore for Store {
                 "INSERT INTO finding_history (host_id, key, advisory, package, change, version,
                      cause, time) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
+            // CVEs under active exploitation that appeared here: an incident to act on.
+            let mut exploited: Vec<(String, bool)> = Vec::new();
             for record in records {
                 let digest = digest(record);
                 let previous = existing.remove(&record.key);
@@ -379,6 +382,13 @@ impl FindingStore for Store {
                 }
                 if reopened {
                     changes.appeared += 1;
+                    if record.known_exploited {
+                        for cve in &record.cves {
+                            if !exploited.iter().any(|(c, _)| c == cve) {
+                                exploited.push((cve.clone(), record.ransomware));
+                            }
+                        }
+                    }
                     history.execute(params![
                         host_id,
                         record.key,
@@ -415,6 +425,10 @@ impl FindingStore for Store {
                 "UPDATE hosts SET findings_matched_at = ?2 WHERE id = ?1",
                 params![host_id, now],
             )?;
+            exploited.sort();
+            if let Some(signal) = Signal::exploited_found(host_id, &exploited, now) {
+                crate::incidents::sqlite::group_signal(&tx, &signal)?;
+            }
             Ok(changes)
         })()
         .map_err(|e| self.err(e))?;
@@ -616,6 +630,44 @@ mod tests {
             .map(|(a, c, k)| (a.as_str(), c.as_str(), k.as_str()))
             .collect();
         assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn exploited_vulnerabilities_that_appear_are_an_incident_once() {
+        use crate::incidents::IncidentStore;
+        let (_dir, store) = store_with_hosts(&[("h-1", "ward3"), ("h-2", "lab")]);
+        let quiet = finding("WW-A", "git", "1.0");
+        let mut kev = finding("WW-KEV", "openssl", "1.0");
+        kev.cves = vec!["CVE-2024-3094".into()];
+        kev.known_exploited = true;
+        kev.ransomware = true;
+        store
+            .replace_host_findings(
+                "h-1",
+                std::slice::from_ref(&quiet),
+                MatchCause::Inventory,
+                10,
+            )
+            .unwrap();
+        assert!(
+            store.incidents(None, 5).unwrap().is_empty(),
+            "nothing exploited"
+        );
+        for (host, at) in [("h-1", 20), ("h-2", 30)] {
+            store
+                .replace_host_findings(host, &[quiet.clone(), kev.clone()], MatchCause::Feed, at)
+                .unwrap();
+        }
+        // Matched again: still open, not new, nothing more.
+        store
+            .replace_host_findings("h-1", &[quiet, kev], MatchCause::Feed, 40)
+            .unwrap();
+        let list = store.incidents(None, 5).unwrap();
+        assert_eq!(list.len(), 1, "{list:#?}");
+        assert_eq!(list[0].signals, 2);
+        assert_eq!(list[0].severity, "critical");
+        assert_eq!(list[0].hosts, ["lab desk (lab)", "ward3 desk (ward3)"]);
+        assert!(list[0].title.contains("CVE-2024-3094"), "{}", list[0].title);
     }
 
     #[test]

@@ -151,12 +151,24 @@ fn recorded_versions(data: &Path) -> Vec<(String, i64, String)> {
 }
 
 /// (action, target, detail) of the newest audit entry.
+/// The newest audit entry that is not about incidents (a refusal may open one).
 fn last_audit(data: &Path) -> (String, String, String) {
     db(data)
         .query_row(
-            "SELECT action, target, detail FROM audit ORDER BY id DESC LIMIT 1",
+            "SELECT action, target, detail FROM audit WHERE action NOT LIKE 'incident.%' ORDER BY id DESC LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+}
+
+/// Refused bundles recorded as incident signals.
+fn refusal_signals(data: &Path) -> i64 {
+    db(data)
+        .query_row(
+            "SELECT COUNT(*) FROM incident_signals WHERE kind = 'bundle.refused'",
+            [],
+            |r| r.get(0),
         )
         .unwrap()
 }
@@ -237,6 +249,11 @@ fn the_command_line_imports_and_each_refusal_says_why_and_changes_nothing() {
 
     // Without a trusted key nothing is accepted.
     refused(&data, &v1, "no publisher key is trusted yet");
+    assert_eq!(
+        refusal_signals(&data),
+        0,
+        "no trusted key yet is no incident"
+    );
 
     let out = succeeded(wardwatch(&[
         "bundle",
@@ -286,6 +303,11 @@ fn the_command_line_imports_and_each_refusal_says_why_and_changes_nothing() {
 
     // The same bundle again, a tampered one, one from an unknown key, an expired one.
     refused(&data, &v1, "not newer than the installed version 1");
+    assert_eq!(
+        refusal_signals(&data),
+        0,
+        "the same version again is no incident"
+    );
     let v2 = publisher.bundle(2, "rule version_two { condition: true }\n");
     refused(
         &data,
@@ -312,6 +334,11 @@ fn the_command_line_imports_and_each_refusal_says_why_and_changes_nothing() {
     let mut garbage = tmp.path().join("garbage.wwb");
     fs::write(&garbage, b"PK\x03\x04 this is a zip file").unwrap();
     refused(&data, &garbage, "not a wardwatch bundle");
+    assert_eq!(
+        refusal_signals(&data),
+        4,
+        "a tampered, a stranger's, an expired bundle and a file that is none are incidents"
+    );
     garbage = tmp.path().join("missing.wwb");
     let out = wardwatch(&[
         "bundle",
@@ -336,6 +363,7 @@ fn the_command_line_imports_and_each_refusal_says_why_and_changes_nothing() {
         "rule version_two { condition: true }\n"
     );
     refused(&data, &v1, "rollback refused");
+    assert_eq!(refusal_signals(&data), 5, "a downgrade is an incident");
 
     // Without the key, even a newer genuine bundle is refused.
     succeeded(wardwatch(&[

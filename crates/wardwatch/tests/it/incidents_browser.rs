@@ -2,7 +2,8 @@
 //! about the same encryptor binary (same SHA-256) through the agent API; the console
 //! shows one incident with both terminals, its timeline and what joined them, and an
 //! admin acknowledges it and adds a note. The alerts here are sent as the agent sends
-//! them; `serial::incidents_guards` makes them with two real guards.
+//! them; `serial::incidents_guards` makes them with two real guards. Enrolments refused
+//! at the real agent API show as one incident of signals from the caller's address.
 
 use std::path::Path;
 use std::time::Duration;
@@ -108,4 +109,55 @@ fn two_terminals_hit_by_the_same_encryptor_are_one_incident_in_the_console() {
         )
         .unwrap();
     assert_eq!(audited, 2);
+}
+
+#[test]
+fn refused_enrolments_from_one_address_are_one_incident_in_the_console() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+    let password = server.admin_password.clone().unwrap();
+    for (i, token) in ["guessed-token-1", "guessed-token-2"].iter().enumerate() {
+        let out = server.enroll(
+            &tmp.path().join(format!("agent-{i}")),
+            token,
+            &server.ca_fingerprint,
+        );
+        assert!(!out.status.success(), "a made-up token is refused");
+        assert!(text(&out).contains("no such token"), "{}", text(&out));
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let browser = Browser::start().await.expect("start headless Chromium");
+        browser
+            .sign_in(&server.console_url, "admin", &password, WAIT)
+            .await
+            .unwrap();
+        browser.open_the_only_incident(&[], WAIT).await.unwrap();
+        browser
+            .wait_until(
+                "return document.querySelectorAll('tr.incident-signal').length === 2;",
+                WAIT,
+            )
+            .await
+            .expect("both refusals in the timeline");
+        let rows = browser.find_all("tr.incident-signal").await.unwrap();
+        for row in rows {
+            let line = browser.text(&row).await.unwrap();
+            assert!(
+                line.contains("enrolment.refused")
+                    && line.contains("Enrolment refused from 127.0.0.1")
+                    && line.contains("no such token"),
+                "{line}"
+            );
+        }
+        let title = browser
+            .text(&browser.find("#incident-title").await.unwrap())
+            .await
+            .unwrap();
+        assert!(
+            title.starts_with("Enrolment refused from 127.0.0.1"),
+            "{title}"
+        );
+        browser.quit().await.unwrap();
+    });
 }

@@ -1,6 +1,7 @@
 /*
  * wardwatch console, incidents.js: the incidents (#/incidents), newest activity first,
- * and one incident (#/incidents/ID): its hosts, timeline of alerts, what joined them,
+ * and one incident (#/incidents/ID): its hosts, timeline of alerts and of what the
+ * server saw itself (signals), what joined them,
  * its state, assignee and notes, which admins change. Everything a terminal named is
  * text.
  */
@@ -33,14 +34,15 @@
       { label: 'Severity', className: 'shrink' },
       { label: 'State', className: 'shrink' },
       { label: 'Hosts' },
-      { label: 'Alerts', className: 'num shrink' },
+      { label: 'Events', className: 'num shrink' },
       { label: 'Assignee', className: 'shrink' }
     ]);
     loadingRow(t, 'Loading incidents');
     append(byId('app'), [
       el('div', { className: 'page-head' }, [el('h1', null, 'Incidents')]),
       el('p', { className: 'muted' }, 'Alerts grouped as they arrive: one terminal within an hour, and terminals that ' +
-        'share an executable, a file or a person\u2019s account within a day.'),
+        'share an executable, a file or a person\u2019s account within a day. What the server sees itself joins them too: ' +
+        'refused enrolments and bundles, overflowing spools, exploited vulnerabilities found, signatures left behind.'),
       t.table
     ]);
 
@@ -67,7 +69,7 @@
             el('td', { className: 'shrink' }, orDash(inc.severity)),
             el('td', { className: 'shrink incident-state' }, orDash(inc.state)),
             el('td', { className: 'wrap incident-hosts' }, isArray(inc.hosts) ? inc.hosts.join(', ') : ''),
-            el('td', { className: 'num shrink' }, String(inc.alerts)),
+            el('td', { className: 'num shrink' }, String((inc.alerts || 0) + (inc.signals || 0))),
             el('td', { className: 'shrink' }, orDash(inc.assignee))
           ]));
         }
@@ -76,6 +78,26 @@
     }
     load();
     view.every(REFRESH_MS, load);
+  }
+
+  function alertRow(a) {
+    return el('tr', { className: 'incident-alert', 'data-alert': String(a.id) }, [
+      dateCell(a.received_at),
+      el('td', { className: 'shrink' }, str(a.hostname)),
+      el('td', { className: 'shrink' }, orDash(a.severity)),
+      el('td', { className: 'wrap' }, el('a', { href: '#/alerts/' + encodeURIComponent(String(a.id)) },
+        str(a.title) || ('alert ' + a.id)))
+    ]);
+  }
+
+  /** A signal the server recorded itself: its kind and sentence, no link. */
+  function signalRow(sig) {
+    return el('tr', { className: 'incident-signal', 'data-kind': str(sig.kind) }, [
+      dateCell(sig.at),
+      el('td', { className: 'shrink' }, orDash(sig.hostname)),
+      el('td', { className: 'shrink' }, orDash(sig.severity)),
+      el('td', { className: 'wrap' }, [el('span', { className: 'muted' }, str(sig.kind) + ': '), str(sig.title)])
+    ]);
   }
 
   function showIncident(id) {
@@ -132,18 +154,23 @@
         { label: 'Severity', className: 'shrink' },
         { label: 'Alert' }
       ]);
-      var frag = document.createDocumentFragment();
+      // Alerts and signals in one timeline, oldest first.
+      var entries = [];
       var alerts = isArray(inc.timeline) ? inc.timeline : [];
+      var signals = isArray(inc.signal_list) ? inc.signal_list : [];
       for (i = 0; i < alerts.length; i++) {
-        frag.appendChild(el('tr', { className: 'incident-alert', 'data-alert': String(alerts[i].id) }, [
-          dateCell(alerts[i].received_at),
-          el('td', { className: 'shrink' }, str(alerts[i].hostname)),
-          el('td', { className: 'shrink' }, orDash(alerts[i].severity)),
-          el('td', { className: 'wrap' }, el('a', { href: '#/alerts/' + encodeURIComponent(String(alerts[i].id)) },
-            str(alerts[i].title) || ('alert ' + alerts[i].id)))
-        ]));
+        entries.push({ at: alerts[i].received_at, alert: alerts[i] });
       }
-      fillTable(timeline, frag, alerts.length, 'No alerts.');
+      for (i = 0; i < signals.length; i++) {
+        entries.push({ at: signals[i].at, signal: signals[i] });
+      }
+      entries.sort(function (a, b) { return (a.at || 0) - (b.at || 0); });
+      var frag = document.createDocumentFragment();
+      for (i = 0; i < entries.length; i++) {
+        frag.appendChild(entries[i].alert ? alertRow(entries[i].alert) : signalRow(entries[i].signal));
+      }
+      fillTable(timeline, frag, entries.length, 'Nothing yet.');
+      var unlisted = (inc.signals || 0) - signals.length;
       var procs = dataTable('incident-processes', [
         { label: 'Host', className: 'shrink' },
         { label: 'Pid', className: 'num shrink' },
@@ -207,6 +234,8 @@
           el('p', { className: 'muted' }, 'Only an admin may change an incident.'),
         el('h2', { className: 'panel-heading' }, 'Timeline'),
         el('div', { className: 'table-wrap' }, timeline.table),
+        unlisted > 0 ? el('p', { className: 'muted', id: 'incident-unlisted' },
+          unlisted + ' more signals of the same kind are counted here but not listed.') : null,
         el('h2', { className: 'panel-heading' }, 'Processes'),
         el('div', { className: 'table-wrap' }, procs.table),
         el('h2', { className: 'panel-heading' }, 'Files'),
