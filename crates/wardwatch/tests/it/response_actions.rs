@@ -1,7 +1,10 @@
 //! Response actions through the console's command channel, end to end on loopback: an
 //! admin kills a process the test started (named by pid and start time), a kill naming
 //! the wrong start time is refused and the process lives, a viewer may not isolate or
-//! kill, and each action is in the audit record.
+//! kill, and each action is in the audit record. In headless Chromium, the host page's
+//! response buttons queue exactly the commands the admin answered for; a viewer sees
+//! none of them. (That terminal's agent is not running: an isolation is never carried
+//! out on this machine; `serial::isolation` does that in network namespaces.)
 
 use std::time::Duration;
 
@@ -10,6 +13,7 @@ use serde_json::{json, Value};
 
 use crate::support::console::Console;
 use crate::support::harness::*;
+use crate::support::webdriver::Browser;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -221,4 +225,126 @@ fn a_fetched_file_lands_hashed_in_the_evidence_store_and_links_are_refused() {
         .unwrap();
     assert_eq!(audited, 1);
     agent.terminate(Duration::from_secs(10));
+}
+
+/// The commands queued for `host`, oldest first, as (kind, args, created_by).
+fn queued(server: &TestServer, host: &str) -> Vec<(String, Value, String)> {
+    let db = server.db();
+    let mut stmt = db
+        .prepare("SELECT kind, args, created_by FROM host_commands WHERE host_id = ?1 ORDER BY id")
+        .unwrap();
+    stmt.query_map([host], |r| {
+        let args: String = r.get(1)?;
+        Ok((r.get(0)?, serde_json::from_str(&args).unwrap(), r.get(2)?))
+    })
+    .unwrap()
+    .map(|r| r.unwrap())
+    .collect()
+}
+
+#[test]
+fn the_host_pages_response_buttons_queue_what_the_admin_answered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+    let password = server.admin_password.clone().unwrap();
+    let host = server.enrolled_agent(&tmp.path().join("agent"));
+    let viewer_password = server.add_user("ward-nurse", "viewer");
+    let page = format!("{}/#/hosts/{host}/malware", server.console_url);
+    let wait = Duration::from_secs(20);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let browser = Browser::start().await.expect("start headless Chromium");
+        browser.sign_in(&server.console_url, "admin", &password, wait).await.unwrap();
+        browser.goto(&page).await.unwrap();
+        browser.wait_for("#isolate-host", wait).await.unwrap();
+        // Each button asks with window.prompt; the answers are given in order.
+        let press = |id: &'static str, answers: Value| {
+            let browser = &browser;
+            async move {
+                browser
+                    .execute(&format!(
+                        "var answers = {answers}; window.prompt = function () {{ return answers.shift(); }}; return true;"
+                    ))
+                    .await
+                    .unwrap();
+                browser.click(&browser.find(id).await.unwrap()).await.unwrap();
+                browser
+                    .wait_until(
+                        "var n = document.getElementById('malware-status'); return n && !n.hidden && n.textContent.length > 0;",
+                        wait,
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{id}: no answer shown: {e}"));
+                browser
+                    .execute("document.getElementById('malware-status').hidden = true; return true;")
+                    .await
+                    .unwrap();
+            }
+        };
+        press("#isolate-host", json!(["20", "10.1.2.0/24, 10.1.3.4:104"])).await;
+        press("#isolate-confirm", json!([])).await;
+        press("#isolate-release", json!([])).await;
+        press("#kill-process", json!(["4242", "/tmp/.x/encryptor"])).await;
+        press("#fetch-file", json!(["/home/nurse/Downloads/invoice.pdf.exe"])).await;
+        // Cancelling a prompt sends nothing.
+        browser
+            .execute("window.prompt = function () { return null; }; return true;")
+            .await
+            .unwrap();
+        browser.click(&browser.find("#kill-process").await.unwrap()).await.unwrap();
+        browser
+            .wait_until("return document.querySelectorAll('#host-commands tbody tr').length === 5;", wait)
+            .await
+            .expect("the command list shows the five commands");
+        browser.quit().await.unwrap();
+
+        let viewer = Browser::start().await.expect("start headless Chromium");
+        viewer.sign_in(&server.console_url, "ward-nurse", &viewer_password, wait).await.unwrap();
+        viewer.goto(&page).await.unwrap();
+        viewer.wait_for("#malware-viewer-note", wait).await.unwrap();
+        let buttons = viewer.find_all("#response-actions button").await.unwrap();
+        assert!(buttons.is_empty(), "a viewer sees no response buttons");
+        viewer.quit().await.unwrap();
+    });
+
+    let commands = queued(&server, &host);
+    let kinds: Vec<&str> = commands.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "isolate",
+            "isolate.confirm",
+            "isolate.release",
+            "process.kill",
+            "file.fetch"
+        ]
+    );
+    assert_eq!(
+        commands[0].1["confirm_within_secs"], 1200,
+        "{:?}",
+        commands[0]
+    );
+    assert_eq!(
+        commands[0].1["allow"],
+        json!(["10.1.2.0/24", "10.1.3.4:104"])
+    );
+    assert_eq!(commands[3].1["pid"], 4242);
+    assert_eq!(commands[3].1["exe"], "/tmp/.x/encryptor");
+    assert_eq!(
+        commands[4].1["path"],
+        "/home/nurse/Downloads/invoice.pdf.exe"
+    );
+    assert!(
+        commands.iter().all(|c| c.2.contains("admin")),
+        "{commands:?}"
+    );
+    let audited: Vec<String> = server
+        .db()
+        .prepare("SELECT json_extract(detail, '$.kind') FROM audit WHERE action = 'command.create' AND target = ?1 ORDER BY id")
+        .unwrap()
+        .query_map([&host], |r| r.get(0))
+        .unwrap()
+        .map(|k| k.unwrap())
+        .collect();
+    assert_eq!(audited, kinds, "each action audited once");
 }
