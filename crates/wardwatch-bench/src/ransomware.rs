@@ -31,6 +31,8 @@ pub struct BenchOptions {
     pub repeat: usize,
     /// Run the guard without its open gate (to measure what the gate costs and gives).
     pub no_open_gate: bool,
+    /// Copies of Debian's trees each real-tree workload makes (`$WARDS` in its script).
+    pub wards: usize,
 }
 
 /// One encryptor scenario.
@@ -42,6 +44,8 @@ pub struct Encryptor {
     pub process_per_file: bool,
     pub delay_ms: u64,
     pub max_files: usize,
+    /// Only files with these extensions (empty: all).
+    pub only_ext: &'static [&'static str],
 }
 
 /// The encryptor scenarios of the bench.
@@ -55,6 +59,7 @@ pub fn encryptors() -> Vec<Encryptor> {
             process_per_file: false,
             delay_ms: 0,
             max_files: 0,
+            only_ext: &[],
         })
         .collect();
     list.push(Encryptor {
@@ -64,6 +69,7 @@ pub fn encryptors() -> Vec<Encryptor> {
         process_per_file: false,
         delay_ms: 0,
         max_files: 0,
+        only_ext: &[],
     });
     list.push(Encryptor {
         name: "process-per-file".into(),
@@ -72,6 +78,7 @@ pub fn encryptors() -> Vec<Encryptor> {
         process_per_file: true,
         delay_ms: 0,
         max_files: 0,
+        only_ext: &[],
     });
     list.push(Encryptor {
         name: "slow-1-file-per-second".into(),
@@ -80,6 +87,27 @@ pub fn encryptors() -> Vec<Encryptor> {
         process_per_file: false,
         delay_ms: 1000,
         max_files: 30,
+        only_ext: &[],
+    });
+    // Slower than the minute's window allows Kill: the long window must.
+    list.push(Encryptor {
+        name: "slow-1-file-per-30-seconds".into(),
+        mode: Mode::InPlace,
+        threads: 1,
+        process_per_file: true,
+        delay_ms: 30_000,
+        max_files: 12,
+        only_ext: &[],
+    });
+    // Only the formats random inside by design, their magic bytes kept.
+    list.push(Encryptor {
+        name: "keep-header-images-and-office".into(),
+        mode: Mode::KeepHeader,
+        threads: 1,
+        process_per_file: false,
+        delay_ms: 0,
+        max_files: 0,
+        only_ext: &["png", "jpg", "jpeg", "docx", "xlsx", "pptx", "odt", "zip"],
     });
     list
 }
@@ -89,76 +117,142 @@ pub fn encryptors() -> Vec<Encryptor> {
 pub struct Benign {
     pub name: &'static str,
     pub needs: &'static [&'static str],
+    /// Directories of this machine the workload reads (skipped when one is missing).
+    pub reads: &'static [&'static str],
     pub script: &'static str,
 }
+
+/// Trees Debian installs, made by nobody here: documentation (a `copyright` and a
+/// `changelog.Debian.gz` in each of thousands of folders), translations (the same
+/// `LC_MESSAGES/*.mo` names in every language), manual pages, a Python library (an
+/// `__init__.py` in every package, many empty) and the time zone database.
+pub const DEBIAN_TREES: &[&str] = &[
+    "/usr/share/doc",
+    "/usr/share/locale",
+    "/usr/share/man",
+    "/usr/lib/python3",
+    "/usr/share/zoneinfo",
+];
 
 /// The benign workloads of the bench; each must raise no alarm.
 pub fn benign_workloads() -> Vec<Benign> {
     vec![
         Benign {
             name: "tar+zstd backup",
+            reads: &[],
             needs: &["tar", "zstd"],
             script: "tar -I zstd -cf backup.tar.zst radiology outpatient ward3 lab billing",
         },
         Benign {
             name: "xz in place",
+            reads: &[],
             needs: &["xz"],
             script: "find . -name '*.csv' -exec xz {} +",
         },
         Benign {
             name: "zip archive",
+            reads: &[],
             needs: &["zip"],
             script: "zip -qr export.zip radiology outpatient",
         },
         Benign {
             name: "gpg 3 files, originals kept",
+            reads: &[],
             needs: &["gpg"],
             script: "export GNUPGHOME=$(mktemp -d); for f in $(find . -name '*.pdf' | head -n 3); do gpg --batch --yes --pinentry-mode loopback --passphrase secret --symmetric \"$f\"; done; rm -rf \"$GNUPGHOME\"",
         },
         Benign {
             name: "7z 3 files, originals kept",
+            reads: &[],
             needs: &["7z"],
             script: "for f in $(find . -name '*.pdf' | head -n 3); do 7z a -bd -y -psecret -mhe=on \"$f.7z\" \"$f\" >/dev/null; done",
         },
         Benign {
             name: "image conversion",
+            reads: &[],
             needs: &["mogrify"],
             script: "mkdir -p thumbs && find . -name 'photo-*.png' | head -n 20 | xargs -r mogrify -path thumbs -format jpg -resize 50% && find . -path ./thumbs -prune -o -name 'photo-*.jpg' -print | head -n 20 | xargs -r mogrify -resize 80%",
         },
         Benign {
             name: "DICOM decompression (dcmtk)",
+            reads: &[],
             needs: &["dcmdjpeg"],
             script: "for f in $(find . -name 'ct-*.dcm' | head -n 20); do dcmdjpeg \"$f\" \"$f.tmp\" && mv \"$f.tmp\" \"$f\"; done",
         },
         Benign {
             name: "copy tree",
+            reads: &[],
             needs: &["cp"],
             script: "cp -r radiology radiology-copy && cp -r lab lab-copy",
         },
         Benign {
             name: "one folder copied to 3 wards",
+            reads: &[],
             needs: &["cp"],
             script: "for d in ward-a ward-b ward-c; do cp -r outpatient \"$d\"; done",
         },
         Benign {
             name: "rsync mirror",
+            reads: &[],
             needs: &["rsync"],
             script: "rsync -a ward3/ ward3-mirror/",
         },
         Benign {
             name: "git commit and checkout",
+            reads: &[],
             needs: &["git"],
             script: "git init -q repo && cp -r billing repo/ && cd repo && git add -A && git -c user.name=t -c user.email=t@t commit -qm one && for f in $(find billing -type f | head -n 20); do echo extra >> \"$f\"; done && git add -A && git -c user.name=t -c user.email=t@t commit -qm two && git checkout -q HEAD~1 -- .",
         },
         Benign {
             name: "build (cc)",
+            reads: &[],
             needs: &["cc"],
             script: "mkdir -p build && cd build && for i in $(seq 1 20); do printf 'int f%s(int x){return x*%s;}\\n' $i $i > m$i.c; cc -O1 -c m$i.c -o m$i.o; done",
         },
         Benign {
             name: "gzip logs",
+            reads: &[],
             needs: &["gzip"],
             script: "mkdir -p logs && for i in $(seq 1 30); do seq 1 2000 | sed \"s/^/2026-11-23 ward3 event /\" > logs/app$i.log; done && gzip logs/*.log",
+        },
+        // Real trees, each copied to `$WARDS` wards (6 by default): tens of thousands of
+        // small files per copy, folders holding files of one name and size, long enough
+        // (10 s and more) for the overhead to stand out of the noise.
+        Benign {
+            name: "Debian trees: cp -r per ward",
+            reads: DEBIAN_TREES,
+            needs: &["cp"],
+            script: "for w in $(seq 1 \"$WARDS\"); do mkdir copy$w && cp -r /usr/share/doc /usr/share/locale /usr/share/man /usr/lib/python3 /usr/share/zoneinfo copy$w/; done",
+        },
+        Benign {
+            name: "Debian trees: tar pipe per ward",
+            reads: DEBIAN_TREES,
+            needs: &["tar"],
+            script: "for w in $(seq 1 \"$WARDS\"); do mkdir copy$w && tar -C / -cf - usr/share/doc usr/share/locale usr/share/man usr/lib/python3 usr/share/zoneinfo | tar -C copy$w -xf -; done",
+        },
+        Benign {
+            name: "Debian trees: rsync per ward",
+            reads: DEBIAN_TREES,
+            needs: &["rsync"],
+            script: "for w in $(seq 1 \"$WARDS\"); do rsync -a /usr/share/doc /usr/share/locale /usr/share/man /usr/lib/python3 /usr/share/zoneinfo copy$w/; done",
+        },
+        Benign {
+            name: "Debian trees: zip, then unzip twice",
+            reads: DEBIAN_TREES,
+            needs: &["zip", "unzip"],
+            script: "zip -qr trees.zip /usr/share/doc /usr/share/locale /usr/share/man /usr/lib/python3 /usr/share/zoneinfo && for w in 1 2; do mkdir unzipped$w && (cd unzipped$w && unzip -q ../trees.zip); done",
+        },
+        Benign {
+            name: "Debian docs: git commit, remove, check out",
+            reads: &["/usr/share/doc", "/usr/share/man"],
+            needs: &["git"],
+            script: "git init -q repo && cp -r /usr/share/doc /usr/share/man repo/ && cd repo && git add -A && git -c user.name=t -c user.email=t@t commit -qm docs && git rm -rq doc man && git -c user.name=t -c user.email=t@t commit -qm gone && git checkout -q HEAD~1 -- . && git checkout -q -b again && git status --short | wc -l",
+        },
+        Benign {
+            name: "certificates copied (PEM)",
+            reads: &["/etc/ssl/certs"],
+            needs: &["cp"],
+            script: "for w in 1 2 3; do cp -rL /etc/ssl/certs certs$w; done",
         },
     ]
 }
@@ -178,6 +272,10 @@ pub struct Outcome {
     pub alarms: usize,
     pub seconds_with_guard: f64,
     pub seconds_without_guard: Option<f64>,
+    /// Fastest and slowest run, with and without the guard: the spread the medians
+    /// hide.
+    pub range_with_guard: Option<(f64, f64)>,
+    pub range_without_guard: Option<(f64, f64)>,
     /// CPU seconds (user + system) of the workload itself, median, with and without
     /// the guard: the gate's waits and the kernel's event work show here, and CPU time
     /// varies far less than elapsed time on a busy machine.
@@ -312,6 +410,11 @@ fn run_encryptor(
         .args(["--threads", &scenario.threads.to_string()])
         .args(["--delay-ms", &scenario.delay_ms.to_string()])
         .args(["--max-files", &scenario.max_files.to_string()])
+        .args(if scenario.only_ext.is_empty() {
+            Vec::new()
+        } else {
+            vec!["--only-ext".to_string(), scenario.only_ext.join(",")]
+        })
         .args(if scenario.process_per_file {
             &["--process-per-file"][..]
         } else {
@@ -322,7 +425,7 @@ fn run_encryptor(
         .spawn()
         .context("start the encryptor")?;
     let encryptor_pid = child.id();
-    let deadline = Instant::now() + Duration::from_secs(180);
+    let deadline = Instant::now() + Duration::from_secs(420);
     while Instant::now() < deadline {
         if child.try_wait()?.is_some() {
             break;
@@ -367,6 +470,8 @@ fn run_encryptor(
         alarms: alerts.len(),
         seconds_with_guard: seconds,
         seconds_without_guard: None,
+        range_with_guard: None,
+        range_without_guard: None,
         workload_cpu_with_guard: None,
         workload_cpu_without_guard: None,
         guard_cpu: None,
@@ -392,12 +497,13 @@ fn process_cpu_seconds(pid: u32) -> Option<f64> {
 }
 
 /// Runs a workload script; returns (elapsed seconds, CPU seconds of the workload).
-fn run_script(dir: &Path, script: &str) -> anyhow::Result<(f64, f64)> {
+fn run_script(dir: &Path, script: &str, wards: usize) -> anyhow::Result<(f64, f64)> {
     let cpu_before = children_cpu_seconds();
     let started = Instant::now();
     let out = Command::new("sh")
         .arg("-c")
         .arg(script)
+        .env("WARDS", wards.max(1).to_string())
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -431,12 +537,18 @@ fn run_benign(
         alarms: 0,
         seconds_with_guard: 0.0,
         seconds_without_guard: None,
+        range_with_guard: None,
+        range_without_guard: None,
         workload_cpu_with_guard: None,
         workload_cpu_without_guard: None,
         guard_cpu: None,
     };
     if let Some(missing) = workload.needs.iter().find(|t| corpus::which(t).is_none()) {
         outcome.skipped = Some(format!("{missing} is not installed"));
+        return Ok(outcome);
+    }
+    if let Some(missing) = workload.reads.iter().find(|d| !Path::new(d).is_dir()) {
+        outcome.skipped = Some(format!("{missing} is not on this machine"));
         return Ok(outcome);
     }
     // Alternate runs without and with the guard, each on a fresh copy, so that cache
@@ -449,7 +561,7 @@ fn run_benign(
     for _ in 0..options.repeat.max(1) {
         let plain = scratch.join("benign-plain");
         corpus::copy_tree(pristine_dir, &plain)?;
-        let (seconds, cpu) = run_script(&plain, workload.script)?;
+        let (seconds, cpu) = run_script(&plain, workload.script, options.wards)?;
         plain_times.push(seconds);
         plain_cpu.push(cpu);
         let _ = std::fs::remove_dir_all(&plain);
@@ -459,7 +571,7 @@ fn run_benign(
         encrypt::mark(&work)?;
         let guard = Guard::start(options, &work)?;
         let guard_cpu_before = process_cpu_seconds(guard.child.id());
-        let (seconds, cpu) = run_script(&work, workload.script)?;
+        let (seconds, cpu) = run_script(&work, workload.script, options.wards)?;
         // The guard finishes with what the workload queued before it is measured.
         std::thread::sleep(Duration::from_millis(300));
         if let (Some(before), Some(after)) =
@@ -474,12 +586,20 @@ fn run_benign(
         let _ = std::fs::remove_dir_all(&work);
     }
     outcome.detected = outcome.alarms > 0;
+    outcome.range_without_guard = range(&plain_times);
+    outcome.range_with_guard = range(&guarded_times);
     outcome.seconds_without_guard = Some(median(&mut plain_times));
     outcome.seconds_with_guard = median(&mut guarded_times);
     outcome.workload_cpu_without_guard = Some(median(&mut plain_cpu));
     outcome.workload_cpu_with_guard = Some(median(&mut guarded_cpu));
     outcome.guard_cpu = (!guard_cpu.is_empty()).then(|| median(&mut guard_cpu));
     Ok(outcome)
+}
+
+fn range(values: &[f64]) -> Option<(f64, f64)> {
+    let min = values.iter().copied().reduce(f64::min)?;
+    let max = values.iter().copied().reduce(f64::max)?;
+    Some((min, max))
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -559,20 +679,26 @@ pub fn render(summary: &corpus::CorpusSummary, outcomes: &[Outcome]) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{:<30} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "\n{:<44} {:>6} {:>9} {:>15} {:>9} {:>15} {:>9} {:>9} {:>9} {:>9}",
         "benign workload",
         "alarms",
         "s guard",
+        "(range)",
         "s none",
+        "(range)",
         "overhead",
         "cpu guard",
         "cpu none",
         "guard cpu"
     );
     let secs = |v: Option<f64>| v.map(|x| format!("{x:.3}")).unwrap_or_else(|| "-".into());
+    let spread = |v: Option<(f64, f64)>| {
+        v.map(|(a, b)| format!("({a:.2}-{b:.2})"))
+            .unwrap_or_else(|| "-".into())
+    };
     for o in outcomes.iter().filter(|o| !o.malicious) {
         if let Some(reason) = &o.skipped {
-            let _ = writeln!(out, "{:<30} skipped: {reason}", o.name);
+            let _ = writeln!(out, "{:<44} skipped: {reason}", o.name);
             continue;
         }
         let overhead = o
@@ -582,11 +708,13 @@ pub fn render(summary: &corpus::CorpusSummary, outcomes: &[Outcome]) -> String {
             .unwrap_or_else(|| "-".into());
         let _ = writeln!(
             out,
-            "{:<30} {:>6} {:>9.3} {:>9.3} {:>9} {:>9} {:>9} {:>9}",
+            "{:<44} {:>6} {:>9.3} {:>15} {:>9.3} {:>15} {:>9} {:>9} {:>9} {:>9}",
             o.name,
             o.alarms,
             o.seconds_with_guard,
+            spread(o.range_with_guard),
             o.seconds_without_guard.unwrap_or(0.0),
+            spread(o.range_without_guard),
             overhead,
             secs(o.workload_cpu_with_guard),
             secs(o.workload_cpu_without_guard),
@@ -595,7 +723,7 @@ pub fn render(summary: &corpus::CorpusSummary, outcomes: &[Outcome]) -> String {
     }
     let _ = writeln!(
         out,
-        "\ns: elapsed seconds; cpu: user + system seconds of the workload; guard cpu: seconds the guard used meanwhile (medians)"
+        "\ns: elapsed seconds, median of the runs (range: fastest-slowest), runs with and without the guard alternated; cpu: user + system seconds of the workload; guard cpu: seconds the guard used meanwhile (medians)"
     );
     out
 }

@@ -22,21 +22,30 @@
 //! | `ExtensionRename` of a file with encrypted/opaque content | 1.5 per file, from the 3rd file with that extension (the first three at once) | strong |
 //! | `ExtensionRename` to an unusual extension, content unseen | 0.5 per file, same counting | weak |
 //! | `OpaqueNewFile` | 1.0 per file | weak |
-//! | `RansomNote` | 3.0 once per name | weak |
+//! | `RansomNote` | 3.0 once per name, only once the tree damaged something | weak |
 //! | `WriteFanOut` | 1.0 once per window | weak |
+//! | `Sustained` | Kill at `sustained_kill_files` damaging acts in the long window | — |
 //!
 //! So in-place encryption is Suspend at the 2nd file and Kill at the 4th; write-a-copy-
-//! then-delete is Suspend at the 2nd and Kill at the 3rd.
+//! then-delete is Suspend at the 2nd and Kill at the 3rd. Beside the window, each tree
+//! counts its damaging acts (strong signals but the canary) over a long window
+//! ([`ScorerConfig::long_window_ms`], 30 minutes): the 5th within it is Kill, however
+//! slowly they came.
+//!
+//! A note is a new text file of one name and size written into several directories,
+//! which is also what copying a folder tree does (licence files, `desktop.ini`, the same
+//! form per ward). Notes therefore wait: they count only once the same tree has also
+//! damaged something within the window (a strong signal).
 //!
 //! Known limits:
 //! - A file the monitor never indexed (`before` None) that is encrypted in place, with
 //!   no rename and no deletion, is only an opaque new file: such a tree reaches
 //!   Suspicious, not Suspend.
-//! - The window bounds memory and forgives: an encryptor slower than one file every
-//!   20 s never reaches Kill with the default window, one slower than one a minute only
-//!   Suspicious.
+//! - Within the short window an encryptor slower than one file every 20 s does not
+//!   reach Kill; the long window stops it at its 5th damaging act if five fall within
+//!   30 minutes (one every 7½ minutes); slower still, it raises Suspicious per file.
 //! - A note counts only with the same name and size in each directory (notes
-//!   personalised per directory are missed) and is weak.
+//!   personalised per directory are missed), is weak, and never counts alone.
 //! - Someone encrypting files with a tool whose output has no known magic (`openssl enc`,
 //!   `age`) and deleting the originals looks exactly like ransomware, and is scored so.
 //! - Paths are split on `/` only.
@@ -138,6 +147,12 @@ pub enum Signal {
     WriteFanOut {
         directories_per_second: f32,
     },
+    /// Damaging acts (a file encrypted, an original deleted, an encrypted file renamed)
+    /// over the long window: an encryptor too slow for the short window still adds up.
+    Sustained {
+        acts: usize,
+        minutes: f32,
+    },
 }
 
 /// A verdict about one process tree: `pid` is the top-most attributed process whose
@@ -176,6 +191,13 @@ pub struct ScorerConfig {
     /// Distinct directories written within one second above which `WriteFanOut` counts.
     #[serde(default = "default_fan_out_dirs_per_second")]
     pub fan_out_dirs_per_second: f32,
+    /// The long window over which damaged files are counted, in milliseconds: an
+    /// encryptor slower than the short window allows is still stopped.
+    #[serde(default = "default_long_window_ms")]
+    pub long_window_ms: u64,
+    /// Damaging acts within the long window that make Kill.
+    #[serde(default = "default_sustained_kill_files")]
+    pub sustained_kill_files: usize,
     /// Processes tracked at most; beyond, the ones idle longest are forgotten (the
     /// monitor should call [`Scorer::forget`] on exit; this bounds memory if it misses).
     #[serde(default = "default_max_pids")]
@@ -199,6 +221,12 @@ fn default_note_min_dirs() -> usize {
 fn default_fan_out_dirs_per_second() -> f32 {
     10.0
 }
+fn default_long_window_ms() -> u64 {
+    30 * 60_000
+}
+fn default_sustained_kill_files() -> usize {
+    5
+}
 fn default_max_pids() -> usize {
     16_384
 }
@@ -214,6 +242,8 @@ impl Default for ScorerConfig {
             rename_min_files: default_rename_min_files(),
             note_min_dirs: default_note_min_dirs(),
             fan_out_dirs_per_second: default_fan_out_dirs_per_second(),
+            long_window_ms: default_long_window_ms(),
+            sustained_kill_files: default_sustained_kill_files(),
             max_pids: default_max_pids(),
             weights: Weights::default(),
         }
@@ -458,8 +488,9 @@ fn chain(actor: &Actor) -> Vec<u32> {
 struct Facts {
     /// Why the rewrite looks like encryption.
     encrypted: Option<String>,
-    /// A written file whose content is opaque and was not known before.
-    opaque_new: bool,
+    /// A written file whose content is opaque and was not known before: its content's
+    /// identity ([`Fingerprint::identity`]).
+    opaque_new: Option<String>,
     /// A written text file that may be a note: (name, size).
     note: Option<(String, u64)>,
 }
@@ -468,7 +499,7 @@ impl Facts {
     fn of(activity: &Activity) -> Self {
         let mut facts = Self {
             encrypted: None,
-            opaque_new: false,
+            opaque_new: None,
             note: None,
         };
         if let Activity::Written {
@@ -483,7 +514,7 @@ impl Facts {
             let before = before.as_ref().filter(|b| b.size > 0);
             match before {
                 Some(before) => facts.encrypted = compare(before, after),
-                None => facts.opaque_new = after.is_opaque(),
+                None => facts.opaque_new = after.is_opaque().then(|| after.identity()),
             }
             let name = split(path).1;
             let text = |f: &Fingerprint| f.kind == FileKind::Text;
@@ -688,6 +719,8 @@ struct PidState {
     files_seen: HashSet<String>,
     /// Paths whose content was seen encrypted or opaque.
     evidence: Recent<Evidence>,
+    /// Identities of the opaque new contents written within the window.
+    opaque_contents: Recent<()>,
     opaque: OpaqueFiles,
     /// Renames by destination path.
     renames: Recent<RenameRecord>,
@@ -699,6 +732,13 @@ struct PidState {
     note_dirs: HashMap<(String, u64), usize>,
     /// Note names already credited within the window.
     notes_credited: Recent<()>,
+    /// Notes seen in enough directories while the tree had damaged nothing: name →
+    /// directories. They count once it does (a note alone is a copied file).
+    notes_waiting: Recent<usize>,
+    /// When each damaging act was credited, over the long window.
+    damage_times: VecDeque<u64>,
+    /// The long-window count has been reported in this episode.
+    sustained_reported: bool,
     /// Directories written in the last [`FAN_OUT_SPAN_MS`].
     writes: VecDeque<(u64, String)>,
     write_dirs: HashMap<String, usize>,
@@ -767,11 +807,17 @@ impl PidState {
             }
         }
 
+        self.credit_waiting_notes(config, now);
+        let sustained = self.sustained(config, now);
         let score = self.score(config.weak_cap);
-        if score < config.suspicious_at {
+        if score < config.suspicious_at && !sustained {
             self.reported = None;
         }
-        let level = level_for(config, score)?;
+        let level = if sustained {
+            Level::Kill
+        } else {
+            level_for(config, score)?
+        };
         if self.reported.is_none_or(|r| level > r) {
             self.reported = Some(level);
             return Some(level);
@@ -795,8 +841,14 @@ impl PidState {
             }
             self.set_evidence(now, path, Evidence::Encrypted);
             self.upgrade_rename(config, now, path);
-        } else if facts.opaque_new {
-            if self.evidence.get(path).is_none() {
+        } else if let Some(identity) = &facts.opaque_new {
+            // The same opaque content again: a copy of one file (a key store copied to
+            // three folders), not a second encryption.
+            let copy = self.opaque_contents.get(identity).is_some();
+            if !copy {
+                self.opaque_contents.insert(now, identity.clone(), ());
+            }
+            if self.evidence.get(path).is_none() && !copy {
                 self.credit(
                     now,
                     config.weights.opaque_new_file,
@@ -825,16 +877,10 @@ impl PidState {
                 if dirs >= config.note_min_dirs.max(1)
                     && self.notes_credited.get(note_name).is_none()
                 {
-                    self.notes_credited.insert(now, note_name.clone(), ());
-                    self.credit(
-                        now,
-                        config.weights.ransom_note,
-                        true,
-                        Signal::RansomNote {
-                            name: note_name.clone(),
-                            directories: dirs,
-                        },
-                    );
+                    // Counted once the tree damages something (see
+                    // `credit_waiting_notes`): a copied folder holds files of one name
+                    // and size in many directories too.
+                    self.notes_waiting.insert(now, note_name.clone(), dirs);
                 }
             }
         }
@@ -951,6 +997,19 @@ impl PidState {
         } else {
             self.strong_sum += weight;
         }
+        if !weak
+            && matches!(
+                signal,
+                Signal::EncryptedRewrite { .. }
+                    | Signal::OriginalDeleted { .. }
+                    | Signal::ExtensionRename { .. }
+            )
+        {
+            self.damage_times.push_back(time);
+            while self.damage_times.len() > MAX_RECORDS {
+                self.damage_times.pop_front();
+            }
+        }
         self.entries.push_back(Entry {
             time,
             weight,
@@ -960,6 +1019,69 @@ impl PidState {
         while self.entries.len() > MAX_ENTRIES {
             self.pop_entry();
         }
+    }
+
+    /// Whether the tree damaged anything within the window: a strong signal (a copied
+    /// tree also holds files that reveal nothing, keys and random test data).
+    fn damaged(&self) -> bool {
+        self.entries.iter().any(|e| !e.weak)
+    }
+
+    /// Credits the notes that waited for damage, once there is some.
+    fn credit_waiting_notes(&mut self, config: &ScorerConfig, now: u64) {
+        if self.notes_waiting.map.is_empty() || !self.damaged() {
+            return;
+        }
+        let waiting: Vec<(String, usize)> = self
+            .notes_waiting
+            .map
+            .iter()
+            .map(|(name, (_, dirs))| (name.clone(), *dirs))
+            .collect();
+        self.notes_waiting = Recent::default();
+        for (name, dirs) in waiting {
+            if self.notes_credited.get(&name).is_some() {
+                continue;
+            }
+            self.notes_credited.insert(now, name.clone(), ());
+            self.credit(
+                now,
+                config.weights.ransom_note,
+                true,
+                Signal::RansomNote {
+                    name,
+                    directories: dirs,
+                },
+            );
+        }
+    }
+
+    /// Whether the damaging acts within the long window make Kill; the first time in an
+    /// episode, the count is added to the signals.
+    fn sustained(&mut self, config: &ScorerConfig, now: u64) -> bool {
+        let horizon = now.saturating_sub(config.long_window_ms);
+        while self.damage_times.front().is_some_and(|t| *t < horizon) {
+            self.damage_times.pop_front();
+        }
+        let acts = self.damage_times.len();
+        if acts < config.sustained_kill_files.max(1) {
+            self.sustained_reported = false;
+            return false;
+        }
+        if !self.sustained_reported {
+            self.sustained_reported = true;
+            let first = self.damage_times.front().copied().unwrap_or(now);
+            self.credit(
+                now,
+                0.0,
+                true,
+                Signal::Sustained {
+                    acts,
+                    minutes: now.saturating_sub(first) as f32 / 60_000.0,
+                },
+            );
+        }
+        true
     }
 
     fn pop_entry(&mut self) {
@@ -1034,12 +1156,14 @@ impl PidState {
             self.pop_entry();
         }
         self.evidence.prune(horizon);
+        self.opaque_contents.prune(horizon);
         self.opaque.prune(horizon);
         let gone = self.renames.prune(horizon);
         self.forget_renames(gone);
         let gone = self.notes.prune(horizon);
         self.forget_notes(gone);
         self.notes_credited.prune(horizon);
+        self.notes_waiting.prune(horizon);
         let span = now.saturating_sub(FAN_OUT_SPAN_MS);
         while self.writes.front().is_some_and(|(t, _)| *t < span) {
             self.pop_write();
@@ -1440,24 +1564,36 @@ mod tests {
     fn signal_ransom_note() {
         let mut sim = Sim::new(9);
         let note = text(&mut sim.rng, 1500);
-        for d in 0..2 {
-            sim.on(
+        for d in 0..3 {
+            let v = sim.on(
                 15,
                 &[],
                 written(&format!("/d{d}/HOW_TO_RESTORE.txt"), None, &note),
             );
+            assert!(v.is_empty(), "a note alone is a copied file: {v:?}");
         }
         assert_eq!(sim.scorer.score(15), 0.0);
-        let v = sim.on(15, &[], written("/d2/HOW_TO_RESTORE.txt", None, &note));
+        // A file that reveals nothing is not enough (a copied tree holds such files).
+        let blob = sim.rng.bytes(8192);
+        assert!(sim
+            .on(15, &[], written("/d2/records.db", None, &blob))
+            .is_empty());
+        // The same tree encrypts a document: now the notes count.
+        let (ext, doc) = sim.document();
+        let cipher = sim.rng.bytes(doc.len());
+        let v = sim.on(15, &[], written(&doc_path(0, ext), Some(&doc), &cipher));
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].level, Level::Suspicious);
+        assert_eq!(v[0].level, Level::Suspend, "{:?}", v[0]);
         assert!(
-            matches!(&v[0].signals[..], [Signal::RansomNote { name, directories: 3 }]
-            if name == "HOW_TO_RESTORE.txt")
+            matches!(&v[0].signals[..], [Signal::OpaqueNewFile { .. }, Signal::EncryptedRewrite { .. }, Signal::RansomNote { name, directories: 3 }]
+            if name == "HOW_TO_RESTORE.txt"),
+            "{:?}",
+            v[0].signals
         );
+        assert_eq!(sim.scorer.score(15), 7.0);
         // Once per name.
         sim.on(15, &[], written("/d3/HOW_TO_RESTORE.txt", None, &note));
-        assert_eq!(sim.scorer.score(15), 3.0);
+        assert_eq!(sim.scorer.score(15), 7.0);
         // Same name, different content size in each directory (READMEs of a source
         // tree): nothing.
         for d in 0..10 {
@@ -1477,6 +1613,62 @@ mod tests {
             sim.on(17, &[], copy);
         }
         assert_eq!(sim.scorer.score(17), 0.0);
+    }
+
+    #[test]
+    fn one_opaque_file_copied_to_many_folders_counts_once() {
+        let mut sim = Sim::new(23);
+        let keystore = sim.rng.bytes(150_000);
+        for d in 0..6 {
+            sim.on(
+                32,
+                &[],
+                written(&format!("/certs{d}/java/cacerts"), None, &keystore),
+            );
+        }
+        assert_eq!(sim.scorer.score(32), 1.0);
+        // Different opaque contents each count.
+        for d in 0..3 {
+            let blob = sim.rng.bytes(150_000);
+            sim.on(33, &[], written(&format!("/x{d}/blob.bin"), None, &blob));
+        }
+        assert_eq!(sim.scorer.score(33), 3.0);
+    }
+
+    #[test]
+    fn a_slow_encryptor_adds_up_over_the_long_window() {
+        let mut sim = Sim::new(21);
+        let mut levels = Vec::new();
+        for i in 0..8 {
+            // One document every 90 s: never two within the short window.
+            sim.time += 90_000;
+            sim.file = i + 1;
+            let (ext, doc) = sim.document();
+            let cipher = sim.rng.bytes(doc.len());
+            let v = sim.on(30, &[], written(&doc_path(i, ext), Some(&doc), &cipher));
+            levels.extend(v.into_iter().map(|v| (i + 1, v.level, v.signals)));
+        }
+        let kill = levels
+            .iter()
+            .find(|(_, l, _)| *l == Level::Kill)
+            .expect("killed");
+        assert_eq!(kill.0, 5, "the 5th damaged file: {levels:?}");
+        assert!(
+            kill.2
+                .iter()
+                .any(|s| matches!(s, Signal::Sustained { acts: 5, minutes } if *minutes > 5.9)),
+            "{:?}",
+            kill.2
+        );
+        // Slower than the long window allows: Suspicious per file, never Kill.
+        let mut sim = Sim::new(22);
+        for i in 0..8 {
+            sim.time += 8 * 60_000;
+            let (ext, doc) = sim.document();
+            let cipher = sim.rng.bytes(doc.len());
+            sim.on(31, &[], written(&doc_path(i, ext), Some(&doc), &cipher));
+        }
+        assert_eq!(sim.max_level(), Some(Level::Suspicious));
     }
 
     #[test]
@@ -1573,15 +1765,18 @@ mod tests {
         assert_eq!(sim.verdicts[1].level, Level::Suspicious);
         // The files of this window only: the first episode's file left with it.
         assert_eq!(sim.verdicts[1].files, ["/a/x.txt", "/a/2.pdf"]);
-        // A slow encryptor (one file every 25 s) keeps at most three in the window.
+        // A slow encryptor (one file every 25 s) keeps at most three in the window:
+        // Suspend there, and Kill by the long window at its 5th file.
         let mut slow = Sim::new(16);
         for i in 0..20 {
             slow.time += 25_000;
+            slow.file = i + 1;
             let o = pdf(&mut slow.rng, 30_000);
             let e = encrypt_full(&mut slow.rng, &o);
             slow.on(41, &[], written(&format!("/a/{i}.pdf"), Some(&o), &e));
         }
-        assert_eq!(slow.max_level(), Some(Level::Suspend));
+        assert_eq!(slow.reached(Level::Suspend), Some(2));
+        assert_eq!(slow.reached(Level::Kill), Some(5));
     }
 
     #[test]

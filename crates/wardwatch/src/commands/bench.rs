@@ -54,6 +54,10 @@ pub enum BenchCommand {
         /// Run the guard without its open gate, to see what the gate costs and gives.
         #[arg(long)]
         no_open_gate: bool,
+        /// Copies of Debian's installed trees each real-tree workload makes (6 take 10 s
+        /// or more, long enough for the overhead to stand out of the noise).
+        #[arg(long, default_value_t = 6)]
+        wards: usize,
         /// Print the corpus and the outcomes as one JSON object instead of tables.
         #[arg(long)]
         json: bool,
@@ -170,6 +174,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             only,
             repeat,
             no_open_gate,
+            wards,
             json,
         } => {
             let options = wardwatch_bench::ransomware::BenchOptions {
@@ -178,6 +183,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 only,
                 repeat,
                 no_open_gate,
+                wards,
             };
             let (summary, outcomes) =
                 tokio::task::spawn_blocking(move || wardwatch_bench::ransomware::run(&options))

@@ -28,7 +28,8 @@ pub enum SimulateCommand {
         /// A corpus made by `wardwatch bench ransomware` (marked, under the temp directory).
         #[arg(long)]
         dir: PathBuf,
-        /// in-place, new-file-delete, rename-extension, header-only, intermittent, encrypt-base64
+        /// in-place, new-file-delete, rename-extension, header-only, intermittent,
+        /// encrypt-base64, keep-header
         #[arg(long, default_value = "in-place")]
         mode: Mode,
         #[arg(long, default_value_t = 1)]
@@ -42,6 +43,9 @@ pub enum SimulateCommand {
         /// Start a new process for every file, like a shell loop around openssl.
         #[arg(long)]
         process_per_file: bool,
+        /// Only files with these extensions (comma-separated, e.g. png,jpg,docx).
+        #[arg(long, value_delimiter = ',')]
+        only_ext: Vec<String>,
     },
     /// Encrypt single files of a corpus (what each child of --process-per-file runs).
     EncryptFile {
@@ -87,12 +91,14 @@ pub fn run(command: SimulateCommand) -> anyhow::Result<()> {
             delay_ms,
             max_files,
             process_per_file,
+            only_ext,
         } => {
             let plan = Attack {
                 mode,
                 threads,
                 delay: Duration::from_millis(delay_ms),
                 max_files,
+                only_extensions: only_ext,
             };
             let done = if process_per_file {
                 attack_process_per_file(&dir, &plan, &std::env::current_exe()?)?

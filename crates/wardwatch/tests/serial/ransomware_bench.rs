@@ -34,6 +34,8 @@ fn run_bench(extra: &[&str]) -> Value {
             "8",
             "--repeat",
             "1",
+            "--wards",
+            "1",
             "--json",
         ])
         .args(extra)
@@ -77,6 +79,8 @@ fn every_encryptor_is_stopped_within_ten_files_and_no_benign_workload_alarms() {
         "eight-threads",
         "process-per-file",
         "slow-1-file-per-second",
+        "slow-1-file-per-30-seconds",
+        "keep-header-images-and-office",
     ] {
         assert!(
             names.contains(&wanted),
@@ -109,12 +113,26 @@ fn every_encryptor_is_stopped_within_ten_files_and_no_benign_workload_alarms() {
         .filter(|o| o["malicious"] == false)
         .collect();
     assert!(benign.len() >= 10, "benign workloads missing: {benign:?}");
+    for wanted in [
+        "Debian trees: cp -r per ward",
+        "Debian trees: tar pipe per ward",
+        "Debian trees: rsync per ward",
+        "certificates copied (PEM)",
+    ] {
+        assert!(
+            benign.iter().any(|o| o["name"] == wanted),
+            "workload {wanted} missing"
+        );
+    }
     for o in &benign {
         let name = o["name"].as_str().unwrap_or("?");
         if let Some(reason) = o["skipped"].as_str() {
-            failures.push(format!(
-                "{name}: skipped ({reason}); .ci/run installs every tool"
-            ));
+            // A slim image may leave out documentation; a missing tool is ours to install.
+            if !reason.ends_with("is not on this machine") {
+                failures.push(format!(
+                    "{name}: skipped ({reason}); .ci/run installs every tool"
+                ));
+            }
         }
         let alarms = o["alarms"].as_u64().unwrap_or(u64::MAX);
         if alarms > 0 {
