@@ -10,6 +10,8 @@
 //! bytes never measure as random; a pattern that leaves the head block and every other
 //! sampled block intact (say, encrypting 1 MiB from the 2nd MiB on, once) is missed.
 
+pub mod structure;
+
 use serde::{Deserialize, Serialize};
 
 /// Size of one sampled block.
@@ -265,8 +267,8 @@ pub fn fingerprint(size: u64, blocks: &[&[u8]]) -> Fingerprint {
         })
         .sum();
     let structure = match (blocks.first(), blocks.last()) {
-        (Some(head), Some(tail)) => crate::structure::check(kind, size, head, tail),
-        _ => crate::structure::Structure::default(),
+        (Some(head), Some(tail)) => structure::check(kind, size, head, tail),
+        _ => structure::Structure::default(),
     };
     Fingerprint {
         size,

@@ -9,4 +9,3 @@
 pub mod behaviour;
 pub mod content;
 pub mod signatures;
-pub mod structure;

@@ -7,7 +7,7 @@
 //!
 //! Pure, total on any input: each check only reads within the blocks it is given.
 
-use crate::content::FileKind;
+use super::FileKind;
 
 /// What could be checked of a file's structure: `Some(true)` holds, `Some(false)` is
 /// broken, `None` has no check for this kind.
@@ -198,9 +198,9 @@ fn pdf_tail(tail: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testdata::*;
+    use super::super::{sample_offsets, BLOCK};
     use super::*;
-    use crate::content::testdata::*;
-    use crate::content::{sample_offsets, BLOCK};
 
     fn blocks(data: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let offsets = sample_offsets(data.len() as u64);
@@ -379,7 +379,7 @@ mod tests {
                 let Ok(data) = std::fs::read(&path) else {
                     continue;
                 };
-                let kind = crate::content::detect_kind(&data[..data.len().min(BLOCK)]);
+                let kind = super::super::detect_kind(&data[..data.len().min(BLOCK)]);
                 // At most 1,000 of each kind: icons would crowd out the rest.
                 let seen = per_kind.entry(kind.name()).or_insert(0);
                 if *seen >= 1000 {
