@@ -267,7 +267,7 @@ pub fn fingerprint(size: u64, blocks: &[&[u8]]) -> Fingerprint {
         })
         .sum();
     let structure = match (blocks.first(), blocks.last()) {
-        (Some(head), Some(tail)) => structure::check(kind, size, head, tail),
+        (Some(head), Some(tail)) => structure::check(kind, head, tail),
         _ => structure::Structure::default(),
     };
     Fingerprint {
@@ -444,24 +444,24 @@ fn is_openpgp_binary(head: &[u8]) -> bool {
     }
 }
 
-/// An ASCII-armored OpenPGP message, possibly after a byte-order mark or blank lines.
-fn is_openpgp_armored(head: &[u8]) -> bool {
+/// What follows a byte-order mark and blank lines: where armored text starts.
+fn after_blank_start(head: &[u8]) -> &[u8] {
     let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let start = head
         .iter()
         .position(|c| !c.is_ascii_whitespace())
         .unwrap_or(head.len());
-    head[start..].starts_with(b"-----BEGIN PGP MESSAGE-----")
+    &head[start..]
+}
+
+/// An ASCII-armored OpenPGP message, possibly after a byte-order mark or blank lines.
+fn is_openpgp_armored(head: &[u8]) -> bool {
+    after_blank_start(head).starts_with(b"-----BEGIN PGP MESSAGE-----")
 }
 
 /// A PEM block's first line, `-----BEGIN LABEL-----` (RFC 7468), after any blank lines.
 fn is_pem(head: &[u8]) -> bool {
-    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-    let start = head
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(head.len());
-    let Some(label) = head[start..].strip_prefix(b"-----BEGIN ") else {
+    let Some(label) = after_blank_start(head).strip_prefix(b"-----BEGIN ") else {
         return false;
     };
     let line = label.split(|c| *c == b'\n').next().unwrap_or(&[]);

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
-use super::freshness::{millis, stale_days, DAY_MILLIS, MAX_STALE_DAYS, STALE_DAYS_SETTING};
+use super::freshness::{is_stale, millis, stale_days, MAX_STALE_DAYS, STALE_DAYS_SETTING};
 use super::{ImportError, ImportedBundle, KINDS};
 use crate::api_error::{blocking, parse_json, ApiError};
 use crate::auth::session::{require_json, ConsoleApi, Session};
@@ -156,9 +156,9 @@ fn overview(state: &ConsoleApi) -> Result<BundlesOverview, ApiError> {
         }
         kinds.push(KindView {
             kind: kind.as_str(),
-            stale: view.as_ref().is_some_and(|v| {
-                now.saturating_sub(v.created) > i64::from(stale_after_days) * DAY_MILLIS
-            }),
+            stale: view
+                .as_ref()
+                .is_some_and(|v| is_stale(v.created, now, stale_after_days)),
             expired: view.as_ref().is_some_and(|v| now >= v.expires),
             installed: view,
             hosts_current,

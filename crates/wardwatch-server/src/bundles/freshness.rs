@@ -27,6 +27,12 @@ pub(crate) fn millis(t: wardwatch_bundle::time::OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// Whether data created at `created` is older than `days` days at `now`: the console's
+/// "stale" and the incident say the same.
+pub(crate) fn is_stale(created: i64, now: i64, days: u32) -> bool {
+    now.saturating_sub(created) > i64::from(days) * DAY_MILLIS
+}
+
 /// The stale-after setting in days, or its default.
 pub(crate) fn stale_days(store: &dyn Storage) -> Result<u32, StoreError> {
     Ok(store
@@ -62,7 +68,7 @@ pub fn check_signatures(
     let limit = stale_days(store)?;
     let created = millis(installed.manifest.created);
     let age_days = now.saturating_sub(created) / DAY_MILLIS;
-    if now.saturating_sub(created) > i64::from(limit) * DAY_MILLIS {
+    if is_stale(created, now, limit) {
         let signal = Signal::signatures_stale(version, age_days, limit, now);
         recorded += usize::from(store.record_signal(&signal)?.is_some());
     }
