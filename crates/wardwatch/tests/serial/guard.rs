@@ -360,11 +360,16 @@ fn a_shell_loop_encrypting_with_openssl_is_stopped_after_a_few_files() {
             .is_some_and(|p| p.contains(&Value::from(sh_pid))),
         "{alert:#}"
     );
-    let state = state_of(sh_pid);
-    assert!(
-        matches!(state, Some('T' | 't' | 'Z') | None),
-        "the loop still runs: state {state:?}"
-    );
+    // SIGSTOP lands when the loop leaves the kernel: a loop caught inside a system call
+    // (state D, an open waiting at the gate or on the disk) stops a moment later.
+    let stopped = |s: Option<char>| matches!(s, Some('T' | 't' | 'Z') | None);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut state = state_of(sh_pid);
+    while !stopped(state) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        state = state_of(sh_pid);
+    }
+    assert!(stopped(state), "the loop still runs: state {state:?}");
     let changed = || {
         files
             .iter()
