@@ -109,6 +109,24 @@ pub fn run_command(
             tracing::warn!(pid = args.pid, "process killed on request of the console");
             Ok(result)
         }
+        Command::SmbBlock(args) | Command::SmbUnblock(args) => {
+            let blocking = command.kind == CommandKind::SmbBlock.as_str();
+            let now = if blocking {
+                crate::smb_block::block(&args)?
+            } else {
+                crate::smb_block::unblock(&args)?
+            };
+            let action = if blocking { "smb.block" } else { "smb.unblock" };
+            let result = json!({ "address": args.address, "port": args.port, "blocked": now });
+            emit(EventBody::Action(wardwatch_proto::HostAction {
+                action: action.into(),
+                target: args.address.to_string(),
+                actor: ACTOR.into(),
+                detail: result.clone(),
+            }));
+            tracing::warn!(address = %args.address, action, "file-server client block changed on request of the console");
+            Ok(result)
+        }
         Command::IsolateConfirm(_) => {
             crate::isolation::confirm()?;
             emit(isolation_event("isolate.confirm", json!({})));

@@ -167,7 +167,8 @@ pub fn ruleset(plan: &IsolationPlan) -> String {
 }
 
 /// Runs `nft` with `script` on its standard input.
-fn nft(args: &[&str], script: Option<&str>) -> Result<String, String> {
+/// Runs `nft` with `args`, giving it `script` on standard input.
+pub(crate) fn nft(args: &[&str], script: Option<&str>) -> Result<String, String> {
     let mut child = Command::new("nft")
         .args(args)
         .stdin(if script.is_some() {
@@ -179,7 +180,7 @@ fn nft(args: &[&str], script: Option<&str>) -> Result<String, String> {
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| {
-            format!("cannot run nft ({e}); isolation needs nftables (apt-get install nftables)")
+            format!("cannot run nft ({e}); isolation and client blocks need nftables (apt-get install nftables)")
         })?;
     if let (Some(script), Some(mut stdin)) = (script, child.stdin.take()) {
         use std::io::Write;

@@ -16,6 +16,7 @@ pub mod isolation;
 pub mod kill;
 pub mod run;
 pub mod scan_service;
+pub mod smb_block;
 pub mod spool;
 pub mod state;
 pub mod tls;

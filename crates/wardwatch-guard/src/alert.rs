@@ -12,6 +12,7 @@ use super::journal::{Entry, FileChange};
 use super::procinfo::{user_name, AncestorReport, ProcTable};
 use super::respond::Action;
 use super::sample::{hash_path, ContentHash};
+use super::smb::SmbClient;
 
 /// Most files listed in one alert.
 const MAX_FILES: usize = 1000;
@@ -23,6 +24,9 @@ pub struct GuardAlert {
     pub signals: Vec<Signal>,
     pub action: Action,
     pub process: ProcessReport,
+    /// When the process is one client's `smbd` on a file server: that client.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smb_client: Option<SmbClient>,
     pub files: Vec<FileReport>,
     /// Files left out beyond the first 1000.
     #[serde(skip_serializing_if = "is_zero")]
@@ -82,6 +86,7 @@ pub struct Times {
 pub(crate) fn draft(
     verdict: &Verdict,
     action: Action,
+    smb_client: Option<SmbClient>,
     procs: &ProcTable,
     changes: &[Entry],
     alert_ms: u64,
@@ -148,6 +153,7 @@ pub(crate) fn draft(
         },
         action,
         process,
+        smb_client,
         files,
         files_omitted,
     }

@@ -34,6 +34,8 @@ mod protected;
 pub mod report;
 mod respond;
 mod sample;
+mod services;
+mod smb;
 mod trust;
 
 use std::path::PathBuf;
@@ -53,6 +55,7 @@ pub use journal::FileChange;
 pub use procinfo::{read_stat, AncestorReport, Stat};
 pub use respond::{Action, ActionKind, Refusal, Respond};
 pub use sample::{ContentHash, FULL_HASH_LIMIT};
+pub use smb::SmbClient;
 pub use trust::DEFAULT_TRUSTED;
 
 use canary::Canaries;
@@ -405,7 +408,7 @@ impl Guard {
                 }
                 _ = tick.tick() => {
                     for (verdict, action, changes) in self.housekeeping() {
-                        self.send_alert(verdict, action, changes, wall_ms(), &alerts, &mut pending);
+                        self.send_alert(verdict, action, None, changes, wall_ms(), &alerts, &mut pending);
                     }
                 }
                 Some(_) = pending.join_next(), if !pending.is_empty() => {}
@@ -644,18 +647,27 @@ impl Guard {
         let alert_ms = wall_ms();
         let responder = self.responder.clone();
         let (pid, level) = (verdict.pid, verdict.level);
-        let action = tokio::task::spawn_blocking(move || responder.act(pid, level))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!(error = %e, "the response panicked");
-                Action {
-                    kind: ActionKind::Reported,
-                    pids: Vec::new(),
-                    refused: Vec::new(),
-                    at_ms: None,
-                    done_ms: None,
+        let (action, smb_client) = tokio::task::spawn_blocking(move || {
+            let mut client = None;
+            let action = responder.act(pid, level, &mut || {
+                if smb::is_client_process(pid) {
+                    client = smb::client_of(pid);
                 }
             });
+            (action, client)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the response panicked");
+            let action = Action {
+                kind: ActionKind::Reported,
+                pids: Vec::new(),
+                refused: Vec::new(),
+                at_ms: None,
+                done_ms: None,
+            };
+            (action, None)
+        });
         if matches!(action.kind, ActionKind::Killed | ActionKind::Suspended) {
             if let Some(gate) = &self.gate {
                 gate.condemn(&action.pids);
@@ -672,6 +684,7 @@ impl Guard {
             score = verdict.score,
             action = ?action.kind,
             pids = ?action.pids,
+            smb_client = ?smb_client.as_ref().map(|c| c.address),
             "ransomware guard verdict"
         );
         let changes = self.journal.for_tree(pid);
@@ -683,14 +696,18 @@ impl Guard {
         } else {
             self.reported.remove(&pid);
         }
-        self.send_alert(verdict, action, changes, alert_ms, alerts, pending);
+        self.send_alert(
+            verdict, action, smb_client, changes, alert_ms, alerts, pending,
+        );
     }
 
     /// Finishes an alert off the loop (hashes after the change) and sends it.
+    #[allow(clippy::too_many_arguments)]
     fn send_alert(
         &self,
         verdict: Verdict,
         action: Action,
+        smb_client: Option<SmbClient>,
         changes: Vec<Entry>,
         alert_ms: u64,
         alerts: &mpsc::Sender<GuardAlert>,
@@ -700,7 +717,8 @@ impl Guard {
         let alerts = alerts.clone();
         pending.spawn(async move {
             let built = tokio::task::spawn_blocking(move || {
-                let mut alert = alert::draft(&verdict, action, &procs, &changes, alert_ms);
+                let mut alert =
+                    alert::draft(&verdict, action, smb_client, &procs, &changes, alert_ms);
                 alert::fill_after_hashes(&mut alert);
                 alert
             })

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::sample::{hash_file, ContentHash};
+use super::services;
 use wardwatch_os::proc_connector::{ProcConnector, ProcEvent};
 
 /// Identity of an executable file: a changed binary gets a new hash.
@@ -57,6 +58,9 @@ pub struct ProcInfo {
     pub cwd: Option<PathBuf>,
     /// Read from `/proc` after the last exec (otherwise inherited from the parent).
     pub complete: bool,
+    /// Why the process serves other users ([`super::services`]): never credited
+    /// through, never stopped.
+    pub service: Option<&'static str>,
     pub exited_at: Option<Instant>,
 }
 
@@ -146,6 +150,8 @@ impl ProcTable {
                     info.ppid = Some(parent);
                     info.start_ticks = None;
                     info.complete = false;
+                    // A server's fork serves one client; read afresh when observed.
+                    info.service = None;
                     info.exited_at = None;
                     inner.procs.insert(child, info);
                 }
@@ -232,7 +238,8 @@ impl ProcTable {
     }
 
     /// The ancestors of `pid` the score is also credited to, nearest first. Stops
-    /// before init, the session leader, the guard and its ancestors, and the scope root.
+    /// before init, the session leader, a service ([`super::services`]), the guard and
+    /// its ancestors, and the scope root.
     pub fn lineage(&self, pid: u32) -> Vec<u32> {
         let Some(me) = self.observe(pid) else {
             return Vec::new();
@@ -254,7 +261,7 @@ impl ProcTable {
             }
             match self.observe(p) {
                 Some(info) => {
-                    if info.sid == Some(p) {
+                    if info.sid == Some(p) || info.service.is_some() {
                         break;
                     }
                     out.push(p);
@@ -412,13 +419,27 @@ fn snapshot(pid: u32) -> Option<ProcInfo> {
         .ok()
         .and_then(|s| parse_uid(&s));
     let cwd = std::fs::read_link(dir.join("cwd")).ok();
+    let ppid = Some(stat.ppid).filter(|p| *p != 0);
+    let service = if services::may_be_service(exe.as_deref(), ppid) {
+        let parent_exe = ppid.and_then(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok());
+        let cgroup = std::fs::read_to_string(dir.join("cgroup")).ok();
+        services::classify(
+            pid,
+            ppid,
+            exe.as_deref(),
+            parent_exe.as_deref(),
+            cgroup.as_deref(),
+        )
+    } else {
+        None
+    };
     // The pid must still be the same process after these reads.
     if read_stat(pid).map(|s| s.start_ticks) != Some(stat.start_ticks) {
         return None;
     }
     Some(ProcInfo {
         pid,
-        ppid: Some(stat.ppid).filter(|p| *p != 0),
+        ppid,
         sid: Some(stat.sid),
         start_ticks: Some(stat.start_ticks),
         exe,
@@ -427,6 +448,7 @@ fn snapshot(pid: u32) -> Option<ProcInfo> {
         uid,
         cwd,
         complete: true,
+        service,
         exited_at: None,
     })
 }

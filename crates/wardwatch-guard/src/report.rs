@@ -37,12 +37,24 @@ pub fn alert_event(alert: &GuardAlert) -> EventBody {
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| format!("pid {}", alert.process.pid));
+    let by = match &alert.smb_client {
+        // On a file server the program is Samba; who matters is the client.
+        Some(c) => format!(
+            "SMB client {}{} through {program} (pid {})",
+            c.address,
+            c.user
+                .as_ref()
+                .map(|u| format!(" (user {u})"))
+                .unwrap_or_default(),
+            alert.process.pid
+        ),
+        None => format!("{program} (pid {})", alert.process.pid),
+    };
     EventBody::Alert(Alert {
         source: "guard.ransomware".into(),
         severity,
         title: format!(
-            "ransomware behaviour by {program} (pid {}): {action}, {} files touched",
-            alert.process.pid,
+            "ransomware behaviour by {by}: {action}, {} files touched",
             alert.files.len() + alert.files_omitted
         ),
         details,
@@ -119,6 +131,7 @@ mod tests {
                     cmdline: vec!["bash".into()],
                 }],
             },
+            smb_client: None,
             files: vec![
                 FileReport {
                     path: "/srv/share/letter.docx".into(),
@@ -156,5 +169,34 @@ mod tests {
         };
         let got = serde_json::to_value(alert_event(&alert)).unwrap();
         wardwatch_proto::golden::check("alert_guard_ransomware.json", &got);
+
+        // The same tree as one client's Samba process on a file server.
+        let mut smb = alert;
+        smb.level = Level::Suspend;
+        smb.action.kind = ActionKind::Suspended;
+        smb.action.pids = vec![4242];
+        smb.action.refused.clear();
+        smb.process.exe = Some("/usr/sbin/smbd".into());
+        smb.process.cmdline = vec!["smbd: client [10.20.3.41]".into()];
+        smb.process.parents = vec![AncestorReport {
+            pid: 4000,
+            exe: Some("/usr/sbin/smbd".into()),
+            cmdline: vec!["/usr/sbin/smbd".into(), "--foreground".into()],
+        }];
+        smb.smb_client = Some(crate::SmbClient {
+            address: "10.20.3.41".parse().unwrap(),
+            port: 50122,
+            server_port: 445,
+            user: Some("nurse".into()),
+            machine: Some("WARD3-PC07".into()),
+            shares: vec!["records".into()],
+            dialect: Some("SMB3_11".into()),
+        });
+        let got = serde_json::to_value(alert_event(&smb)).unwrap();
+        assert_eq!(
+            got["data"]["title"],
+            "ransomware behaviour by SMB client 10.20.3.41 (user nurse) through /usr/sbin/smbd (pid 4242): suspended, 5 files touched"
+        );
+        wardwatch_proto::golden::check("alert_guard_smb.json", &got);
     }
 }

@@ -7,7 +7,8 @@
 //! reused meanwhile is never hit.
 //!
 //! Whatever the verdict, the guard never signals init, kernel threads, itself or its
-//! ancestors, and with a scope (`--only-descendants-of`) nothing outside it.
+//! ancestors, a process serving other users ([`super::services`]), and with a scope
+//! (`--only-descendants-of`) nothing outside it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::os::fd::OwnedFd;
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use wardwatch_detect::behaviour::Level;
 
 use super::procinfo::{ancestors_of_self, parse_stat, read_stat};
+use super::services;
 use super::wall_ms;
 use wardwatch_os::process::{pidfd_open, pidfd_send_signal};
 
@@ -120,10 +122,13 @@ impl Responder {
         }
     }
 
-    /// Acts on the tree of `pid` as `level` calls for.
-    pub fn act(&self, pid: u32, level: Level) -> Action {
+    /// Acts on the tree of `pid` as `level` calls for. `while_held` runs once while
+    /// the process is stopped and before any kill (or, when only reported, while it
+    /// runs), to read what only a live process tells, such as its network peer.
+    pub fn act(&self, pid: u32, level: Level, while_held: &mut dyn FnMut()) -> Action {
         let wanted = self.decide(level);
         if wanted == ActionKind::Reported {
+            while_held();
             return Action::none(ActionKind::Reported);
         }
         // The verdict's process first, checked from its own ancestry alone: stopped now,
@@ -151,6 +156,7 @@ impl Responder {
             at_ms: Some(first_ms),
             done_ms: Some(wall_ms()),
         };
+        while_held();
         if wanted == ActionKind::Killed {
             for (p, fd) in &stopped {
                 if let Err(e) = pidfd_send_signal(fd, libc::SIGKILL) {
@@ -224,6 +230,10 @@ impl Responder {
             if !is_ancestor(root, pid, table) {
                 return Err("outside --only-descendants-of");
             }
+        }
+        // Last: it reads the executable's ownership, the others only the table.
+        if let Some(why) = services::classify_pid(pid, table.get(&pid).map(|p| p.ppid)) {
+            return Err(why);
         }
         Ok(())
     }
@@ -422,7 +432,7 @@ mod tests {
         while descendants(child.id(), &scan()).len() < 3 && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
-        let action = r.act(child.id(), Level::Kill);
+        let action = r.act(child.id(), Level::Kill, &mut || {});
         assert_eq!(action.kind, ActionKind::Killed);
         assert_eq!(action.pids.len(), 3, "{action:?}");
         assert_eq!(action.pids[0], child.id());

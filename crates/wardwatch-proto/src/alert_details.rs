@@ -81,6 +81,8 @@ pub struct DetectorDetails {
     pub signals: Vec<Signal>,
     pub action: Option<AlertAction>,
     pub process: Option<ProcessInfo>,
+    /// The file-server client behind the process (the guard on a Samba server).
+    pub smb_client: Option<SmbClientInfo>,
     /// One entry per item of the payload's list, whatever its type.
     pub files: Vec<FileTouched>,
     /// Files the terminal left out of the payload.
@@ -130,6 +132,20 @@ pub struct ProcessInfo {
     pub cwd: Option<String>,
     /// Parent, grandparent, … of the process.
     pub parents: Vec<Ancestor>,
+}
+
+/// The client of one Samba connection: its address from the server's socket, the rest
+/// as Samba names it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SmbClientInfo {
+    pub address: Option<String>,
+    pub port: Option<u64>,
+    /// The server port it reached (445, or 139).
+    pub server_port: Option<u64>,
+    pub user: Option<String>,
+    pub machine: Option<String>,
+    pub shares: Vec<String>,
+    pub dialect: Option<String>,
 }
 
 /// One ancestor of the process.
@@ -193,6 +209,7 @@ impl AlertData {
 fn read_details(r: &mut Reader, details: &Value) -> DetectorDetails {
     let action = r.object(details, "action", "details");
     let process = r.object(details, "process", "details");
+    let smb_client = r.object(details, "smb_client", "details");
     let times = r.object(details, "times", "details");
     let files = r
         .array(details, "files", "details")
@@ -215,6 +232,7 @@ fn read_details(r: &mut Reader, details: &Value) -> DetectorDetails {
         signals,
         action: (!action.is_null()).then(|| read_action(r, action)),
         process: (!process.is_null()).then(|| read_process(r, process)),
+        smb_client: (!smb_client.is_null()).then(|| read_smb_client(r, smb_client)),
         files,
         files_omitted: r.uint(details, "files_omitted", "details").unwrap_or(0),
         times: DetectorTimes {
@@ -274,6 +292,19 @@ fn read_process(r: &mut Reader, process: &Value) -> ProcessInfo {
         start_time_ms: r.int(process, "start_time_ms", at),
         cwd: r.string(process, "cwd", at),
         parents,
+    }
+}
+
+fn read_smb_client(r: &mut Reader, client: &Value) -> SmbClientInfo {
+    let at = "details.smb_client";
+    SmbClientInfo {
+        address: r.string(client, "address", at),
+        port: r.uint(client, "port", at),
+        server_port: r.uint(client, "server_port", at),
+        user: r.string(client, "user", at),
+        machine: r.string(client, "machine", at),
+        shares: r.strings(client, "shares", at),
+        dialect: r.string(client, "dialect", at),
     }
 }
 

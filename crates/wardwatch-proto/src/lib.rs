@@ -332,6 +332,34 @@ pub enum Command {
     /// Copy one file into the server's evidence store (size-limited, hashed).
     #[serde(rename = "file.fetch")]
     FetchFile(FetchFileArgs),
+    /// Close this file server's SMB ports to one client (one the guard caught
+    /// encrypting a share), so it cannot simply connect again.
+    #[serde(rename = "smb.block")]
+    SmbBlock(SmbBlockArgs),
+    /// Open them to that client again.
+    #[serde(rename = "smb.unblock")]
+    SmbUnblock(SmbBlockArgs),
+}
+
+/// Arguments of [`Command::SmbBlock`] and [`Command::SmbUnblock`]: the client's address
+/// and the server port; no port means Samba's two (445 and 139).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SmbBlockArgs {
+    pub address: std::net::IpAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+/// Whether `address` can be a client to block: not an unspecified, broadcast or
+/// multicast address, which would block nobody or everybody.
+pub fn check_smb_client_address(address: &std::net::IpAddr) -> Result<(), String> {
+    let bad = address.is_unspecified()
+        || address.is_multicast()
+        || matches!(address, std::net::IpAddr::V4(v4) if v4.is_broadcast());
+    if bad {
+        return Err(format!("{address} is not the address of one client"));
+    }
+    Ok(())
 }
 
 /// Most bytes a fetched file may have, whatever the console asks.
@@ -371,11 +399,13 @@ pub enum CommandKind {
     IsolateRelease,
     Kill,
     FetchFile,
+    SmbBlock,
+    SmbUnblock,
 }
 
 impl CommandKind {
     /// Every kind, in the order a person is told them.
-    pub const ALL: [CommandKind; 10] = [
+    pub const ALL: [CommandKind; 12] = [
         CommandKind::Scan,
         CommandKind::QuarantineRestore,
         CommandKind::QuarantineDelete,
@@ -386,6 +416,8 @@ impl CommandKind {
         CommandKind::IsolateRelease,
         CommandKind::Kill,
         CommandKind::FetchFile,
+        CommandKind::SmbBlock,
+        CommandKind::SmbUnblock,
     ];
 
     /// The `kind` string on the wire.
@@ -401,6 +433,8 @@ impl CommandKind {
             Self::IsolateRelease => "isolate.release",
             Self::Kill => "process.kill",
             Self::FetchFile => "file.fetch",
+            Self::SmbBlock => "smb.block",
+            Self::SmbUnblock => "smb.unblock",
         }
     }
 
@@ -430,6 +464,8 @@ impl Command {
             Self::IsolateRelease(_) => CommandKind::IsolateRelease,
             Self::Kill(_) => CommandKind::Kill,
             Self::FetchFile(_) => CommandKind::FetchFile,
+            Self::SmbBlock(_) => CommandKind::SmbBlock,
+            Self::SmbUnblock(_) => CommandKind::SmbUnblock,
         }
     }
 
@@ -446,6 +482,7 @@ impl Command {
             Self::IsolateConfirm(args) | Self::IsolateRelease(args) => serde_json::to_value(args),
             Self::Kill(args) => serde_json::to_value(args),
             Self::FetchFile(args) => serde_json::to_value(args),
+            Self::SmbBlock(args) | Self::SmbUnblock(args) => serde_json::to_value(args),
         };
         // Plain structs of strings always serialise.
         args.unwrap_or_default()
@@ -707,6 +744,14 @@ mod tests {
             Command::FetchFile(FetchFileArgs {
                 path: "/home/nurse/Downloads/invoice.pdf.exe".into(),
                 max_bytes: 1 << 20,
+            }),
+            Command::SmbBlock(SmbBlockArgs {
+                address: "10.20.3.41".parse().unwrap(),
+                port: None,
+            }),
+            Command::SmbUnblock(SmbBlockArgs {
+                address: "fd00::41".parse().unwrap(),
+                port: Some(445),
             }),
         ];
         assert_eq!(commands.len(), CommandKind::ALL.len());

@@ -76,6 +76,7 @@ fn batch_with_every_event_kind() {
 fn alert_events_of_the_guard_and_the_scanner() {
     for name in [
         "alert_guard_ransomware.json",
+        "alert_guard_smb.json",
         "alert_scan_on_access.json",
         "alert_scan_on_demand.json",
     ] {
@@ -120,6 +121,17 @@ fn alert_details_read_typed_and_without_problems() {
         details.signals[1].name.as_deref(),
         Some("encrypted_rewrite")
     );
+
+    assert!(details.smb_client.is_none());
+
+    let smb = read("alert_guard_smb.json").details.unwrap();
+    let client = smb.smb_client.unwrap();
+    assert_eq!(client.address.as_deref(), Some("10.20.3.41"));
+    assert_eq!((client.port, client.server_port), (Some(50122), Some(445)));
+    assert_eq!(client.user.as_deref(), Some("nurse"));
+    assert_eq!(client.machine.as_deref(), Some("WARD3-PC07"));
+    assert_eq!(client.shares, ["records"]);
+    assert_eq!(smb.process.unwrap().exe.as_deref(), Some("/usr/sbin/smbd"));
 
     let on_access = read("alert_scan_on_access.json");
     assert_eq!(on_access.source.as_deref(), Some(SOURCE_SCAN_ON_ACCESS));

@@ -43,6 +43,9 @@ enum Command {
     Agent(commands::agent::AgentCommand),
     /// Ransomware guard alone: watch directories, stop encryption in progress.
     Guard(commands::guard::GuardArgs),
+    /// On a file server: block a client's SMB connections, unblock, list.
+    #[command(subcommand)]
+    Smb(commands::smb::SmbCommand),
     /// Whole-system benchmarks that print figures.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
@@ -103,6 +106,7 @@ fn main() -> std::process::ExitCode {
             Command::Server(args) => commands::server::run(args).await,
             Command::Token(cmd) => commands::token::run(cmd),
             Command::Host(cmd) => commands::host::run(cmd),
+            Command::Smb(cmd) => commands::smb::run(cmd),
             Command::Admin(cmd) => commands::admin::run(cmd),
             Command::Agent(cmd) => commands::agent::run(cmd).await,
             Command::Bench(cmd) => commands::bench::run(cmd).await,

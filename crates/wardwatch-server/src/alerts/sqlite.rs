@@ -13,6 +13,7 @@ use serde_json::Value;
 use wardwatch_proto::alert_details::{AlertData, FileTouched, Problems};
 pub use wardwatch_proto::alert_details::{
     Ancestor as AlertAncestor, DetectorTimes as AlertTimes, FileChange, FileHash, RefusedPid,
+    SmbClientInfo,
 };
 use wardwatch_proto::{Alert, Severity};
 
@@ -83,6 +84,9 @@ pub struct AlertSummary {
     /// Processes the detector would not signal, and why.
     pub refused: Vec<RefusedPid>,
     pub process: Option<AlertProcess>,
+    /// The file-server client behind the process, when the guard on a Samba server
+    /// caught one client's connection.
+    pub smb_client: Option<SmbClientInfo>,
     /// Parent, grandparent, … of the process.
     pub parents: Vec<AlertAncestor>,
     /// Files touched, including those left out of the payload.
@@ -356,6 +360,7 @@ fn read_alert(row: &StoredAlert) -> AlertDetail {
             action_pids: action.pids,
             refused: action.refused,
             process,
+            smb_client: details.smb_client,
             parents,
             files_total,
             file_paths,

@@ -96,6 +96,19 @@ pub fn validate_command(kind: &str, args: &Value) -> Result<Command, String> {
             }
             Ok(Command::FetchFile(args))
         }
+        CommandKind::SmbBlock | CommandKind::SmbUnblock => {
+            let args: wardwatch_proto::SmbBlockArgs = serde_json::from_value(Value::Object(fields.clone()))
+                .map_err(|e| format!("{kind} takes address (the client's IP address) and optionally port (the server's SMB port, 1 to 65535; none: 445 and 139): {e}"))?;
+            wardwatch_proto::check_smb_client_address(&args.address)?;
+            if args.port == Some(0) {
+                return Err("port 0 is no SMB port".into());
+            }
+            Ok(if kind == CommandKind::SmbBlock {
+                Command::SmbBlock(args)
+            } else {
+                Command::SmbUnblock(args)
+            })
+        }
         CommandKind::IsolateConfirm | CommandKind::IsolateRelease => {
             if let Some(extra) = fields.keys().next() {
                 return Err(format!("{kind} takes no arguments, not {extra:?}"));
@@ -254,8 +267,31 @@ mod tests {
         let unknown = validate_command("reboot", &json!({})).unwrap_err();
         assert_eq!(
             unknown,
-            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete, backup.restore, backup.restore-snapshot, isolate, isolate.confirm, isolate.release, process.kill or file.fetch"
+            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete, backup.restore, backup.restore-snapshot, isolate, isolate.confirm, isolate.release, process.kill, file.fetch, smb.block or smb.unblock"
         );
+        assert_eq!(
+            validate_command("smb.block", &json!({ "address": "10.20.3.41" })).unwrap(),
+            Command::SmbBlock(wardwatch_proto::SmbBlockArgs {
+                address: "10.20.3.41".parse().unwrap(),
+                port: None
+            })
+        );
+        assert!(validate_command(
+            "smb.unblock",
+            &json!({ "address": "fd00::41", "port": 445 })
+        )
+        .is_ok());
+        for bad in [
+            json!({ "address": "0.0.0.0" }),
+            json!({ "address": "255.255.255.255" }),
+            json!({ "address": "224.0.0.1" }),
+            json!({ "address": "10.20.3.41", "port": 0 }),
+            json!({ "address": "10.20.3.41", "port": 70000 }),
+            json!({ "address": "ward-3" }),
+            json!({}),
+        ] {
+            assert!(validate_command("smb.block", &bad).is_err(), "{bad}");
+        }
         // A restore from backup is made from an alert, never from free-form arguments.
         let restore = validate_command("backup.restore", &json!({ "alert_id": 1 })).unwrap_err();
         assert!(restore.contains("/api/alerts/{id}/restore"), "{restore}");

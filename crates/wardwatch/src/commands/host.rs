@@ -65,6 +65,27 @@ pub enum HostCommand {
         #[command(flatten)]
         data: DataArg,
     },
+    /// On a file server's terminal: close its SMB ports to one client (as a guard
+    /// alert names it), so the client cannot connect again; `smb-unblock` opens them.
+    SmbBlock {
+        id: String,
+        /// The client's IP address.
+        address: String,
+        /// Only this server port instead of 445 and 139.
+        #[arg(long)]
+        port: Option<u16>,
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Open a file server's SMB ports to a blocked client again.
+    SmbUnblock {
+        id: String,
+        address: String,
+        #[arg(long)]
+        port: Option<u16>,
+        #[command(flatten)]
+        data: DataArg,
+    },
     /// End a terminal's isolation: exactly what it added is removed.
     Release {
         id: String,
@@ -105,6 +126,28 @@ fn queue(
         queued.id
     );
     Ok(())
+}
+
+/// Queues a block or unblock of one file-server client, checked as the console checks it.
+fn smb_block(
+    data: &DataArg,
+    id: &str,
+    kind: &str,
+    address: &str,
+    port: Option<u16>,
+) -> anyhow::Result<()> {
+    let mut args = serde_json::json!({ "address": address });
+    if let Some(p) = port {
+        args["port"] = p.into();
+    }
+    let command = wardwatch_server::commands::api::validate_command(kind, &args)
+        .map_err(anyhow::Error::msg)?;
+    let what = if kind == "smb.block" {
+        format!("blocking SMB client {address} on {id}")
+    } else {
+        format!("unblocking SMB client {address} on {id}")
+    };
+    queue(data, id, command, &what)
 }
 
 pub fn run(command: HostCommand) -> anyhow::Result<()> {
@@ -198,6 +241,18 @@ pub fn run(command: HostCommand) -> anyhow::Result<()> {
                 &format!("killing process {pid} on {id}"),
             )
         }
+        HostCommand::SmbBlock {
+            id,
+            address,
+            port,
+            data,
+        } => smb_block(&data, &id, "smb.block", &address, port),
+        HostCommand::SmbUnblock {
+            id,
+            address,
+            port,
+            data,
+        } => smb_block(&data, &id, "smb.unblock", &address, port),
         HostCommand::Fetch {
             id,
             path,

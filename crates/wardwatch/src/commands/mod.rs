@@ -14,6 +14,7 @@ pub mod quarantine;
 pub mod scan;
 pub mod server;
 pub mod simulate;
+pub mod smb;
 pub mod token;
 pub mod up;
 pub mod vuln;

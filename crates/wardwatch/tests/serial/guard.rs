@@ -27,7 +27,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     crate::support::serial::one_at_a_time()
 }
 
-fn require_root() {
+pub(crate) fn require_root() {
     // SAFETY: geteuid(2) has no preconditions.
     let euid = unsafe { libc::geteuid() };
     assert_eq!(
@@ -37,7 +37,7 @@ fn require_root() {
 }
 
 /// A running `wardwatch guard` and the JSON lines it prints.
-struct GuardProc {
+pub(crate) struct GuardProc {
     child: Child,
     lines: Receiver<Value>,
     stderr: Arc<Mutex<String>>,
@@ -46,7 +46,7 @@ struct GuardProc {
 }
 
 impl GuardProc {
-    fn start(dir: &Path, respond: &str) -> GuardProc {
+    pub(crate) fn start(dir: &Path, respond: &str) -> GuardProc {
         let mut child = Command::new(BIN)
             .arg("guard")
             .arg("--path")
@@ -105,7 +105,7 @@ impl GuardProc {
     }
 
     /// The first alert (not yet seen) that satisfies `want`, waiting up to `timeout`.
-    fn wait_alert(&mut self, timeout: Duration, want: impl Fn(&Value) -> bool) -> Value {
+    pub(crate) fn wait_alert(&mut self, timeout: Duration, want: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -126,7 +126,7 @@ impl GuardProc {
     }
 
     /// Every alert printed within `wait`.
-    fn alerts_within(&mut self, wait: Duration) -> Vec<Value> {
+    pub(crate) fn alerts_within(&mut self, wait: Duration) -> Vec<Value> {
         let deadline = Instant::now() + wait;
         while let Ok(alert) = self
             .lines
@@ -138,7 +138,7 @@ impl GuardProc {
     }
 
     /// SIGTERM, as an operator's Ctrl-C or systemd would: the guard must exit cleanly.
-    fn stop(&mut self) -> ExitStatus {
+    pub(crate) fn stop(&mut self) -> ExitStatus {
         // SAFETY: kill(2) on our own child's pid.
         unsafe {
             libc::kill(self.child.id() as i32, libc::SIGTERM);
@@ -240,7 +240,25 @@ fn acted(alert: &Value) -> bool {
     matches!(action_kind(alert), "killed" | "suspended")
 }
 
-fn state_of(pid: u32) -> Option<char> {
+/// Whether a state from [`state_of`] means the process does nothing any more.
+fn is_stopped(state: Option<char>) -> bool {
+    matches!(state, Some('T' | 't' | 'Z') | None)
+}
+
+/// The state of `pid` once stopped, or after 5 s. SIGSTOP lands when a process leaves
+/// the kernel: one caught inside a system call (state D, an open waiting at the gate or
+/// on the disk) stops a moment later.
+fn wait_stopped(pid: u32) -> Option<char> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut state = state_of(pid);
+    while !is_stopped(state) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        state = state_of(pid);
+    }
+    state
+}
+
+pub(crate) fn state_of(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat[stat.rfind(')')? + 1..].trim_start().chars().next()
 }
@@ -329,6 +347,71 @@ fn a_process_writing_to_a_canary_is_killed_and_named() {
     );
 }
 
+/// A job a scheduler started encrypts the share: the guard stops the job, never the
+/// scheduler, which serves every user (the rule of `wardwatch-guard`'s `services`). The
+/// scheduler here is a shell installed as root under cron's name, as an administrator
+/// would have put it; its job is a loop of `openssl`.
+#[test]
+fn a_job_started_by_a_service_is_stopped_and_the_service_is_not() {
+    require_root();
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let share = tmp.path().join("share");
+    let files = make_documents(&share, 40);
+    let sbin = tmp.path().join("sbin");
+    std::fs::create_dir(&sbin).unwrap();
+    std::fs::set_permissions(&sbin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let cron = sbin.join("cron");
+    std::fs::copy("/bin/sh", &cron).unwrap();
+    std::fs::set_permissions(&cron, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let job = tmp.path().join("job.sh");
+    std::fs::write(
+        &job,
+        r#"for f in "$@"; do openssl enc -aes-256-cbc -pbkdf2 -pass pass:x -in "$f" -out "$f.enc" && rm "$f"; done"#,
+    )
+    .unwrap();
+    let mut guard = GuardProc::start(&share, "suspend");
+
+    // `; true` keeps the scheduler waiting for its job instead of becoming it.
+    let mut scheduler = Group::spawn(
+        Command::new(&cron)
+            .arg("-c")
+            .arg(r#"sh "$0" "$@"; true"#)
+            .arg(&job)
+            .args(&files)
+            .current_dir(&share)
+            .stderr(Stdio::null()),
+    );
+    let cron_pid = scheduler.pid();
+    let alert = guard.wait_alert(Duration::from_secs(60), acted);
+    let job_pid = alert["process"]["pid"].as_u64().unwrap() as u32;
+    assert_ne!(
+        job_pid, cron_pid,
+        "the scheduler itself was named: {alert:#}"
+    );
+    assert_eq!(
+        wardwatch_guard::read_stat(job_pid).map(|s| s.ppid),
+        Some(cron_pid),
+        "the verdict should name the scheduler's job: {alert:#}"
+    );
+    let pids = alert["action"]["pids"].as_array().unwrap().clone();
+    assert!(pids.contains(&Value::from(job_pid)), "{alert:#}");
+    assert!(
+        !pids.contains(&Value::from(cron_pid)),
+        "the scheduler was signalled: {alert:#}"
+    );
+    let state = wait_stopped(job_pid);
+    assert!(is_stopped(state), "the job still runs: state {state:?}");
+    assert!(
+        matches!(state_of(cron_pid), Some('S' | 'R')),
+        "the scheduler must keep running: {:?}",
+        state_of(cron_pid)
+    );
+    scheduler.kill();
+    let status = guard.stop();
+    assert!(status.success(), "{status:?}\n{}", guard.stderr());
+}
+
 #[test]
 fn a_shell_loop_encrypting_with_openssl_is_stopped_after_a_few_files() {
     require_root();
@@ -360,16 +443,8 @@ fn a_shell_loop_encrypting_with_openssl_is_stopped_after_a_few_files() {
             .is_some_and(|p| p.contains(&Value::from(sh_pid))),
         "{alert:#}"
     );
-    // SIGSTOP lands when the loop leaves the kernel: a loop caught inside a system call
-    // (state D, an open waiting at the gate or on the disk) stops a moment later.
-    let stopped = |s: Option<char>| matches!(s, Some('T' | 't' | 'Z') | None);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut state = state_of(sh_pid);
-    while !stopped(state) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-        state = state_of(sh_pid);
-    }
-    assert!(stopped(state), "the loop still runs: state {state:?}");
+    let state = wait_stopped(sh_pid);
+    assert!(is_stopped(state), "the loop still runs: state {state:?}");
     let changed = || {
         files
             .iter()

@@ -12,31 +12,24 @@ use std::time::Duration;
 
 use crate::support::group::Group;
 use crate::support::harness::*;
+use crate::support::netns::{ip, Namespaces};
 
 const WAIT: Duration = Duration::from_secs(60);
 
 /// The namespaces and their addresses; removed on drop, even when the test fails.
 struct Lab {
-    names: Vec<String>,
+    _namespaces: Namespaces,
 }
 
 impl Lab {
     fn ns(&self, role: &str) -> String {
-        format!("ww{}-{role}", std::process::id())
+        Namespaces::name(role)
     }
 
     fn make() -> Lab {
-        let id = std::process::id();
         let lab = Lab {
-            names: ["srv", "agt", "cli", "oth"]
-                .iter()
-                .map(|r| format!("ww{id}-{r}"))
-                .collect(),
+            _namespaces: Namespaces::make(&["srv", "agt", "cli", "oth"]),
         };
-        for name in &lab.names {
-            ip(&["netns", "add", name]);
-            ip(&["-n", name, "link", "set", "lo", "up"]);
-        }
         let srv = lab.ns("srv");
         ip(&["-n", &srv, "link", "add", "br0", "type", "bridge"]);
         ip(&["-n", &srv, "addr", "add", "10.77.0.1/24", "dev", "br0"]);
@@ -100,19 +93,6 @@ impl Lab {
         });
         wait.recv().unwrap();
     }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for name in &self.names {
-            let _ = Command::new("ip").args(["netns", "del", name]).status();
-        }
-    }
-}
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(out.status.success(), "ip {args:?}: {}", text(&out));
 }
 
 /// `wardwatch ARGS` inside a namespace, as a child process.

@@ -31,4 +31,5 @@ mod isolation;
 mod ransomware_bench;
 mod scan_cli;
 mod slow_clients;
+mod smb_share;
 mod up;

@@ -4,6 +4,7 @@
 pub mod console;
 pub mod group;
 pub mod harness;
+pub mod netns;
 pub mod serial;
 pub mod vulnfleet;
 pub mod webdriver;
