@@ -91,12 +91,14 @@ pub fn block(args: &SmbBlockArgs) -> Result<Vec<Blocked>, String> {
     list()
 }
 
-/// Opens the ports to the client again; removes the table when nobody is blocked.
+/// Opens the ports to the client again (every port it is blocked on when none is
+/// named); removes the table when nobody is blocked.
 pub fn unblock(args: &SmbBlockArgs) -> Result<Vec<Blocked>, String> {
     let before = list()?;
-    let wanted: Vec<Blocked> = elements(args)
+    let address = elements(args)[0].address;
+    let wanted: Vec<Blocked> = before
         .into_iter()
-        .filter(|b| before.contains(b))
+        .filter(|b| b.address == address && args.port.is_none_or(|p| p == b.port))
         .collect();
     if !wanted.is_empty() {
         let set = set_of(&wanted[0].address);

@@ -286,6 +286,7 @@ fn the_host_pages_response_buttons_queue_what_the_admin_answered() {
         press("#isolate-release", json!([])).await;
         press("#kill-process", json!(["4242", "/tmp/.x/encryptor"])).await;
         press("#fetch-file", json!(["/home/nurse/Downloads/invoice.pdf.exe"])).await;
+        press("#smb-unblock", json!(["10.20.3.41"])).await;
         // Cancelling a prompt sends nothing.
         browser
             .execute("window.prompt = function () { return null; }; return true;")
@@ -293,9 +294,9 @@ fn the_host_pages_response_buttons_queue_what_the_admin_answered() {
             .unwrap();
         browser.click(&browser.find("#kill-process").await.unwrap()).await.unwrap();
         browser
-            .wait_until("return document.querySelectorAll('#host-commands tbody tr').length === 5;", wait)
+            .wait_until("return document.querySelectorAll('#host-commands tbody tr').length === 6;", wait)
             .await
-            .expect("the command list shows the five commands");
+            .expect("the command list shows the six commands");
         browser.quit().await.unwrap();
 
         let viewer = Browser::start().await.expect("start headless Chromium");
@@ -316,9 +317,11 @@ fn the_host_pages_response_buttons_queue_what_the_admin_answered() {
             "isolate.confirm",
             "isolate.release",
             "process.kill",
-            "file.fetch"
+            "file.fetch",
+            "smb.unblock"
         ]
     );
+    assert_eq!(commands[5].1, json!({ "address": "10.20.3.41" }));
     assert_eq!(
         commands[0].1["confirm_within_secs"], 1200,
         "{:?}",
@@ -347,4 +350,90 @@ fn the_host_pages_response_buttons_queue_what_the_admin_answered() {
         .map(|k| k.unwrap())
         .collect();
     assert_eq!(audited, kinds, "each action audited once");
+}
+
+/// A guard alert from a file server, exactly as the guard sends it (the protocol's golden
+/// file): the alert list and the alert page name the client machine behind Samba, and
+/// an admin's "Block this client" queues `smb.block` for that address and the server's
+/// port on that terminal; a viewer sees the client but no button.
+#[test]
+fn a_file_server_alert_names_the_client_and_an_admin_blocks_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+    let password = server.admin_password.clone().unwrap();
+    let viewer_password = server.add_user("ward-nurse", "viewer");
+    let state = tmp.path().join("fileserver");
+    let host = server.enrolled_agent(&state);
+    let golden = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../wardwatch-proto/tests/golden/alert_guard_smb.json"),
+    )
+    .unwrap();
+    let body: wardwatch_proto::EventBody = serde_json::from_str(&golden).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let events = vec![wardwatch_proto::Event {
+        seq: 1,
+        time: wardwatch_proto::now_millis(),
+        body,
+    }];
+    assert_eq!(
+        post_events(&agent_http(&state, true), &server.agent_url, &rt, events),
+        200
+    );
+    let wait = Duration::from_secs(20);
+    rt.block_on(async {
+        let browser = Browser::start().await.expect("start headless Chromium");
+        browser.sign_in(&server.console_url, "admin", &password, wait).await.unwrap();
+        browser.goto(&format!("{}/#/alerts", server.console_url)).await.unwrap();
+        let row = browser.wait_for("#alerts-table .smb-client", wait).await.unwrap();
+        let named = browser.text(&row).await.unwrap();
+        assert_eq!(
+            named, "SMB client 10.20.3.41 (user nurse, WARD3-PC07, share records)",
+            "the alert list names the client"
+        );
+        browser.click(&browser.find("a.alert-link").await.unwrap()).await.unwrap();
+        let facts = browser.wait_for("#alert-smb-client", wait).await.unwrap();
+        let facts = browser.text(&facts).await.unwrap();
+        for want in ["10.20.3.41:50122", "nurse", "WARD3-PC07", "records", "445", "SMB3_11"] {
+            assert!(facts.contains(want), "{want} missing from the client's facts: {facts}");
+        }
+        browser.click(&browser.find("#alert-smb-block").await.unwrap()).await.unwrap();
+        browser
+            .wait_until(
+                "var s = document.getElementById('alert-smb-block-status'); return s && s.textContent.indexOf('Queued as command') === 0;",
+                wait,
+            )
+            .await
+            .expect("the block is queued");
+        browser.quit().await.unwrap();
+
+        let viewer = Browser::start().await.expect("start headless Chromium");
+        viewer.sign_in(&server.console_url, "ward-nurse", &viewer_password, wait).await.unwrap();
+        viewer.goto(&format!("{}/#/alerts", server.console_url)).await.unwrap();
+        viewer.wait_for("#alerts-table .smb-client", wait).await.unwrap();
+        viewer.click(&viewer.find("a.alert-link").await.unwrap()).await.unwrap();
+        viewer.wait_for("#alert-smb-client", wait).await.unwrap();
+        assert!(
+            viewer.find_all("#alert-smb-block").await.unwrap().is_empty(),
+            "a viewer gets no block button"
+        );
+        viewer.quit().await.unwrap();
+    });
+    let commands = queued(&server, &host);
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    assert_eq!(commands[0].0, "smb.block");
+    assert_eq!(
+        commands[0].1,
+        json!({ "address": "10.20.3.41", "port": 445 })
+    );
+    assert_eq!(commands[0].2, "admin");
+    let audited: i64 = server
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'command.create' AND detail LIKE '%smb.block%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(audited, 1, "the block is in the audit record");
 }

@@ -2,7 +2,8 @@
 //! terminal running the real agent, a clinical system and another host on one bridge.
 //! Isolated, the terminal reaches the server and the clinical system and nothing else;
 //! released, everything is as before (its ruleset byte for byte); an isolation nobody
-//! confirms releases itself. Nothing outside the namespaces is touched.
+//! confirms releases itself. The same terminal, as a file server, closes its SMB port to
+//! one client on request and opens it again. Nothing outside the namespaces is touched.
 
 use std::io::BufRead;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -68,7 +69,12 @@ impl Lab {
 
     /// Whether the terminal can open a TCP connection to `to`.
     fn terminal_reaches(&self, to: &str) -> bool {
-        let ns = self.ns("agt");
+        self.reaches("agt", to)
+    }
+
+    /// Whether namespace `role` can open a TCP connection to `to`.
+    fn reaches(&self, role: &str, to: &str) -> bool {
+        let ns = self.ns(role);
         let to: SocketAddr = to.parse().unwrap();
         std::thread::spawn(move || {
             wardwatch_os::netns::enter_named(&ns).unwrap();
@@ -287,6 +293,50 @@ fn an_isolated_terminal_reaches_its_server_and_the_clinical_systems_only() {
         lab.ruleset(),
         before,
         "releasing removes exactly what was added"
+    );
+
+    // On a file server, the agent closes its SMB port to one client on request, and
+    // opens it again leaving nothing behind.
+    lab.listen("agt", "10.77.0.2:445");
+    assert!(lab.reaches("oth", "10.77.0.2:445") && lab.reaches("cli", "10.77.0.2:445"));
+    succeeded(wardwatch(&[
+        "host",
+        "smb-block",
+        &host,
+        "10.77.0.4",
+        "--data",
+        &data_arg,
+    ]));
+    let (ok, result) = command_done(&data, &host, "smb.block", &agent_log);
+    assert!(ok, "block failed: {result}");
+    assert!(result.contains("10.77.0.4"), "{result}");
+    assert!(
+        !lab.reaches("oth", "10.77.0.2:445"),
+        "the blocked client still connects"
+    );
+    assert!(
+        lab.reaches("cli", "10.77.0.2:445"),
+        "the block shut out another client"
+    );
+    assert!(
+        lab.terminal_reaches("10.77.0.4:9000"),
+        "the block closed more than SMB"
+    );
+    succeeded(wardwatch(&[
+        "host",
+        "smb-unblock",
+        &host,
+        "10.77.0.4",
+        "--data",
+        &data_arg,
+    ]));
+    let (ok, result) = command_done(&data, &host, "smb.unblock", &agent_log);
+    assert!(ok, "unblock failed: {result}");
+    assert!(lab.reaches("oth", "10.77.0.2:445"));
+    assert_eq!(
+        lab.ruleset(),
+        before,
+        "unblocking removes exactly what was added"
     );
 
     // Not confirmed in time: it releases itself.

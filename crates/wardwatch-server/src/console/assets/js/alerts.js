@@ -104,6 +104,21 @@
     return p.uid !== null && p.uid !== undefined ? 'uid ' + p.uid : '';
   }
 
+  /* On a file server the writer is Samba; who matters is the client machine. */
+  function smbClientText(c) {
+    var who = [];
+    if (c.user) {
+      who.push('user ' + String(c.user));
+    }
+    if (c.machine && c.machine !== c.address) {
+      who.push(String(c.machine));
+    }
+    if (isArray(c.shares) && c.shares.length) {
+      who.push((c.shares.length === 1 ? 'share ' : 'shares ') + c.shares.join(', '));
+    }
+    return 'SMB client ' + str(c.address) + (who.length ? ' (' + who.join(', ') + ')' : '');
+  }
+
   function hostNameOf(a) {
     return a.hostname ? String(a.hostname) : str(a.host_id);
   }
@@ -174,6 +189,7 @@
       }
       cmd = cmdlineText(p.cmdline);
       return [
+        a.smb_client ? el('div', { className: 'smb-client' }, smbClientText(a.smb_client)) : null,
         el('div', { className: 'mono exe' }, p.exe ? String(p.exe) : 'pid ' + str(p.pid)),
         cmd ? el('div', { className: 'mono cmdline muted', title: clip(cmd, 2000) }, clip(cmd, ALERT_CMDLINE_CHARS)) : null,
         p.pid !== null && p.pid !== undefined ? el('div', { className: 'muted small' }, 'pid ' + p.pid) : null
@@ -357,6 +373,50 @@
       ]);
     }
 
+    /* The client behind a file server's smbd, and for admins the block that keeps it
+       from simply connecting again. */
+    function smbClientFacts(a) {
+      var c = a.smb_client || {};
+      var status, button;
+      var facts = el('dl', { className: 'facts', id: 'alert-smb-client' }, [
+        fact('smb-address', 'Client address', el('span', { className: 'mono' }, str(c.address) + (c.port ? ':' + c.port : ''))),
+        fact('smb-user', 'Logged in as', orDash(c.user)),
+        fact('smb-machine', 'Machine name', orDash(c.machine)),
+        fact('smb-shares', 'Shares', orDash(isArray(c.shares) ? c.shares.join(', ') : '')),
+        fact('smb-port', 'Server port', orDash(c.server_port)),
+        fact('smb-dialect', 'Dialect', orDash(c.dialect))
+      ]);
+      if (ww.state.role !== 'admin' || !c.address) {
+        return facts;
+      }
+      status = el('p', { id: 'alert-smb-block-status', className: 'muted small', role: 'status' });
+      button = el('button', { type: 'button', className: 'btn btn-primary', id: 'alert-smb-block' },
+        'Block this client on ' + hostNameOf(a));
+      button.addEventListener('click', function () {
+        var args = { address: String(c.address) };
+        if (c.server_port) {
+          args.port = c.server_port;
+        }
+        button.disabled = true;
+        ww.setText(status, 'Asking the file server' + ww.ELLIPSIS);
+        api('POST', ww.hostPath(a.host_id, '/commands'), { kind: 'smb.block', args: args }, function (err, data) {
+          if (!view.alive()) {
+            return;
+          }
+          if (err) {
+            button.disabled = false;
+            ww.setText(status, 'Not queued: ' + err.message);
+            return;
+          }
+          var id = data && data.command ? data.command.id : (data ? data.id : null);
+          ww.setText(status, 'Queued as command ' + str(id) + ': the file server refuses ' + str(c.address) +
+            ' on its SMB port when it next polls. Unblock it from the host page once the machine is clean.');
+        });
+      });
+      return [facts, el('p', null, 'The client can connect again and go on unless it is blocked: the block closes the file server\u2019s SMB port to this address only.'),
+        button, status];
+    }
+
     function parentsTable(list) {
       var t = dataTable('alert-parents', [
         { label: 'Generation', className: 'shrink' },
@@ -454,6 +514,7 @@
           fact('id', 'Alert', el('span', { className: 'mono' }, '#' + str(a.id) + ' (event ' + str(a.seq) + ' of ' + str(a.host_id) + ')'))
         ]),
         signals.length ? section('alert-signals-section', 'Why', signalList) : null,
+        a.smb_client ? section('alert-smb-section', 'File-server client', smbClientFacts(a)) : null,
         section('alert-process-section', 'Process', processFacts(a.process)),
         section('alert-parents-section', 'Parent chain', parentsTable(isArray(a.parents) ? a.parents : [])),
         section('alert-files-section', 'Files (' + formatCount(a.files_total) + ')', filesTable(a)),
