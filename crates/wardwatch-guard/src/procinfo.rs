@@ -407,7 +407,7 @@ fn snapshot(pid: u32) -> Option<ProcInfo> {
     let exe_id = std::fs::metadata(dir.join("exe"))
         .ok()
         .map(|m| ExeId::of(&m));
-    let cmdline = std::fs::read(dir.join("cmdline"))
+    let cmdline: Vec<String> = std::fs::read(dir.join("cmdline"))
         .map(|b| {
             b.split(|c| *c == 0)
                 .filter(|s| !s.is_empty())
@@ -423,13 +423,14 @@ fn snapshot(pid: u32) -> Option<ProcInfo> {
     let service = if services::may_be_service(exe.as_deref(), ppid) {
         let parent_exe = ppid.and_then(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok());
         let cgroup = std::fs::read_to_string(dir.join("cgroup")).ok();
-        services::classify(
+        services::classify(services::Seen {
             pid,
             ppid,
-            exe.as_deref(),
-            parent_exe.as_deref(),
-            cgroup.as_deref(),
-        )
+            exe: exe.as_deref(),
+            parent_exe: parent_exe.as_deref(),
+            cgroup: cgroup.as_deref(),
+            first_arg: cmdline.get(1).map(String::as_str),
+        })
     } else {
         None
     };

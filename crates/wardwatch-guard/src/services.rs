@@ -48,44 +48,50 @@ const BACKUP_TOOLS: &[&str] = &[
     "urbackupclientbackend",
 ];
 
+/// What [`classify`] looks at of one process.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Seen<'a> {
+    pub pid: u32,
+    pub ppid: Option<u32>,
+    /// Where `/proc/PID/exe` points.
+    pub exe: Option<&'a Path>,
+    /// The same for its parent.
+    pub parent_exe: Option<&'a Path>,
+    /// The text of `/proc/PID/cgroup`.
+    pub cgroup: Option<&'a str>,
+    /// The first argument after the program's name (`agent` in `wardwatch agent run`).
+    pub first_arg: Option<&'a str>,
+}
+
+/// The `wardwatch` commands that are the agent or the server; every other (the
+/// simulator among them) is an ordinary process.
+const AGENT_COMMANDS: &[&str] = &["agent", "up", "server"];
+
 /// Why a process is a service, or `None` for an ordinary process.
-///
-/// `exe` is where `/proc/PID/exe` points, `parent_exe` the same for its parent,
-/// `cgroup` the text of `/proc/PID/cgroup`.
-pub fn classify(
-    pid: u32,
-    ppid: Option<u32>,
-    exe: Option<&Path>,
-    parent_exe: Option<&Path>,
-    cgroup: Option<&str>,
-) -> Option<&'static str> {
-    classify_with(pid, ppid, exe, parent_exe, cgroup, &installed_by_admin)
+pub fn classify(seen: Seen<'_>) -> Option<&'static str> {
+    classify_with(seen, &installed_by_admin)
 }
 
 /// [`classify`] with the ownership test given, so the naming rules can be tested
 /// apart from the files of the machine running the tests.
-fn classify_with(
-    pid: u32,
-    ppid: Option<u32>,
-    exe: Option<&Path>,
-    parent_exe: Option<&Path>,
-    cgroup: Option<&str>,
-    installed: &dyn Fn(&Path) -> bool,
-) -> Option<&'static str> {
-    if pid <= 1 {
+fn classify_with(seen: Seen<'_>, installed: &dyn Fn(&Path) -> bool) -> Option<&'static str> {
+    if seen.pid <= 1 {
         return Some("init");
     }
-    let name = exe.and_then(base_name);
+    let exe = seen.exe;
     let admin_installed = || exe.is_some_and(installed);
-    if let Some(name) = name {
+    if let Some(name) = exe.and_then(base_name) {
         if MANAGERS.contains(&name) && admin_installed() {
             return Some("a service manager");
         }
-        if name == "wardwatch" && admin_installed() {
+        if name == "wardwatch"
+            && seen.first_arg.is_some_and(|a| AGENT_COMMANDS.contains(&a))
+            && admin_installed()
+        {
             return Some("the wardwatch agent");
         }
         if SERVERS.contains(&name)
-            && parent_exe.and_then(base_name) != Some(name)
+            && seen.parent_exe.and_then(base_name) != Some(name)
             && admin_installed()
         {
             return Some(if name == "smbd" {
@@ -101,7 +107,7 @@ fn classify_with(
             return Some("a backup tool");
         }
     }
-    if ppid == Some(1) && cgroup.is_some_and(is_system_service) {
+    if seen.ppid == Some(1) && seen.cgroup.is_some_and(is_system_service) {
         return Some("a system service's main process");
     }
     None
@@ -114,17 +120,24 @@ pub fn classify_pid(pid: u32, ppid: Option<u32>) -> Option<&'static str> {
         return Some("init");
     }
     let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+    if !may_be_service(exe.as_deref(), ppid) {
+        return None;
+    }
     let parent_exe = ppid.and_then(|p| std::fs::read_link(format!("/proc/{p}/exe")).ok());
-    let cgroup = (ppid == Some(1))
-        .then(|| std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok())
-        .flatten();
-    classify(
+    let cgroup = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let first_arg = cmdline
+        .split(|b| *b == 0)
+        .nth(1)
+        .and_then(|a| std::str::from_utf8(a).ok());
+    classify(Seen {
         pid,
         ppid,
-        exe.as_deref(),
-        parent_exe.as_deref(),
-        cgroup.as_deref(),
-    )
+        exe: exe.as_deref(),
+        parent_exe: parent_exe.as_deref(),
+        cgroup: cgroup.as_deref(),
+        first_arg,
+    })
 }
 
 /// Whether a name is one [`classify`] looks further at: only then is the
@@ -173,80 +186,85 @@ mod tests {
         true
     }
 
+    /// A process `pid` (parent `ppid`) running `exe`, whose parent runs `parent_exe`.
+    fn seen<'a>(pid: u32, ppid: u32, exe: &'a str, parent_exe: &'a str) -> Seen<'a> {
+        Seen {
+            pid,
+            ppid: Some(ppid),
+            exe: Some(Path::new(exe)),
+            parent_exe: Some(Path::new(parent_exe)),
+            cgroup: None,
+            first_arg: None,
+        }
+    }
+
     #[test]
     fn the_main_smb_daemon_is_a_service_and_its_client_children_are_not() {
-        let smbd = Path::new("/usr/sbin/smbd");
-        let main = classify_with(
-            900,
-            Some(1),
-            Some(smbd),
-            Some(Path::new("/usr/lib/systemd/systemd")),
-            None,
-            &by_admin,
-        );
-        assert_eq!(main, Some("the SMB server's main process"));
-        // Started by hand from a shell, still the daemon.
-        let by_hand = classify_with(
-            900,
-            Some(800),
-            Some(smbd),
-            Some(Path::new("/usr/bin/bash")),
-            None,
-            &by_admin,
-        );
-        assert_eq!(by_hand, Some("the SMB server's main process"));
-        // One client's connection: its parent is the daemon.
-        let child = classify_with(901, Some(900), Some(smbd), Some(smbd), None, &by_admin);
-        assert_eq!(child, None);
-        let sshd = Path::new("/usr/sbin/sshd");
+        let smbd = "/usr/sbin/smbd";
+        let under_systemd = seen(900, 1, smbd, "/usr/lib/systemd/systemd");
         assert_eq!(
-            classify_with(70, Some(1), Some(sshd), None, None, &by_admin),
+            classify_with(under_systemd, &by_admin),
+            Some("the SMB server's main process")
+        );
+        // Started by hand from a shell, still the daemon.
+        let by_hand = seen(900, 800, smbd, "/usr/bin/bash");
+        assert_eq!(
+            classify_with(by_hand, &by_admin),
+            Some("the SMB server's main process")
+        );
+        // One client's connection: its parent is the daemon.
+        assert_eq!(classify_with(seen(901, 900, smbd, smbd), &by_admin), None);
+        let sshd = "/usr/sbin/sshd";
+        assert_eq!(
+            classify_with(seen(70, 1, sshd, "/usr/lib/systemd/systemd"), &by_admin),
             Some("a server's listening daemon")
         );
-        assert_eq!(
-            classify_with(71, Some(70), Some(sshd), Some(sshd), None, &by_admin),
-            None
-        );
+        assert_eq!(classify_with(seen(71, 70, sshd, sshd), &by_admin), None);
+        // The same names, but installed where a user could have put them.
+        let anyone = |_: &Path| false;
+        assert_eq!(classify_with(under_systemd, &anyone), None);
+    }
+
+    #[test]
+    fn managers_schedulers_backup_tools_and_the_agent_are_services() {
         for (exe, why) in [
             ("/usr/lib/systemd/systemd", "a service manager"),
             ("/usr/sbin/cron", "a scheduler"),
             ("/usr/bin/restic", "a backup tool"),
-            ("/usr/local/bin/wardwatch", "the wardwatch agent"),
         ] {
             assert_eq!(
-                classify_with(
-                    5000,
-                    Some(4000),
-                    Some(Path::new(exe)),
-                    Some(Path::new("/usr/bin/bash")),
-                    None,
-                    &by_admin
-                ),
+                classify_with(seen(5000, 4000, exe, "/usr/bin/bash"), &by_admin),
                 Some(why),
                 "{exe}"
             );
         }
-        assert_eq!(
-            classify_with(1, None, None, None, None, &by_admin),
-            Some("init")
-        );
+        let mut agent = seen(5000, 1, "/usr/local/bin/wardwatch", "/sbin/init");
+        for command in ["agent", "up", "server"] {
+            agent.first_arg = Some(command);
+            assert_eq!(
+                classify_with(agent, &by_admin),
+                Some("the wardwatch agent"),
+                "{command}"
+            );
+        }
+        // The same binary as the simulator (or any other command) is no service.
+        agent.first_arg = Some("simulate");
+        assert_eq!(classify_with(agent, &by_admin), None);
         assert_eq!(
             classify_with(
-                500,
-                Some(400),
-                Some(Path::new("/usr/bin/openssl")),
-                Some(Path::new("/usr/bin/bash")),
-                None,
+                Seen {
+                    pid: 1,
+                    ..Seen::default()
+                },
                 &by_admin
             ),
+            Some("init")
+        );
+        let openssl = seen(500, 400, "/usr/bin/openssl", "/usr/bin/bash");
+        assert_eq!(
+            classify_with(openssl, &by_admin),
             None,
             "an ordinary program is no service"
-        );
-        // The same names, but installed where a user could have put them.
-        let anyone = |_: &Path| false;
-        assert_eq!(
-            classify_with(900, Some(1), Some(smbd), None, None, &anyone),
-            None
         );
     }
 
@@ -261,17 +279,9 @@ mod tests {
             std::os::unix::fs::PermissionsExt::from_mode(0o777),
         )
         .unwrap();
-        assert_eq!(
-            classify(
-                500,
-                Some(400),
-                Some(&fake),
-                Some(Path::new("/usr/bin/bash")),
-                None
-            ),
-            None
-        );
-        assert!(!installed_by_admin(&fake));
+        let fake = fake.to_string_lossy().into_owned();
+        assert_eq!(classify(seen(500, 400, &fake, "/usr/bin/bash")), None);
+        assert!(!installed_by_admin(Path::new(&fake)));
         // Debian's own binaries belong to root.
         assert!(installed_by_admin(Path::new("/usr/bin/env")));
     }
@@ -288,26 +298,11 @@ mod tests {
         assert!(!is_system_service("0::/system.slice/docker-abc.scope\n"));
         assert!(!is_system_service("0::/\n"));
         assert!(!is_system_service("garbage"));
-        assert_eq!(
-            classify(
-                700,
-                Some(1),
-                Some(Path::new("/tmp/x")),
-                None,
-                Some("0::/system.slice/smbd.service\n")
-            ),
-            Some("a system service's main process")
-        );
+        let mut unit = seen(700, 1, "/tmp/x", "/sbin/init");
+        unit.cgroup = Some("0::/system.slice/smbd.service\n");
+        assert_eq!(classify(unit), Some("a system service's main process"));
         // A daemonised program in a user's session is no service.
-        assert_eq!(
-            classify(
-                700,
-                Some(1),
-                Some(Path::new("/tmp/x")),
-                None,
-                Some("0::/user.slice/user-1000.slice/session-3.scope\n")
-            ),
-            None
-        );
+        unit.cgroup = Some("0::/user.slice/user-1000.slice/session-3.scope\n");
+        assert_eq!(classify(unit), None);
     }
 }
