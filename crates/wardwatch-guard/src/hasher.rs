@@ -8,6 +8,7 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -41,7 +42,7 @@ pub(crate) struct HashQueue {
 impl HashQueue {
     /// Starts the hashing thread; it ends when every queue handle is dropped.
     pub(crate) fn start(
-        done: UnboundedSender<HashDone>,
+        done: UnboundedSender<Vec<HashDone>>,
     ) -> Result<(Self, JoinHandle<()>), GuardError> {
         let (tx, rx) = sync_channel(QUEUE);
         let thread = std::thread::Builder::new()
@@ -66,23 +67,38 @@ impl HashQueue {
     }
 }
 
-fn run(rx: Receiver<HashJob>, done: UnboundedSender<HashDone>) {
-    while let Ok(job) = rx.recv() {
-        match hash_file(&job.file, job.size) {
-            Ok(hash) => {
-                let sent = done.send(HashDone {
+/// How long the hashing thread lets jobs gather after a batch: a bulk copy then wakes
+/// it, and the guard loop it answers, once per batch instead of once per file.
+const LINGER: Duration = Duration::from_millis(2);
+
+/// Nice value of the hashing thread: the record of what a file became is worth only
+/// spare CPU, never the terminal's work (a bulk copy of many small files otherwise
+/// spends a fifth of the guard's time here). Under a flood its queue fills and
+/// rewrites go unhashed, as they would anyway.
+const HASH_NICE: i32 = 19;
+
+fn run(rx: Receiver<HashJob>, done: UnboundedSender<Vec<HashDone>>) {
+    wardwatch_os::process::set_thread_nice(HASH_NICE, "guard-hash");
+    while let Ok(first) = rx.recv() {
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next {
+            match hash_file(&job.file, job.size) {
+                Ok(hash) => batch.push(HashDone {
                     path: job.path,
                     size: job.size,
                     mtime_ms: job.mtime_ms,
                     hash,
-                });
-                if sent.is_err() {
-                    return;
+                }),
+                Err(e) => {
+                    tracing::debug!(path = %job.path.display(), error = %e, "cannot hash a rewrite")
                 }
             }
-            Err(e) => {
-                tracing::debug!(path = %job.path.display(), error = %e, "cannot hash a rewrite")
-            }
+            next = rx.try_recv().ok();
         }
+        if !batch.is_empty() && done.send(batch).is_err() {
+            return;
+        }
+        std::thread::sleep(LINGER);
     }
 }

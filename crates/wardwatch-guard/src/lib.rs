@@ -174,7 +174,7 @@ pub struct Guard {
     /// closing alert lists every file, so a restore puts back all of them.
     reported: std::collections::HashMap<u32, (Verdict, Action, usize)>,
     events: mpsc::Receiver<FsEvent>,
-    hashes: mpsc::UnboundedReceiver<HashDone>,
+    hashes: mpsc::UnboundedReceiver<Vec<HashDone>>,
     proc_thread: Option<(Arc<Stopper>, JoinHandle<()>)>,
     clock: Clock,
     ready: GuardReady,
@@ -403,8 +403,10 @@ impl Guard {
                         break;
                     }
                 },
-                Some(done) = self.hashes.recv() => {
-                    self.index.record_hash(&done.path, done.size, done.mtime_ms, done.hash);
+                Some(batch) = self.hashes.recv() => {
+                    for done in batch {
+                        self.index.record_hash(&done.path, done.size, done.mtime_ms, done.hash);
+                    }
                 }
                 _ = tick.tick() => {
                     for (verdict, action, changes) in self.housekeeping() {

@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -88,7 +88,9 @@ const MAX_LINEAGE: usize = 64;
 
 #[derive(Debug, Default)]
 struct Inner {
-    procs: HashMap<u32, ProcInfo>,
+    /// Shared, so that a lookup per file event costs a reference count, not a copy of
+    /// the command line.
+    procs: HashMap<u32, Arc<ProcInfo>>,
     exe_hashes: HashMap<ExeId, ContentHash>,
     recently_exited: Vec<(u32, Instant)>,
 }
@@ -144,7 +146,7 @@ impl ProcTable {
                         .procs
                         .get(&parent)
                         .filter(|p| p.exited_at.is_none())
-                        .cloned()
+                        .map(|p| ProcInfo::clone(p))
                         .unwrap_or_default();
                     info.pid = child;
                     info.ppid = Some(parent);
@@ -153,7 +155,7 @@ impl ProcTable {
                     // A server's fork serves one client; read afresh when observed.
                     info.service = None;
                     info.exited_at = None;
-                    inner.procs.insert(child, info);
+                    inner.procs.insert(child, Arc::new(info));
                 }
                 ProcEvent::Exec { pid } => {
                     // Read now, while the new program surely still exists.
@@ -163,11 +165,11 @@ impl ProcTable {
                     match snap {
                         Some(mut snap) => {
                             snap.ppid = previous_ppid.or(snap.ppid);
-                            inner.procs.insert(pid, snap);
+                            inner.procs.insert(pid, Arc::new(snap));
                         }
                         None => {
                             // Too late: the program is unknown, not its parent's.
-                            let p = inner.procs.entry(pid).or_default();
+                            let p = Arc::make_mut(inner.procs.entry(pid).or_default());
                             p.pid = pid;
                             p.exe = None;
                             p.exe_id = None;
@@ -180,7 +182,7 @@ impl ProcTable {
                     let now = Instant::now();
                     let mut inner = self.lock();
                     if let Some(p) = inner.procs.get_mut(&pid) {
-                        p.exited_at = Some(now);
+                        Arc::make_mut(p).exited_at = Some(now);
                     }
                     inner.recently_exited.push((pid, now));
                 }
@@ -190,7 +192,7 @@ impl ProcTable {
 
     /// What is known of `pid`, read from `/proc` first if that is needed and possible.
     /// Call this as soon as an event from `pid` is read, while it may still exist.
-    pub fn observe(&self, pid: u32) -> Option<ProcInfo> {
+    pub fn observe(&self, pid: u32) -> Option<Arc<ProcInfo>> {
         // Forks not yet applied tell the parent of a child that may already be gone,
         // and a fork of a reused pid replaces the stale entry.
         self.pump();
@@ -215,6 +217,7 @@ impl ProcTable {
                         snap.ppid = prev.ppid.or(snap.ppid);
                     }
                 }
+                let snap = Arc::new(snap);
                 self.lock().procs.insert(pid, snap.clone());
                 Some(snap)
             }
@@ -223,17 +226,17 @@ impl ProcTable {
     }
 
     /// Keeps what was known of a process that left `/proc`.
-    fn mark_gone(&self, pid: u32) -> Option<ProcInfo> {
+    fn mark_gone(&self, pid: u32) -> Option<Arc<ProcInfo>> {
         let mut inner = self.lock();
         let p = inner.procs.get_mut(&pid)?;
         if p.exited_at.is_none() {
-            p.exited_at = Some(Instant::now());
+            Arc::make_mut(p).exited_at = Some(Instant::now());
         }
         Some(p.clone())
     }
 
     /// Known information without touching `/proc`.
-    pub fn get(&self, pid: u32) -> Option<ProcInfo> {
+    pub fn get(&self, pid: u32) -> Option<Arc<ProcInfo>> {
         self.lock().procs.get(&pid).cloned()
     }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wardwatch_detect::content::{fingerprint, sample_offsets, Fingerprint};
 
-use wardwatch_os::fd::{open_for_reading, read_block};
+use wardwatch_os::fd::{open_for_reading, read_block, read_into};
 
 /// Files up to this size are hashed whole; larger ones by sampled blocks, so that one
 /// multi-gigabyte image does not hold up the guard.
@@ -18,6 +18,8 @@ pub const FULL_HASH_LIMIT: u64 = 64 * 1024 * 1024;
 /// Sampled hash of a large file: this many blocks, evenly spread, head and tail included.
 const SAMPLED_BLOCKS: u64 = 16;
 const SAMPLED_BLOCK_LEN: usize = 64 * 1024;
+/// Read size when hashing a whole file.
+const HASH_BLOCK_LEN: usize = 256 * 1024;
 
 /// A SHA-256 of a file's content, or of sampled blocks of a large file (`sampled`),
 /// which still shows that the file changed but cannot be compared with a backup's hash.
@@ -30,11 +32,17 @@ pub struct ContentHash {
 
 /// The scorer's fingerprint of an open file of `size` bytes.
 pub fn fingerprint_file(file: &File, size: u64) -> io::Result<Fingerprint> {
-    let mut blocks = Vec::new();
-    for (offset, len) in sample_offsets(size) {
-        blocks.push(read_block(file, offset, len)?);
+    let offsets = sample_offsets(size);
+    // The sampled blocks side by side in one buffer, each cut to what was read.
+    let mut buf = vec![0u8; offsets.iter().map(|(_, len)| len).sum()];
+    let mut spans = Vec::with_capacity(offsets.len());
+    let mut at = 0;
+    for (offset, len) in offsets {
+        let n = read_into(file, offset, &mut buf[at..at + len])?;
+        spans.push((at, n));
+        at += len;
     }
-    let refs: Vec<&[u8]> = blocks.iter().map(|b| b.as_slice()).collect();
+    let refs: Vec<&[u8]> = spans.iter().map(|(at, n)| &buf[*at..at + n]).collect();
     Ok(fingerprint(size, &refs))
 }
 
@@ -42,14 +50,24 @@ pub fn fingerprint_file(file: &File, size: u64) -> io::Result<Fingerprint> {
 pub fn hash_file(file: &File, size: u64) -> io::Result<ContentHash> {
     let mut hasher = Sha256::new();
     if size <= FULL_HASH_LIMIT {
+        // One buffer for the whole file, no larger than it (plus a byte to see a file
+        // that grew): most files written are small, and zeroing 256 KiB for each of
+        // them cost more than hashing them.
+        let len = usize::try_from(size.saturating_add(1))
+            .unwrap_or(HASH_BLOCK_LEN)
+            .min(HASH_BLOCK_LEN);
+        let mut buf = vec![0u8; len];
         let mut offset = 0u64;
         loop {
-            let block = read_block(file, offset, 256 * 1024)?;
-            if block.is_empty() {
+            let n = read_into(file, offset, &mut buf)?;
+            if n == 0 {
                 break;
             }
-            offset += block.len() as u64;
-            hasher.update(&block);
+            offset += n as u64;
+            hasher.update(&buf[..n]);
+            if n < buf.len() {
+                break;
+            }
         }
         return Ok(ContentHash {
             sha256: hex::encode(hasher.finalize()),

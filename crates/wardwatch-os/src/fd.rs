@@ -177,8 +177,16 @@ pub fn strip_deleted(link: PathBuf) -> (PathBuf, bool) {
 /// Reads up to `len` bytes at `offset`, fewer only at the end of the file.
 pub fn read_block(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len];
+    let filled = read_into(file, offset, &mut buf)?;
+    buf.truncate(filled);
+    Ok(buf)
+}
+
+/// Fills `buf` from `offset` on, as far as the file goes; the bytes read. For loops
+/// over a file that reuse one buffer instead of zeroing a new one per block.
+pub fn read_into(file: &File, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
-    while filled < len {
+    while filled < buf.len() {
         match file.read_at(&mut buf[filled..], offset + filled as u64) {
             Ok(0) => break,
             Ok(n) => filled += n,
@@ -186,8 +194,7 @@ pub fn read_block(file: &File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
             Err(e) => return Err(e),
         }
     }
-    buf.truncate(filled);
-    Ok(buf)
+    Ok(filled)
 }
 
 /// Opens a file for reading without following a final symlink and, when allowed,
