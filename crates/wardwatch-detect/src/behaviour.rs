@@ -50,7 +50,11 @@
 //!   `age`) and deleting the originals looks exactly like ransomware, and is scored so.
 //! - Paths are split on `/` only.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+// The scorer looks up paths, directories and names for every file written: a fast hash
+// with a random seed per process, which a file name chosen by an attacker cannot aim at.
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use serde::{Deserialize, Serialize};
 
