@@ -67,25 +67,9 @@ pub enum HostCommand {
     },
     /// On a file server's terminal: close its SMB ports to one client (as a guard
     /// alert names it), so the client cannot connect again; `smb-unblock` opens them.
-    SmbBlock {
-        id: String,
-        /// The client's IP address.
-        address: String,
-        /// Only this server port instead of 445 and 139.
-        #[arg(long)]
-        port: Option<u16>,
-        #[command(flatten)]
-        data: DataArg,
-    },
+    SmbBlock(SmbHostArgs),
     /// Open a file server's SMB ports to a blocked client again.
-    SmbUnblock {
-        id: String,
-        address: String,
-        #[arg(long)]
-        port: Option<u16>,
-        #[command(flatten)]
-        data: DataArg,
-    },
+    SmbUnblock(SmbHostArgs),
     /// End a terminal's isolation: exactly what it added is removed.
     Release {
         id: String,
@@ -101,6 +85,16 @@ pub enum HostCommand {
         #[command(flatten)]
         data: DataArg,
     },
+}
+
+/// A terminal and one client of the file server on it.
+#[derive(clap::Args, Debug)]
+pub struct SmbHostArgs {
+    id: String,
+    #[command(flatten)]
+    client: super::smb::SmbClient,
+    #[command(flatten)]
+    data: DataArg,
 }
 
 /// The setting that holds the clinical systems every isolation keeps.
@@ -129,25 +123,25 @@ fn queue(
 }
 
 /// Queues a block or unblock of one file-server client, checked as the console checks it.
-fn smb_block(
-    data: &DataArg,
-    id: &str,
-    kind: &str,
-    address: &str,
-    port: Option<u16>,
-) -> anyhow::Result<()> {
-    let mut args = serde_json::json!({ "address": address });
-    if let Some(p) = port {
-        args["port"] = p.into();
+fn smb_block(args: &SmbHostArgs, kind: &str) -> anyhow::Result<()> {
+    let SmbHostArgs { id, client, data } = args;
+    let mut fields = serde_json::json!({ "address": client.address });
+    if let Some(p) = client.port {
+        fields["port"] = p.into();
     }
-    let command = wardwatch_server::commands::api::validate_command(kind, &args)
+    let command = wardwatch_server::commands::api::validate_command(kind, &fields)
         .map_err(anyhow::Error::msg)?;
     let what = if kind == "smb.block" {
-        format!("blocking SMB client {address} on {id}")
+        "blocking"
     } else {
-        format!("unblocking SMB client {address} on {id}")
+        "unblocking"
     };
-    queue(data, id, command, &what)
+    queue(
+        data,
+        id,
+        command,
+        &format!("{what} SMB client {} on {id}", client.address),
+    )
 }
 
 pub fn run(command: HostCommand) -> anyhow::Result<()> {
@@ -241,18 +235,8 @@ pub fn run(command: HostCommand) -> anyhow::Result<()> {
                 &format!("killing process {pid} on {id}"),
             )
         }
-        HostCommand::SmbBlock {
-            id,
-            address,
-            port,
-            data,
-        } => smb_block(&data, &id, "smb.block", &address, port),
-        HostCommand::SmbUnblock {
-            id,
-            address,
-            port,
-            data,
-        } => smb_block(&data, &id, "smb.unblock", &address, port),
+        HostCommand::SmbBlock(args) => smb_block(&args, "smb.block"),
+        HostCommand::SmbUnblock(args) => smb_block(&args, "smb.unblock"),
         HostCommand::Fetch {
             id,
             path,

@@ -6,22 +6,31 @@ use clap::Subcommand;
 use wardwatch_agent::smb_block::{self, Blocked};
 use wardwatch_proto::SmbBlockArgs;
 
+/// One file-server client: its address and, optionally, the one server port.
+#[derive(clap::Args, Debug)]
+pub struct SmbClient {
+    /// The client's IP address, as the guard's alert names it.
+    pub address: std::net::IpAddr,
+    /// Only this server port (Samba's `smb ports`), instead of 445 and 139.
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+impl SmbClient {
+    fn args(&self) -> SmbBlockArgs {
+        SmbBlockArgs {
+            address: self.address,
+            port: self.port,
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum SmbCommand {
     /// Close this machine's SMB ports (445 and 139, or --port) to one client address.
-    Block {
-        /// The client's IP address, as the guard's alert names it.
-        address: std::net::IpAddr,
-        /// Only this server port (Samba's `smb ports`), instead of 445 and 139.
-        #[arg(long)]
-        port: Option<u16>,
-    },
+    Block(SmbClient),
     /// Open them to the client again.
-    Unblock {
-        address: std::net::IpAddr,
-        #[arg(long)]
-        port: Option<u16>,
-    },
+    Unblock(SmbClient),
     /// The clients blocked now.
     List,
 }
@@ -37,16 +46,12 @@ fn print(list: &[Blocked]) {
 
 pub fn run(command: SmbCommand) -> anyhow::Result<()> {
     match command {
-        SmbCommand::Block { address, port } => {
-            anyhow::ensure!(port != Some(0), "port 0 is no SMB port");
-            let now =
-                smb_block::block(&SmbBlockArgs { address, port }).map_err(anyhow::Error::msg)?;
-            print(&now);
+        SmbCommand::Block(client) => {
+            anyhow::ensure!(client.port != Some(0), "port 0 is no SMB port");
+            print(&smb_block::block(&client.args()).map_err(anyhow::Error::msg)?);
         }
-        SmbCommand::Unblock { address, port } => {
-            let now =
-                smb_block::unblock(&SmbBlockArgs { address, port }).map_err(anyhow::Error::msg)?;
-            print(&now);
+        SmbCommand::Unblock(client) => {
+            print(&smb_block::unblock(&client.args()).map_err(anyhow::Error::msg)?);
         }
         SmbCommand::List => print(&smb_block::list().map_err(anyhow::Error::msg)?),
     }

@@ -356,6 +356,26 @@
       return el('section', { className: 'alert-section', id: id }, [el('h2', null, heading), content]);
     }
 
+    /* An admin's button that queues a command: disabled while asking, its answer or
+       refusal said in `status`, the queued command handed to `queued` for the sentence. */
+    function queueOnClick(button, status, asking, path, body, queued) {
+      button.addEventListener('click', function () {
+        button.disabled = true;
+        ww.setText(status, asking + ww.ELLIPSIS);
+        api('POST', path, body, function (err, data) {
+          if (!view.alive()) {
+            return;
+          }
+          if (err) {
+            button.disabled = false;
+            ww.setText(status, 'Not queued: ' + err.message);
+            return;
+          }
+          ww.setText(status, queued((data && data.command) || {}));
+        });
+      });
+    }
+
     function processFacts(p) {
       if (!p) {
         return el('p', { className: 'placeholder' }, 'The alert names no process.');
@@ -377,7 +397,7 @@
        from simply connecting again. */
     function smbClientFacts(a) {
       var c = a.smb_client || {};
-      var status, button;
+      var status, button, args;
       var facts = el('dl', { className: 'facts', id: 'alert-smb-client' }, [
         fact('smb-address', 'Client address', el('span', { className: 'mono' }, str(c.address) + (c.port ? ':' + c.port : ''))),
         fact('smb-user', 'Logged in as', orDash(c.user)),
@@ -392,27 +412,15 @@
       status = el('p', { id: 'alert-smb-block-status', className: 'muted small', role: 'status' });
       button = el('button', { type: 'button', className: 'btn btn-primary', id: 'alert-smb-block' },
         'Block this client on ' + hostNameOf(a));
-      button.addEventListener('click', function () {
-        var args = { address: String(c.address) };
-        if (c.server_port) {
-          args.port = c.server_port;
-        }
-        button.disabled = true;
-        ww.setText(status, 'Asking the file server' + ww.ELLIPSIS);
-        api('POST', ww.hostPath(a.host_id, '/commands'), { kind: 'smb.block', args: args }, function (err, data) {
-          if (!view.alive()) {
-            return;
-          }
-          if (err) {
-            button.disabled = false;
-            ww.setText(status, 'Not queued: ' + err.message);
-            return;
-          }
-          var id = data && data.command ? data.command.id : (data ? data.id : null);
-          ww.setText(status, 'Queued as command ' + str(id) + ': the file server refuses ' + str(c.address) +
-            ' on its SMB port when it next polls. Unblock it from the host page once the machine is clean.');
+      args = { address: String(c.address) };
+      if (c.server_port) {
+        args.port = c.server_port;
+      }
+      queueOnClick(button, status, 'Asking the file server', ww.hostPath(a.host_id, '/commands'),
+        { kind: 'smb.block', args: args }, function (command) {
+          return 'Queued as command ' + str(command.id) + ': the file server refuses ' + str(c.address) +
+            ' on its SMB port when it next polls. Unblock it from the host page once the machine is clean.';
         });
-      });
       return [facts, el('p', null, 'The client can connect again and go on unless it is blocked: the block closes the file server\u2019s SMB port to this address only.'),
         button, status];
     }
@@ -530,23 +538,10 @@
       }
       status = el('p', { id: 'alert-restore-status', className: 'muted small', role: 'status' });
       button = el('button', { type: 'button', className: 'btn btn-primary', id: 'alert-restore' }, 'Restore these files from backup');
-      button.addEventListener('click', function () {
-        button.disabled = true;
-        ww.setText(status, 'Asking the terminal' + ww.ELLIPSIS);
-        api('POST', alertPath(alertId) + '/restore', {}, function (err, data) {
-          if (!view.alive()) {
-            return;
-          }
-          if (err) {
-            button.disabled = false;
-            ww.setText(status, 'Not queued: ' + err.message);
-            return;
-          }
-          var c = (data && data.command) || {};
-          var files = c.args && ww.isArray(c.args.files) ? c.args.files.length : 0;
-          ww.setText(status, 'Queued as command ' + str(c.id) + ' for ' + plural(files, 'file', 'files') +
-            ': the terminal restores them when it next polls (see its commands on the host page). Damaged files are kept beside the restored ones.');
-        });
+      queueOnClick(button, status, 'Asking the terminal', alertPath(alertId) + '/restore', {}, function (c) {
+        var files = c.args && ww.isArray(c.args.files) ? c.args.files.length : 0;
+        return 'Queued as command ' + str(c.id) + ' for ' + plural(files, 'file', 'files') +
+          ': the terminal restores them when it next polls (see its commands on the host page). Damaged files are kept beside the restored ones.';
       });
       return section('alert-restore-section', 'Recover', [
         el('p', null, 'Puts back every file listed above from the newest backup taken before the first change, each checked against its hash from before.'),
