@@ -29,7 +29,6 @@ use wardwatch_detect::content::Fingerprint;
 
 use super::canary::is_canary;
 use super::dirhandle::DirResolver;
-use super::hasher::{HashJob, HashQueue};
 use super::index::mtime_ms;
 use super::priority::raise_thread_priority;
 use super::procinfo::ProcTable;
@@ -98,8 +97,7 @@ const MOVE_PAIRING: Duration = Duration::from_millis(200);
 pub(crate) struct MonitorSetup {
     pub protected: ProtectedPaths,
     pub procs: Arc<ProcTable>,
-    pub events: Sender<FsEvent>,
-    pub hasher: HashQueue,
+    pub events: Sender<Vec<FsEvent>>,
     pub clock: Clock,
     pub progress: Arc<Progress>,
 }
@@ -191,7 +189,6 @@ impl Monitor {
             protected: setup.protected.clone(),
             procs: setup.procs.clone(),
             events: setup.events.clone(),
-            hasher: setup.hasher,
             clock: setup.clock,
             own_pid,
             progress: setup.progress.clone(),
@@ -202,6 +199,7 @@ impl Monitor {
             protected: setup.protected,
             procs: setup.procs,
             events: setup.events,
+            batch: Vec::new(),
             clock: setup.clock,
             own_pid,
             resolver,
@@ -262,8 +260,7 @@ struct ContentReader {
     stop: Arc<Stopper>,
     protected: ProtectedPaths,
     procs: Arc<ProcTable>,
-    events: Sender<FsEvent>,
-    hasher: HashQueue,
+    events: Sender<Vec<FsEvent>>,
     clock: Clock,
     own_pid: u32,
     progress: Arc<Progress>,
@@ -294,6 +291,7 @@ impl ContentReader {
                 }
             };
             let (time_ms, wall_ms) = self.clock.now();
+            let mut batch = Vec::with_capacity(events.len());
             for Event { mask, fd, pid, .. } in events {
                 let kind = if mask & libc::FAN_Q_OVERFLOW != 0 {
                     Some(FsEventKind::Lost)
@@ -303,17 +301,18 @@ impl ContentReader {
                     fd.and_then(|fd| self.describe(mask, fd, pid as u32))
                 };
                 if let Some(kind) = kind {
-                    let event = FsEvent {
+                    self.progress.sent();
+                    batch.push(FsEvent {
                         pid: pid as u32,
                         time_ms,
                         wall_ms,
                         kind,
-                    };
-                    self.progress.sent();
-                    if self.events.blocking_send(event).is_err() {
-                        return;
-                    }
+                    });
                 }
+            }
+            // One send (and one wake of the loop) per read, not per event.
+            if !batch.is_empty() && self.events.blocking_send(batch).is_err() {
+                return;
             }
             self.progress.set_reading(Queue::Content, false);
         }
@@ -346,12 +345,6 @@ impl ContentReader {
             }
         };
         let mtime_ms = mtime_ms(&meta);
-        self.hasher.offer(HashJob {
-            path: path.clone(),
-            file,
-            size,
-            mtime_ms,
-        });
         Some(FsEventKind::Written {
             path,
             size,
@@ -367,7 +360,9 @@ struct NameReader {
     stop: Arc<Stopper>,
     protected: ProtectedPaths,
     procs: Arc<ProcTable>,
-    events: Sender<FsEvent>,
+    events: Sender<Vec<FsEvent>>,
+    /// Events of the current read, sent together.
+    batch: Vec<FsEvent>,
     clock: Clock,
     own_pid: u32,
     resolver: DirResolver,
@@ -395,7 +390,8 @@ impl NameReader {
                         .as_mut()
                         .and_then(|p| p.flush_stale(MOVE_PAIRING));
                     if let Some((pid, from, to, dir)) = flushed {
-                        if !self.emit_move(pid, from, to, dir) {
+                        self.emit_move(pid, from, to, dir);
+                        if !self.flush() {
                             return;
                         }
                     }
@@ -418,16 +414,17 @@ impl NameReader {
                 }
             };
             for ev in events {
-                if !self.handle(&ev) {
-                    return;
-                }
+                self.handle(&ev);
+            }
+            if !self.flush() {
+                return;
             }
             self.progress.set_reading(Queue::Names, false);
         }
     }
 
-    /// Handles one event; false when the guard loop is gone.
-    fn handle(&mut self, ev: &Event<'_>) -> bool {
+    /// Turns one event into the batch's events about protected paths.
+    fn handle(&mut self, ev: &Event<'_>) {
         if ev.mask & libc::FAN_Q_OVERFLOW != 0 {
             return self.send(ev.pid as u32, FsEventKind::Lost);
         }
@@ -452,7 +449,7 @@ impl NameReader {
         let path = path_of(libc::FAN_EVENT_INFO_TYPE_DFID_NAME);
         if ev.mask & (libc::FAN_MOVED_FROM | libc::FAN_MOVED_TO) != 0 {
             let Some(pairer) = self.pairer.as_mut() else {
-                return true;
+                return;
             };
             let done = if ev.mask & libc::FAN_MOVED_FROM != 0 {
                 pairer.moved_from(pid, path, dir)
@@ -460,29 +457,25 @@ impl NameReader {
                 pairer.moved_to(pid, path, dir)
             };
             for (pid, from, to, dir) in done {
-                if !self.emit_move(pid, from, to, dir) {
-                    return false;
-                }
+                self.emit_move(pid, from, to, dir);
             }
-            return true;
+            return;
         }
         // Any other event ends a pending move: it was a move out of sight.
         if let Some((p, from, to, d)) = self.pairer.as_mut().and_then(|p| p.flush()) {
-            if !self.emit_move(p, from, to, d) {
-                return false;
-            }
+            self.emit_move(p, from, to, d);
         }
         if pid == self.own_pid {
-            return true;
+            return;
         }
         let Some(path) = path else {
-            return true;
+            return;
         };
         if dir && ev.mask & libc::FAN_DELETE != 0 {
             self.resolver.directory_changed(&[&path]);
         }
         if !self.protected.contains(&path) {
-            return true;
+            return;
         }
         self.procs.observe(pid);
         let created = ev.mask & libc::FAN_CREATE != 0;
@@ -509,24 +502,20 @@ impl NameReader {
             (false, true, _) => kinds.push(FsEventKind::Deleted { path, dir }),
             _ => {}
         }
-        kinds.into_iter().all(|k| self.send(pid, k))
+        for kind in kinds {
+            self.send(pid, kind);
+        }
     }
 
     /// A rename, seen from the protected trees: inside to inside is a rename, inside to
     /// outside a delete, outside to inside a create.
-    fn emit_move(
-        &mut self,
-        pid: u32,
-        from: Option<PathBuf>,
-        to: Option<PathBuf>,
-        dir: bool,
-    ) -> bool {
+    fn emit_move(&mut self, pid: u32, from: Option<PathBuf>, to: Option<PathBuf>, dir: bool) {
         if dir {
             let changed: Vec<&Path> = from.iter().chain(to.iter()).map(|p| p.as_path()).collect();
             self.resolver.directory_changed(&changed);
         }
         if pid == self.own_pid {
-            return true;
+            return;
         }
         let from = from.filter(|p| self.protected.contains(p));
         let to = to.filter(|p| self.protected.contains(p));
@@ -534,23 +523,31 @@ impl NameReader {
             (Some(from), Some(to)) => FsEventKind::Renamed { from, to, dir },
             (Some(path), None) => FsEventKind::Deleted { path, dir },
             (None, Some(path)) => FsEventKind::Created { path, dir },
-            (None, None) => return true,
+            (None, None) => return,
         };
         self.procs.observe(pid);
         self.send(pid, kind)
     }
 
-    fn send(&self, pid: u32, kind: FsEventKind) -> bool {
+    /// Adds an event to the current batch.
+    fn send(&mut self, pid: u32, kind: FsEventKind) {
         let (time_ms, wall_ms) = self.clock.now();
         self.progress.sent();
-        self.events
-            .blocking_send(FsEvent {
-                pid,
-                time_ms,
-                wall_ms,
-                kind,
-            })
-            .is_ok()
+        self.batch.push(FsEvent {
+            pid,
+            time_ms,
+            wall_ms,
+            kind,
+        });
+    }
+
+    /// Sends the batch to the loop; false when the loop is gone.
+    fn flush(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        self.events.blocking_send(batch).is_ok()
     }
 }
 

@@ -1,26 +1,45 @@
-//! Hashing rewritten files off the event path. The scorer needs only the sampled
-//! fingerprint, which is quick; the SHA-256 that records what a file became (the
-//! "before" of its next rewrite) may take a while for a large file, so one thread does
-//! it through the descriptor the event came with, and the guard stores the result if
-//! the file has not changed again since.
+//! Hashing written files while the protected folders are quiet. The scorer needs only
+//! the sampled fingerprint, taken on the event path; the SHA-256 that records what a
+//! file became (the "before" named in the alert of its next rewrite, by which a restore
+//! finds the right version) waits until file activity dies down. A bulk copy of tens of
+//! thousands of files so costs no hashing while it runs: hashing every file as it
+//! arrived was a third of the guard's CPU, taken from the copy on a two-core terminal.
+//!
+//! The guard loop notes every file written, and hands the hashing thread a batch when
+//! few events came in the last second. The thread opens each file by name without
+//! following a symbolic link on the way (the name is outside data: any folder on it
+//! may have been swapped since), and hashes it only if it is still the regular file of
+//! the size and modification time the index holds; a file changed since has a newer
+//! event and is noted again.
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::index::mtime_ms;
 use super::sample::{hash_file, ContentHash};
 use super::GuardError;
+use wardwatch_os::fsat::{open_at, open_parent};
 
-/// Rewrites waiting to be hashed before new ones are dropped (each holds a descriptor).
-const QUEUE: usize = 256;
+/// Files waiting for a hash; past this, newly written files go without one (a flood of
+/// writes must not grow the guard's memory without bound).
+const WAITING_LIMIT: usize = 100_000;
+/// Files handed to the thread at a time: small enough that a burst of activity starting
+/// meanwhile waits for at most one batch of hashing.
+const BATCH: usize = 256;
+/// Events in the last second at or above which the folders are busy and hashing waits.
+pub(crate) const BUSY_EVENTS: u64 = 200;
+/// Nice value of the hashing thread: the record of what a file became is worth only
+/// spare CPU, never the terminal's work.
+const HASH_NICE: i32 = 19;
 
+/// A file to hash if it is still what the index holds.
 pub(crate) struct HashJob {
     pub path: PathBuf,
-    pub file: File,
     pub size: u64,
     pub mtime_ms: i64,
 }
@@ -34,17 +53,22 @@ pub struct HashDone {
     pub hash: ContentHash,
 }
 
-#[derive(Clone)]
-pub(crate) struct HashQueue {
-    tx: SyncSender<HashJob>,
+/// The files waiting to be hashed, owned by the guard loop, and the way to the thread.
+pub(crate) struct Hasher {
+    /// Oldest first; a path may wait twice (the second finds it hashed and is skipped),
+    /// only a repeat of the last one is not added.
+    waiting: VecDeque<PathBuf>,
+    tx: SyncSender<Vec<HashJob>>,
+    in_flight: bool,
+    dropped: u64,
 }
 
-impl HashQueue {
-    /// Starts the hashing thread; it ends when every queue handle is dropped.
+impl Hasher {
+    /// Starts the hashing thread; it ends when the hasher is dropped.
     pub(crate) fn start(
         done: UnboundedSender<Vec<HashDone>>,
     ) -> Result<(Self, JoinHandle<()>), GuardError> {
-        let (tx, rx) = sync_channel(QUEUE);
+        let (tx, rx) = sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("guard-hash".into())
             .spawn(move || run(rx, done))
@@ -52,53 +76,185 @@ impl HashQueue {
                 what: "cannot start the hashing thread",
                 cause,
             })?;
-        Ok((Self { tx }, thread))
+        let hasher = Self {
+            waiting: VecDeque::new(),
+            tx,
+            in_flight: false,
+            dropped: 0,
+        };
+        Ok((hasher, thread))
     }
 
-    /// Queues a job; under a flood the job is dropped and the file keeps no hash.
-    pub(crate) fn offer(&self, job: HashJob) {
-        match self.tx.try_send(job) {
-            Ok(()) => {}
-            Err(TrySendError::Full(job)) => {
-                tracing::debug!(path = %job.path.display(), "hash queue full; not hashing this rewrite");
+    /// Notes a file written (or renamed) that the index holds without a hash.
+    pub(crate) fn note(&mut self, path: &Path) {
+        // Bytes, not components: this runs for every file written.
+        if self
+            .waiting
+            .back()
+            .is_some_and(|last| last.as_os_str() == path.as_os_str())
+        {
+            return;
+        }
+        if self.waiting.len() >= WAITING_LIMIT {
+            self.dropped += 1;
+            if self.dropped == 1 {
+                tracing::warn!(
+                    limit = WAITING_LIMIT,
+                    "too many files written to hash them all; some keep no record of their content"
+                );
             }
-            Err(TrySendError::Disconnected(_)) => {}
+            return;
+        }
+        self.waiting.push_back(path.to_path_buf());
+    }
+
+    /// A batch came back from the thread.
+    pub(crate) fn finished(&mut self) {
+        self.in_flight = false;
+    }
+
+    /// Hands the thread the next batch, unless one is still being hashed. `unhashed`
+    /// gives the size and modification time the index holds for a path still without
+    /// a hash (None: gone, renamed or hashed meanwhile, nothing to do).
+    pub(crate) fn dispatch(&mut self, unhashed: impl Fn(&Path) -> Option<(u64, i64)>) {
+        if self.in_flight {
+            return;
+        }
+        let mut batch = Vec::new();
+        while batch.len() < BATCH {
+            let Some(path) = self.waiting.pop_front() else {
+                break;
+            };
+            if let Some((size, mtime_ms)) = unhashed(&path) {
+                batch.push(HashJob {
+                    path,
+                    size,
+                    mtime_ms,
+                });
+            }
+        }
+        if batch.is_empty() {
+            return;
+        }
+        match self.tx.try_send(batch) {
+            Ok(()) => self.in_flight = true,
+            // Full cannot happen with one batch in flight; a thread that ended has
+            // logged why.
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {}
+        }
+    }
+
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.waiting.len()
+    }
+}
+
+fn run(rx: Receiver<Vec<HashJob>>, done: UnboundedSender<Vec<HashDone>>) {
+    wardwatch_os::process::set_thread_nice(HASH_NICE, "guard-hash");
+    while let Ok(jobs) = rx.recv() {
+        let batch: Vec<HashDone> = jobs.into_iter().filter_map(hash_job).collect();
+        // An empty answer still tells the loop the batch is done.
+        if done.send(batch).is_err() {
+            return;
         }
     }
 }
 
-/// How long the hashing thread lets jobs gather after a batch: a bulk copy then wakes
-/// it, and the guard loop it answers, once per batch instead of once per file.
-const LINGER: Duration = Duration::from_millis(2);
-
-/// Nice value of the hashing thread: the record of what a file became is worth only
-/// spare CPU, never the terminal's work (a bulk copy of many small files otherwise
-/// spends a fifth of the guard's time here). Under a flood its queue fills and
-/// rewrites go unhashed, as they would anyway.
-const HASH_NICE: i32 = 19;
-
-fn run(rx: Receiver<HashJob>, done: UnboundedSender<Vec<HashDone>>) {
-    wardwatch_os::process::set_thread_nice(HASH_NICE, "guard-hash");
-    while let Ok(first) = rx.recv() {
-        let mut batch = Vec::new();
-        let mut next = Some(first);
-        while let Some(job) = next {
-            match hash_file(&job.file, job.size) {
-                Ok(hash) => batch.push(HashDone {
-                    path: job.path,
-                    size: job.size,
-                    mtime_ms: job.mtime_ms,
-                    hash,
-                }),
-                Err(e) => {
-                    tracing::debug!(path = %job.path.display(), error = %e, "cannot hash a rewrite")
-                }
-            }
-            next = rx.try_recv().ok();
+/// Hashes the file of `job` if it is still the regular file the index holds.
+fn hash_job(job: HashJob) -> Option<HashDone> {
+    let file = open_unswapped(&job.path)?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() != job.size || mtime_ms(&meta) != job.mtime_ms {
+        return None;
+    }
+    match hash_file(&file, job.size) {
+        Ok(hash) => Some(HashDone {
+            path: job.path,
+            size: job.size,
+            mtime_ms: job.mtime_ms,
+            hash,
+        }),
+        Err(e) => {
+            tracing::debug!(path = %job.path.display(), error = %e, "cannot hash a written file");
+            None
         }
-        if !batch.is_empty() && done.send(batch).is_err() {
-            return;
+    }
+}
+
+/// Opens `path` for reading with no symbolic link followed anywhere on it, never
+/// blocking on a FIFO put in its place.
+fn open_unswapped(path: &Path) -> Option<File> {
+    let (dir, name) = open_parent(path).ok()?;
+    let flags = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOATIME;
+    match open_at(&dir, &name, flags, 0) {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+            open_at(&dir, &name, flags & !libc::O_NOATIME, 0).ok()
         }
-        std::thread::sleep(LINGER);
+        other => other.ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[tokio::test]
+    async fn files_are_hashed_only_if_still_what_the_index_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let same = dir.path().join("same.txt");
+        let changed = dir.path().join("changed.txt");
+        let gone = dir.path().join("gone.txt");
+        for p in [&same, &changed, &gone] {
+            std::fs::File::create(p).unwrap().write_all(b"abc").unwrap();
+        }
+        let held = |p: &Path| {
+            let meta = std::fs::metadata(p).unwrap();
+            (meta.len(), mtime_ms(&meta))
+        };
+        let index = [
+            (same.clone(), held(&same)),
+            (changed.clone(), held(&changed)),
+            (gone.clone(), held(&gone)),
+        ];
+        std::fs::File::create(&changed)
+            .unwrap()
+            .write_all(b"abcd")
+            .unwrap();
+        std::fs::remove_file(&gone).unwrap();
+
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let (mut hasher, _thread) = Hasher::start(tx).unwrap();
+        for p in [&same, &same, &changed, &gone, &same] {
+            hasher.note(p);
+        }
+        assert_eq!(
+            hasher.waiting(),
+            4,
+            "a repeat of the last path is not added"
+        );
+        let lookup = |p: &Path| index.iter().find(|(q, _)| q == p).map(|(_, h)| *h);
+        hasher.dispatch(lookup);
+        let done = rx.recv().await.unwrap();
+        assert_eq!(done.len(), 2, "{done:?}");
+        assert!(done.iter().all(|d| d.path == same));
+        assert_eq!(
+            done[0].hash.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        hasher.finished();
+        assert_eq!(hasher.waiting(), 0);
+    }
+
+    #[test]
+    fn a_folder_swapped_for_a_symbolic_link_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::fs::write(real.join("f"), b"secret").unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
+        assert!(open_unswapped(&real.join("f")).is_some());
+        assert!(open_unswapped(&dir.path().join("link/f")).is_none());
     }
 }

@@ -4,7 +4,7 @@
 //! one here (an encrypted PDF no longer looks like a PDF), and an alert names the hash
 //! the file had, so the right version can be found in a backup.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -25,12 +25,13 @@ pub struct IndexEntry {
     pub hash: Option<ContentHash>,
 }
 
-/// Protected files by path.
+/// Protected files by path, in maps with a fast seeded hash (not SipHash): every
+/// file event looks a path up here.
 #[derive(Debug, Default)]
 pub struct Index {
     entries: HashMap<PathBuf, IndexEntry>,
     /// Names of the files found by the walk at start (copies of them are not notes).
-    names_at_start: std::collections::HashSet<std::ffi::OsString>,
+    names_at_start: HashSet<std::ffi::OsString>,
 }
 
 /// Totals of a walk.
@@ -130,6 +131,14 @@ impl Index {
                 e.hash = Some(hash);
             }
         }
+    }
+
+    /// Size and modification time of a file held without a hash yet.
+    pub fn unhashed(&self, path: &Path) -> Option<(u64, i64)> {
+        self.entries
+            .get(path)
+            .filter(|e| e.hash.is_none())
+            .map(|e| (e.size, e.mtime_ms))
     }
 
     pub fn remove(&mut self, path: &Path) -> Option<IndexEntry> {

@@ -7,8 +7,9 @@
 //! fanotify (reader threads) ──FsEvent──▶ guard loop ──Observation──▶ Scorer
 //!    │  procinfo: who did it                │  index: what the file was before
 //!    │  sample: fingerprint of the write    │  journal: what the tree touched
-//!    ▼                                      ▼
-//! hasher (SHA-256 off the event path)    respond (SIGSTOP / SIGKILL) ──▶ GuardAlert
+//!                                           │  hasher: SHA-256 of what was written, when quiet
+//!                                           ▼
+//!                                        respond (SIGSTOP / SIGKILL) ──▶ GuardAlert
 //! ```
 //!
 //! The scorer (`wardwatch_detect::behaviour`) decides; this module only observes,
@@ -61,7 +62,7 @@ pub use trust::DEFAULT_TRUSTED;
 use canary::Canaries;
 use fanotify::{FsEvent, FsEventKind, Monitor, MonitorSetup};
 use gate::{Gate, GateSetup};
-use hasher::{HashDone, HashQueue};
+use hasher::{HashDone, Hasher};
 use index::Index;
 use journal::{Entry, Journal};
 use lock::RootLocks;
@@ -152,8 +153,9 @@ enum CanaryCheck {
 /// How long after a process exits the scorer forgets it (its late events may still
 /// be in the queue).
 const FORGET_AFTER_EXIT: Duration = Duration::from_secs(10);
-/// Events waiting for the guard loop before the reader threads wait.
-const EVENT_QUEUE: usize = 8192;
+/// Batches of events (one per read of a fanotify group) waiting for the guard loop
+/// before the reader threads wait.
+const EVENT_QUEUE: usize = 256;
 
 /// A started guard: watching, indexed, canaries planted.
 pub struct Guard {
@@ -173,8 +175,13 @@ pub struct Guard {
     /// many files their alert listed: when such a tree exits having changed more, a
     /// closing alert lists every file, so a restore puts back all of them.
     reported: std::collections::HashMap<u32, (Verdict, Action, usize)>,
-    events: mpsc::Receiver<FsEvent>,
+    events: mpsc::Receiver<Vec<FsEvent>>,
+    hasher: Hasher,
     hashes: mpsc::UnboundedReceiver<Vec<HashDone>>,
+    /// File events in the current and the previous second: the hasher waits while
+    /// the folders are busy.
+    events_this_second: u64,
+    events_last_second: u64,
     proc_thread: Option<(Arc<Stopper>, JoinHandle<()>)>,
     clock: Clock,
     ready: GuardReady,
@@ -229,13 +236,12 @@ impl Guard {
 
         let (events_tx, events) = mpsc::channel(EVENT_QUEUE);
         let (hash_tx, hashes) = mpsc::unbounded_channel();
-        let (hasher, _hash_thread) = HashQueue::start(hash_tx)?;
+        let (hasher, _hash_thread) = Hasher::start(hash_tx)?;
         let progress = Arc::new(Progress::new()?);
         let monitor = match Monitor::start(MonitorSetup {
             protected: protected.clone(),
             procs: procs.clone(),
             events: events_tx,
-            hasher,
             clock,
             progress: progress.clone(),
         }) {
@@ -247,7 +253,7 @@ impl Guard {
         };
         // From here on, a failure must undo what was started.
         let abort = |monitor: Monitor,
-                     events: mpsc::Receiver<FsEvent>,
+                     events: mpsc::Receiver<Vec<FsEvent>>,
                      canaries: Option<&Canaries>,
                      proc_thread,
                      e: GuardError| {
@@ -324,7 +330,10 @@ impl Guard {
             ordinary_writes: Default::default(),
             reported: Default::default(),
             events,
+            hasher,
             hashes,
+            events_this_second: 0,
+            events_last_second: 0,
             proc_thread,
             clock,
             ready,
@@ -389,14 +398,17 @@ impl Guard {
                         break;
                     }
                 }
-                event = self.events.recv() => match event {
-                    Some(event) => {
-                        for verdict in self.on_event(event) {
-                            self.on_verdict(verdict, &alerts, &mut pending).await;
+                batch = self.events.recv() => match batch {
+                    Some(batch) => {
+                        self.events_this_second += batch.len() as u64;
+                        for event in batch {
+                            for verdict in self.on_event(event) {
+                                self.on_verdict(verdict, &alerts, &mut pending).await;
+                            }
+                            // After the verdict is applied: a held open of a stopped
+                            // tree is then refused, not let through.
+                            self.progress.processed();
                         }
-                        // After the verdict is applied: a held open of a stopped tree
-                        // is then refused, not let through.
-                        self.progress.processed();
                     }
                     None => {
                         failure = Some(GuardError::Internal("the file system monitor stopped".into()));
@@ -407,8 +419,12 @@ impl Guard {
                     for done in batch {
                         self.index.record_hash(&done.path, done.size, done.mtime_ms, done.hash);
                     }
+                    self.hasher.finished();
+                    self.hash_if_quiet();
                 }
                 _ = tick.tick() => {
+                    self.events_last_second = std::mem::take(&mut self.events_this_second);
+                    self.hash_if_quiet();
                     for (verdict, action, changes) in self.housekeeping() {
                         self.send_alert(verdict, action, None, changes, wall_ms(), &alerts, &mut pending);
                     }
@@ -442,6 +458,14 @@ impl Guard {
             gate.stop();
         }
         stop_proc_thread(self.proc_thread.take());
+    }
+
+    /// Hands the hasher its next batch while few file events come in.
+    fn hash_if_quiet(&mut self) {
+        if self.events_last_second.max(self.events_this_second) < hasher::BUSY_EVENTS {
+            let index = &self.index;
+            self.hasher.dispatch(|path| index.unhashed(path));
+        }
     }
 
     /// Turns one event into an observation (keeping the index and journal current)
@@ -484,6 +508,7 @@ impl Guard {
                 let before = self
                     .index
                     .record_write(&path, size, mtime_ms, fingerprint.clone());
+                self.hasher.note(&path);
                 let before_hash = before.as_ref().and_then(|b| b.hash.clone());
                 let name_existed = self.index.name_existed_at_start(&path);
                 (
@@ -532,6 +557,9 @@ impl Guard {
             } => {
                 let moved = self.index.get(&from).and_then(|e| e.hash.clone());
                 let replaced = self.index.rename(&from, &to).and_then(|e| e.hash);
+                if self.index.unhashed(&to).is_some() {
+                    self.hasher.note(&to);
+                }
                 (
                     Activity::Renamed {
                         from: text(&from),

@@ -2,6 +2,7 @@
 //! pread into a buffer of a known size, the path of an open descriptor). Each returns `io::Error` and leaves the
 //! naming of the path to the caller.
 
+use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -157,8 +158,58 @@ pub fn read_some(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
 /// unlinked since it was opened ends in " (deleted)"; that suffix is removed and
 /// reported in the flag.
 pub fn fd_path(fd: RawFd) -> io::Result<(PathBuf, bool)> {
-    let link = std::fs::read_link(format!("/proc/self/fd/{fd}"))?;
+    let link = match own_fd_dir() {
+        Some(dir) => match readlink_at(dir, &fd.to_string())? {
+            Some(link) => link,
+            None => std::fs::read_link(format!("/proc/self/fd/{fd}"))?,
+        },
+        None => std::fs::read_link(format!("/proc/self/fd/{fd}"))?,
+    };
     Ok(strip_deleted(link))
+}
+
+/// This process's `/proc/<pid>/fd`, opened once: the guard asks for the path of every
+/// file written, and walking `/proc/self/fd/N` from the root each time was most of the
+/// cost of asking. None in a process other than the one that opened it (a fork).
+fn own_fd_dir() -> Option<RawFd> {
+    static DIR: std::sync::OnceLock<Option<(u32, OwnedFd)>> = std::sync::OnceLock::new();
+    let (pid, dir) = DIR
+        .get_or_init(|| {
+            let pid = std::process::id();
+            let path = CString::new(format!("/proc/{pid}/fd")).ok()?;
+            // SAFETY: open with a NUL-terminated path; the descriptor returned is owned.
+            let fd = unsafe {
+                libc::open(
+                    path.as_ptr(),
+                    libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                )
+            };
+            // SAFETY: a descriptor just returned by open and owned by nobody else.
+            (fd >= 0).then(|| (pid, unsafe { OwnedFd::from_raw_fd(fd) }))
+        })
+        .as_ref()?;
+    (*pid == std::process::id()).then(|| dir.as_raw_fd())
+}
+
+/// `readlinkat(dir, name)`; None when the target does not fit `PATH_MAX` bytes.
+fn readlink_at(dir: RawFd, name: &str) -> io::Result<Option<PathBuf>> {
+    use std::os::unix::ffi::OsStrExt;
+    let name = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut buf = [0u8; libc::PATH_MAX as usize];
+    // SAFETY: readlinkat writes at most buf.len() bytes into buf, which lives meanwhile.
+    let n = unsafe {
+        libc::readlinkat(
+            dir,
+            name.as_ptr(),
+            buf.as_mut_ptr().cast::<libc::c_char>(),
+            buf.len(),
+        )
+    };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    if n >= buf.len() {
+        return Ok(None);
+    }
+    Ok(Some(PathBuf::from(std::ffi::OsStr::from_bytes(&buf[..n]))))
 }
 
 /// Removes the " (deleted)" the kernel appends to links of unlinked files.
@@ -325,6 +376,21 @@ pub fn available_space(file: &File) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_open_file_names_its_path_and_whether_it_was_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a name with spaces.txt");
+        let file = File::create(&path).unwrap();
+        let canonical = std::fs::canonicalize(&path).unwrap();
+        assert_eq!(
+            fd_path(file.as_raw_fd()).unwrap(),
+            (canonical.clone(), false)
+        );
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(fd_path(file.as_raw_fd()).unwrap(), (canonical, true));
+        assert!(fd_path(-1).is_err());
+    }
 
     #[test]
     fn deleted_suffix_is_removed_and_reported() {
