@@ -498,6 +498,9 @@ fn process_cpu_seconds(pid: u32) -> Option<f64> {
 
 /// Runs a workload script; returns (elapsed seconds, CPU seconds of the workload).
 fn run_script(dir: &Path, script: &str, wards: usize) -> anyhow::Result<(f64, f64)> {
+    // The writeback of the run before (and of its removal) must not fall on this one:
+    // on a terminal's disk it made the same copy take from 11 to 44 s.
+    settle_disk();
     let cpu_before = children_cpu_seconds();
     let started = Instant::now();
     let out = Command::new("sh")
@@ -516,6 +519,12 @@ fn run_script(dir: &Path, script: &str, wards: usize) -> anyhow::Result<(f64, f6
         String::from_utf8_lossy(&out.stderr).trim_end()
     );
     Ok((seconds, children_cpu_seconds() - cpu_before))
+}
+
+/// Writes every dirty page to disk (untimed), so each run starts from a clean cache.
+fn settle_disk() {
+    // Without sync the runs are only noisier, never wrong: its failure is not fatal.
+    let _ = Command::new("sync").status();
 }
 
 fn run_benign(
