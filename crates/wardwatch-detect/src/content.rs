@@ -265,12 +265,7 @@ pub fn fingerprint(size: u64, blocks: &[&[u8]]) -> Fingerprint {
         if i == 0 {
             kind = kind_of(b, &counts);
         }
-        encoded += counts
-            .iter()
-            .zip(ENCODING_ALPHABET.iter())
-            .filter(|(_, in_alphabet)| **in_alphabet)
-            .map(|(n, _)| u64::from(*n))
-            .sum::<u64>();
+        encoded += u64::from(count_of(&counts, &ENCODING_ALPHABET));
         block_entropy.push(entropy_of_counts(&counts, b.len()));
     }
     let structure = match (blocks.first(), blocks.last()) {
@@ -521,23 +516,11 @@ fn looks_like_text(head: &[u8], counts: &[u32; 256]) -> bool {
     // Pure ASCII (most text) is judged from the counts alone: a character by
     // character UTF-8 walk cost more than the rest of the fingerprint together.
     if counts[0x80..].iter().all(|n| *n == 0) {
-        let good: u32 = counts
-            .iter()
-            .zip(TEXT_ASCII.iter())
-            .filter(|(_, text)| **text)
-            .map(|(n, _)| *n)
-            .sum();
-        return good as f32 >= head.len() as f32 * TEXT_RATIO;
+        return count_of(counts, &TEXT_ASCII) as f32 >= head.len() as f32 * TEXT_RATIO;
     }
     // Bytes that are never text in UTF-8 (controls, and bytes no UTF-8 sequence uses)
     // already decide most binary heads without the walk.
-    let never: u32 = counts
-        .iter()
-        .zip(NEVER_TEXT.iter())
-        .filter(|(_, never)| **never)
-        .map(|(n, _)| *n)
-        .sum();
-    if never as f32 > head.len() as f32 * (1.0 - TEXT_RATIO) {
+    if count_of(counts, &NEVER_TEXT) as f32 > head.len() as f32 * (1.0 - TEXT_RATIO) {
         return false;
     }
     text_bytes(head) as f32 >= head.len() as f32 * TEXT_RATIO
@@ -657,6 +640,16 @@ pub fn compare(before: &Fingerprint, after: &Fingerprint) -> Option<String> {
 /// Shannon entropy in bits per byte.
 pub fn entropy(data: &[u8]) -> f32 {
     entropy_of_counts(&histogram(data), data.len())
+}
+
+/// How many of the bytes counted in `counts` are in the byte class `class`.
+fn count_of(counts: &[u32; 256], class: &[bool; 256]) -> u32 {
+    counts
+        .iter()
+        .zip(class.iter())
+        .filter(|(_, member)| **member)
+        .map(|(n, _)| *n)
+        .sum()
 }
 
 /// How often each byte value occurs. Four tables filled in turn keep consecutive equal
@@ -1033,6 +1026,8 @@ pub(crate) mod testdata {
 
 #[cfg(test)]
 mod tests {
+    use super::testdata::*;
+    use super::*;
 
     /// The counting shortcuts of `looks_like_text` agree with the character walk, on
     /// real files of every kind this machine has and on mixes of every byte class.
@@ -1101,8 +1096,6 @@ mod tests {
             );
         }
     }
-    use super::testdata::*;
-    use super::*;
 
     fn check_offsets(size: u64) {
         let offsets = sample_offsets(size);
