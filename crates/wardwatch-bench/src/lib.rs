@@ -22,6 +22,7 @@
 pub mod backup;
 pub mod bundle;
 pub mod bundle_fetch;
+pub mod fresh_fs;
 pub mod ingest;
 pub mod matching;
 pub mod ransomware;

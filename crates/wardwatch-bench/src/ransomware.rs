@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::fresh_fs::FreshFs;
 use wardwatch_sim::corpus;
 use wardwatch_sim::encrypt::{self, Mode};
 
@@ -527,11 +528,28 @@ fn settle_disk() {
     let _ = Command::new("sync").status();
 }
 
+/// Where one timed run works: the folder `name` on a file system made for the run when
+/// `fresh_fs`, else in the scratch folder. The file system, if any, lives as long as
+/// the returned guard.
+fn run_place(
+    scratch: &Path,
+    name: &str,
+    fresh_fs: bool,
+) -> anyhow::Result<(PathBuf, Option<FreshFs>)> {
+    if fresh_fs {
+        let fs = FreshFs::create(scratch, name)?;
+        Ok((fs.path().join("corpus"), Some(fs)))
+    } else {
+        Ok((scratch.join(name), None))
+    }
+}
+
 fn run_benign(
     options: &BenchOptions,
     pristine_dir: &Path,
     workload: &Benign,
     scratch: &Path,
+    fresh_fs: bool,
 ) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome {
         name: workload.name.to_string(),
@@ -568,14 +586,15 @@ fn run_benign(
     let mut guarded_cpu = Vec::new();
     let mut guard_cpu = Vec::new();
     for _ in 0..options.repeat.max(1) {
-        let plain = scratch.join("benign-plain");
+        let (plain, plain_fs) = run_place(scratch, "benign-plain", fresh_fs)?;
         corpus::copy_tree(pristine_dir, &plain)?;
         let (seconds, cpu) = run_script(&plain, workload.script, options.wards)?;
         plain_times.push(seconds);
         plain_cpu.push(cpu);
         let _ = std::fs::remove_dir_all(&plain);
+        drop(plain_fs);
 
-        let work = scratch.join("benign-guarded");
+        let (work, work_fs) = run_place(scratch, "benign-guarded", fresh_fs)?;
         corpus::copy_tree(pristine_dir, &work)?;
         encrypt::mark(&work)?;
         let guard = Guard::start(options, &work)?;
@@ -593,6 +612,7 @@ fn run_benign(
         let alerts = guard.finish();
         outcome.alarms += alerts.len();
         let _ = std::fs::remove_dir_all(&work);
+        drop(work_fs);
     }
     outcome.detected = outcome.alarms > 0;
     outcome.range_without_guard = range(&plain_times);
@@ -616,8 +636,16 @@ fn median(values: &mut [f64]) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// What a run of the bench found, and where its benign workloads ran.
+pub struct BenchReport {
+    pub corpus: corpus::CorpusSummary,
+    pub outcomes: Vec<Outcome>,
+    /// `None` when each timed run had a file system of its own; else why not.
+    pub shared_fs: Option<String>,
+}
+
 /// Runs the whole bench and returns one outcome per scenario.
-pub fn run(options: &BenchOptions) -> anyhow::Result<(corpus::CorpusSummary, Vec<Outcome>)> {
+pub fn run(options: &BenchOptions) -> anyhow::Result<BenchReport> {
     let scratch = tempfile::tempdir()?;
     let pristine_dir = scratch.path().join("pristine");
     std::fs::create_dir_all(&pristine_dir)?;
@@ -636,19 +664,36 @@ pub fn run(options: &BenchOptions) -> anyhow::Result<(corpus::CorpusSummary, Vec
             scratch.path(),
         )?);
     }
-    for workload in benign_workloads().iter().filter(|w| wanted(w.name)) {
+    let benign: Vec<Benign> = benign_workloads()
+        .into_iter()
+        .filter(|w| wanted(w.name))
+        .collect();
+    let shared_fs = if benign.is_empty() {
+        None
+    } else {
+        FreshFs::available(scratch.path())
+            .err()
+            .map(|e| format!("{e:#}"))
+    };
+    for workload in &benign {
         outcomes.push(run_benign(
             options,
             &pristine_dir,
             workload,
             scratch.path(),
+            shared_fs.is_none(),
         )?);
     }
-    Ok((summary, outcomes))
+    Ok(BenchReport {
+        corpus: summary,
+        outcomes,
+        shared_fs,
+    })
 }
 
 /// The table the bench prints.
-pub fn render(summary: &corpus::CorpusSummary, outcomes: &[Outcome]) -> String {
+pub fn render(report: &BenchReport) -> String {
+    let (summary, outcomes) = (&report.corpus, &report.outcomes);
     let mut out = String::new();
     let kinds: Vec<String> = summary
         .by_kind
@@ -734,5 +779,14 @@ pub fn render(summary: &corpus::CorpusSummary, outcomes: &[Outcome]) -> String {
         out,
         "\ns: elapsed seconds, median of the runs (range: fastest-slowest), runs with and without the guard alternated; cpu: user + system seconds of the workload; guard cpu: seconds the guard used meanwhile (medians)"
     );
+    if outcomes.iter().any(|o| !o.malicious && o.skipped.is_none()) {
+        let _ = match &report.shared_fs {
+            None => writeln!(out, "each timed run on a new ext4 file system of its own"),
+            Some(why) => writeln!(
+                out,
+                "the timed runs share the scratch folder's file system, so each follows the removal of the one before and they vary more (a file system per run needs: {why})"
+            ),
+        };
+    }
     out
 }
