@@ -25,6 +25,7 @@ const BINARY_USES: &[&str] = &[
     "wardwatch-detect",
     "wardwatch-bundle",
     "wardwatch-vuln",
+    "wardwatch-patch",
     "wardwatch-sim",
     "wardwatch-inventory",
     "wardwatch-guard",
@@ -69,6 +70,12 @@ pub const RULES: &[Rule] = &[
         may_use: &["wardwatch-proto"],
         never_links: &["tokio", "reqwest", "hyper", "axum", "rusqlite", "yara-x"],
         why: "vulnerability matching: no network, no processes, no database of its own",
+    },
+    Rule {
+        krate: "wardwatch-patch",
+        may_use: &["wardwatch-vuln"],
+        never_links: &["axum", "rusqlite", "yara-x"],
+        why: "patches for the isolated intranet (the fleet's request, apt repositories): no database, no console, usable on a machine outside the hospital",
     },
     Rule {
         krate: "wardwatch-sim",
@@ -122,6 +129,7 @@ pub const RULES: &[Rule] = &[
             "wardwatch-os",
             "wardwatch-bundle",
             "wardwatch-vuln",
+            "wardwatch-patch",
             "wardwatch-backup",
         ],
         never_links: &["yara-x", "wasmtime"],

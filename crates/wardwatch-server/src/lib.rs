@@ -25,6 +25,7 @@ pub mod forward;
 pub mod hosts;
 pub mod incidents;
 pub mod limits;
+pub mod patches;
 pub mod storage;
 pub mod store;
 #[cfg(test)]

@@ -14,6 +14,7 @@ use crate::evidence::EvidenceStore;
 use crate::forward::ForwardStore;
 use crate::hosts::{HostStore, IngestStore};
 use crate::incidents::IncidentStore;
+use crate::patches::PatchStore;
 use crate::vuln::{FindingStore, FleetReportStore, SuppressionStore};
 
 /// Everything the server stores.
@@ -34,6 +35,7 @@ pub trait Storage:
     + ForwardStore
     + EvidenceStore
     + IncidentStore
+    + PatchStore
 {
 }
 

@@ -15,7 +15,6 @@ use wardwatch_server::audit::segment::{export_segment, verify_segment};
 use wardwatch_server::audit::signing::AuditKey;
 use wardwatch_server::audit::{AuditStore, VerifyReport};
 use wardwatch_server::db::Store;
-use wardwatch_server::DataLayout;
 
 use super::DataArg;
 
@@ -104,14 +103,7 @@ pub fn run(command: AuditCommand) -> ExitCode {
 }
 
 fn open_store(data: &DataArg) -> anyhow::Result<Store> {
-    let dir = data.dir();
-    let db = DataLayout::database(&dir);
-    anyhow::ensure!(
-        db.exists(),
-        "{} holds no wardwatch database (is --data the server's data directory?)",
-        dir.display()
-    );
-    Store::open(&db).with_context(|| format!("cannot open {}", db.display()))
+    data.existing_store()
 }
 
 fn public_key(data: &DataArg, key: Option<PathBuf>) -> anyhow::Result<(PublicKey, String)> {

@@ -10,6 +10,7 @@ pub mod bundle;
 pub mod guard;
 pub mod host;
 pub mod login_flags;
+pub mod patch;
 pub mod quarantine;
 pub mod scan;
 pub mod server;
@@ -37,6 +38,21 @@ impl DataArg {
         self.data
             .clone()
             .unwrap_or_else(crate::paths::default_data_dir)
+    }
+
+    /// The server's database, which must already exist: a command that only reads it
+    /// never creates an empty one where the data directory was mistyped.
+    pub fn existing_store(&self) -> anyhow::Result<wardwatch_server::db::Store> {
+        use anyhow::Context;
+        let dir = self.dir();
+        let db = wardwatch_server::DataLayout::database(&dir);
+        anyhow::ensure!(
+            db.exists(),
+            "{} holds no wardwatch database (is --data the server's data directory?)",
+            dir.display()
+        );
+        wardwatch_server::db::Store::open(&db)
+            .with_context(|| format!("cannot open {}", db.display()))
     }
 }
 

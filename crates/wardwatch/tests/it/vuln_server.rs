@@ -42,12 +42,6 @@ fn error_of(body: &str) -> String {
         .unwrap_or_else(|| body.to_string())
 }
 
-fn in_30_days() -> String {
-    let t = wardwatch_bundle::time::OffsetDateTime::now_utc()
-        + wardwatch_bundle::time::Duration::days(30);
-    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
-}
-
 fn audit_actions(fleet: &VulnFleet) -> Vec<(String, String, String)> {
     fleet.get_json("/api/audit?limit=1000")["entries"]
         .as_array()

@@ -22,6 +22,12 @@ pub const RANSOMWARE_CVE: &str = "CVE-2025-49704";
 /// In KEV without known ransomware use.
 pub const EXPLOITED_CVE: &str = "CVE-2025-48384";
 
+/// The day 30 days from now, as an accepted risk's expiry is entered.
+pub fn in_30_days() -> String {
+    let t = OffsetDateTime::now_utc() + Span::days(30);
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
 pub fn shared(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }

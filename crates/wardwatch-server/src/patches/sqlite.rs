@@ -1,0 +1,103 @@
+//! The plan's reading of the findings, in SQLite.
+
+use wardwatch_patch::Candidate;
+use wardwatch_proto::OsInfo;
+use wardwatch_vuln::matcher::Priority;
+
+use super::PatchStore;
+use crate::db::{Store, StoreError, StoreResult};
+use crate::vuln::findings::SUPPRESSION_OF_F;
+
+impl PatchStore for Store {
+    fn patch_candidates(&self, now: i64) -> StoreResult<Vec<Candidate>> {
+        let conn = self.reader();
+        // One row per installed architecture of the package (multiarch terminals hold
+        // libssl3:amd64 and libssl3:i386 at one version); the terminal's own
+        // architecture when the package row is missing.
+        let sql = format!(
+            "SELECT f.host_id, h.hostname, h.department, h.os_json, f.ecosystem, f.package,
+                    f.version, f.source, f.fixed_version, f.advisory, f.priority, f.remedy, p.arch
+             FROM findings f
+             JOIN hosts h ON h.id = f.host_id
+             LEFT JOIN packages p
+               ON p.host_id = f.host_id AND p.name = f.package AND p.version = f.version
+             WHERE h.revoked_at IS NULL AND f.fixed_at IS NULL AND {SUPPRESSION_OF_F} IS NULL
+             ORDER BY f.host_id, f.package, f.advisory"
+        );
+        let mut stmt = conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([now], |r| {
+                Ok((
+                    Row {
+                        host_id: r.get(0)?,
+                        hostname: r.get(1)?,
+                        department: r.get(2)?,
+                        os_json: r.get(3)?,
+                        ecosystem: r.get(4)?,
+                        package: r.get(5)?,
+                        version: r.get(6)?,
+                        source: r.get(7)?,
+                        fixed_version: r.get(8)?,
+                        advisory: r.get(9)?,
+                        priority: r.get(10)?,
+                        remedy: r.get(11)?,
+                    },
+                    r.get::<_, Option<String>>(12)?,
+                ))
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(row, arch)| row.into_candidate(arch))
+            .collect()
+    }
+}
+
+/// A finding row as read.
+struct Row {
+    host_id: String,
+    hostname: String,
+    department: String,
+    os_json: Option<String>,
+    ecosystem: String,
+    package: String,
+    version: String,
+    source: String,
+    fixed_version: Option<String>,
+    advisory: String,
+    priority: String,
+    remedy: String,
+}
+
+impl Row {
+    fn into_candidate(self, arch: Option<String>) -> StoreResult<Candidate> {
+        let os: OsInfo = match &self.os_json {
+            Some(json) => serde_json::from_str(json)
+                .map_err(|e| StoreError::Corrupt(format!("host {}: OS data: {e}", self.host_id)))?,
+            None => OsInfo::default(),
+        };
+        let priority = Priority::parse(&self.priority).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "host {}: finding {}: priority {:?}",
+                self.host_id, self.advisory, self.priority
+            ))
+        })?;
+        Ok(Candidate {
+            arch: arch.unwrap_or_else(|| os.arch.clone()),
+            host_id: self.host_id,
+            hostname: self.hostname,
+            department: self.department,
+            ecosystem: self.ecosystem,
+            os_id: os.os_id,
+            release: os.os_version_id,
+            codename: os.os_codename,
+            package: self.package,
+            installed: self.version,
+            source: self.source,
+            fixed_version: self.fixed_version,
+            advisory: self.advisory,
+            priority,
+            remedy: self.remedy,
+        })
+    }
+}
