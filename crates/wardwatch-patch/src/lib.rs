@@ -10,10 +10,15 @@
 //!    upgrade in their department's maintenance window.
 //!
 //! This crate holds what both sides of the air gap share and neither needs a database
-//! for. Steps 2 and 3 are described in ARCHITECTURE.md as not yet built.
+//! for: the request (`request`, `plan`) and the fetch (`apt`, `download`, `fetch`).
+//! Step 3 is described in ARCHITECTURE.md as not yet built.
 
+pub mod apt;
+pub mod deb822;
+pub mod download;
+pub mod fetch;
 pub mod plan;
 pub mod request;
 
-pub use plan::{plan, Candidate, PlanFilter};
+pub use plan::{plan, Candidate, Installed, PlanFilter};
 pub use request::{PatchRequest, RequestError};

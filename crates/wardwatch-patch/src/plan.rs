@@ -44,6 +44,15 @@ pub struct Candidate {
     pub remedy: String,
 }
 
+/// A package version installed on some terminal of a system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Installed {
+    pub os_id: String,
+    pub codename: String,
+    pub name: String,
+    pub version: String,
+}
+
 /// Which findings to plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanFilter {
@@ -113,7 +122,14 @@ type PackageKey = (String, String);
 type SystemKey = (String, String, String);
 
 /// Plans the upgrades that remove the admitted findings among `candidates`.
-pub fn plan(candidates: &[Candidate], filter: &PlanFilter, made_at: i64) -> PatchRequest {
+/// `installed` gives each system's baseline: the lowest version of every package on any
+/// of its terminals.
+pub fn plan(
+    candidates: &[Candidate],
+    installed: &[Installed],
+    filter: &PlanFilter,
+    made_at: i64,
+) -> PatchRequest {
     let mut systems: BTreeMap<SystemKey, BTreeMap<PackageKey, Gathered>> = BTreeMap::new();
     let mut hosts: BTreeMap<String, (HostPlan, BTreeMap<PackageKey, HostGathered>)> =
         BTreeMap::new();
@@ -186,6 +202,18 @@ pub fn plan(candidates: &[Candidate], filter: &PlanFilter, made_at: i64) -> Patc
         h.advisories.insert(c.advisory.clone());
     }
 
+    let mut baselines: BTreeMap<(String, String), BTreeMap<String, String>> = BTreeMap::new();
+    for i in installed {
+        let lowest = baselines
+            .entry((i.os_id.clone(), i.codename.clone()))
+            .or_default()
+            .entry(i.name.clone())
+            .or_default();
+        if lowest.is_empty() || highest(lowest, &i.version) == lowest.as_str() {
+            lowest.clone_from(&i.version);
+        }
+    }
+
     PatchRequest {
         kind: REQUEST_KIND.to_string(),
         format: REQUEST_FORMAT,
@@ -199,6 +227,9 @@ pub fn plan(candidates: &[Candidate], filter: &PlanFilter, made_at: i64) -> Patc
             .map(|((os_id, release, codename), packages)| {
                 let architectures: BTreeSet<String> =
                     packages.keys().map(|(_, arch)| arch.clone()).collect();
+                let baseline = baselines
+                    .remove(&(os_id.clone(), codename.clone()))
+                    .unwrap_or_default();
                 SystemNeed {
                     os_id,
                     release,
@@ -217,6 +248,7 @@ pub fn plan(candidates: &[Candidate], filter: &PlanFilter, made_at: i64) -> Patc
                             priority: g.priority.unwrap_or(Priority::Other).as_str().to_string(),
                         })
                         .collect(),
+                    baseline,
                 }
             })
             .collect(),
@@ -299,8 +331,20 @@ mod tests {
             priority: Priority::Other,
             department: None,
         };
-        let request = plan(&candidates, &filter, 10);
+        let installed = |version: &str| Installed {
+            os_id: "debian".into(),
+            codename: "bookworm".into(),
+            name: "libc6".into(),
+            version: version.into(),
+        };
+        let request = plan(
+            &candidates,
+            &[installed("2.36-9+deb12u10"), installed("2.36-9+deb12u4")],
+            &filter,
+            10,
+        );
         assert_eq!(request.systems.len(), 1);
+        assert_eq!(request.systems[0].baseline["libc6"], "2.36-9+deb12u4");
         let packages = &request.systems[0].packages;
         assert_eq!(packages.len(), 1, "{packages:?}");
         assert_eq!(packages[0].name, "libssl3");
@@ -327,7 +371,7 @@ mod tests {
             priority: Priority::Exploited,
             department: Some("ward3".into()),
         };
-        let request = plan(&candidates, &filter, 10);
+        let request = plan(&candidates, &[], &filter, 10);
         let hosts: Vec<&str> = request.hosts.iter().map(|h| h.host_id.as_str()).collect();
         assert_eq!(hosts, ["ward-2"]);
         assert_eq!(request.filter.department.as_deref(), Some("ward3"));
@@ -348,7 +392,7 @@ mod tests {
             priority: Priority::Other,
             department: None,
         };
-        let request = plan(&[rocky, no_codename], &filter, 10);
+        let request = plan(&[rocky, no_codename], &[], &filter, 10);
         assert!(request.systems.is_empty());
         assert_eq!(request.not_covered.len(), 2);
         assert!(

@@ -5,6 +5,8 @@
 //! [`PatchRequest::parse`] checks every name, architecture and version in it before a
 //! download is built from it, and names the place of the first thing that is wrong.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use wardwatch_vuln::version::Scheme;
 
@@ -64,6 +66,10 @@ pub struct SystemNeed {
     /// Architectures of the packages below.
     pub architectures: Vec<String>,
     pub packages: Vec<PackageNeed>,
+    /// Every package installed on the system's terminals, with the lowest version any
+    /// of them has: a dependency this version already meets is not downloaded.
+    #[serde(default)]
+    pub baseline: BTreeMap<String, String>,
 }
 
 /// One binary package to download for a system.
@@ -189,6 +195,10 @@ impl PatchRequest {
                 for (k, v) in p.installed.iter().enumerate() {
                     check_version(&format!("{at}.installed[{k}]"), v)?;
                 }
+            }
+            for (name, version) in &system.baseline {
+                check_package_name(&format!("{at}.baseline"), name)?;
+                check_version(&format!("{at}.baseline.{name}"), version)?;
             }
         }
         for (i, host) in self.hosts.iter().enumerate() {
@@ -318,6 +328,7 @@ mod tests {
                     advisories: vec!["DSA-5764-1".into()],
                     priority: "exploited".into(),
                 }],
+                baseline: BTreeMap::from([("libc6".into(), "2.36-9+deb12u10".into())]),
             }],
             hosts: Vec::new(),
             not_covered: Vec::new(),

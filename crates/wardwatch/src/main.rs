@@ -58,7 +58,8 @@ enum Command {
     /// Vulnerabilities: compare package versions as each package manager does.
     #[command(subcommand)]
     Vuln(commands::vuln::VulnCommand),
-    /// Patches for the isolated intranet: plan the fleet's upgrades as a request file.
+    /// Patches for the isolated intranet: plan the fleet's upgrades as a request file,
+    /// fetch them on a machine with internet.
     #[command(subcommand)]
     Patch(commands::patch::PatchCommand),
     /// Scan files for malware (YARA rules, hash lists, EICAR); exit 0 clean, 1 found,
@@ -117,7 +118,7 @@ fn main() -> std::process::ExitCode {
             Command::Simulate(cmd) => commands::simulate::run(cmd),
             Command::Bundle(cmd) => commands::bundle::run(cmd),
             Command::Vuln(cmd) => commands::vuln::run(cmd),
-            Command::Patch(cmd) => commands::patch::run(cmd),
+            Command::Patch(cmd) => commands::patch::run(cmd).await,
             Command::Quarantine(cmd) => commands::quarantine::run(cmd),
             Command::Backup(cmd) => commands::backup::run(cmd),
             Command::Scan(_) | Command::Audit(_) => {

@@ -6,7 +6,7 @@
 
 mod sqlite;
 
-use wardwatch_patch::Candidate;
+use wardwatch_patch::{Candidate, Installed};
 
 use crate::db::StoreResult;
 
@@ -16,4 +16,8 @@ pub trait PatchStore: Send + Sync {
     /// is not revoked, with its terminal's system and the installed package's
     /// architecture; `now` decides which accepted risks still hold.
     fn patch_candidates(&self, now: i64) -> StoreResult<Vec<Candidate>>;
+
+    /// Every distinct dpkg package version installed on a terminal that is not revoked,
+    /// with its terminal's system: the baseline a fetch compares dependencies with.
+    fn installed_versions(&self) -> StoreResult<Vec<Installed>>;
 }

@@ -1,6 +1,6 @@
 //! The plan's reading of the findings, in SQLite.
 
-use wardwatch_patch::Candidate;
+use wardwatch_patch::{Candidate, Installed};
 use wardwatch_proto::OsInfo;
 use wardwatch_vuln::matcher::Priority;
 
@@ -50,6 +50,29 @@ impl PatchStore for Store {
         rows.into_iter()
             .map(|(row, arch)| row.into_candidate(arch))
             .collect()
+    }
+
+    fn installed_versions(&self) -> StoreResult<Vec<Installed>> {
+        let conn = self.reader();
+        // Distinct per system, not per terminal: a few thousand rows for a fleet.
+        let mut stmt = conn
+            .prepare(
+                "SELECT DISTINCT json_extract(h.os_json, '$.os_id'),
+                        json_extract(h.os_json, '$.os_codename'), p.name, p.version
+                 FROM packages p JOIN hosts h ON h.id = p.host_id
+                 WHERE h.revoked_at IS NULL AND p.ecosystem = 'dpkg' AND h.os_json IS NOT NULL",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([], |r| {
+            Ok(Installed {
+                os_id: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                codename: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                name: r.get(2)?,
+                version: r.get(3)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| self.err(e))
     }
 }
 

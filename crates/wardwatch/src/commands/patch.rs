@@ -1,11 +1,13 @@
 //! `wardwatch patch plan`: the fleet's patch request, planned from the server's open
-//! findings, for a machine with internet to fetch (the fleet's `apt-offline set`).
+//! findings (the fleet's `apt-offline set`); `wardwatch patch fetch`, on a machine with
+//! internet: the packages it names, checked against Debian's signed indexes.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
+use wardwatch_patch::fetch::{FetchManifest, FetchOptions, Repository};
 use wardwatch_patch::{PatchRequest, PlanFilter};
 use wardwatch_server::patches::PatchStore;
 use wardwatch_vuln::matcher::Priority;
@@ -31,6 +33,30 @@ pub enum PatchCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// On a machine with internet: download what a request needs (the signed InRelease
+    /// of each suite, its Packages index, the .deb files and the dependencies the
+    /// terminals lack), each checked against the signed file above it. Run it again to
+    /// resume.
+    Fetch {
+        /// The request `patch plan` wrote.
+        #[arg(long)]
+        request: PathBuf,
+        /// The folder to fill (a subset of each mirror, Debian's files byte for byte).
+        #[arg(long)]
+        out: PathBuf,
+        /// A repository and its suites, `"URL SUITE…"`; `{codename}` stands for each
+        /// system's codename. Repeat for several. Default for Debian systems:
+        /// "http://deb.debian.org/debian {codename} {codename}-updates" and
+        /// "http://security.debian.org/debian-security {codename}-security".
+        #[arg(long = "repo", value_parser = Repository::parse)]
+        repositories: Vec<Repository>,
+        /// Archive components to read.
+        #[arg(long = "component", default_value = "main")]
+        components: Vec<String>,
+        /// The OpenPGP keyring whose keys sign the suites.
+        #[arg(long, default_value = "/usr/share/keyrings/debian-archive-keyring.gpg")]
+        keyring: PathBuf,
+    },
 }
 
 fn parse_priority(text: &str) -> Result<Priority, String> {
@@ -40,7 +66,7 @@ fn parse_priority(text: &str) -> Result<Priority, String> {
     })
 }
 
-pub fn run(command: PatchCommand) -> anyhow::Result<()> {
+pub async fn run(command: PatchCommand) -> anyhow::Result<()> {
     match command {
         PatchCommand::Plan {
             data,
@@ -51,16 +77,80 @@ pub fn run(command: PatchCommand) -> anyhow::Result<()> {
             let store = data.existing_store()?;
             let now = unix_now();
             let candidates = store.patch_candidates(now)?;
+            let installed = store.installed_versions()?;
             let filter = PlanFilter {
                 priority,
                 department,
             };
-            let request = wardwatch_patch::plan(&candidates, &filter, now);
+            let request = wardwatch_patch::plan(&candidates, &installed, &filter, now);
             write_new(&out, request.to_json().as_bytes())?;
             print_summary(&request, &out);
             Ok(())
         }
+        PatchCommand::Fetch {
+            request,
+            out,
+            repositories,
+            components,
+            keyring,
+        } => {
+            let bytes = std::fs::read(&request)
+                .with_context(|| format!("cannot read {}", request.display()))?;
+            let parsed = PatchRequest::parse(&bytes)
+                .with_context(|| format!("{} cannot be used", request.display()))?;
+            let repositories = if repositories.is_empty() {
+                anyhow::ensure!(
+                    parsed.systems.iter().all(|s| s.os_id == "debian"),
+                    "the request has systems other than Debian: name their repositories with --repo"
+                );
+                Repository::debian_defaults()
+            } else {
+                repositories
+            };
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
+            let options = FetchOptions {
+                repositories,
+                components,
+                keyring,
+                out: out.clone(),
+                now: unix_now(),
+            };
+            let manifest = wardwatch_patch::fetch::fetch(&parsed, &options).await?;
+            print_fetched(&manifest, &out);
+            Ok(())
+        }
     }
+}
+
+fn print_fetched(manifest: &FetchManifest, out: &Path) {
+    for system in &manifest.systems {
+        let suites: Vec<&str> = system.suites.iter().map(|(_, s)| s.as_str()).collect();
+        println!(
+            "{} {}: {} package(s) from {}",
+            system.os_id,
+            system.codename,
+            system.packages.len(),
+            suites.join(", ")
+        );
+        for p in &system.packages {
+            let why = if p.needed_by == "planned" {
+                String::new()
+            } else {
+                format!(" (needed by {})", p.needed_by)
+            };
+            println!("  {} {} {}{why}", p.name, p.version, p.arch);
+        }
+        for m in &system.missing {
+            println!("  missing: {} ({}): {}", m.name, m.arch, m.reason);
+        }
+    }
+    println!(
+        "{} bytes downloaded, {} file(s) already there and checked; manifest in {}",
+        manifest.bytes_downloaded,
+        manifest.files_kept,
+        out.join(wardwatch_patch::fetch::MANIFEST).display()
+    );
 }
 
 fn unix_now() -> i64 {

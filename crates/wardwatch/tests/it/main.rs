@@ -23,6 +23,7 @@ mod enrollment;
 mod forward;
 mod incidents_browser;
 mod malformed;
+mod patch_fetch;
 mod patch_plan;
 mod quarantine_attacks;
 mod response_actions;

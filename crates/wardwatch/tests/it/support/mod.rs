@@ -1,6 +1,7 @@
 //! Shared pieces of the integration tests.
 #![allow(dead_code)]
 
+pub mod aptrepo;
 pub mod console;
 pub mod group;
 pub mod harness;

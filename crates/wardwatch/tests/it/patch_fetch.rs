@@ -1,0 +1,268 @@
+//! `wardwatch patch fetch` against a signed repository served on 127.0.0.1: the planned
+//! upgrade and the dependency the terminals lack arrive checked, Debian's files byte for
+//! byte; an interrupted download resumes; an altered `.deb`, an altered `Packages` and an
+//! `InRelease` signed by a key outside the keyring are each refused, naming the file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Output;
+
+use crate::support::aptrepo::*;
+use crate::support::harness::*;
+use wardwatch_patch::fetch::FetchManifest;
+use wardwatch_patch::request::{
+    PackageNeed, PatchRequest, PlanFilterRecord, SystemNeed, REQUEST_FORMAT, REQUEST_KIND,
+};
+
+const SUITE: &str = "bookworm-security";
+
+/// Two versions of the vulnerable tool, the new one needing a library the terminals do
+/// not have at that version, and a dependency the terminals already meet.
+fn repository(work: &Path) -> AptRepo {
+    AptRepo::build(
+        work,
+        SUITE,
+        &[
+            TestPackage {
+                name: "ward-tool",
+                version: "1.0-1",
+                depends: "",
+            },
+            TestPackage {
+                name: "ward-tool",
+                version: "1.0-2",
+                depends: "ward-lib (>= 2.0-1), ward-base (>= 1.0)",
+            },
+            TestPackage {
+                name: "ward-lib",
+                version: "2.0-1",
+                depends: "",
+            },
+            TestPackage {
+                name: "ward-base",
+                version: "1.5-1",
+                depends: "",
+            },
+        ],
+    )
+}
+
+/// The request a plan would write for terminals with ward-tool 1.0-1, ward-lib 1.0-1 and
+/// ward-base 1.2-1 installed.
+fn request() -> PatchRequest {
+    PatchRequest {
+        kind: REQUEST_KIND.into(),
+        format: REQUEST_FORMAT,
+        made_at: 1_796_000_000,
+        filter: PlanFilterRecord {
+            priority: "other".into(),
+            department: None,
+        },
+        systems: vec![SystemNeed {
+            os_id: "debian".into(),
+            release: "12".into(),
+            codename: "bookworm".into(),
+            architectures: vec!["amd64".into()],
+            packages: vec![PackageNeed {
+                name: "ward-tool".into(),
+                arch: "amd64".into(),
+                source: "ward-tool".into(),
+                fixed_source_version: "1.0-2".into(),
+                installed: vec!["1.0-1".into()],
+                hosts: 2,
+                advisories: vec!["WW-2026-0001".into()],
+                priority: "exploited".into(),
+            }],
+            baseline: BTreeMap::from([
+                ("ward-tool".into(), "1.0-1".into()),
+                ("ward-lib".into(), "1.0-1".into()),
+                ("ward-base".into(), "1.2-1".into()),
+            ]),
+        }],
+        hosts: Vec::new(),
+        not_covered: Vec::new(),
+        end_of_life: Vec::new(),
+        without_fix: 0,
+    }
+}
+
+fn fetch(work: &Path, server: &FileServer, keyring: &Path) -> Output {
+    let request = work.join("request.json");
+    std::fs::write(&request, request_json()).unwrap();
+    let out = work.join("fetched");
+    wardwatch(&[
+        "patch",
+        "fetch",
+        "--request",
+        request.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--repo",
+        &format!("{} {{codename}}-security", server.url),
+        "--keyring",
+        keyring.to_str().unwrap(),
+    ])
+}
+
+fn request_json() -> String {
+    request().to_json()
+}
+
+fn manifest(work: &Path) -> FetchManifest {
+    serde_json::from_slice(&bytes(&work.join("fetched/fetched.json"))).unwrap()
+}
+
+const NEW_DEB: &str = "/pool/main/w/ward-tool/ward-tool_1.0-2_amd64.deb";
+
+#[test]
+fn the_upgrade_and_the_missing_dependency_arrive_checked_and_resume_after_a_cut() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = repository(tmp.path());
+    let server = FileServer::start(&repo.root);
+    let deb_len = bytes(&repo.root.join(NEW_DEB.trim_start_matches('/'))).len();
+    server.fault(NEW_DEB, Fault::CutAfter(deb_len / 2));
+
+    let cut = fetch(tmp.path(), &server, &repo.keyring);
+    assert!(!cut.status.success(), "{}", text(&cut));
+    assert!(
+        text(&cut).contains("ward-tool_1.0-2_amd64.deb") && text(&cut).contains("resume"),
+        "{}",
+        text(&cut)
+    );
+
+    let done = fetch(tmp.path(), &server, &repo.keyring);
+    assert!(done.status.success(), "{}", text(&done));
+    let resumed = server.requests.lock().unwrap().iter().any(|(path, range)| {
+        path == NEW_DEB && range.as_deref() == Some(&format!("bytes={}-", deb_len / 2))
+    });
+    assert!(resumed, "the second run asks for the rest only");
+
+    let m = manifest(tmp.path());
+    let got: Vec<(&str, &str, &str)> = m.systems[0]
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.needed_by.as_str()))
+        .collect();
+    // ward-base 1.2-1 on every terminal meets `>= 1.0`: not downloaded.
+    assert_eq!(
+        got,
+        [
+            ("ward-tool", "1.0-2", "planned"),
+            ("ward-lib", "2.0-1", "ward-tool")
+        ],
+        "{}",
+        text(&done)
+    );
+    assert!(m.systems[0].missing.is_empty());
+    // Byte for byte what the mirror holds, so the terminal can check Debian's signature.
+    let mirrored = tmp.path().join("fetched/repository-1");
+    for file in [
+        format!("dists/{SUITE}/InRelease"),
+        format!("dists/{SUITE}/main/binary-amd64/Packages.gz"),
+        NEW_DEB.trim_start_matches('/').to_string(),
+        "pool/main/w/ward-lib/ward-lib_2.0-1_amd64.deb".to_string(),
+    ] {
+        assert_eq!(
+            bytes(&mirrored.join(&file)),
+            bytes(&repo.root.join(&file)),
+            "{file}"
+        );
+    }
+    assert!(!mirrored
+        .join("pool/main/w/ward-tool/ward-tool_1.0-1_amd64.deb")
+        .exists());
+
+    // A third run downloads no package again.
+    let again = fetch(tmp.path(), &server, &repo.keyring);
+    assert!(again.status.success(), "{}", text(&again));
+    let m = manifest(tmp.path());
+    assert!(m.files_kept >= 3, "{}", text(&again));
+}
+
+#[test]
+fn altered_packages_and_indexes_and_foreign_signatures_are_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = repository(tmp.path());
+    let server = FileServer::start(&repo.root);
+
+    // A .deb whose bytes are not the ones the index gives.
+    let mut altered = bytes(&repo.root.join(NEW_DEB.trim_start_matches('/')));
+    let last = altered.len() - 1;
+    altered[last] ^= 0xff;
+    server.fault(NEW_DEB, Fault::Replace(altered));
+    let refused = fetch(tmp.path(), &server, &repo.keyring);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("ward-tool_1.0-2_amd64.deb is refused")
+            && text(&refused).contains("the signed index says"),
+        "{}",
+        text(&refused)
+    );
+    assert!(!tmp
+        .path()
+        .join("fetched/repository-1")
+        .join(NEW_DEB.trim_start_matches('/'))
+        .exists());
+    server.clear_faults();
+
+    // A Packages index that is not the one InRelease signs (in a new folder: the
+    // checked index of the run before would be kept).
+    let _ = std::fs::remove_dir_all(tmp.path().join("fetched"));
+    let packages = format!("/dists/{SUITE}/main/binary-amd64/Packages.gz");
+    let mut index = bytes(&repo.root.join(packages.trim_start_matches('/')));
+    index.push(0);
+    server.fault(&packages, Fault::Replace(index));
+    let refused = fetch(tmp.path(), &server, &repo.keyring);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("Packages.gz is refused"),
+        "{}",
+        text(&refused)
+    );
+    server.clear_faults();
+
+    // An InRelease signed by a key the keyring does not hold.
+    let other = tempfile::tempdir().unwrap();
+    let stranger = repository(other.path());
+    let refused = fetch(tmp.path(), &server, &stranger.keyring);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("InRelease: the signature does not verify"),
+        "{}",
+        text(&refused)
+    );
+    assert!(!tmp
+        .path()
+        .join(format!("fetched/repository-1/dists/{SUITE}/InRelease"))
+        .exists());
+
+    // With everything as signed, the same folder fills.
+    let done = fetch(tmp.path(), &server, &repo.keyring);
+    assert!(done.status.success(), "{}", text(&done));
+}
+
+#[test]
+fn a_hostile_request_is_refused_before_any_download() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut hostile = request();
+    hostile.systems[0].packages[0].name = "../../etc/cron.d/x".into();
+    let path = tmp.path().join("request.json");
+    std::fs::write(&path, hostile.to_json()).unwrap();
+    let run = wardwatch(&[
+        "patch",
+        "fetch",
+        "--request",
+        path.to_str().unwrap(),
+        "--out",
+        tmp.path().join("out").to_str().unwrap(),
+        "--repo",
+        "http://127.0.0.1:9 {codename}",
+    ]);
+    assert!(!run.status.success());
+    assert!(
+        text(&run).contains("systems[0].packages[0].name"),
+        "{}",
+        text(&run)
+    );
+    assert!(!tmp.path().join("out").exists());
+}
