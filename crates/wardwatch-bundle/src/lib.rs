@@ -11,7 +11,7 @@
 //!
 //! 1. `manifest.json`:
 //!    ```json
-//!    { "format": 1, "kind": "vuln-feed" | "signatures" | "policies",
+//!    { "format": 1, "kind": "vuln-feed" | "signatures" | "policies" | "patches",
 //!      "version": 7, "created": "2026-01-01T00:00:00Z", "expires": "2026-02-01T00:00:00Z",
 //!      "members": [ { "name": "rules/a.yar", "size": 1234, "sha256": "…64 hex…" } ] }
 //!    ```

@@ -24,6 +24,9 @@ pub enum Kind {
     Signatures,
     /// Configuration baselines and policies.
     Policies,
+    /// Debian packages for the terminals, with Debian's signed indexes
+    /// (`wardwatch patch fetch`): served to terminals file by file, never installed whole.
+    Patches,
 }
 
 impl Kind {
@@ -33,17 +36,19 @@ impl Kind {
             Kind::VulnFeed => "vuln-feed",
             Kind::Signatures => "signatures",
             Kind::Policies => "policies",
+            Kind::Patches => "patches",
         }
     }
 
-    /// Parses `vuln-feed`, `signatures` or `policies`.
+    /// Parses `vuln-feed`, `signatures`, `policies` or `patches`.
     pub fn parse(text: &str) -> Result<Kind, String> {
         match text {
             "vuln-feed" => Ok(Kind::VulnFeed),
             "signatures" => Ok(Kind::Signatures),
             "policies" => Ok(Kind::Policies),
+            "patches" => Ok(Kind::Patches),
             _ => Err(format!(
-                "{text:?} is not a bundle kind; use vuln-feed, signatures or policies"
+                "{text:?} is not a bundle kind; use vuln-feed, signatures, policies or patches"
             )),
         }
     }

@@ -6,7 +6,10 @@
 //! - `POST /api/v1/heartbeat` the agent is alive
 //! - `GET  /api/v1/bundles`   the installed offline bundles: each kind's version, its
 //!   exact signed manifest (base64) and minisign signature, for the agent to verify with
-//!   its own trusted keys before it fetches anything
+//!   its own trusted keys before it fetches anything; not the `patches` bundle, which a
+//!   terminal never installs whole
+//! - `GET  /api/v1/patches`   the `patches` bundle's offer (404 when none is installed):
+//!   the terminal verifies it the same way and fetches only the files its upgrades need
 //! - `GET  /api/v1/bundles/{kind}/members/{sha256}` one member's bytes, addressed by
 //!   their SHA-256, so an agent fetches only what changed
 //! - `POST /api/v1/bundles/status` the bundle versions the agent runs now
@@ -74,6 +77,7 @@ pub fn router(state: AgentApi) -> Router {
         .route("/api/v1/events", post(events))
         .route("/api/v1/heartbeat", post(heartbeat))
         .route("/api/v1/bundles", get(list_bundles))
+        .route("/api/v1/patches", get(patches_offer))
         .route("/api/v1/bundles/status", post(bundle_status))
         .route(
             "/api/v1/bundles/{kind}/members/{sha256}",
@@ -356,19 +360,37 @@ async fn list_bundles(
     let installed = tokio::task::spawn_blocking(move || shelf.all())
         .await?
         .map_err(storage_unavailable)?;
-    let b64 = base64::engine::general_purpose::STANDARD;
     Ok(Json(BundleListing {
         bundles: installed
             .iter()
-            .map(|b| BundleOffer {
-                kind: b.kind.as_str().to_string(),
-                version: b.manifest.version,
-                manifest_sha256: b.manifest_sha256.clone(),
-                manifest: b64.encode(&b.manifest_bytes),
-                signature: b.signature.clone(),
-            })
+            .filter(|b| b.kind != Kind::Patches)
+            .map(|b| offer_of(b))
             .collect(),
     }))
+}
+
+fn offer_of(b: &crate::bundles::InstalledBundle) -> BundleOffer {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    BundleOffer {
+        kind: b.kind.as_str().to_string(),
+        version: b.manifest.version,
+        manifest_sha256: b.manifest_sha256.clone(),
+        manifest: b64.encode(&b.manifest_bytes),
+        signature: b.signature.clone(),
+    }
+}
+
+async fn patches_offer(
+    State(state): State<AgentApi>,
+    _host: AuthenticatedHost,
+) -> Result<Json<BundleOffer>, ApiError> {
+    let shelf = state.bundles.clone();
+    let installed = tokio::task::spawn_blocking(move || shelf.get(Kind::Patches))
+        .await?
+        .map_err(storage_unavailable)?;
+    installed
+        .map(|b| Json(offer_of(&b)))
+        .ok_or_else(|| ApiError::not_found("no patches bundle is installed on the server"))
 }
 
 fn parse_sha256(text: &str) -> Option<[u8; 32]> {

@@ -227,7 +227,7 @@ mod tests {
         assert_eq!(status, StatusCode::OK, "{body}");
         let overview: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(overview["stale_after_days"], 30);
-        assert_eq!(overview["kinds"].as_array().map(Vec::len), Some(3));
+        assert_eq!(overview["kinds"].as_array().map(Vec::len), Some(4));
         assert!(overview["kinds"][0]["installed"].is_null());
     }
 

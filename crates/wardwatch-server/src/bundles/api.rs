@@ -22,6 +22,7 @@ use super::freshness::{is_stale, millis, stale_days, MAX_STALE_DAYS, STALE_DAYS_
 use super::{ImportError, ImportedBundle, KINDS};
 use crate::api_error::{blocking, parse_json, ApiError};
 use crate::auth::session::{require_json, ConsoleApi, Session};
+use wardwatch_bundle::Kind;
 
 /// Largest bundle the console accepts as an upload (2 GiB); larger ones are imported on
 /// the server with `wardwatch bundle import`.
@@ -125,7 +126,10 @@ fn overview(state: &ConsoleApi) -> Result<BundlesOverview, ApiError> {
             None => None,
             Some(b) => {
                 let m = &b.manifest;
-                current.insert(kind.as_str(), m.version);
+                // Terminals take single files of a patches bundle, never a version of it.
+                if kind != Kind::Patches {
+                    current.insert(kind.as_str(), m.version);
+                }
                 let record = i64::try_from(m.version)
                     .ok()
                     .map(|v| store.bundle_record(kind.as_str(), v))
@@ -145,7 +149,7 @@ fn overview(state: &ConsoleApi) -> Result<BundlesOverview, ApiError> {
             }
         };
         let (mut hosts_current, mut hosts_behind, mut hosts_not_reported) = (0, 0, 0);
-        if let Some(installed) = &view {
+        if let Some(installed) = view.as_ref().filter(|_| kind != Kind::Patches) {
             for h in &hosts {
                 match h.bundles.get(kind.as_str()) {
                     None => hosts_not_reported += 1,

@@ -53,13 +53,18 @@ const SIGNATURE_NAME: &str = "manifest.json.minisig";
 const STAGING_PREFIX: &str = ".staging-";
 
 /// Every kind of bundle, in the order the console shows them.
-pub const KINDS: [Kind; 3] = [Kind::VulnFeed, Kind::Signatures, Kind::Policies];
+pub const KINDS: [Kind; 4] = [
+    Kind::VulnFeed,
+    Kind::Signatures,
+    Kind::Policies,
+    Kind::Patches,
+];
 
 /// Fails to compile when the bundle crate gains a kind that [`KINDS`] lacks.
 #[allow(dead_code)]
 fn all_kinds_listed(kind: Kind) {
     match kind {
-        Kind::VulnFeed | Kind::Signatures | Kind::Policies => {}
+        Kind::VulnFeed | Kind::Signatures | Kind::Policies | Kind::Patches => {}
     }
 }
 
@@ -299,6 +304,8 @@ pub enum ImportError {
     Write { path: PathBuf, cause: io::Error },
     #[error("the vuln-feed bundle is signed, but its data cannot be used: {0}; nothing was installed, the previous feed stays active")]
     Feed(wardwatch_vuln::feed::FeedError),
+    #[error("the patches bundle is signed, but its content does not hold together: {0}; nothing was installed")]
+    Patches(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{kind} version {version} was installed in {}, but recording it in the database failed ({source}); it will be recorded at the next import or server start", dir.display())]
@@ -322,6 +329,7 @@ impl ImportError {
             ),
             ImportError::NoTrustedKeys { .. }
             | ImportError::Feed(_)
+            | ImportError::Patches(_)
             | ImportError::Changed { .. }
             | ImportError::VersionTooLarge { .. } => true,
             _ => false,
@@ -532,6 +540,10 @@ fn import_locked<S: BundleStore + AuditStore + ?Sized>(
     if kind == Kind::VulnFeed {
         // A feed the server could not match with must not replace one it can.
         crate::vuln::feed::load(staged.path(), manifest).map_err(ImportError::Feed)?;
+    }
+    if kind == Kind::Patches {
+        // Terminals fetch these files by what the fetch recorded: each must be there.
+        crate::patches::bundle::check(staged.path(), manifest).map_err(ImportError::Patches)?;
     }
     let installed =
         wardwatch_bundle::install_atomically(staged, &target).map_err(ImportError::Refused)?;

@@ -1,9 +1,10 @@
-//! Patches: the server's side of patching the isolated intranet. Today the plan: the
-//! open findings each terminal could close with an upgrade, read for
-//! `wardwatch_patch::plan` (`wardwatch patch plan` writes the request a connected
-//! machine fetches for). Serving `patches` bundles as an apt repository and the console
-//! view come next (see ARCHITECTURE.md).
+//! Patches: the server's side of patching the isolated intranet: the plan (the open
+//! findings each terminal could close with an upgrade, read for `wardwatch_patch::plan`),
+//! and the `patches` bundle's check at import (`bundle`); terminals fetch its files by
+//! SHA-256 from the agent API. Installing on the terminals and the console view come
+//! next (see ARCHITECTURE.md).
 
+pub mod bundle;
 mod sqlite;
 
 use wardwatch_patch::{Candidate, Installed};

@@ -37,7 +37,7 @@ pub enum BundleCommand {
     /// second person can rebuild and compare. Without a key (--unsigned) the bundle is
     /// signed later with `wardwatch bundle sign`.
     Build {
-        /// vuln-feed, signatures or policies.
+        /// vuln-feed, signatures, policies or patches (a `wardwatch patch fetch` folder).
         #[arg(long, value_parser = Kind::parse)]
         kind: Kind,
         /// Higher than every earlier bundle of this kind; terminals refuse anything else.

@@ -266,3 +266,133 @@ fn a_hostile_request_is_refused_before_any_download() {
     );
     assert!(!tmp.path().join("out").exists());
 }
+
+/// `bundle build --kind patches` over a fetch folder, signed with a key made here.
+fn build_patches_bundle(work: &Path, from: &Path, version: &str) -> std::path::PathBuf {
+    let key = work.join("publisher");
+    if !key.with_extension("key").exists() {
+        std::fs::write(work.join("pw"), "correct horse\n").unwrap();
+        succeeded(wardwatch(&[
+            "bundle",
+            "keygen",
+            "--out",
+            key.to_str().unwrap(),
+            "--password-file",
+            work.join("pw").to_str().unwrap(),
+        ]));
+    }
+    let out = work.join(format!("patches-{version}.wwb"));
+    succeeded(wardwatch(&[
+        "bundle",
+        "build",
+        "--kind",
+        "patches",
+        "--version",
+        version,
+        "--from",
+        from.to_str().unwrap(),
+        "--key",
+        key.with_extension("key").to_str().unwrap(),
+        "--password-file",
+        work.join("pw").to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    out
+}
+
+#[test]
+fn the_server_imports_the_fetch_as_a_patches_bundle_and_terminals_take_single_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = repository(tmp.path());
+    let mirror = FileServer::start(&repo.root);
+    let fetched = fetch(tmp.path(), &mirror, &repo.keyring);
+    assert!(fetched.status.success(), "{}", text(&fetched));
+
+    let data = tmp.path().join("server");
+    let server = TestServer::start(&data, 0, 0);
+    let data_arg = data.to_str().unwrap();
+    let bundle = build_patches_bundle(tmp.path(), &tmp.path().join("fetched"), "1");
+    succeeded(wardwatch(&[
+        "bundle",
+        "trust",
+        "add",
+        tmp.path().join("publisher.pub").to_str().unwrap(),
+        "--data",
+        data_arg,
+    ]));
+    succeeded(wardwatch(&[
+        "bundle",
+        "import",
+        bundle.to_str().unwrap(),
+        "--data",
+        data_arg,
+    ]));
+
+    let state = tmp.path().join("agent");
+    server.enrolled_agent(&state);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = {
+        let _guard = rt.enter();
+        agent_http(&state, true)
+    };
+    let get = |path: &str| -> (u16, Vec<u8>) {
+        rt.block_on(async {
+            let r = client
+                .get(format!("{}{path}", server.agent_url))
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+        })
+    };
+    // Not in the listing every agent installs from.
+    let (status, listing) = get("/api/v1/bundles");
+    assert_eq!(status, 200);
+    assert!(!String::from_utf8_lossy(&listing).contains("\"patches\""));
+    // Its own offer, and the .deb by its SHA-256.
+    let (status, offer) = get("/api/v1/patches");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&offer));
+    let offer: serde_json::Value = serde_json::from_slice(&offer).unwrap();
+    assert_eq!(offer["kind"], "patches");
+    let deb = bytes(&repo.root.join(NEW_DEB.trim_start_matches('/')));
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&deb));
+    let (status, body) = get(&format!("/api/v1/bundles/patches/members/{sha}"));
+    assert_eq!(status, 200);
+    assert_eq!(body, deb);
+
+    // A fetch folder whose record disagrees with its files is refused at import.
+    let lying = tmp.path().join("lying");
+    copy_tree(&tmp.path().join("fetched"), &lying);
+    let manifest = lying.join("fetched.json");
+    let text_before = String::from_utf8(bytes(&manifest)).unwrap();
+    std::fs::write(&manifest, text_before.replacen(&sha, &"0".repeat(64), 1)).unwrap();
+    let bundle = build_patches_bundle(tmp.path(), &lying, "2");
+    let refused = wardwatch(&[
+        "bundle",
+        "import",
+        bundle.to_str().unwrap(),
+        "--data",
+        data_arg,
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("ward-tool_1.0-2_amd64.deb is")
+            && text(&refused).contains("nothing was installed"),
+        "{}",
+        text(&refused)
+    );
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

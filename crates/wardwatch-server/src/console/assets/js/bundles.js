@@ -17,11 +17,12 @@
   var dataTable = ww.dataTable, loadingRow = ww.loadingRow, fillTable = ww.fillTable;
   var ELLIPSIS = ww.ELLIPSIS, DASH = ww.DASH, REFRESH_MS = ww.REFRESH_MS;
 
-  var BUNDLE_KINDS = ['vuln-feed', 'signatures', 'policies'];
+  var BUNDLE_KINDS = ['vuln-feed', 'signatures', 'policies', 'patches'];
   var BUNDLE_KIND_TITLES = {
     'vuln-feed': 'Vulnerability data',
     signatures: 'Malware signatures',
-    policies: 'Policies'
+    policies: 'Policies',
+    patches: 'Patches'
   };
   var BUNDLE_HISTORY_ROWS = 20;
 
@@ -146,7 +147,7 @@
 
     append(byId('app'), [
       el('div', { className: 'page-head' }, [el('h1', null, 'Bundles')]),
-      el('p', { className: 'muted' }, 'Signed offline bundles carry vulnerability data, malware signatures and policies into the hospital network. ' +
+      el('p', { className: 'muted' }, 'Signed offline bundles carry vulnerability data, malware signatures, policies and patches into the hospital network. ' +
         'Each is checked completely (trusted signature, newer than what is installed, not expired, every file) before it is installed; agents fetch it from this server.'),
       warnings,
       el('div', { className: 'bundle-section' }, [el('h2', null, 'Installed'), el('div', { className: 'table-wrap' }, installed.table)]),
