@@ -14,6 +14,7 @@ pub mod enroll;
 pub mod fetch;
 pub mod isolation;
 pub mod kill;
+pub mod patches;
 pub mod run;
 pub mod scan_service;
 pub mod smb_block;

@@ -118,6 +118,7 @@ pub const RULES: &[Rule] = &[
             "wardwatch-guard",
             "wardwatch-scan",
             "wardwatch-backup",
+            "wardwatch-patch",
         ],
         never_links: &["axum", "argon2"],
         why: "the terminal side: talks to the server only through the contract in wardwatch-proto",

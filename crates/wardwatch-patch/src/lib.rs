@@ -22,3 +22,8 @@ pub mod request;
 
 pub use plan::{plan, Candidate, Installed, PlanFilter};
 pub use request::{PatchRequest, RequestError};
+
+/// Two Debian versions in dpkg's order; `None` when either does not parse.
+pub fn dpkg_order(a: &str, b: &str) -> Option<std::cmp::Ordering> {
+    wardwatch_vuln::version::Scheme::Dpkg.compare(a, b).ok()
+}

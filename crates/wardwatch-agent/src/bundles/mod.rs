@@ -449,6 +449,44 @@ impl BundleSync {
         Ok(())
     }
 
+    /// The server's `patches` bundle, checked as every bundle is (a key this agent
+    /// trusts, validity); `None` when the server has none.
+    pub async fn patches_manifest(&self) -> Result<Option<Manifest>, FetchError> {
+        let response = self
+            .client
+            .call(reqwest::Method::GET, "/api/v1/patches")
+            .send()
+            .await
+            .map_err(|e| FetchError::Transient(crate::error_chain(&e)))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(failure(response).await);
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| FetchError::Transient(crate::error_chain(&e)))?;
+        let offer: BundleOffer =
+            serde_json::from_slice(&bytes).map_err(|e| FetchError::BadListing(e.to_string()))?;
+        let store = self.store.clone();
+        blocking(move || store.create()).await?;
+        let trusted = load_trusted_keys(&self.state)?;
+        let verified = self.verify_offer(&offer, Kind::Patches, None, &trusted)?;
+        Ok(Some(verified.manifest))
+    }
+
+    /// One member of the `patches` bundle, fetched unless already held and checked
+    /// against the signed manifest; returns where it is kept.
+    pub async fn patches_member(&self, member: &Member) -> Result<PathBuf, FetchError> {
+        let (store, m) = (self.store.clone(), member.clone());
+        if !blocking(move || Ok(store.has(&m))).await? {
+            self.fetch_member(Kind::Patches, member).await?;
+        }
+        Ok(self.store.object_path(&member.sha256))
+    }
+
     async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, FetchError> {
         let response = self
             .client

@@ -65,6 +65,23 @@ pub enum AgentCommand {
         #[command(flatten)]
         tuning: RunTuning,
     },
+    /// Install this terminal's upgrades from the server's patches bundle: only the files
+    /// it needs, Debian's signatures checked again by apt, packages upgraded and never
+    /// removed, a dry run first.
+    Patch {
+        #[command(flatten)]
+        state: StateArg,
+        /// Upgrade the system laid out in this folder (with `dpkg --root`) instead of
+        /// this machine: for trials.
+        #[arg(long)]
+        root: Option<PathBuf>,
+        /// The keys apt checks the suites' signatures with.
+        #[arg(long, default_value = "/usr/share/keyrings/debian-archive-keyring.gpg")]
+        keyring: PathBuf,
+        /// Stop after apt's dry run and print what would be upgraded.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Show the enrollment and the spool.
     Status {
         #[command(flatten)]
@@ -343,6 +360,39 @@ pub async fn run(command: AgentCommand) -> anyhow::Result<()> {
                 let _ = stop.send(true);
             });
             wardwatch_agent::run::run(&state.dir(), tuning.options(), stopped).await?;
+            Ok(())
+        }
+        AgentCommand::Patch {
+            state,
+            root,
+            keyring,
+            dry_run,
+        } => {
+            let dir = state.dir();
+            let enrollment = dir.load_enrollment()?;
+            let client =
+                wardwatch_agent::client::ServerClient::from_state(&dir, &enrollment.server_url)?;
+            let sync = wardwatch_agent::bundles::BundleSync::new(&dir, client);
+            let options = wardwatch_agent::patches::PatchOptions {
+                root,
+                keyring,
+                dry_run,
+            };
+            let report = wardwatch_agent::patches::install(&sync, &dir, &options).await?;
+            if report.upgrades.is_empty() {
+                println!("nothing to upgrade on this terminal");
+            }
+            for u in &report.upgrades {
+                let verb = if report.dry_run {
+                    "would upgrade"
+                } else {
+                    "upgraded"
+                };
+                println!("{verb} {} {} -> {}", u.name, u.from, u.to);
+            }
+            if report.reboot_required {
+                println!("the system asks for a reboot");
+            }
             Ok(())
         }
         AgentCommand::Status { state } => {

@@ -43,6 +43,17 @@ fn repository(work: &Path) -> AptRepo {
                 version: "1.5-1",
                 depends: "",
             },
+            // What the terminals have.
+            TestPackage {
+                name: "ward-lib",
+                version: "1.0-1",
+                depends: "",
+            },
+            TestPackage {
+                name: "ward-base",
+                version: "1.2-1",
+                depends: "",
+            },
         ],
     )
 }
@@ -395,4 +406,207 @@ fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// A folder laid out as a Debian 12 system with the old packages installed by dpkg.
+fn old_system(work: &Path, repo: &AptRepo) -> std::path::PathBuf {
+    let root = work.join("terminal-root");
+    for d in [
+        "var/lib/dpkg/info",
+        "var/lib/dpkg/updates",
+        "var/lib/dpkg/triggers",
+        "var/cache/apt/archives/partial",
+        "var/lib/apt/lists/partial",
+        "var/log/apt",
+        "etc/apt/apt.conf.d",
+        "etc/apt/preferences.d",
+        "etc/apt/sources.list.d",
+    ] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::write(root.join("var/lib/dpkg/status"), "").unwrap();
+    std::fs::write(root.join("var/lib/dpkg/available"), "").unwrap();
+    std::fs::write(
+        root.join("etc/os-release"),
+        "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n",
+    )
+    .unwrap();
+    let status = std::process::Command::new("dpkg")
+        .arg(format!("--root={}", root.display()))
+        .arg("-i")
+        .args(
+            [
+                "ward-tool/ward-tool_1.0-1_amd64.deb",
+                "ward-lib/ward-lib_1.0-1_amd64.deb",
+                "ward-base/ward-base_1.2-1_amd64.deb",
+            ]
+            .map(|deb| repo.root.join("pool/main/w").join(deb)),
+        )
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", text(&status));
+    root
+}
+
+/// What the terminal has before the upgrade.
+fn before() -> Vec<(String, String)> {
+    [
+        ("ward-base", "1.2-1"),
+        ("ward-lib", "1.0-1"),
+        ("ward-tool", "1.0-1"),
+    ]
+    .map(|(p, v)| (p.to_string(), v.to_string()))
+    .to_vec()
+}
+
+/// Installed packages as dpkg itself reports them.
+fn installed(root: &Path) -> Vec<(String, String)> {
+    let out = std::process::Command::new("dpkg-query")
+        .arg(format!(
+            "--admindir={}",
+            root.join("var/lib/dpkg").display()
+        ))
+        .args(["-W", "-f", "${db:Status-Abbrev} ${Package} ${Version}\n"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let mut list: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("ii"))
+        .filter_map(|l| {
+            let mut w = l.split_whitespace().skip(1);
+            Some((w.next()?.to_string(), w.next()?.to_string()))
+        })
+        .collect();
+    list.sort();
+    list
+}
+
+#[test]
+fn a_terminal_installs_its_upgrade_from_the_bundle_and_a_file_debian_did_not_sign_changes_nothing()
+{
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = repository(tmp.path());
+    let mirror = FileServer::start(&repo.root);
+    let fetched = fetch(tmp.path(), &mirror, &repo.keyring);
+    assert!(fetched.status.success(), "{}", text(&fetched));
+
+    let data = tmp.path().join("server");
+    let server = TestServer::start(&data, 0, 0);
+    let data_arg = data.to_str().unwrap();
+    let bundle = build_patches_bundle(tmp.path(), &tmp.path().join("fetched"), "1");
+    let publisher = tmp.path().join("publisher.pub");
+    succeeded(wardwatch(&[
+        "bundle",
+        "trust",
+        "add",
+        publisher.to_str().unwrap(),
+        "--data",
+        data_arg,
+    ]));
+    succeeded(wardwatch(&[
+        "bundle",
+        "import",
+        bundle.to_str().unwrap(),
+        "--data",
+        data_arg,
+    ]));
+    let state = tmp.path().join("agent");
+    server.enrolled_agent(&state);
+    std::fs::create_dir_all(state.join("trusted-keys")).unwrap();
+    std::fs::copy(&publisher, state.join("trusted-keys/publisher.pub")).unwrap();
+    let root = old_system(tmp.path(), &repo);
+    assert_eq!(installed(&root), before());
+
+    let patch = |extra: &[&str]| {
+        let mut args = vec![
+            "agent",
+            "patch",
+            "--state",
+            state.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+            "--keyring",
+            repo.keyring.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        wardwatch(&args)
+    };
+    // The dry run says what would change and changes nothing.
+    let dry = patch(&["--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry));
+    assert!(
+        text(&dry).contains("would upgrade ward-tool 1.0-1 -> 1.0-2"),
+        "{}",
+        text(&dry)
+    );
+    assert_eq!(installed(&root), before());
+
+    let done = patch(&[]);
+    assert!(done.status.success(), "{}", text(&done));
+    assert!(
+        text(&done).contains("upgraded ward-tool 1.0-1 -> 1.0-2"),
+        "{}",
+        text(&done)
+    );
+    assert_eq!(
+        installed(&root),
+        [
+            ("ward-base", "1.2-1"),
+            ("ward-lib", "2.0-1"),
+            ("ward-tool", "1.0-2")
+        ]
+        .map(|(p, v)| (p.to_string(), v.to_string()))
+        .to_vec()
+    );
+    assert_eq!(
+        String::from_utf8(bytes(&root.join("usr/share/doc/ward-tool/README"))).unwrap(),
+        "ward-tool 1.0-2\n"
+    );
+    let again = patch(&[]);
+    assert!(
+        text(&again).contains("nothing to upgrade"),
+        "{}",
+        text(&again)
+    );
+
+    // A publisher's folder whose .deb and record agree with each other but not with
+    // Debian's signed index: the server takes the bundle, apt on the terminal does not.
+    let root = {
+        let _ = std::fs::remove_dir_all(&root);
+        old_system(tmp.path(), &repo)
+    };
+    let forged = tmp.path().join("forged");
+    copy_tree(&tmp.path().join("fetched"), &forged);
+    let deb = forged
+        .join("repository-1")
+        .join(NEW_DEB.trim_start_matches('/'));
+    let original = bytes(&deb);
+    let mut changed = original.clone();
+    changed.extend_from_slice(b"\n");
+    std::fs::write(&deb, &changed).unwrap();
+    let old_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&original));
+    let new_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&changed));
+    let record = String::from_utf8(bytes(&forged.join("fetched.json"))).unwrap();
+    let record = record.replace(&old_sha, &new_sha).replace(
+        &format!("\"size\": {}", original.len()),
+        &format!("\"size\": {}", changed.len()),
+    );
+    std::fs::write(forged.join("fetched.json"), record).unwrap();
+    let bundle = build_patches_bundle(tmp.path(), &forged, "2");
+    succeeded(wardwatch(&[
+        "bundle",
+        "import",
+        bundle.to_str().unwrap(),
+        "--data",
+        data_arg,
+    ]));
+    let refused = patch(&[]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("ward-tool_1.0-2_amd64.deb"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(installed(&root), before());
 }
