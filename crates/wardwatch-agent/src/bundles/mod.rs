@@ -452,24 +452,12 @@ impl BundleSync {
     /// The server's `patches` bundle, checked as every bundle is (a key this agent
     /// trusts, validity); `None` when the server has none.
     pub async fn patches_manifest(&self) -> Result<Option<Manifest>, FetchError> {
-        let response = self
-            .client
-            .call(reqwest::Method::GET, "/api/v1/patches")
-            .send()
-            .await
-            .map_err(|e| FetchError::Transient(crate::error_chain(&e)))?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
+        let Some(offer) = self
+            .fetch_json::<BundleOffer>("/api/v1/patches", true)
+            .await?
+        else {
             return Ok(None);
-        }
-        if !response.status().is_success() {
-            return Err(failure(response).await);
-        }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| FetchError::Transient(crate::error_chain(&e)))?;
-        let offer: BundleOffer =
-            serde_json::from_slice(&bytes).map_err(|e| FetchError::BadListing(e.to_string()))?;
+        };
         let store = self.store.clone();
         blocking(move || store.create()).await?;
         let trusted = load_trusted_keys(&self.state)?;
@@ -488,12 +476,26 @@ impl BundleSync {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, FetchError> {
+        self.fetch_json(path, false)
+            .await?
+            .ok_or_else(|| FetchError::BadListing(format!("{path} answered nothing")))
+    }
+
+    /// GET of a JSON body; `None` on 404 when `missing_ok`.
+    async fn fetch_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        missing_ok: bool,
+    ) -> Result<Option<T>, FetchError> {
         let response = self
             .client
             .call(reqwest::Method::GET, path)
             .send()
             .await
             .map_err(|e| FetchError::Transient(crate::error_chain(&e)))?;
+        if missing_ok && response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
         if !response.status().is_success() {
             return Err(failure(response).await);
         }
@@ -501,7 +503,9 @@ impl BundleSync {
             .bytes()
             .await
             .map_err(|e| FetchError::Transient(crate::error_chain(&e)))?;
-        serde_json::from_slice(&bytes).map_err(|e| FetchError::BadListing(e.to_string()))
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| FetchError::BadListing(e.to_string()))
     }
 }
 

@@ -312,36 +312,54 @@ fn build_patches_bundle(work: &Path, from: &Path, version: &str) -> std::path::P
     out
 }
 
-#[test]
-fn the_server_imports_the_fetch_as_a_patches_bundle_and_terminals_take_single_files() {
-    let tmp = tempfile::tempdir().unwrap();
-    let repo = repository(tmp.path());
+/// The fetch of [`repository`] signed as patches bundle 1, imported by a server that
+/// trusts its publisher, and an enrolled terminal: (server, its data folder, the
+/// terminal's state folder, the publisher's public key).
+fn server_with_patches(
+    work: &Path,
+    repo: &AptRepo,
+) -> (
+    TestServer,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    std::path::PathBuf,
+) {
     let mirror = FileServer::start(&repo.root);
-    let fetched = fetch(tmp.path(), &mirror, &repo.keyring);
+    let fetched = fetch(work, &mirror, &repo.keyring);
     assert!(fetched.status.success(), "{}", text(&fetched));
-
-    let data = tmp.path().join("server");
+    let data = work.join("server");
     let server = TestServer::start(&data, 0, 0);
-    let data_arg = data.to_str().unwrap();
-    let bundle = build_patches_bundle(tmp.path(), &tmp.path().join("fetched"), "1");
+    let bundle = build_patches_bundle(work, &work.join("fetched"), "1");
+    let publisher = work.join("publisher.pub");
     succeeded(wardwatch(&[
         "bundle",
         "trust",
         "add",
-        tmp.path().join("publisher.pub").to_str().unwrap(),
+        publisher.to_str().unwrap(),
         "--data",
-        data_arg,
+        data.to_str().unwrap(),
     ]));
-    succeeded(wardwatch(&[
+    import(&data, &bundle);
+    let state = work.join("agent");
+    server.enrolled_agent(&state);
+    (server, data, state, publisher)
+}
+
+fn import(data: &Path, bundle: &Path) -> Output {
+    wardwatch(&[
         "bundle",
         "import",
         bundle.to_str().unwrap(),
         "--data",
-        data_arg,
-    ]));
+        data.to_str().unwrap(),
+    ])
+}
 
-    let state = tmp.path().join("agent");
-    server.enrolled_agent(&state);
+#[test]
+fn the_server_imports_the_fetch_as_a_patches_bundle_and_terminals_take_single_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = repository(tmp.path());
+    let (server, data, state, _) = server_with_patches(tmp.path(), &repo);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = {
         let _guard = rt.enter();
@@ -379,13 +397,7 @@ fn the_server_imports_the_fetch_as_a_patches_bundle_and_terminals_take_single_fi
     let text_before = String::from_utf8(bytes(&manifest)).unwrap();
     std::fs::write(&manifest, text_before.replacen(&sha, &"0".repeat(64), 1)).unwrap();
     let bundle = build_patches_bundle(tmp.path(), &lying, "2");
-    let refused = wardwatch(&[
-        "bundle",
-        "import",
-        bundle.to_str().unwrap(),
-        "--data",
-        data_arg,
-    ]);
+    let refused = import(&data, &bundle);
     assert!(!refused.status.success());
     assert!(
         text(&refused).contains("ward-tool_1.0-2_amd64.deb is")
@@ -487,32 +499,7 @@ fn a_terminal_installs_its_upgrade_from_the_bundle_and_a_file_debian_did_not_sig
 {
     let tmp = tempfile::tempdir().unwrap();
     let repo = repository(tmp.path());
-    let mirror = FileServer::start(&repo.root);
-    let fetched = fetch(tmp.path(), &mirror, &repo.keyring);
-    assert!(fetched.status.success(), "{}", text(&fetched));
-
-    let data = tmp.path().join("server");
-    let server = TestServer::start(&data, 0, 0);
-    let data_arg = data.to_str().unwrap();
-    let bundle = build_patches_bundle(tmp.path(), &tmp.path().join("fetched"), "1");
-    let publisher = tmp.path().join("publisher.pub");
-    succeeded(wardwatch(&[
-        "bundle",
-        "trust",
-        "add",
-        publisher.to_str().unwrap(),
-        "--data",
-        data_arg,
-    ]));
-    succeeded(wardwatch(&[
-        "bundle",
-        "import",
-        bundle.to_str().unwrap(),
-        "--data",
-        data_arg,
-    ]));
-    let state = tmp.path().join("agent");
-    server.enrolled_agent(&state);
+    let (_server, data, state, publisher) = server_with_patches(tmp.path(), &repo);
     std::fs::create_dir_all(state.join("trusted-keys")).unwrap();
     std::fs::copy(&publisher, state.join("trusted-keys/publisher.pub")).unwrap();
     let root = old_system(tmp.path(), &repo);
@@ -594,13 +581,7 @@ fn a_terminal_installs_its_upgrade_from_the_bundle_and_a_file_debian_did_not_sig
     );
     std::fs::write(forged.join("fetched.json"), record).unwrap();
     let bundle = build_patches_bundle(tmp.path(), &forged, "2");
-    succeeded(wardwatch(&[
-        "bundle",
-        "import",
-        bundle.to_str().unwrap(),
-        "--data",
-        data_arg,
-    ]));
+    succeeded(import(&data, &bundle));
     let refused = patch(&[]);
     assert!(!refused.status.success(), "{}", text(&refused));
     assert!(
