@@ -32,6 +32,8 @@ pub struct CommandContext {
     pub quarantine: bool,
     /// The client restores from backups go through; `None`: not connected.
     pub backup_client: Option<crate::client::ServerClient>,
+    /// How `patch.install` runs apt.
+    pub patches: crate::patches::PatchOptions,
 }
 
 /// Runs one command. `emit` receives the alert and audit events to spool. The error is a
@@ -125,6 +127,38 @@ pub fn run_command(
                 detail: result.clone(),
             }));
             tracing::warn!(address = %args.address, action, "file-server client block changed on request of the console");
+            Ok(result)
+        }
+        Command::PatchInstall(args) => {
+            let client = context
+                .backup_client
+                .clone()
+                .ok_or("this agent is not connected to a server to take patches from")?;
+            let runtime = tokio::runtime::Handle::try_current()
+                .map_err(|_| "no runtime to reach the server on".to_string())?;
+            let options = crate::patches::PatchOptions {
+                dry_run: args.dry_run,
+                ..context.patches.clone()
+            };
+            let sync = crate::bundles::BundleSync::new(&context.state, client);
+            let report = runtime
+                .block_on(crate::patches::install(&sync, &context.state, &options))
+                .map_err(|e| e.to_string())?;
+            let result = serde_json::to_value(&report).map_err(|e| e.to_string())?;
+            if !report.dry_run {
+                emit(EventBody::Action(wardwatch_proto::HostAction {
+                    action: "patch.install".into(),
+                    target: format!("{} package(s)", report.upgrades.len()),
+                    actor: ACTOR.into(),
+                    detail: result.clone(),
+                }));
+            }
+            tracing::info!(
+                upgrades = report.upgrades.len(),
+                dry_run = report.dry_run,
+                reboot_required = report.reboot_required,
+                "patches installed on request of the console"
+            );
             Ok(result)
         }
         Command::IsolateConfirm(_) => {
@@ -427,6 +461,7 @@ mod tests {
             sources: Some(SignatureSources::default()),
             quarantine: true,
             backup_client: None,
+            patches: crate::patches::PatchOptions::default(),
         };
         let stop = AtomicBool::new(false);
         let mut events = Vec::new();

@@ -24,6 +24,9 @@ use crate::state::StateDir;
 /// Largest `fetched.json` read.
 const MAX_FETCH_MANIFEST: u64 = 64 << 20;
 
+/// Debian's archive keyring, as the `debian-archive-keyring` package installs it.
+pub const DEBIAN_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
 /// How to install.
 #[derive(Debug, Clone)]
 pub struct PatchOptions {
@@ -34,6 +37,16 @@ pub struct PatchOptions {
     pub keyring: PathBuf,
     /// Stop after apt's dry run.
     pub dry_run: bool,
+}
+
+impl Default for PatchOptions {
+    fn default() -> Self {
+        PatchOptions {
+            root: None,
+            keyring: PathBuf::from(DEBIAN_KEYRING),
+            dry_run: false,
+        }
+    }
 }
 
 /// One package upgraded (or, in a dry run, to be upgraded).

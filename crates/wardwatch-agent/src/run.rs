@@ -46,6 +46,8 @@ pub struct RunOptions {
     pub scheduled: Option<crate::scan_service::ScheduledConfig>,
     /// Scheduled backups to the server, when there are paths to back up.
     pub backup: Option<crate::backup::BackupConfig>,
+    /// How `patch.install` commands run apt (keyring, root).
+    pub patches: crate::patches::PatchOptions,
 }
 
 impl Default for RunOptions {
@@ -62,6 +64,7 @@ impl Default for RunOptions {
             on_access: crate::scan_service::OnAccessConfig::default(),
             scheduled: None,
             backup: None,
+            patches: crate::patches::PatchOptions::default(),
         }
     }
 }
@@ -272,6 +275,7 @@ fn command_context(
             .or_else(|| scheduled.and_then(|s| s.sources.clone())),
         quarantine: options.on_access.quarantine || scheduled.is_some_and(|s| s.quarantine),
         backup_client: Some(client.clone()),
+        patches: options.patches.clone(),
     }
 }
 

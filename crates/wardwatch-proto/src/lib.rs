@@ -339,6 +339,18 @@ pub enum Command {
     /// Open them to that client again.
     #[serde(rename = "smb.unblock")]
     SmbUnblock(SmbBlockArgs),
+    /// Install this terminal's upgrades from the server's `patches` bundle now.
+    #[serde(rename = "patch.install")]
+    PatchInstall(PatchInstallArgs),
+}
+
+/// Arguments of [`Command::PatchInstall`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchInstallArgs {
+    /// Only apt's dry run: say what would be upgraded, change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// Arguments of [`Command::SmbBlock`] and [`Command::SmbUnblock`]: the client's address
@@ -401,11 +413,12 @@ pub enum CommandKind {
     FetchFile,
     SmbBlock,
     SmbUnblock,
+    PatchInstall,
 }
 
 impl CommandKind {
     /// Every kind, in the order a person is told them.
-    pub const ALL: [CommandKind; 12] = [
+    pub const ALL: [CommandKind; 13] = [
         CommandKind::Scan,
         CommandKind::QuarantineRestore,
         CommandKind::QuarantineDelete,
@@ -418,6 +431,7 @@ impl CommandKind {
         CommandKind::FetchFile,
         CommandKind::SmbBlock,
         CommandKind::SmbUnblock,
+        CommandKind::PatchInstall,
     ];
 
     /// The `kind` string on the wire.
@@ -435,6 +449,7 @@ impl CommandKind {
             Self::FetchFile => "file.fetch",
             Self::SmbBlock => "smb.block",
             Self::SmbUnblock => "smb.unblock",
+            Self::PatchInstall => "patch.install",
         }
     }
 
@@ -466,6 +481,7 @@ impl Command {
             Self::FetchFile(_) => CommandKind::FetchFile,
             Self::SmbBlock(_) => CommandKind::SmbBlock,
             Self::SmbUnblock(_) => CommandKind::SmbUnblock,
+            Self::PatchInstall(_) => CommandKind::PatchInstall,
         }
     }
 
@@ -483,6 +499,7 @@ impl Command {
             Self::Kill(args) => serde_json::to_value(args),
             Self::FetchFile(args) => serde_json::to_value(args),
             Self::SmbBlock(args) | Self::SmbUnblock(args) => serde_json::to_value(args),
+            Self::PatchInstall(args) => serde_json::to_value(args),
         };
         // Plain structs of strings always serialise.
         args.unwrap_or_default()
@@ -753,6 +770,7 @@ mod tests {
                 address: "fd00::41".parse().unwrap(),
                 port: Some(445),
             }),
+            Command::PatchInstall(PatchInstallArgs { dry_run: true }),
         ];
         assert_eq!(commands.len(), CommandKind::ALL.len());
         for (command, kind) in commands.iter().zip(CommandKind::ALL) {

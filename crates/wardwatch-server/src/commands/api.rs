@@ -120,6 +120,12 @@ pub fn validate_command(kind: &str, args: &Value) -> Result<Command, String> {
                 Command::IsolateRelease(none)
             })
         }
+        CommandKind::PatchInstall => {
+            let args: wardwatch_proto::PatchInstallArgs =
+                serde_json::from_value(Value::Object(fields.clone()))
+                    .map_err(|e| format!("patch.install takes only dry_run (true or false): {e}"))?;
+            Ok(Command::PatchInstall(args))
+        }
         CommandKind::BackupRestoreSnapshot => Err(
             "a restore of a snapshot is checked against the snapshots the server keeps: use the Backups page's Restore button (POST /api/hosts/{id}/backup/restore)"
                 .into(),
@@ -267,7 +273,7 @@ mod tests {
         let unknown = validate_command("reboot", &json!({})).unwrap_err();
         assert_eq!(
             unknown,
-            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete, backup.restore, backup.restore-snapshot, isolate, isolate.confirm, isolate.release, process.kill, file.fetch, smb.block or smb.unblock"
+            "unknown command kind \"reboot\": use scan, quarantine.restore, quarantine.delete, backup.restore, backup.restore-snapshot, isolate, isolate.confirm, isolate.release, process.kill, file.fetch, smb.block, smb.unblock or patch.install"
         );
         assert_eq!(
             validate_command("smb.block", &json!({ "address": "10.20.3.41" })).unwrap(),

@@ -34,6 +34,9 @@ impl StateArg {
 }
 
 #[derive(Subcommand, Debug)]
+// Parsed once at start and moved into its command: the size of the largest variant costs
+// nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum AgentCommand {
     /// Enroll this terminal with a server, using a one-time token.
     Enroll {
@@ -76,7 +79,7 @@ pub enum AgentCommand {
         #[arg(long)]
         root: Option<PathBuf>,
         /// The keys apt checks the suites' signatures with.
-        #[arg(long, default_value = "/usr/share/keyrings/debian-archive-keyring.gpg")]
+        #[arg(long, default_value = wardwatch_agent::patches::DEBIAN_KEYRING)]
         keyring: PathBuf,
         /// Stop after apt's dry run and print what would be upgraded.
         #[arg(long)]
@@ -130,6 +133,13 @@ pub struct RunTuning {
     /// server trusts.
     #[arg(long = "trusted-key")]
     pub trusted_keys: Vec<PathBuf>,
+    /// The keys apt checks the suites of patches with (`patch.install` commands).
+    #[arg(long, default_value = wardwatch_agent::patches::DEBIAN_KEYRING)]
+    pub patch_keyring: PathBuf,
+    /// Upgrade the system laid out in this folder instead of this machine, for
+    /// trials of `patch.install`.
+    #[arg(long)]
+    pub patch_root: Option<PathBuf>,
 }
 
 /// The ransomware guard inside the agent (`agent run` and `up`).
@@ -298,6 +308,11 @@ impl RunTuning {
             on_access: self.scan.options(),
             scheduled: self.scan.scheduled(),
             backup: self.backup.config(),
+            patches: wardwatch_agent::patches::PatchOptions {
+                root: self.patch_root.clone(),
+                keyring: self.patch_keyring.clone(),
+                dry_run: false,
+            },
         }
     }
 }

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Output;
 
 use crate::support::aptrepo::*;
+use crate::support::console::Console;
 use crate::support::harness::*;
 use wardwatch_patch::fetch::FetchManifest;
 use wardwatch_patch::request::{
@@ -312,18 +313,17 @@ fn build_patches_bundle(work: &Path, from: &Path, version: &str) -> std::path::P
     out
 }
 
-/// The fetch of [`repository`] signed as patches bundle 1, imported by a server that
-/// trusts its publisher, and an enrolled terminal: (server, its data folder, the
-/// terminal's state folder, the publisher's public key).
-fn server_with_patches(
-    work: &Path,
-    repo: &AptRepo,
-) -> (
-    TestServer,
-    std::path::PathBuf,
-    std::path::PathBuf,
-    std::path::PathBuf,
-) {
+/// A server holding the fetch of [`repository`] as patches bundle 1 and an enrolled
+/// terminal that trusts its publisher.
+struct PatchSetup {
+    server: TestServer,
+    data: std::path::PathBuf,
+    /// The terminal's state folder, and its host id.
+    state: std::path::PathBuf,
+    host: String,
+}
+
+fn server_with_patches(work: &Path, repo: &AptRepo) -> PatchSetup {
     let mirror = FileServer::start(&repo.root);
     let fetched = fetch(work, &mirror, &repo.keyring);
     assert!(fetched.status.success(), "{}", text(&fetched));
@@ -341,8 +341,15 @@ fn server_with_patches(
     ]));
     import(&data, &bundle);
     let state = work.join("agent");
-    server.enrolled_agent(&state);
-    (server, data, state, publisher)
+    let host = server.enrolled_agent(&state);
+    std::fs::create_dir_all(state.join("trusted-keys")).unwrap();
+    std::fs::copy(&publisher, state.join("trusted-keys/publisher.pub")).unwrap();
+    PatchSetup {
+        server,
+        data,
+        state,
+        host,
+    }
 }
 
 fn import(data: &Path, bundle: &Path) -> Output {
@@ -359,7 +366,12 @@ fn import(data: &Path, bundle: &Path) -> Output {
 fn the_server_imports_the_fetch_as_a_patches_bundle_and_terminals_take_single_files() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = repository(tmp.path());
-    let (server, data, state, _) = server_with_patches(tmp.path(), &repo);
+    let PatchSetup {
+        server,
+        data,
+        state,
+        ..
+    } = server_with_patches(tmp.path(), &repo);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = {
         let _guard = rt.enter();
@@ -499,9 +511,13 @@ fn a_terminal_installs_its_upgrade_from_the_bundle_and_a_file_debian_did_not_sig
 {
     let tmp = tempfile::tempdir().unwrap();
     let repo = repository(tmp.path());
-    let (_server, data, state, publisher) = server_with_patches(tmp.path(), &repo);
-    std::fs::create_dir_all(state.join("trusted-keys")).unwrap();
-    std::fs::copy(&publisher, state.join("trusted-keys/publisher.pub")).unwrap();
+    // The server lives as long as its binding.
+    let PatchSetup {
+        server: _server,
+        data,
+        state,
+        ..
+    } = server_with_patches(tmp.path(), &repo);
     let root = old_system(tmp.path(), &repo);
     assert_eq!(installed(&root), before());
 
@@ -590,4 +606,74 @@ fn a_terminal_installs_its_upgrade_from_the_bundle_and_a_file_debian_did_not_sig
         text(&refused)
     );
     assert_eq!(installed(&root), before());
+}
+
+#[test]
+fn patch_now_in_the_console_upgrades_the_terminal_and_a_viewer_may_not_ask() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = repository(tmp.path());
+    let setup = server_with_patches(tmp.path(), &repo);
+    let root = old_system(tmp.path(), &repo);
+    let mut agent = start_agent(
+        &setup.state,
+        &[
+            "--no-inventory",
+            "--heartbeat",
+            "1s",
+            "--patch-root",
+            root.to_str().unwrap(),
+            "--patch-keyring",
+            repo.keyring.to_str().unwrap(),
+        ],
+    );
+    let console = Console::new(&setup.server);
+    let admin = console.admin(&setup.server);
+    let password = setup.server.add_user("ward-nurse", "viewer");
+    let viewer = console
+        .login(&setup.server, "ward-nurse", &password)
+        .unwrap();
+    let (status, body) = console.request(
+        reqwest::Method::POST,
+        &format!("/api/hosts/{}/commands", setup.host),
+        Some(serde_json::json!({ "kind": "patch.install", "args": {} })),
+        &viewer,
+    );
+    assert_eq!(status, 403, "{body}");
+
+    let id = console.command(
+        &setup.host,
+        &admin,
+        "patch.install",
+        serde_json::json!({ "dry_run": false }),
+    );
+    let done = console.finished(&setup.host, &admin, id);
+    assert_eq!(done["ok"], true, "{done}");
+    let upgrades = done["result"]["upgrades"].as_array().unwrap();
+    assert!(
+        upgrades
+            .iter()
+            .any(|u| u["name"] == "ward-tool" && u["from"] == "1.0-1" && u["to"] == "1.0-2"),
+        "{done}"
+    );
+    assert_eq!(
+        installed(&root),
+        [
+            ("ward-base", "1.2-1"),
+            ("ward-lib", "2.0-1"),
+            ("ward-tool", "1.0-2")
+        ]
+        .map(|(p, v)| (p.to_string(), v.to_string()))
+        .to_vec()
+    );
+    // Asked for by an admin, in the audit record.
+    let db = setup.server.db();
+    let queued: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE action = 'command.create' AND detail LIKE '%patch.install%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(queued, 1);
+    agent.kill();
 }
