@@ -1,6 +1,7 @@
 //! The agent's main loop: collect the inventory, spool what changed, send the spool,
 //! beat the heart.
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -46,8 +47,16 @@ pub struct RunOptions {
     pub scheduled: Option<crate::scan_service::ScheduledConfig>,
     /// Scheduled backups to the server, when there are paths to back up.
     pub backup: Option<crate::backup::BackupConfig>,
-    /// How `patch.install` commands run apt (keyring, root).
+    /// How `patch.install` commands run apt (keyring, and the trial root below).
     pub patches: crate::patches::PatchOptions,
+}
+
+impl RunOptions {
+    /// A system laid out in a folder that stands for this terminal (trials): its
+    /// inventory is reported and its packages are the ones patched.
+    fn trial_root(&self) -> Option<PathBuf> {
+        self.patches.root.clone()
+    }
 }
 
 impl Default for RunOptions {
@@ -99,7 +108,7 @@ pub async fn run(
     tracing::info!(host_id = %enrollment.host_id, server = %enrollment.server_url, "agent running");
 
     if options.collect {
-        report_inventory(&spool, true).await?;
+        report_inventory(&spool, true, options.trial_root()).await?;
     }
     let collector = {
         let spool = spool.clone();
@@ -115,7 +124,7 @@ pub async fn run(
                     _ = tokio::time::sleep(options.inventory_interval) => {}
                     _ = shutdown.changed() => return,
                 }
-                match report_inventory(&spool, false).await {
+                match report_inventory(&spool, false, options.trial_root()).await {
                     Ok(true) => wake.notify_one(),
                     Ok(false) => {}
                     Err(e) => tracing::error!(error = %e, "inventory collection failed"),
@@ -439,11 +448,18 @@ fn spawn_bundle_sync(
 
 /// Collects the inventory and spools it: the whole inventory at start, the changes
 /// after. Returns whether anything was spooled.
-async fn report_inventory(spool: &SharedSpool, full: bool) -> Result<bool, AgentError> {
-    let current = tokio::task::spawn_blocking(collect_inventory)
-        .await
-        .map_err(|e| AgentError::Internal(e.to_string()))?
-        .map_err(|e| AgentError::Collect(e.to_string()))?;
+async fn report_inventory(
+    spool: &SharedSpool,
+    full: bool,
+    trial_root: Option<PathBuf>,
+) -> Result<bool, AgentError> {
+    let current = tokio::task::spawn_blocking(move || match &trial_root {
+        Some(root) => wardwatch_inventory::collect_inventory_at(root),
+        None => collect_inventory(),
+    })
+    .await
+    .map_err(|e| AgentError::Internal(e.to_string()))?
+    .map_err(|e| AgentError::Collect(e.to_string()))?;
     with_spool(spool, move |s| {
         let previous: Option<Inventory> = s
             .state(INVENTORY_STATE)?

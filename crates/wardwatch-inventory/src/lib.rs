@@ -143,6 +143,18 @@ pub fn collect_inventory() -> Result<Inventory, CollectError> {
     LinuxInventory::live().collect()
 }
 
+/// The inventory of a system laid out in `root` (trials), with this machine's `/proc`
+/// for what only a running kernel knows (listeners, boot time).
+pub fn collect_inventory_at(root: &Path) -> Result<Inventory, CollectError> {
+    LinuxInventory {
+        root: CollectRoot {
+            root: root.to_path_buf(),
+            proc_dir: PathBuf::from("/proc"),
+        },
+    }
+    .collect()
+}
+
 /// Reads a text file that may legitimately be absent (`Ok(None)`). Invalid UTF-8 is
 /// replaced rather than refused: one odd byte in a package description must not cost
 /// the whole inventory.

@@ -136,10 +136,10 @@ pub struct RunTuning {
     /// The keys apt checks the suites of patches with (`patch.install` commands).
     #[arg(long, default_value = wardwatch_agent::patches::DEBIAN_KEYRING)]
     pub patch_keyring: PathBuf,
-    /// Upgrade the system laid out in this folder instead of this machine, for
-    /// trials of `patch.install`.
+    /// Treat the system laid out in this folder as this terminal, for trials: its
+    /// inventory is reported and `patch.install` upgrades it (with `dpkg --root`).
     #[arg(long)]
-    pub patch_root: Option<PathBuf>,
+    pub trial_root: Option<PathBuf>,
 }
 
 /// The ransomware guard inside the agent (`agent run` and `up`).
@@ -309,7 +309,7 @@ impl RunTuning {
             scheduled: self.scan.scheduled(),
             backup: self.backup.config(),
             patches: wardwatch_agent::patches::PatchOptions {
-                root: self.patch_root.clone(),
+                root: self.trial_root.clone(),
                 keyring: self.patch_keyring.clone(),
                 dry_run: false,
             },

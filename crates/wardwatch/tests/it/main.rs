@@ -24,6 +24,7 @@ mod forward;
 mod incidents_browser;
 mod malformed;
 mod patch_fetch;
+mod patch_loop;
 mod patch_plan;
 mod quarantine_attacks;
 mod response_actions;

@@ -19,7 +19,7 @@ const SUITE: &str = "bookworm-security";
 
 /// Two versions of the vulnerable tool, the new one needing a library the terminals do
 /// not have at that version, and a dependency the terminals already meet.
-fn repository(work: &Path) -> AptRepo {
+pub fn repository(work: &Path) -> AptRepo {
     AptRepo::build(
         work,
         SUITE,
@@ -98,10 +98,15 @@ fn request() -> PatchRequest {
     }
 }
 
+/// `patch fetch` of the request [`request`] into `work/fetched`.
 fn fetch(work: &Path, server: &FileServer, keyring: &Path) -> Output {
     let request = work.join("request.json");
     std::fs::write(&request, request_json()).unwrap();
-    let out = work.join("fetched");
+    fetch_request(&request, &work.join("fetched"), server, keyring)
+}
+
+/// `patch fetch` of `request` into `out`, from the suite `{codename}-security` of `server`.
+pub fn fetch_request(request: &Path, out: &Path, server: &FileServer, keyring: &Path) -> Output {
     wardwatch(&[
         "patch",
         "fetch",
@@ -280,7 +285,7 @@ fn a_hostile_request_is_refused_before_any_download() {
 }
 
 /// `bundle build --kind patches` over a fetch folder, signed with a key made here.
-fn build_patches_bundle(work: &Path, from: &Path, version: &str) -> std::path::PathBuf {
+pub fn build_patches_bundle(work: &Path, from: &Path, version: &str) -> std::path::PathBuf {
     let key = work.join("publisher");
     if !key.with_extension("key").exists() {
         std::fs::write(work.join("pw"), "correct horse\n").unwrap();
@@ -331,14 +336,7 @@ fn server_with_patches(work: &Path, repo: &AptRepo) -> PatchSetup {
     let server = TestServer::start(&data, 0, 0);
     let bundle = build_patches_bundle(work, &work.join("fetched"), "1");
     let publisher = work.join("publisher.pub");
-    succeeded(wardwatch(&[
-        "bundle",
-        "trust",
-        "add",
-        publisher.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-    ]));
+    trust_publisher(&data, &publisher);
     import(&data, &bundle);
     let state = work.join("agent");
     let host = server.enrolled_agent(&state);
@@ -352,7 +350,36 @@ fn server_with_patches(work: &Path, repo: &AptRepo) -> PatchSetup {
     }
 }
 
-fn import(data: &Path, bundle: &Path) -> Output {
+/// `agent run` with the system in `root` standing for the terminal, apt checking with
+/// the test archive's key, heartbeats every second, and one more flag.
+pub fn start_trial_agent(state: &Path, root: &Path, repo: &AptRepo, extra: &str) -> Proc {
+    start_agent(
+        state,
+        &[
+            extra,
+            "--heartbeat",
+            "1s",
+            "--trial-root",
+            root.to_str().unwrap(),
+            "--patch-keyring",
+            repo.keyring.to_str().unwrap(),
+        ],
+    )
+}
+
+/// `bundle trust add` on the server's data folder.
+pub fn trust_publisher(data: &Path, public_key: &Path) {
+    succeeded(wardwatch(&[
+        "bundle",
+        "trust",
+        "add",
+        public_key.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+    ]));
+}
+
+pub fn import(data: &Path, bundle: &Path) -> Output {
     wardwatch(&[
         "bundle",
         "import",
@@ -433,7 +460,7 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// A folder laid out as a Debian 12 system with the old packages installed by dpkg.
-fn old_system(work: &Path, repo: &AptRepo) -> std::path::PathBuf {
+pub fn old_system(work: &Path, repo: &AptRepo) -> std::path::PathBuf {
     let root = work.join("terminal-root");
     for d in [
         "var/lib/dpkg/info",
@@ -484,7 +511,7 @@ fn before() -> Vec<(String, String)> {
 }
 
 /// Installed packages as dpkg itself reports them.
-fn installed(root: &Path) -> Vec<(String, String)> {
+pub fn installed(root: &Path) -> Vec<(String, String)> {
     let out = std::process::Command::new("dpkg-query")
         .arg(format!(
             "--admindir={}",
@@ -614,18 +641,7 @@ fn patch_now_in_the_console_upgrades_the_terminal_and_a_viewer_may_not_ask() {
     let repo = repository(tmp.path());
     let setup = server_with_patches(tmp.path(), &repo);
     let root = old_system(tmp.path(), &repo);
-    let mut agent = start_agent(
-        &setup.state,
-        &[
-            "--no-inventory",
-            "--heartbeat",
-            "1s",
-            "--patch-root",
-            root.to_str().unwrap(),
-            "--patch-keyring",
-            repo.keyring.to_str().unwrap(),
-        ],
-    );
+    let mut agent = start_trial_agent(&setup.state, &root, &repo, "--no-inventory");
     let console = Console::new(&setup.server);
     let admin = console.admin(&setup.server);
     let password = setup.server.add_user("ward-nurse", "viewer");

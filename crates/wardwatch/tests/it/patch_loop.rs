@@ -1,0 +1,126 @@
+//! The whole patch loop on one terminal, as the issue asks it: a vulnerable package on
+//! a terminal (a Debian 12 system laid out in a folder), the finding on the server, the
+//! plan, the fetch from a signed repository on loopback, the `patches` bundle imported,
+//! "Patch now", the upgrade installed by apt, and the finding fixed by the terminal's
+//! next inventory.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use wardwatch_bundle::SigningKey;
+
+use crate::patch_fetch::*;
+use crate::support::aptrepo::*;
+use crate::support::console::Console;
+use crate::support::harness::*;
+use crate::support::vulnfleet::{feed_bundle, RANSOMWARE_CVE};
+
+/// An advisory for the test package, on a CVE that CISA's catalog lists as used by
+/// ransomware, so it ranks first.
+fn advisory() -> Vec<u8> {
+    json!({
+        "id": "WW-2026-0001", "modified": "2026-11-01T00:00:00Z",
+        "aliases": [RANSOMWARE_CVE],
+        "summary": "ward-tool runs commands from a crafted file (test advisory)",
+        "database_specific": {"severity": "CRITICAL"},
+        "affected": [{"package": {"ecosystem": "Debian:12", "name": "ward-tool"},
+            "ranges": [{"type": "ECOSYSTEM",
+                "events": [{"introduced": "0"}, {"fixed": "1.0-2"}]}]}]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+fn ward_tool_finding(console: &Console, cookie: &str, host: &str) -> Option<Value> {
+    let page = console.get(&format!("/api/hosts/{host}/findings"), cookie);
+    page["findings"]
+        .as_array()?
+        .iter()
+        .find(|f| f["package"] == "ward-tool" && f["advisory"] == "WW-2026-0001")
+        .cloned()
+}
+
+#[test]
+fn a_vulnerable_terminal_is_planned_fetched_patched_and_its_finding_closes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path();
+    let repo = repository(work);
+    let mirror = FileServer::start(&repo.root);
+    let data = work.join("server");
+    let server = TestServer::start(&data, 0, 0);
+    let data_arg = data.to_str().unwrap();
+
+    // The vulnerability feed, from its own publisher.
+    let feed_key = SigningKey::generate().unwrap();
+    let feed_pub = work.join("feed.pub");
+    std::fs::write(&feed_pub, feed_key.public_key().to_file_text()).unwrap();
+    trust_publisher(&data, &feed_pub);
+    let feed = feed_bundle(work, &feed_key, 1, &[("osv/WW-2026-0001.json", advisory())]);
+    succeeded(import(&data, &feed));
+
+    // The terminal with ward-tool 1.0-1, reporting its inventory.
+    let root = old_system(work, &repo);
+    let state = work.join("agent");
+    let host = server.enrolled_agent(&state);
+    let mut agent = start_trial_agent(&state, &root, &repo, "--interval=1s");
+    let console = Console::new(&server);
+    let admin = console.admin(&server);
+    let open = wait_for(Duration::from_secs(60), || {
+        let f = ward_tool_finding(&console, &admin, &host)?;
+        if f["fixed_at"].is_null() {
+            Some(f)
+        } else {
+            None
+        }
+    })
+    .unwrap_or_else(|| panic!("no open ward-tool finding; agent log: {}", agent.stderr()));
+    assert_eq!(open["priority"], "ransomware", "{open}");
+
+    // Plan on the server, fetch "outside", sign and import.
+    let request = work.join("request.json");
+    succeeded(wardwatch(&[
+        "patch",
+        "plan",
+        "--data",
+        data_arg,
+        "--priority",
+        "exploited",
+        "--out",
+        request.to_str().unwrap(),
+    ]));
+    let fetched = work.join("fetched");
+    succeeded(fetch_request(&request, &fetched, &mirror, &repo.keyring));
+
+    let bundle = build_patches_bundle(work, &fetched, "1");
+    let publisher = work.join("publisher.pub");
+    trust_publisher(&data, &publisher);
+    succeeded(import(&data, &bundle));
+    std::fs::create_dir_all(state.join("trusted-keys")).unwrap();
+    std::fs::copy(&publisher, state.join("trusted-keys/publisher.pub")).unwrap();
+
+    // Patch now.
+    let id = console.command(&host, &admin, "patch.install", json!({}));
+    let done = console.finished(&host, &admin, id);
+    assert_eq!(done["ok"], true, "{done}");
+    assert!(installed(&root).contains(&("ward-tool".to_string(), "1.0-2".to_string())));
+
+    // The next inventory closes the finding, and the history says the inventory did.
+    let fixed = wait_for(Duration::from_secs(60), || {
+        let f = ward_tool_finding(&console, &admin, &host)?;
+        f["fixed_at"].is_i64().then_some(f)
+    });
+    assert!(
+        fixed.is_some(),
+        "the finding stays open; agent log: {}",
+        agent.stderr()
+    );
+    let page = console.get(&format!("/api/hosts/{host}/findings"), &admin);
+    let closed_by_inventory = page["history"].as_array().unwrap().iter().any(|h| {
+        h["advisory"] == "WW-2026-0001"
+            && h["change"] == "fixed"
+            && h["package"] == "ward-tool"
+            && h["cause"] == "inventory"
+    });
+    assert!(closed_by_inventory, "{page:#}");
+    agent.kill();
+}
