@@ -28,6 +28,7 @@ pub fn router(state: ConsoleApi) -> Router {
         .merge(crate::incidents::api::routes())
         .merge(crate::bundles::api::routes())
         .merge(crate::vuln::api::routes())
+        .merge(crate::patches::api::routes())
         .merge(crate::commands::api::routes())
         .merge(crate::backup::api::routes())
         .merge(crate::backup::console_restore::routes())

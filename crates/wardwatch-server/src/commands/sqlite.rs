@@ -235,7 +235,7 @@ impl CommandStore for Store {
 }
 
 impl Store {
-    fn query_commands(
+    pub(crate) fn query_commands(
         &self,
         filter: &str,
         values: &[&dyn rusqlite::ToSql],

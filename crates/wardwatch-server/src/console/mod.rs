@@ -43,6 +43,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ),
     ("/js/alerts.js", include_str!("assets/js/alerts.js")),
     ("/js/bundles.js", include_str!("assets/js/bundles.js")),
+    ("/js/patches.js", include_str!("assets/js/patches.js")),
     ("/js/backups.js", include_str!("assets/js/backups.js")),
     ("/js/vulns.js", include_str!("assets/js/vulns.js")),
     ("/js/advisory.js", include_str!("assets/js/advisory.js")),

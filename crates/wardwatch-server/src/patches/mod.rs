@@ -1,15 +1,25 @@
 //! Patches: the server's side of patching the isolated intranet: the plan (the open
 //! findings each terminal could close with an upgrade, read for `wardwatch_patch::plan`),
-//! and the `patches` bundle's check at import (`bundle`); terminals fetch its files by
-//! SHA-256 from the agent API. Installing on the terminals and the console view come
-//! next (see ARCHITECTURE.md).
+//! the `patches` bundle's check at import (`bundle`; terminals fetch its files by SHA-256
+//! from the agent API), and the console's Patches view (`view`, `api`).
 
+pub mod api;
 pub mod bundle;
 mod sqlite;
+pub mod view;
 
 use wardwatch_patch::{Candidate, Installed};
 
+use crate::commands::HostCommand;
 use crate::db::StoreResult;
+
+/// A terminal's latest `patch.install` command.
+#[derive(Debug, Clone)]
+pub struct LastPatchInstall {
+    pub command: HostCommand,
+    pub hostname: String,
+    pub department: String,
+}
 
 /// What planning reads from storage.
 pub trait PatchStore: Send + Sync {
@@ -21,4 +31,8 @@ pub trait PatchStore: Send + Sync {
     /// Every distinct dpkg package version installed on a terminal that is not revoked,
     /// with its terminal's system: the baseline a fetch compares dependencies with.
     fn installed_versions(&self) -> StoreResult<Vec<Installed>>;
+
+    /// Each terminal's latest `patch.install` command, with its outcome when done, and
+    /// the terminal's hostname and department.
+    fn last_patch_installs(&self) -> StoreResult<Vec<LastPatchInstall>>;
 }

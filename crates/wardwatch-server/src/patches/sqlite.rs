@@ -4,6 +4,7 @@ use wardwatch_patch::{Candidate, Installed};
 use wardwatch_proto::OsInfo;
 use wardwatch_vuln::matcher::Priority;
 
+use super::LastPatchInstall;
 use super::PatchStore;
 use crate::db::{Store, StoreError, StoreResult};
 use crate::vuln::findings::SUPPRESSION_OF_F;
@@ -49,6 +50,31 @@ impl PatchStore for Store {
             .map_err(|e| self.err(e))?;
         rows.into_iter()
             .map(|(row, arch)| row.into_candidate(arch))
+            .collect()
+    }
+
+    fn last_patch_installs(&self) -> StoreResult<Vec<LastPatchInstall>> {
+        let commands = self.query_commands(
+            "c.id IN (SELECT MAX(id) FROM host_commands WHERE kind = 'patch.install' GROUP BY host_id)",
+            &[],
+            u32::MAX,
+        )?;
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached("SELECT hostname, department FROM hosts WHERE id = ?1")
+            .map_err(|e| self.err(e))?;
+        commands
+            .into_iter()
+            .map(|command| {
+                let (hostname, department) = stmt
+                    .query_row([&command.host_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .map_err(|e| self.err(e))?;
+                Ok(LastPatchInstall {
+                    command,
+                    hostname,
+                    department,
+                })
+            })
             .collect()
     }
 

@@ -1,8 +1,9 @@
 //! The whole patch loop on one terminal, as the issue asks it: a vulnerable package on
 //! a terminal (a Debian 12 system laid out in a folder), the finding on the server, the
 //! plan, the fetch from a signed repository on loopback, the `patches` bundle imported,
-//! "Patch now", the upgrade installed by apt, and the finding fixed by the terminal's
-//! next inventory.
+//! "Patch now" in the console's Patches view (headless Chromium; saves
+//! `target/tmp/console-patches.png`), the upgrade installed by apt, and the finding fixed
+//! by the terminal's next inventory.
 
 use std::time::Duration;
 
@@ -14,6 +15,9 @@ use crate::support::aptrepo::*;
 use crate::support::console::Console;
 use crate::support::harness::*;
 use crate::support::vulnfleet::{feed_bundle, RANSOMWARE_CVE};
+use crate::support::webdriver::Browser;
+
+const WAIT: Duration = Duration::from_secs(20);
 
 /// An advisory for the test package, on a CVE that CISA's catalog lists as used by
 /// ransomware, so it ranks first.
@@ -98,10 +102,70 @@ fn a_vulnerable_terminal_is_planned_fetched_patched_and_its_finding_closes() {
     std::fs::create_dir_all(state.join("trusted-keys")).unwrap();
     std::fs::copy(&publisher, state.join("trusted-keys/publisher.pub")).unwrap();
 
-    // Patch now.
-    let id = console.command(&host, &admin, "patch.install", json!({}));
-    let done = console.finished(&host, &admin, id);
-    assert_eq!(done["ok"], true, "{done}");
+    // The Patches view shows the terminal planned and available; Patch now installs.
+    let password = server.admin_password.clone().expect("first admin password");
+    let console_url = server.console_url.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let browser = Browser::start().await.expect("start headless Chromium");
+        browser
+            .sign_in(&console_url, "admin", &password, WAIT)
+            .await
+            .expect("sign in");
+        browser
+            .click(&browser.find("#nav-patches").await.unwrap())
+            .await
+            .unwrap();
+        let row = format!("tr.patch-row[data-host=\"{host}\"]");
+        browser.wait_for(&row, WAIT).await.unwrap();
+        let cells = browser
+            .execute(&format!(
+                "var r = document.querySelector('{row}'); return [r.querySelector('.patch-planned').textContent, \
+                 r.querySelector('.patch-available').textContent, r.querySelector('.patch-upgrades').textContent, \
+                 r.querySelector('.patch-removes').textContent];"
+            ))
+            .await
+            .unwrap();
+        assert_eq!(cells[0], "1", "{cells}");
+        assert_eq!(cells[1], "1", "{cells}");
+        assert!(
+            cells[2].as_str().unwrap().contains("ward-tool 1.0-1 \u{2192} 1.0-2"),
+            "{cells}"
+        );
+        assert_eq!(cells[3], "1 used by ransomware, 1 advisory in all", "{cells}");
+        let bundle = browser
+            .text(&browser.find("#patches-bundle").await.unwrap())
+            .await
+            .unwrap();
+        assert!(bundle.contains("Patches bundle version 1 for debian bookworm"), "{bundle}");
+        browser
+            .set_window_size(1400, 900)
+            .await
+            .unwrap();
+        browser
+            .screenshot(&std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-patches.png"))
+            .await
+            .unwrap();
+        browser
+            .execute("window.confirm = function () { return true; }; return true;")
+            .await
+            .unwrap();
+        browser
+            .click(&browser.find(&format!("button.patch-now[data-host=\"{host}\"]")).await.unwrap())
+            .await
+            .unwrap();
+        browser
+            .wait_until(
+                &format!(
+                    "var r = document.querySelector('{row}'); \
+                     return !!r && r.querySelector('.patch-state').textContent.indexOf('installed') === 0;"
+                ),
+                Duration::from_secs(90),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("never installed: {e}; agent log: {}", agent.stderr()));
+        browser.quit().await.unwrap();
+    });
     assert!(installed(&root).contains(&("ward-tool".to_string(), "1.0-2".to_string())));
 
     // The next inventory closes the finding, and the history says the inventory did.

@@ -12,6 +12,7 @@
  *   #/alerts/ID          one alert: process, parent chain, every file
  *   #/backups            every terminal's backups by department, and what is wrong
  *   #/bundles            offline bundles: installed per kind, upload, hosts' versions
+ *   #/patches            upgrades per terminal and department: planned, available, installed
  *   #/vulns              vulnerabilities of the fleet: feed, priorities, upgrades, findings
  *   #/vulns/advisory/ID  one CVE or advisory: evidence, hosts, accepted risks
  */
@@ -54,6 +55,9 @@
     }
     if (parts[1] === 'bundles' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
       return { name: 'bundles' };
+    }
+    if (parts[1] === 'patches' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
+      return { name: 'patches' };
     }
     if (parts[1] === 'audit' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
       return { name: 'audit' };
@@ -154,6 +158,8 @@
       views.backups();
     } else if (r.name === 'bundles') {
       views.bundles();
+    } else if (r.name === 'patches') {
+      views.patches();
     } else if (r.name === 'audit') {
       views.audit();
     } else if (r.name === 'incidents') {

@@ -578,6 +578,10 @@ var wardwatch = (function () {
     if (bundlesLink) {
       setClass(bundlesLink, 'active', viewName === 'bundles');
     }
+    var patchesLink = byId('nav-patches');
+    if (patchesLink) {
+      setClass(patchesLink, 'active', viewName === 'patches');
+    }
     var incidentsLink = byId('nav-incidents');
     if (incidentsLink) {
       setClass(incidentsLink, 'active', viewName === 'incidents' || viewName === 'incident');
