@@ -130,6 +130,13 @@ pub fn run_command(
             Ok(result)
         }
         Command::PatchInstall(args) => {
+            if args.scheduled {
+                if let Some(why) = crate::patches::busy_now() {
+                    return Err(format!(
+                        "deferred: {why}; the maintenance window asks again"
+                    ));
+                }
+            }
             let client = context
                 .backup_client
                 .clone()

@@ -95,6 +95,22 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PatchError + '_ {
     }
 }
 
+/// Why the terminal is too busy for a scheduled installation, from `/proc/loadavg`'s
+/// text and the number of CPUs: a one-minute load of three quarters of the CPUs or more
+/// (a user at work, a scan, a bulk copy the guard is following).
+pub fn busy(loadavg: &str, cpus: usize) -> Option<String> {
+    let load: f64 = loadavg.split_whitespace().next()?.parse().ok()?;
+    let limit = cpus.max(1) as f64 * 0.75;
+    (load >= limit).then(|| format!("the terminal is busy (load {load:.2} on {cpus} CPUs)"))
+}
+
+/// [`busy`] for this machine now; `None` when it cannot tell.
+pub fn busy_now() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    busy(&text, cpus)
+}
+
 /// `<state>/patches`: the local repository and apt's lists for it.
 pub fn patches_dir(state: &StateDir) -> PathBuf {
     state.root.join("patches")
@@ -457,4 +473,18 @@ fn run(cmd: &mut Command) -> Result<String, PatchError> {
     Err(PatchError::AptFailed {
         output: lines.join(" | "),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_at_work_is_busy_and_an_idle_one_is_not() {
+        assert!(
+            busy("1.80 1.20 0.90 3/512 4242", 2).is_some_and(|w| w.contains("load 1.80 on 2 CPUs"))
+        );
+        assert_eq!(busy("0.30 0.20 0.10 1/300 99", 2), None);
+        assert_eq!(busy("garbage", 2), None);
+    }
 }

@@ -351,6 +351,10 @@ pub struct PatchInstallArgs {
     /// Only apt's dry run: say what would be upgraded, change nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// Queued by a maintenance window rather than a person: a terminal at work puts it
+    /// off (the result starts with "deferred") and the window asks again later.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scheduled: bool,
 }
 
 /// Arguments of [`Command::SmbBlock`] and [`Command::SmbUnblock`]: the client's address
@@ -770,7 +774,10 @@ mod tests {
                 address: "fd00::41".parse().unwrap(),
                 port: Some(445),
             }),
-            Command::PatchInstall(PatchInstallArgs { dry_run: true }),
+            Command::PatchInstall(PatchInstallArgs {
+                dry_run: true,
+                scheduled: false,
+            }),
         ];
         assert_eq!(commands.len(), CommandKind::ALL.len());
         for (command, kind) in commands.iter().zip(CommandKind::ALL) {

@@ -235,6 +235,12 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         installed_bundles.clone(),
         shutdown_rx.clone(),
     ));
+    tasks.spawn(patches::schedule::run_schedule(
+        store.clone(),
+        installed_bundles.clone(),
+        config.data_dir.clone(),
+        shutdown_rx.clone(),
+    ));
     tasks.spawn(backup::service::run_schedule(
         backup.clone(),
         shutdown_rx.clone(),

@@ -375,6 +375,20 @@ CREATE UNIQUE INDEX incident_signals_once ON incident_signals(kind, subject)
     WHERE subject IS NOT NULL;
 ALTER TABLE incidents ADD COLUMN signals_not_listed INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 11 → 12: maintenance windows, per department, in which the server asks terminals
+    // to install their patches (days Monday first as seven 0/1 characters, minutes after
+    // midnight on the hospital's wall clock and its offset from UTC).
+    r#"
+CREATE TABLE patch_windows (
+    department         TEXT PRIMARY KEY,
+    days               TEXT NOT NULL,
+    start_minute       INTEGER NOT NULL,
+    end_minute         INTEGER NOT NULL,
+    utc_offset_minutes INTEGER NOT NULL,
+    updated_by         TEXT NOT NULL,
+    updated_at         INTEGER NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.

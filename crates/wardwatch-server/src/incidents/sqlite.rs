@@ -845,11 +845,13 @@ mod tests {
         send(&store, "h-a", 1, alert("/x/enc", 'a', "u1", '1'));
         send(&store, "h-b", 1, alert("/y/enc", 'a', "u2", '2'));
         drop(store);
-        // The database as the version before signals left it, without incidents.
+        // The database as the version before signals left it, without incidents (nor
+        // anything added later).
         let path = dir.path().join("db");
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "DELETE FROM incident_alerts; DELETE FROM incident_keys; DELETE FROM incidents;
+             DROP TABLE patch_windows;
              DROP TABLE incident_signals;
              ALTER TABLE incidents DROP COLUMN signals_not_listed;
              PRAGMA user_version = 10;",

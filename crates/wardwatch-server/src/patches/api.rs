@@ -5,16 +5,12 @@
 //!
 //! "Patch now" is the `patch.install` command (`POST /api/hosts/{id}/commands`).
 
+use super::view::{self, PatchesView};
+use crate::api_error::{blocking, ApiError};
+use crate::auth::session::{ConsoleApi, Session};
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use wardwatch_bundle::Kind;
-
-use super::view::{self, BundleSummary, PatchesView};
-use crate::api_error::{blocking, ApiError};
-use crate::auth::session::{ConsoleApi, Session};
-use crate::bundles::freshness::millis;
-use crate::db::StoreError;
 
 pub fn routes() -> Router<ConsoleApi> {
     Router::new().route("/api/patches", get(patches))
@@ -25,38 +21,8 @@ async fn patches(
     State(state): State<ConsoleApi>,
 ) -> Result<Json<PatchesView>, ApiError> {
     let now = wardwatch_proto::now_millis();
-    let store = state.store.clone();
-    let (candidates, last) =
-        blocking(move || Ok((store.patch_candidates(now)?, store.last_patch_installs()?))).await?;
-    let (bundles, data_dir) = (state.bundles.clone(), state.data_dir.clone());
-    let installed = blocking(move || {
-        let Some(b) = bundles
-            .get(Kind::Patches)
-            .map_err(|e| StoreError::Corrupt(format!("the installed patches bundle: {e}")))?
-        else {
-            return Ok(None);
-        };
-        let dir = crate::bundles::kind_dir(&data_dir, Kind::Patches);
-        let fetched = super::bundle::read_manifest(&dir)
-            .map_err(|e| StoreError::Corrupt(format!("the installed patches bundle: {e}")))?;
-        Ok(Some((b, fetched)))
-    })
-    .await?;
-    let weights = crate::vuln::upgrades::weights();
-    let bundle = installed.as_ref().map(|(b, fetched)| {
-        (
-            BundleSummary {
-                version: b.manifest.version,
-                created: millis(b.manifest.created),
-                expires: millis(b.manifest.expires),
-                systems: fetched
-                    .systems
-                    .iter()
-                    .map(|s| (format!("{} {}", s.os_id, s.codename), s.packages.len()))
-                    .collect(),
-            },
-            fetched,
-        )
-    });
-    Ok(Json(view::build(&candidates, bundle, &last, &weights, now)))
+    let view =
+        blocking(move || view::load(state.store.as_ref(), &state.bundles, &state.data_dir, now))
+            .await?;
+    Ok(Json(view))
 }

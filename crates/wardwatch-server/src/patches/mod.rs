@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod bundle;
+pub mod schedule;
 mod sqlite;
 pub mod view;
+pub mod window;
 
 use wardwatch_patch::{Candidate, Installed};
 
@@ -35,4 +37,13 @@ pub trait PatchStore: Send + Sync {
     /// Each terminal's latest `patch.install` command, with its outcome when done, and
     /// the terminal's hostname and department.
     fn last_patch_installs(&self) -> StoreResult<Vec<LastPatchInstall>>;
+
+    /// Every department's maintenance window.
+    fn patch_windows(&self) -> StoreResult<Vec<window::Window>>;
+
+    /// Sets a department's window, with its audit entry, in one transaction.
+    fn set_patch_window(&self, window: &window::Window, actor: &str, now: i64) -> StoreResult<()>;
+
+    /// Removes a department's window (audited); false when it had none.
+    fn clear_patch_window(&self, department: &str, actor: &str) -> StoreResult<bool>;
 }

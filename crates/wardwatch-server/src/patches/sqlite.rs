@@ -4,8 +4,10 @@ use wardwatch_patch::{Candidate, Installed};
 use wardwatch_proto::OsInfo;
 use wardwatch_vuln::matcher::Priority;
 
+use super::window::Window;
 use super::LastPatchInstall;
 use super::PatchStore;
+use crate::audit::sqlite::audit_in;
 use crate::db::{Store, StoreError, StoreResult};
 use crate::vuln::findings::SUPPRESSION_OF_F;
 
@@ -76,6 +78,80 @@ impl PatchStore for Store {
                 })
             })
             .collect()
+    }
+
+    fn patch_windows(&self) -> StoreResult<Vec<Window>> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT department, days, start_minute, end_minute, utc_offset_minutes
+                 FROM patch_windows ORDER BY department",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let days: String = r.get(1)?;
+                let mut flags = [false; 7];
+                for (flag, c) in flags.iter_mut().zip(days.chars()) {
+                    *flag = c == '1';
+                }
+                Ok(Window {
+                    department: r.get(0)?,
+                    days: flags,
+                    start_minute: r.get(2)?,
+                    end_minute: r.get(3)?,
+                    utc_offset_minutes: r.get(4)?,
+                })
+            })
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.err(e))?;
+        Ok(rows)
+    }
+
+    fn set_patch_window(&self, window: &Window, actor: &str, now: i64) -> StoreResult<()> {
+        let conn = self.writer();
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let days: String = window
+            .days
+            .iter()
+            .map(|d| if *d { '1' } else { '0' })
+            .collect();
+        tx.execute(
+            "INSERT OR REPLACE INTO patch_windows
+             (department, days, start_minute, end_minute, utc_offset_minutes, updated_by, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            rusqlite::params![
+                window.department,
+                days,
+                window.start_minute,
+                window.end_minute,
+                window.utc_offset_minutes,
+                actor,
+                now
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        let detail = serde_json::json!({ "window": window.describe() }).to_string();
+        audit_in(&tx, actor, "patch.window_set", &window.department, &detail)
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))
+    }
+
+    fn clear_patch_window(&self, department: &str, actor: &str) -> StoreResult<bool> {
+        let conn = self.writer();
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let removed = tx
+            .execute(
+                "DELETE FROM patch_windows WHERE department = ?1",
+                [department],
+            )
+            .map_err(|e| self.err(e))?;
+        if removed > 0 {
+            audit_in(&tx, actor, "patch.window_clear", department, "{}")
+                .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(removed > 0)
     }
 
     fn installed_versions(&self) -> StoreResult<Vec<Installed>> {

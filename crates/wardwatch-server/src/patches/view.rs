@@ -38,6 +38,8 @@ pub struct UpgradeView {
 #[derive(Debug, Clone, Serialize)]
 pub struct LastInstall {
     pub command_id: i64,
+    /// When it was queued.
+    pub queued_at: i64,
     /// `queued`, `running`, `installed` or `failed`.
     pub state: &'static str,
     /// When it was queued, or finished.
@@ -266,10 +268,52 @@ fn last_install(c: &HostCommand) -> LastInstall {
     };
     LastInstall {
         command_id: c.id,
+        queued_at: c.created_at,
         state,
         at,
         summary,
     }
+}
+
+/// The view of what storage and the installed `patches` bundle hold now.
+pub fn load(
+    store: &dyn crate::storage::Storage,
+    bundles: &crate::bundles::InstalledBundles,
+    data_dir: &std::path::Path,
+    now: i64,
+) -> Result<PatchesView, crate::db::StoreError> {
+    use crate::db::StoreError;
+    let candidates = store.patch_candidates(now)?;
+    let last = store.last_patch_installs()?;
+    let installed = match bundles
+        .get(wardwatch_bundle::Kind::Patches)
+        .map_err(|e| StoreError::Corrupt(format!("the installed patches bundle: {e}")))?
+    {
+        None => None,
+        Some(b) => {
+            let dir = crate::bundles::kind_dir(data_dir, wardwatch_bundle::Kind::Patches);
+            let fetched = super::bundle::read_manifest(&dir)
+                .map_err(|e| StoreError::Corrupt(format!("the installed patches bundle: {e}")))?;
+            Some((b, fetched))
+        }
+    };
+    let bundle = installed.as_ref().map(|(b, fetched)| {
+        (
+            BundleSummary {
+                version: b.manifest.version,
+                created: crate::bundles::freshness::millis(b.manifest.created),
+                expires: crate::bundles::freshness::millis(b.manifest.expires),
+                systems: fetched
+                    .systems
+                    .iter()
+                    .map(|s| (format!("{} {}", s.os_id, s.codename), s.packages.len()))
+                    .collect(),
+            },
+            fetched,
+        )
+    });
+    let weights = crate::vuln::upgrades::weights();
+    Ok(build(&candidates, bundle, &last, &weights, now))
 }
 
 #[cfg(test)]

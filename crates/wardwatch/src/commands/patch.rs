@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Subcommand;
 use wardwatch_patch::fetch::{FetchManifest, FetchOptions, Repository};
 use wardwatch_patch::{PatchRequest, PlanFilter};
-use wardwatch_server::patches::PatchStore;
+use wardwatch_server::patches::{window, PatchStore};
 use wardwatch_vuln::matcher::Priority;
 
 use super::DataArg;
@@ -33,6 +33,10 @@ pub enum PatchCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Maintenance windows: when the server asks a department's terminals to install
+    /// their patches by themselves.
+    #[command(subcommand)]
+    Window(WindowCommand),
     /// On a machine with internet: download what a request needs (the signed InRelease
     /// of each suite, its Packages index, the .deb files and the dependencies the
     /// terminals lack), each checked against the signed file above it. Run it again to
@@ -59,6 +63,94 @@ pub enum PatchCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum WindowCommand {
+    /// Set a department's window, e.g. `--days mon-fri --from 22:00 --to 05:00
+    /// --utc-offset +01:00` (a window ending before it starts runs past midnight).
+    Set {
+        #[command(flatten)]
+        data: DataArg,
+        #[arg(long)]
+        department: String,
+        /// `daily`, `mon-fri`, `sat,sun` or a mix.
+        #[arg(long, value_parser = window::parse_days)]
+        days: [bool; 7],
+        /// Start, `HH:MM` on the hospital's wall clock.
+        #[arg(long, value_parser = window::parse_time)]
+        from: i64,
+        /// End, `HH:MM`.
+        #[arg(long, value_parser = window::parse_time)]
+        to: i64,
+        /// The wall clock's offset from UTC, e.g. +08:00.
+        #[arg(long, default_value = "+00:00", value_parser = window::parse_offset)]
+        utc_offset: i64,
+    },
+    /// List the windows.
+    List {
+        #[command(flatten)]
+        data: DataArg,
+    },
+    /// Remove a department's window: its patches are installed only when an admin asks.
+    Clear {
+        #[command(flatten)]
+        data: DataArg,
+        #[arg(long)]
+        department: String,
+    },
+}
+
+fn run_window(command: WindowCommand) -> anyhow::Result<()> {
+    match command {
+        WindowCommand::Set {
+            data,
+            department,
+            days,
+            from,
+            to,
+            utc_offset,
+        } => {
+            anyhow::ensure!(
+                !department.trim().is_empty() && department.len() <= 128,
+                "name the department as its terminals were enrolled (1 to 128 characters)"
+            );
+            anyhow::ensure!(from != to, "the window must not end when it starts");
+            anyhow::ensure!(days.iter().any(|d| *d), "name at least one day");
+            let window = window::Window {
+                department,
+                days,
+                start_minute: from,
+                end_minute: to,
+                utc_offset_minutes: utc_offset,
+            };
+            let store = data.existing_store()?;
+            store.set_patch_window(&window, "cli", unix_now() * 1000)?;
+            println!("{}: {}", window.department, window.describe());
+            Ok(())
+        }
+        WindowCommand::List { data } => {
+            let windows = data.existing_store()?.patch_windows()?;
+            if windows.is_empty() {
+                println!("no maintenance window: patches are installed when an admin asks");
+            }
+            for w in windows {
+                println!("{}: {}", w.department, w.describe());
+            }
+            Ok(())
+        }
+        WindowCommand::Clear { data, department } => {
+            if data
+                .existing_store()?
+                .clear_patch_window(&department, "cli")?
+            {
+                println!("{department}: no maintenance window now");
+            } else {
+                println!("{department} had no maintenance window");
+            }
+            Ok(())
+        }
+    }
+}
+
 fn parse_priority(text: &str) -> Result<Priority, String> {
     Priority::parse(text).ok_or_else(|| {
         let names: Vec<&str> = Priority::ALL.iter().map(|p| p.as_str()).collect();
@@ -68,6 +160,7 @@ fn parse_priority(text: &str) -> Result<Priority, String> {
 
 pub async fn run(command: PatchCommand) -> anyhow::Result<()> {
     match command {
+        PatchCommand::Window(command) => run_window(command),
         PatchCommand::Plan {
             data,
             priority,

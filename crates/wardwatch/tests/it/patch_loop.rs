@@ -44,10 +44,25 @@ fn ward_tool_finding(console: &Console, cookie: &str, host: &str) -> Option<Valu
         .cloned()
 }
 
-#[test]
-fn a_vulnerable_terminal_is_planned_fetched_patched_and_its_finding_closes() {
+/// A server with a feed, a terminal (a system in a folder) with an open ransomware
+/// finding on ward-tool reported by its running agent, and the patches bundle planned,
+/// fetched, signed and imported for it.
+struct PatchedFleet {
+    server: TestServer,
+    data: std::path::PathBuf,
+    host: String,
+    root: std::path::PathBuf,
+    agent: Proc,
+    console: Console,
+    admin: String,
+    /// Last: removed after the server and the agent are gone.
+    _tmp: tempfile::TempDir,
+}
+
+fn vulnerable_terminal_with_bundle() -> PatchedFleet {
     let tmp = tempfile::tempdir().unwrap();
-    let work = tmp.path();
+    let work = tmp.path().to_path_buf();
+    let work = work.as_path();
     let repo = repository(work);
     let mirror = FileServer::start(&repo.root);
     let data = work.join("server");
@@ -66,7 +81,7 @@ fn a_vulnerable_terminal_is_planned_fetched_patched_and_its_finding_closes() {
     let root = old_system(work, &repo);
     let state = work.join("agent");
     let host = server.enrolled_agent(&state);
-    let mut agent = start_trial_agent(&state, &root, &repo, "--interval=1s");
+    let agent = start_trial_agent(&state, &root, &repo, "--interval=1s");
     let console = Console::new(&server);
     let admin = console.admin(&server);
     let open = wait_for(Duration::from_secs(60), || {
@@ -101,6 +116,30 @@ fn a_vulnerable_terminal_is_planned_fetched_patched_and_its_finding_closes() {
     succeeded(import(&data, &bundle));
     std::fs::create_dir_all(state.join("trusted-keys")).unwrap();
     std::fs::copy(&publisher, state.join("trusted-keys/publisher.pub")).unwrap();
+    PatchedFleet {
+        server,
+        data,
+        host,
+        root,
+        agent,
+        console,
+        admin,
+        _tmp: tmp,
+    }
+}
+
+#[test]
+fn a_vulnerable_terminal_is_planned_fetched_patched_and_its_finding_closes() {
+    let PatchedFleet {
+        server,
+        data: _,
+        host,
+        root,
+        mut agent,
+        console,
+        admin,
+        _tmp,
+    } = vulnerable_terminal_with_bundle();
 
     // The Patches view shows the terminal planned and available; Patch now installs.
     let password = server.admin_password.clone().expect("first admin password");
@@ -186,5 +225,77 @@ fn a_vulnerable_terminal_is_planned_fetched_patched_and_its_finding_closes() {
             && h["cause"] == "inventory"
     });
     assert!(closed_by_inventory, "{page:#}");
+    agent.kill();
+}
+
+#[test]
+fn a_maintenance_window_asks_the_terminal_to_install_by_itself() {
+    let fleet = vulnerable_terminal_with_bundle();
+    let data = fleet.data.to_str().unwrap();
+    // A window open now: from an hour ago to an hour ahead, every day, UTC.
+    let minute = (wardwatch_proto::now_millis() / 60_000) % 1440;
+    let hm = |m: i64| {
+        format!(
+            "{:02}:{:02}",
+            m.rem_euclid(1440) / 60,
+            m.rem_euclid(1440) % 60
+        )
+    };
+    let set = succeeded(wardwatch(&[
+        "patch",
+        "window",
+        "set",
+        "--data",
+        data,
+        "--department",
+        "Testing",
+        "--days",
+        "daily",
+        "--from",
+        &hm(minute - 60),
+        "--to",
+        &hm(minute + 60),
+    ]));
+    assert!(
+        set.contains("Testing: mon,tue,wed,thu,fri,sat,sun"),
+        "{set}"
+    );
+    let listed = succeeded(wardwatch(&["patch", "window", "list", "--data", data]));
+    assert!(listed.contains("Testing:"), "{listed}");
+
+    // The job runs every minute: the command comes from the window, not from a person.
+    let command = wait_for(Duration::from_secs(100), || {
+        let list = fleet
+            .console
+            .get(&format!("/api/hosts/{}/commands", fleet.host), &fleet.admin);
+        list["commands"]
+            .as_array()?
+            .iter()
+            .find(|c| c["kind"] == "patch.install")
+            .cloned()
+    })
+    .expect("the maintenance window queues patch.install");
+    assert_eq!(command["created_by"], "maintenance window", "{command}");
+    assert_eq!(command["args"]["scheduled"], true, "{command}");
+    let id = command["id"].as_i64().unwrap();
+    let done = fleet.console.finished(&fleet.host, &fleet.admin, id);
+    if done["ok"] == true {
+        assert!(installed(&fleet.root).contains(&("ward-tool".to_string(), "1.0-2".to_string())));
+    } else {
+        // A busy test machine puts it off, as a busy ward PC would.
+        let why = done["result"].as_str().unwrap_or_default();
+        assert!(why.starts_with("deferred: the terminal is busy"), "{done}");
+    }
+    let cleared = succeeded(wardwatch(&[
+        "patch",
+        "window",
+        "clear",
+        "--data",
+        data,
+        "--department",
+        "Testing",
+    ]));
+    assert!(cleared.contains("no maintenance window now"), "{cleared}");
+    let mut agent = fleet.agent;
     agent.kill();
 }
