@@ -328,6 +328,11 @@ impl Apt {
     ) -> Result<Apt, PatchError> {
         let lists = dir.join("lists");
         let parts = dir.join("sources.list.d");
+        // apt's lists from an earlier run would let it skip reading this run's indexes
+        // when their InRelease has not changed.
+        if lists.exists() {
+            std::fs::remove_dir_all(&lists).map_err(io(&lists))?;
+        }
         for d in [&lists, &lists.join("partial"), &parts] {
             std::fs::create_dir_all(d).map_err(io(d))?;
         }

@@ -633,6 +633,22 @@ fn a_terminal_installs_its_upgrade_from_the_bundle_and_a_file_debian_did_not_sig
         text(&refused)
     );
     assert_eq!(installed(&root), before());
+
+    // The same with a Packages index that is not the one Debian's InRelease signs.
+    let forged = tmp.path().join("forged-index");
+    copy_tree(&tmp.path().join("fetched"), &forged);
+    let index = forged
+        .join("repository-1")
+        .join(format!("dists/{SUITE}/main/binary-amd64/Packages.gz"));
+    let mut changed = bytes(&index);
+    changed.push(0);
+    std::fs::write(&index, changed).unwrap();
+    let bundle = build_patches_bundle(tmp.path(), &forged, "3");
+    succeeded(import(&data, &bundle));
+    let refused = patch(&[]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(text(&refused).contains("Packages"), "{}", text(&refused));
+    assert_eq!(installed(&root), before());
 }
 
 #[test]

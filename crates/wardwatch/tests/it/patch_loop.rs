@@ -225,6 +225,23 @@ fn a_vulnerable_terminal_is_planned_fetched_patched_and_its_finding_closes() {
             && h["cause"] == "inventory"
     });
     assert!(closed_by_inventory, "{page:#}");
+    // The terminal's own report of the installation reached the server's audit record.
+    let reported = wait_for(Duration::from_secs(30), || {
+        let detail: String = server
+            .db()
+            .query_row(
+                "SELECT detail FROM audit WHERE action = 'patch.install' AND actor LIKE ?1",
+                [format!("%{host}%")],
+                |r| r.get(0),
+            )
+            .ok()?;
+        Some(detail)
+    })
+    .expect("the patch.install event on the server");
+    assert!(
+        reported.contains("ward-tool") && reported.contains("1.0-2"),
+        "{reported}"
+    );
     agent.kill();
 }
 
