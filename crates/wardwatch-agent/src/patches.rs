@@ -243,7 +243,13 @@ fn read_fetch_manifest(path: &Path) -> Result<FetchManifest, PatchError> {
     if bytes.len() as u64 > MAX_FETCH_MANIFEST {
         return Err(PatchError::Bundle(format!("{MANIFEST} is too large")));
     }
-    serde_json::from_slice(&bytes).map_err(|e| PatchError::Bundle(format!("{MANIFEST}: {e}")))
+    let manifest: FetchManifest = serde_json::from_slice(&bytes)
+        .map_err(|e| PatchError::Bundle(format!("{MANIFEST}: {e}")))?;
+    // Its names become paths, apt source lines and apt arguments here.
+    manifest
+        .check()
+        .map_err(|e| PatchError::Bundle(format!("{MANIFEST}: {e}")))?;
+    Ok(manifest)
 }
 
 /// `ID` and `VERSION_CODENAME` of the system's os-release.

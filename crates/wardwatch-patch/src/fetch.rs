@@ -148,6 +148,53 @@ pub struct FetchManifest {
     pub files_kept: u64,
 }
 
+impl FetchManifest {
+    /// Checks every name a terminal would put in a path, an apt source line or an apt
+    /// argument: repository folders and suites (letters, digits, `.`, `-`, `_`),
+    /// package names, versions and file names.
+    pub fn check(&self) -> Result<(), String> {
+        let plain = |what: &str, text: &str| {
+            let ok = !text.is_empty()
+                && text.len() <= 64
+                && text != "."
+                && text != ".."
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("{what} {text:?} is not a plain name"))
+            }
+        };
+        for (dir, _) in &self.repositories {
+            plain("repository folder", dir)?;
+        }
+        for system in &self.systems {
+            plain("os id", &system.os_id)?;
+            plain("codename", &system.codename)?;
+            for (dir, suite) in &system.suites {
+                plain("repository folder", dir)?;
+                plain("suite", suite)?;
+            }
+            for p in &system.packages {
+                crate::request::check_package_name("package", &p.name)
+                    .map_err(|e| e.to_string())?;
+                plain("repository folder", &p.repository)?;
+                plain("architecture", &p.arch)?;
+                crate::apt::check_relative_path("fetched.json", &p.filename)
+                    .map_err(|e| e.to_string())?;
+                for v in [&p.version, &p.source_version] {
+                    if crate::dpkg_order(v, v).is_none() {
+                        return Err(format!("{}: {v:?} is not a Debian version", p.name));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// An index entry with where it was found.
 struct Found {
     entry: Entry,
@@ -455,4 +502,55 @@ fn choose<'a>(system: &SystemNeed, found: &'a [Found]) -> (Vec<(&'a Found, Strin
         }
     }
     (chosen, missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> FetchManifest {
+        FetchManifest {
+            request_made_at: 1,
+            repositories: vec![("repository-1".into(), "http://deb.debian.org/debian".into())],
+            systems: vec![FetchedSystem {
+                os_id: "debian".into(),
+                codename: "bookworm".into(),
+                suites: vec![("repository-1".into(), "bookworm-security".into())],
+                packages: vec![FetchedPackage {
+                    name: "libssl3".into(),
+                    version: "3.0.17-1~deb12u2".into(),
+                    arch: "amd64".into(),
+                    source: "openssl".into(),
+                    source_version: "3.0.17-1~deb12u2".into(),
+                    repository: "repository-1".into(),
+                    suite: "bookworm-security".into(),
+                    filename: "pool/updates/main/o/openssl/libssl3_3.0.17-1~deb12u2_amd64.deb"
+                        .into(),
+                    size: 1,
+                    sha256: "0".repeat(64),
+                    needed_by: "planned".into(),
+                }],
+                missing: Vec::new(),
+            }],
+            bytes_downloaded: 0,
+            files_kept: 0,
+        }
+    }
+
+    #[test]
+    fn names_that_would_reach_an_apt_source_line_or_a_path_are_checked() {
+        assert_eq!(manifest().check(), Ok(()));
+        let mut m = manifest();
+        m.systems[0].suites[0].1 = "bookworm main\ndeb http://x.invalid/ sid".into();
+        assert!(m.check().unwrap_err().contains("suite"));
+        let mut m = manifest();
+        m.systems[0].packages[0].repository = "..".into();
+        assert!(m.check().is_err());
+        let mut m = manifest();
+        m.systems[0].packages[0].filename = "/etc/shadow".into();
+        assert!(m.check().is_err());
+        let mut m = manifest();
+        m.systems[0].packages[0].version = "1.0 --allow-downgrades".into();
+        assert!(m.check().is_err());
+    }
 }

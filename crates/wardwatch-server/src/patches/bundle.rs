@@ -28,7 +28,10 @@ pub fn read_manifest(dir: &Path) -> Result<FetchManifest, String> {
             "{MANIFEST} is larger than {MAX_FETCH_MANIFEST} bytes"
         ));
     }
-    serde_json::from_slice(&text).map_err(|e| format!("{MANIFEST}: {e}"))
+    let manifest: FetchManifest =
+        serde_json::from_slice(&text).map_err(|e| format!("{MANIFEST}: {e}"))?;
+    manifest.check().map_err(|e| format!("{MANIFEST}: {e}"))?;
+    Ok(manifest)
 }
 
 /// Checks an unpacked, signature-checked bundle.
