@@ -70,6 +70,7 @@ pub enum WindowCommand {
     Set {
         #[command(flatten)]
         data: DataArg,
+        /// The department, as its terminals' enrollment tokens name it.
         #[arg(long)]
         department: String,
         /// `daily`, `mon-fri`, `sat,sun` or a mix.
@@ -94,6 +95,7 @@ pub enum WindowCommand {
     Clear {
         #[command(flatten)]
         data: DataArg,
+        /// The department, as its terminals' enrollment tokens name it.
         #[arg(long)]
         department: String,
     },
