@@ -10,7 +10,6 @@
 //! stops before anything changes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -20,9 +19,6 @@ use wardwatch_patch::fetch::{FetchManifest, FetchedSystem, MANIFEST};
 
 use crate::bundles::{BundleSync, FetchError};
 use crate::state::StateDir;
-
-/// Largest `fetched.json` read.
-const MAX_FETCH_MANIFEST: u64 = 64 << 20;
 
 /// Debian's archive keyring, as the `debian-archive-keyring` package installs it.
 pub const DEBIAN_KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
@@ -131,7 +127,8 @@ pub async fn install(
     let fetched_member = members
         .get(MANIFEST)
         .ok_or_else(|| PatchError::Bundle(format!("it has no {MANIFEST}")))?;
-    let fetched = read_fetch_manifest(&sync.patches_member(fetched_member).await?)?;
+    let fetched = FetchManifest::read(&sync.patches_member(fetched_member).await?)
+        .map_err(PatchError::Bundle)?;
 
     let root = options
         .root
@@ -231,25 +228,6 @@ pub async fn install(
         upgrades,
         reboot_required: reboot_required(&root),
     })
-}
-
-fn read_fetch_manifest(path: &Path) -> Result<FetchManifest, PatchError> {
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .map_err(io(path))?
-        .take(MAX_FETCH_MANIFEST + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io(path))?;
-    if bytes.len() as u64 > MAX_FETCH_MANIFEST {
-        return Err(PatchError::Bundle(format!("{MANIFEST} is too large")));
-    }
-    let manifest: FetchManifest = serde_json::from_slice(&bytes)
-        .map_err(|e| PatchError::Bundle(format!("{MANIFEST}: {e}")))?;
-    // Its names become paths, apt source lines and apt arguments here.
-    manifest
-        .check()
-        .map_err(|e| PatchError::Bundle(format!("{MANIFEST}: {e}")))?;
-    Ok(manifest)
 }
 
 /// `ID` and `VERSION_CODENAME` of the system's os-release.

@@ -28,6 +28,8 @@ const MAX_PACKAGES_PER_SYSTEM: usize = 20_000;
 
 /// The name of the manifest written in the output folder.
 pub const MANIFEST: &str = "fetched.json";
+/// Largest manifest read back.
+pub const MAX_MANIFEST: u64 = 64 << 20;
 
 /// A repository and the suites to read from it; `{codename}` in a suite is replaced by
 /// each system's codename.
@@ -149,18 +151,37 @@ pub struct FetchManifest {
 }
 
 impl FetchManifest {
+    /// Reads a manifest back from `path`, within [`MAX_MANIFEST`], and [`check`]s it:
+    /// wherever it is read, its names become paths, apt source lines and apt arguments.
+    ///
+    /// [`check`]: FetchManifest::check
+    pub fn read(path: &Path) -> Result<FetchManifest, String> {
+        let file = std::fs::File::open(path).map_err(|e| {
+            format!("{MANIFEST} cannot be read ({e}); is this a `wardwatch patch fetch` folder?")
+        })?;
+        let mut bytes = Vec::new();
+        file.take(MAX_MANIFEST + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{MANIFEST} cannot be read: {e}"))?;
+        if bytes.len() as u64 > MAX_MANIFEST {
+            return Err(format!("{MANIFEST} is larger than {MAX_MANIFEST} bytes"));
+        }
+        let manifest: FetchManifest =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{MANIFEST}: {e}"))?;
+        manifest.check().map_err(|e| format!("{MANIFEST}: {e}"))?;
+        Ok(manifest)
+    }
+
     /// Checks every name a terminal would put in a path, an apt source line or an apt
     /// argument: repository folders and suites (letters, digits, `.`, `-`, `_`),
     /// package names, versions and file names.
     pub fn check(&self) -> Result<(), String> {
         let plain = |what: &str, text: &str| {
-            let ok = !text.is_empty()
-                && text.len() <= 64
-                && text != "."
+            let ok = text != "."
                 && text != ".."
-                && text
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+                && crate::request::is_token(text, 64, |b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_')
+                });
             if ok {
                 Ok(())
             } else {
@@ -200,6 +221,12 @@ struct Found {
     entry: Entry,
     repository: usize,
     suite: String,
+}
+
+impl AsRef<Entry> for Found {
+    fn as_ref(&self) -> &Entry {
+        &self.entry
+    }
 }
 
 /// Fetches what `request` needs into `options.out` and writes [`MANIFEST`] there.
@@ -414,20 +441,18 @@ async fn read_packages(
 
 /// The planned packages and the dependencies the terminals lack, and what no suite has.
 fn choose<'a>(system: &SystemNeed, found: &'a [Found]) -> (Vec<(&'a Found, String)>, Vec<Missing>) {
-    let entries = || found.iter().map(|f| &f.entry);
-    let find = |e: &Entry| found.iter().find(|f| std::ptr::eq(&f.entry, e));
     let mut chosen: Vec<(&Found, String)> = Vec::new();
     let mut have: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut missing = Vec::new();
     let mut queue: Vec<&Found> = Vec::new();
     for need in &system.packages {
-        let pick = packages::newest(entries(), &need.name, &need.arch, |e| {
+        let pick = packages::newest(found, &need.name, &need.arch, |e| {
             e.source == need.source
                 && wardwatch_vuln::version::Scheme::Dpkg
                     .compare(&e.source_version, &need.fixed_source_version)
                     .is_ok_and(|o| o != std::cmp::Ordering::Less)
         });
-        match pick.and_then(find) {
+        match pick {
             Some(f) => {
                 if have
                     .insert(
@@ -474,9 +499,9 @@ fn choose<'a>(system: &SystemNeed, found: &'a [Found]) -> (Vec<(&'a Found, Strin
                 continue;
             }
             let pick = group.iter().find_map(|rel| {
-                packages::newest(entries(), &rel.name, &arch, |e| rel.accepts(&e.version))
+                packages::newest(found, &rel.name, &arch, |e| rel.accepts(&e.version))
             });
-            match pick.and_then(find) {
+            match pick {
                 Some(f) => {
                     have.insert(
                         (f.entry.name.clone(), f.entry.arch.clone()),

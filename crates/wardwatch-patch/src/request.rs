@@ -226,12 +226,7 @@ impl PatchRequest {
 
 /// An os-release `ID` or a codename: lower-case letters and digits.
 fn check_word(place: &str, text: &str) -> Result<(), RequestError> {
-    let ok = !text.is_empty()
-        && text.len() <= 32
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    if ok {
+    if is_token(text, 32, |b| b.is_ascii_lowercase() || b.is_ascii_digit()) {
         Ok(())
     } else {
         Err(invalid(
@@ -241,12 +236,14 @@ fn check_word(place: &str, text: &str) -> Result<(), RequestError> {
     }
 }
 
+/// Whether `text` is 1 to `max` bytes, each one `allowed` takes.
+pub(crate) fn is_token(text: &str, max: usize, allowed: impl Fn(u8) -> bool) -> bool {
+    (1..=max).contains(&text.len()) && text.bytes().all(allowed)
+}
+
 /// An os-release `VERSION_ID`: digits and dots.
 fn check_version_id(place: &str, text: &str) -> Result<(), RequestError> {
-    let ok = !text.is_empty()
-        && text.len() <= 16
-        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    if ok {
+    if is_token(text, 16, |b| b.is_ascii_digit() || b == b'.') {
         Ok(())
     } else {
         Err(invalid(place, format!("{text:?} is not a release number")))
@@ -255,12 +252,9 @@ fn check_version_id(place: &str, text: &str) -> Result<(), RequestError> {
 
 /// A Debian architecture (`amd64`, `arm64`, `all`, `armhf`, `i386`, …).
 fn check_arch(place: &str, text: &str) -> Result<(), RequestError> {
-    let ok = !text.is_empty()
-        && text.len() <= 32
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    if is_token(text, 32, |b| {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'
+    }) {
         Ok(())
     } else {
         Err(invalid(place, format!("{text:?} is not an architecture")))

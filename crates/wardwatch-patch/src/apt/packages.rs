@@ -80,21 +80,30 @@ fn entry(p: &deb822::Paragraph) -> Result<Entry, String> {
     })
 }
 
-/// The newest entry named `name` for `arch` (or `all`) that `accepts` takes, in dpkg's
-/// order.
-pub fn newest<'a>(
-    entries: impl IntoIterator<Item = &'a Entry>,
+impl AsRef<Entry> for Entry {
+    fn as_ref(&self) -> &Entry {
+        self
+    }
+}
+
+/// The newest item whose entry is named `name` for `arch` (or `all`) and that `accepts`
+/// takes, in dpkg's order. Items are entries, or anything that carries one (where it
+/// was found).
+pub fn newest<'a, T: AsRef<Entry>>(
+    items: impl IntoIterator<Item = &'a T>,
     name: &str,
     arch: &str,
     accepts: impl Fn(&Entry) -> bool,
-) -> Option<&'a Entry> {
-    entries
+) -> Option<&'a T> {
+    items
         .into_iter()
-        .filter(|e| e.name == name && (e.arch == arch || e.arch == "all"))
-        .filter(|e| accepts(e))
+        .filter(|item| {
+            let e = item.as_ref();
+            e.name == name && (e.arch == arch || e.arch == "all") && accepts(e)
+        })
         .max_by(|a, b| {
             Scheme::Dpkg
-                .compare(&a.version, &b.version)
+                .compare(&a.as_ref().version, &b.as_ref().version)
                 .unwrap_or(std::cmp::Ordering::Equal)
         })
 }

@@ -116,6 +116,8 @@ fn overview(state: &ConsoleApi) -> Result<BundlesOverview, ApiError> {
     let mut kinds = Vec::new();
     let mut current: BTreeMap<&'static str, u64> = BTreeMap::new();
     for kind in KINDS {
+        // Terminals take single files of a patches bundle and report no version of it.
+        let hosts_report_it = kind != Kind::Patches;
         let installed = state.bundles.get(kind).map_err(|e| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -126,8 +128,7 @@ fn overview(state: &ConsoleApi) -> Result<BundlesOverview, ApiError> {
             None => None,
             Some(b) => {
                 let m = &b.manifest;
-                // Terminals take single files of a patches bundle, never a version of it.
-                if kind != Kind::Patches {
+                if hosts_report_it {
                     current.insert(kind.as_str(), m.version);
                 }
                 let record = i64::try_from(m.version)
@@ -149,7 +150,7 @@ fn overview(state: &ConsoleApi) -> Result<BundlesOverview, ApiError> {
             }
         };
         let (mut hosts_current, mut hosts_behind, mut hosts_not_reported) = (0, 0, 0);
-        if let Some(installed) = view.as_ref().filter(|_| kind != Kind::Patches) {
+        if let Some(installed) = view.as_ref().filter(|_| hosts_report_it) {
             for h in &hosts {
                 match h.bundles.get(kind.as_str()) {
                     None => hosts_not_reported += 1,

@@ -4,34 +4,14 @@
 //! checked again by apt on each terminal.
 
 use std::collections::HashMap;
-use std::io::Read as _;
 use std::path::Path;
 
 use wardwatch_bundle::{Manifest, Member};
 use wardwatch_patch::fetch::{FetchManifest, MANIFEST};
 
-/// Largest `fetched.json` read.
-const MAX_FETCH_MANIFEST: u64 = 64 << 20;
-
 /// Reads the fetch's manifest from an unpacked bundle in `dir`.
 pub fn read_manifest(dir: &Path) -> Result<FetchManifest, String> {
-    let path = dir.join(MANIFEST);
-    let file = std::fs::File::open(&path).map_err(|e| {
-        format!("{MANIFEST} cannot be read ({e}); is this a `wardwatch patch fetch` folder?")
-    })?;
-    let mut text = Vec::new();
-    file.take(MAX_FETCH_MANIFEST + 1)
-        .read_to_end(&mut text)
-        .map_err(|e| format!("{MANIFEST} cannot be read: {e}"))?;
-    if text.len() as u64 > MAX_FETCH_MANIFEST {
-        return Err(format!(
-            "{MANIFEST} is larger than {MAX_FETCH_MANIFEST} bytes"
-        ));
-    }
-    let manifest: FetchManifest =
-        serde_json::from_slice(&text).map_err(|e| format!("{MANIFEST}: {e}"))?;
-    manifest.check().map_err(|e| format!("{MANIFEST}: {e}"))?;
-    Ok(manifest)
+    FetchManifest::read(&dir.join(MANIFEST))
 }
 
 /// Checks an unpacked, signature-checked bundle.

@@ -499,6 +499,18 @@ pub fn old_system(work: &Path, repo: &AptRepo) -> std::path::PathBuf {
     root
 }
 
+/// What the terminal has after the upgrade: ward-lib raised for ward-tool's sake,
+/// ward-base already new enough.
+fn after() -> Vec<(String, String)> {
+    [
+        ("ward-base", "1.2-1"),
+        ("ward-lib", "2.0-1"),
+        ("ward-tool", "1.0-2"),
+    ]
+    .map(|(p, v)| (p.to_string(), v.to_string()))
+    .to_vec()
+}
+
 /// What the terminal has before the upgrade.
 fn before() -> Vec<(String, String)> {
     [
@@ -579,16 +591,7 @@ fn a_terminal_installs_its_upgrade_from_the_bundle_and_a_file_debian_did_not_sig
         "{}",
         text(&done)
     );
-    assert_eq!(
-        installed(&root),
-        [
-            ("ward-base", "1.2-1"),
-            ("ward-lib", "2.0-1"),
-            ("ward-tool", "1.0-2")
-        ]
-        .map(|(p, v)| (p.to_string(), v.to_string()))
-        .to_vec()
-    );
+    assert_eq!(installed(&root), after());
     assert_eq!(
         String::from_utf8(bytes(&root.join("usr/share/doc/ward-tool/README"))).unwrap(),
         "ward-tool 1.0-2\n"
@@ -687,16 +690,7 @@ fn patch_now_in_the_console_upgrades_the_terminal_and_a_viewer_may_not_ask() {
             .any(|u| u["name"] == "ward-tool" && u["from"] == "1.0-1" && u["to"] == "1.0-2"),
         "{done}"
     );
-    assert_eq!(
-        installed(&root),
-        [
-            ("ward-base", "1.2-1"),
-            ("ward-lib", "2.0-1"),
-            ("ward-tool", "1.0-2")
-        ]
-        .map(|(p, v)| (p.to_string(), v.to_string()))
-        .to_vec()
-    );
+    assert_eq!(installed(&root), after());
     // Asked for by an admin, in the audit record.
     let db = setup.server.db();
     let queued: i64 = db
