@@ -4,7 +4,9 @@
 //! trusted by exact path AND the SHA-256 its file had when the guard started, so a
 //! lookalike copied to the same name (or a renamed binary) is not.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -31,9 +33,17 @@ pub struct Trusted {
     pub sha256: String,
 }
 
+/// Decisions kept before the cache is emptied: bounded, and far above the processes
+/// one terminal writes files with at once.
+const CACHE_LIMIT: usize = 4096;
+
 #[derive(Debug, Clone, Default)]
 pub struct TrustList {
     entries: Vec<Trusted>,
+    /// The decision per process, for as long as the process table holds the same entry
+    /// for it: a fork, an exec or an exit replaces the entry, so the program is judged
+    /// again. Without it every file a trusted `tar` wrote read `/proc` twice.
+    decided: HashMap<u32, (Arc<ProcInfo>, bool)>,
 }
 
 impl TrustList {
@@ -58,15 +68,33 @@ impl TrustList {
                 }
             }
         }
-        Self { entries }
+        Self {
+            entries,
+            decided: HashMap::new(),
+        }
     }
 
     pub fn entries(&self) -> &[Trusted] {
         &self.entries
     }
 
-    /// Whether the process runs a trusted program (exact path and hash).
-    pub fn is_trusted(&self, procs: &ProcTable, info: &ProcInfo) -> bool {
+    /// Whether the process runs a trusted program (exact path and hash), judged once
+    /// per entry of the process table.
+    pub fn is_trusted(&mut self, procs: &ProcTable, info: &Arc<ProcInfo>) -> bool {
+        if let Some((seen, trusted)) = self.decided.get(&info.pid) {
+            if Arc::ptr_eq(seen, info) {
+                return *trusted;
+            }
+        }
+        let trusted = self.judge(procs, info);
+        if self.decided.len() >= CACHE_LIMIT {
+            self.decided.clear();
+        }
+        self.decided.insert(info.pid, (info.clone(), trusted));
+        trusted
+    }
+
+    fn judge(&self, procs: &ProcTable, info: &ProcInfo) -> bool {
         let Some(exe) = info.exe.as_deref() else {
             return false;
         };
@@ -84,5 +112,30 @@ impl TrustList {
 
     fn find(&self, exe: &Path) -> Option<&Trusted> {
         self.entries.iter().find(|e| e.path == exe)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::procinfo::LineageLimits;
+
+    #[test]
+    fn a_decision_is_kept_for_one_entry_of_the_process_table_and_taken_again_after_it_changes() {
+        let sleep = std::fs::canonicalize("/bin/sleep").unwrap();
+        let mut trust = TrustList::new(std::slice::from_ref(&sleep));
+        assert_eq!(trust.entries().len(), 1);
+        let table = ProcTable::new(LineageLimits::default(), None);
+        let mut child = std::process::Command::new(&sleep).arg("5").spawn().unwrap();
+        let info = table.observe(child.id()).unwrap();
+        assert!(trust.is_trusted(&table, &info));
+        assert!(trust.is_trusted(&table, &info), "the kept decision");
+        // The same pid, another entry (as after an exec of another program): judged
+        // again, and not trusted.
+        let mut other = ProcInfo::clone(&info);
+        other.exe = Some(PathBuf::from("/usr/bin/env"));
+        assert!(!trust.is_trusted(&table, &Arc::new(other)));
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
