@@ -317,6 +317,12 @@ fn scan(
         .sources
         .clone()
         .unwrap_or_else(|| crate::scan_service::bundle_sources(&context.state).0);
+    let sources = SignatureSources {
+        rule_cache: sources
+            .rule_cache
+            .or_else(|| Some(context.state.rule_cache_dir())),
+        ..sources
+    };
     let (engine, _) = load(&sources).map_err(|e| format!("signatures not loaded: {e}"))?;
     let vault = if context.quarantine {
         Some(open_vault(context)?)

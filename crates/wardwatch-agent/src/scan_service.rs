@@ -36,7 +36,10 @@ pub struct OnAccessConfig {
 /// The signatures of the installed bundle, where the bundle lays them out.
 pub fn bundle_sources(state: &StateDir) -> (SignatureSources, PathBuf) {
     let dir = crate::bundles::bundles_dir(state).join(Kind::Signatures.as_str());
-    let mut sources = SignatureSources::default();
+    let mut sources = SignatureSources {
+        rule_cache: Some(state.rule_cache_dir()),
+        ..SignatureSources::default()
+    };
     if dir.join("rules").is_dir() {
         sources.rules.push(dir.join("rules"));
     }
@@ -66,7 +69,13 @@ pub fn spawn(
         let mut loaded_stamp = None;
         loop {
             let (sources, dir) = match &config.sources {
-                Some(s) => (s.clone(), PathBuf::new()),
+                Some(s) => (
+                    SignatureSources {
+                        rule_cache: Some(state.rule_cache_dir()),
+                        ..s.clone()
+                    },
+                    PathBuf::new(),
+                ),
                 None => bundle_sources(&state),
             };
             let stamp = installed_stamp(&dir);

@@ -53,6 +53,11 @@ impl StateDir {
         self.root.join("quarantine")
     }
 
+    /// Compiled YARA rules, kept so that a start does not compile them again.
+    pub fn rule_cache_dir(&self) -> PathBuf {
+        self.root.join("rules-cache")
+    }
+
     /// Creates the directory if needed and makes it owner-only: files created from now on
     /// are `0600` (umask 077), and everything already in it loses its group and other
     /// permissions (the spool holds what the terminal has not yet reported).

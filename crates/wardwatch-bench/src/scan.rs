@@ -7,11 +7,19 @@
 //! turn (so that a slow drift of the machine hits them all alike) and the median of
 //! each figure is reported. A peer that is not installed, or that cannot load the
 //! rules, is reported as such and the bench goes on.
+//!
+//! Start-up is measured apart: every engine also runs, the same number of times, on one
+//! empty file with the same signatures, and the table shows that time beside the whole
+//! run. wardwatch keeps its compiled rules (`STATE/rules-cache`), so its timed runs load
+//! them; yara is run twice, compiling the rule files on every run as its usual command
+//! line does, and with the rules compiled once by `yarac` (`yara -C`), its own way of
+//! not compiling again.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::Write;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -56,14 +64,17 @@ pub enum EngineKind {
     /// wardwatch with the rules alone: the same work as yara's.
     WardwatchRulesOnly,
     Yara,
+    /// yara with the rules compiled once by `yarac`.
+    YaraCompiled,
     Clamscan,
 }
 
 impl EngineKind {
-    const ALL: [EngineKind; 4] = [
+    const ALL: [EngineKind; 5] = [
         EngineKind::Wardwatch,
         EngineKind::WardwatchRulesOnly,
         EngineKind::Yara,
+        EngineKind::YaraCompiled,
         EngineKind::Clamscan,
     ];
 
@@ -72,6 +83,7 @@ impl EngineKind {
             EngineKind::Wardwatch => "wardwatch",
             EngineKind::WardwatchRulesOnly => "wardwatch (rules only)",
             EngineKind::Yara => "yara (rules only)",
+            EngineKind::YaraCompiled => "yara -C (yarac'd rules)",
             EngineKind::Clamscan => "clamscan",
         }
     }
@@ -117,6 +129,10 @@ pub struct EngineRow {
     pub counts_borrowed: bool,
     pub runs: Vec<RunFigures>,
     pub median: Option<RunFigures>,
+    /// Runs on one empty file with the same signatures: the start-up (loading or
+    /// compiling the signatures) alone.
+    pub startup_runs: Vec<RunFigures>,
+    pub startup: Option<RunFigures>,
     /// The output of the last timed run.
     pub parsed: Parsed,
 }
@@ -142,6 +158,10 @@ pub struct BenchReport {
     pub threads: usize,
     pub repeat: usize,
     pub max_size_mib: u64,
+    /// Seconds wardwatch's start-up took when it compiled the rules (the first run), and
+    /// yarac's compile: what the cached start-ups save.
+    pub wardwatch_compile_seconds: Option<f64>,
+    pub yarac_seconds: Option<f64>,
     pub rows: Vec<EngineRow>,
     pub notes: Vec<String>,
 }
@@ -166,14 +186,34 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
         let labels = options.hashes.iter().map(|p| p.display().to_string());
         (options.hashes.clone(), labels.collect())
     };
+    let empty = work.path().join("empty-file");
+    File::create(&empty).context("creating the empty file for start-up runs")?;
+    let state = work.path().join("wardwatch-state");
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&state)
+        .context("creating wardwatch's state folder")?;
     let setup = Setup {
         options,
         threads,
         rule_files: &rule_files,
         hashes: &hashes,
         work: work.path(),
+        state: &state,
+        empty: &empty,
     };
-    let mut engines = prepare_engines(&setup, &mut notes)?;
+    let (mut engines, yarac_seconds) = prepare_engines(&setup, &mut notes)?;
+    // The first wardwatch start compiles the rules and keeps them: timed apart.
+    let wardwatch_compile_seconds = engines
+        .iter_mut()
+        .find(|e| e.row.engine == EngineKind::Wardwatch && e.command.is_some())
+        .and_then(|e| match e.run_startup(work.path()) {
+            Ok(figures) => Some(figures.wall_seconds),
+            Err(e) => {
+                notes.push(format!("wardwatch's first start-up failed: {e:#}"));
+                None
+            }
+        });
     // Warm-up round: fills the page cache so that no engine pays for the first read.
     for engine in engines.iter_mut().filter(|e| e.command.is_some()) {
         if let Err(e) = engine.run_once(work.path()) {
@@ -190,10 +230,17 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
                 Err(e) => engine.fail(format!("run failed: {e:#}")),
             }
         }
+        for engine in engines.iter_mut().filter(|e| e.command.is_some()) {
+            match engine.run_startup(work.path()) {
+                Ok(figures) => engine.row.startup_runs.push(figures),
+                Err(e) => engine.fail(format!("start-up run failed: {e:#}")),
+            }
+        }
     }
     let mut rows: Vec<EngineRow> = engines.into_iter().map(|e| e.row).collect();
     for row in &mut rows {
         row.median = median(&row.runs);
+        row.startup = median(&row.startup_runs);
     }
     borrow_counts(&mut rows);
     notes.extend(standing_notes(threads, repeat));
@@ -205,6 +252,8 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
         threads,
         repeat,
         max_size_mib: MAX_SIZE_MIB,
+        wardwatch_compile_seconds,
+        yarac_seconds,
         rows,
         notes,
     })
@@ -223,12 +272,18 @@ struct Setup<'a> {
     rule_files: &'a [PathBuf],
     hashes: &'a [PathBuf],
     work: &'a Path,
+    /// wardwatch's state folder: its compiled rules are kept there between runs.
+    state: &'a Path,
+    /// The one file start-up runs scan.
+    empty: &'a Path,
 }
 
 /// An engine ready to run: its command (None when it cannot run) and its report line.
 struct Engine {
     row: EngineRow,
     command: Option<Vec<std::ffi::OsString>>,
+    /// The same command on the empty file: start-up alone.
+    startup_command: Option<Vec<std::ffi::OsString>>,
 }
 
 impl Engine {
@@ -241,10 +296,37 @@ impl Engine {
                 counts_borrowed: false,
                 runs: Vec::new(),
                 median: None,
+                startup_runs: Vec::new(),
+                startup: None,
                 parsed: Parsed::default(),
             },
             command: None,
+            startup_command: None,
         }
+    }
+
+    /// Sets the command; the start-up command is the same with `target` (its last
+    /// argument, the tree to scan) replaced by the empty file.
+    fn set_command(&mut self, argv: Vec<std::ffi::OsString>, empty: &Path) {
+        let mut startup = argv.clone();
+        if let Some(last) = startup.last_mut() {
+            *last = empty.into();
+        }
+        self.command = Some(argv);
+        self.startup_command = Some(startup);
+    }
+
+    fn run_startup(&self, work: &Path) -> Result<RunFigures> {
+        let Some(argv) = &self.startup_command else {
+            bail!("no command");
+        };
+        let output = measure(argv, work)?;
+        let expected: &[i32] = match self.row.engine {
+            EngineKind::Yara | EngineKind::YaraCompiled => &[0],
+            _ => &[0, 1],
+        };
+        check_status(&output, expected)?;
+        Ok(output.figures)
     }
 
     /// Takes the engine out of the bench with the reason; its figures so far are
@@ -252,7 +334,9 @@ impl Engine {
     fn fail(&mut self, why: String) {
         self.row.unavailable = Some(why);
         self.row.runs.clear();
+        self.row.startup_runs.clear();
         self.command = None;
+        self.startup_command = None;
     }
 
     fn run_once(&self, work: &Path) -> Result<(RunFigures, Parsed)> {
@@ -265,7 +349,7 @@ impl Engine {
                 check_status(&output, &[0, 1, 2])?;
                 parse_wardwatch(&output.stdout)?
             }
-            EngineKind::Yara => {
+            EngineKind::Yara | EngineKind::YaraCompiled => {
                 check_status(&output, &[0])?;
                 parse_yara(&output.stdout, &output.stderr)
             }
@@ -278,19 +362,29 @@ impl Engine {
     }
 }
 
-/// Builds each engine's command line, or the reason it cannot run.
-fn prepare_engines(setup: &Setup<'_>, notes: &mut Vec<String>) -> Result<Vec<Engine>> {
+/// Builds each engine's command line, or the reason it cannot run; and how long yarac
+/// took to compile the rules.
+fn prepare_engines(
+    setup: &Setup<'_>,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<Engine>, Option<f64>)> {
     let mut engines = Vec::new();
+    let mut yarac_seconds = None;
     for kind in EngineKind::ALL {
         let engine = match kind {
             EngineKind::Wardwatch => wardwatch_engine(setup, kind, setup.hashes),
             EngineKind::WardwatchRulesOnly => wardwatch_engine(setup, kind, &[]),
             EngineKind::Yara => yara_engine(setup),
+            EngineKind::YaraCompiled => {
+                let (engine, seconds) = yara_compiled_engine(setup);
+                yarac_seconds = seconds;
+                engine
+            }
             EngineKind::Clamscan => clamscan_engine(setup, notes)?,
         };
         engines.push(engine);
     }
-    Ok(engines)
+    Ok((engines, yarac_seconds))
 }
 
 fn wardwatch_engine(setup: &Setup<'_>, kind: EngineKind, hashes: &[PathBuf]) -> Engine {
@@ -301,6 +395,8 @@ fn wardwatch_engine(setup: &Setup<'_>, kind: EngineKind, hashes: &[PathBuf]) -> 
         setup.options.path.clone().into(),
         "--rules".into(),
         setup.options.rules.clone().into(),
+        "--state".into(),
+        setup.state.into(),
     ];
     for list in hashes {
         argv.push("--hashes".into());
@@ -317,7 +413,10 @@ fn wardwatch_engine(setup: &Setup<'_>, kind: EngineKind, hashes: &[PathBuf]) -> 
         ]
         .map(Into::into),
     );
-    engine.command = Some(argv);
+    // The tree last, where start-up runs put the empty file.
+    let target = argv.remove(2);
+    argv.push(target);
+    engine.set_command(argv, setup.empty);
     engine
 }
 
@@ -338,15 +437,58 @@ fn yara_engine(setup: &Setup<'_>) -> Engine {
     argv.push(setup.threads.to_string().into());
     argv.push("-z".into());
     argv.push((MAX_SIZE_MIB << 20).to_string().into());
-    for file in setup.rule_files {
-        let mut arg = std::ffi::OsString::from(namespace_of(file));
-        arg.push(":");
-        arg.push(file);
-        argv.push(arg);
-    }
+    argv.extend(namespaced_rule_files(setup.rule_files));
     argv.push(setup.options.path.clone().into());
-    engine.command = Some(argv);
+    engine.set_command(argv, setup.empty);
     engine
+}
+
+/// `NAMESPACE:FILE` for every rule file, as yara and yarac take them.
+fn namespaced_rule_files(files: &[PathBuf]) -> Vec<std::ffi::OsString> {
+    files
+        .iter()
+        .map(|file| {
+            let mut arg = std::ffi::OsString::from(namespace_of(file));
+            arg.push(":");
+            arg.push(file);
+            arg
+        })
+        .collect()
+}
+
+/// yara with the rules compiled once by Debian's `yarac` (timed), then `yara -C`.
+fn yara_compiled_engine(setup: &Setup<'_>) -> (Engine, Option<f64>) {
+    let Some(version) = peer_version("yara", "--version") else {
+        let mut engine = Engine::new(EngineKind::YaraCompiled, None);
+        engine.fail("not installed (apt-get install yara)".into());
+        return (engine, None);
+    };
+    let mut engine = Engine::new(EngineKind::YaraCompiled, Some(version));
+    let compiled = setup.work.join("rules.yarc");
+    let mut yarac: Vec<std::ffi::OsString> = vec!["yarac".into(), "-w".into()];
+    yarac.extend(namespaced_rule_files(setup.rule_files));
+    yarac.push(compiled.clone().into());
+    let seconds = match measure(&yarac, setup.work).and_then(|o| {
+        check_status(&o, &[0])?;
+        Ok(o.figures.wall_seconds)
+    }) {
+        Ok(s) => s,
+        Err(e) => {
+            engine.fail(format!("yarac failed: {e:#}"));
+            return (engine, None);
+        }
+    };
+    let mut argv: Vec<std::ffi::OsString> = ["yara", "-C", "-r", "-N", "-e", "-w"]
+        .map(Into::into)
+        .to_vec();
+    argv.push("-p".into());
+    argv.push(setup.threads.to_string().into());
+    argv.push("-z".into());
+    argv.push((MAX_SIZE_MIB << 20).to_string().into());
+    argv.push(compiled.into());
+    argv.push(setup.options.path.clone().into());
+    engine.set_command(argv, setup.empty);
+    (engine, Some(seconds))
 }
 
 /// clamscan gets a database directory of its own holding copies of the same hash lists
@@ -397,7 +539,7 @@ fn clamscan_engine(setup: &Setup<'_>, notes: &mut Vec<String>) -> Result<Engine>
     argv.push(format!("--max-filesize={limit}").into());
     argv.push(format!("--max-scansize={limit}").into());
     argv.push(setup.options.path.clone().into());
-    engine.command = Some(argv);
+    engine.set_command(argv, setup.empty);
     Ok(engine)
 }
 
@@ -720,7 +862,10 @@ fn borrow_counts(rows: &mut [EngineRow]) {
         .iter()
         .find(|r| r.engine == EngineKind::WardwatchRulesOnly && r.median.is_some())
         .map(|r| (r.parsed.files, r.parsed.bytes));
-    for row in rows.iter_mut().filter(|r| r.engine == EngineKind::Yara) {
+    for row in rows
+        .iter_mut()
+        .filter(|r| matches!(r.engine, EngineKind::Yara | EngineKind::YaraCompiled))
+    {
         if let Some((files, bytes)) = reference {
             row.parsed.files = files;
             row.parsed.bytes = bytes;
@@ -792,11 +937,13 @@ impl fmt::Display for BenchReport {
         writeln!(f)?;
         writeln!(
             f,
-            "{:<30} {:>8} {:>9} {:>8} {:>9} {:>8} {:>7} {:>9} {:>8} {:>6}",
+            "{:<30} {:>8} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8} {:>7} {:>9} {:>8} {:>6}",
             "engine",
             "files",
             "MB",
             "wall s",
+            "start s",
+            "scan s",
             "files/s",
             "MB/s",
             "CPU s",
@@ -808,6 +955,21 @@ impl fmt::Display for BenchReport {
             write_row(f, row)?;
         }
         writeln!(f)?;
+        if let Some(s) = self.wardwatch_compile_seconds {
+            writeln!(
+                f,
+                "  * wardwatch's first start-up, compiling the rules and keeping them: {s:.2} s; \
+                 later start-ups load the kept form (start s)"
+            )?;
+        }
+        if let Some(s) = self.yarac_seconds {
+            writeln!(f, "  * yarac compiling the same rules once: {s:.2} s")?;
+        }
+        writeln!(
+            f,
+            "  * start s: the same command on one empty file (loading the signatures); \
+             scan s: wall s minus start s; files/s and MB/s are over wall s"
+        )?;
         for note in &self.notes {
             writeln!(f, "  * {note}")?;
         }
@@ -841,12 +1003,16 @@ fn write_row(f: &mut fmt::Formatter<'_>, row: &EngineRow) -> fmt::Result {
         })
     };
     let star = if row.counts_borrowed { "*" } else { "" };
+    let start = row.startup.as_ref().map(|s| s.wall_seconds);
+    let seconds = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
     writeln!(
         f,
-        "{label:<30} {:>8} {:>9} {:>8.2} {:>9} {:>8} {:>7.2} {:>9.1} {:>8} {:>6}",
+        "{label:<30} {:>8} {:>9} {:>8.2} {:>8} {:>8} {:>9} {:>8} {:>7.2} {:>9.1} {:>8} {:>6}",
         format!("{}{star}", opt(row.files())),
         mb.map_or("-".to_string(), |v| format!("{v:.1}{star}")),
         m.wall_seconds,
+        seconds(start),
+        seconds(start.map(|s| (m.wall_seconds - s).max(0.0))),
         per_s(row.files().map(|v| v as f64)),
         per_s(mb),
         m.cpu_seconds,

@@ -54,8 +54,13 @@ pub fn set_thread_nice(nice: i32, what: &str) {
 
 /// Whether this process runs with effective uid 0.
 pub fn is_root() -> bool {
+    effective_uid() == 0
+}
+
+/// The effective uid of this process.
+pub fn effective_uid() -> u32 {
     // SAFETY: geteuid(2) has no arguments and cannot fail.
-    unsafe { libc::geteuid() == 0 }
+    unsafe { libc::geteuid() }
 }
 
 /// Clock ticks per second, the unit of the times in `/proc/PID/stat`.

@@ -2,7 +2,7 @@
 //! safely ([`read`]), reporting every skip with its reason ([`skip`]), scans on demand
 //! ([`run`]) and on access with fanotify ([`onaccess`]; the agent runs it beside its
 //! loop), signatures loaded from rule directories and hash lists
-//! ([`signatures`]), and detections as alert events ([`alert`]). The signature engine
+//! ([`signatures`]; compiled rules kept in [`rule_cache`]), and detections as alert events ([`alert`]). The signature engine
 //! itself is `wardwatch_detect::signatures`.
 
 #![forbid(unsafe_code)]
@@ -11,6 +11,7 @@ pub mod alert;
 pub mod onaccess;
 pub mod quarantine;
 pub mod read;
+pub mod rule_cache;
 pub mod run;
 pub mod schedule;
 pub mod signatures;

@@ -179,22 +179,37 @@ pub fn scan_paths(
     };
     let (tx, rx) = mpsc::sync_channel::<PathBuf>(1024);
     let rx = Mutex::new(rx);
+    let big = BigFileLane::default();
     std::thread::scope(|scope| {
         for _ in 0..options.threads.max(1) {
             scope.spawn(|| {
                 let mut scanner = engine.scanner();
                 let mut buf = Vec::new();
+                let mut scan = |path: &Path, buf: &mut Vec<u8>| {
+                    if !stop.load(Ordering::Relaxed) {
+                        emit(scan_file(&mut scanner, path, options.max_size, buf));
+                    }
+                };
                 loop {
-                    let next = rx.lock().ok().and_then(|r| r.recv().ok());
-                    let Some(path) = next else { break };
-                    if stop.load(Ordering::Relaxed) {
+                    if let Some((path, _turn)) = big.next_waiting() {
+                        scan(&path, &mut buf);
+                        buf = Vec::new();
                         continue;
                     }
-                    emit(scan_file(&mut scanner, &path, options.max_size, &mut buf));
-                    // A big file's buffer is not kept for the next, small one.
-                    if buf.capacity() > 64 << 20 {
+                    let next = rx.lock().ok().and_then(|r| r.recv().ok());
+                    let Some(path) = next else { break };
+                    if !big.is_big(&path) {
+                        scan(&path, &mut buf);
+                    } else if let Some(_turn) = big.try_turn(&path) {
+                        scan(&path, &mut buf);
+                        // A big file's buffer is not kept for the next, small one.
                         buf = Vec::new();
                     }
+                }
+                // The walk is over: the big files still waiting, one at a time.
+                while let Some((path, _turn)) = big.next_waiting_blocking() {
+                    scan(&path, &mut buf);
+                    buf = Vec::new();
                 }
             });
         }
@@ -218,6 +233,61 @@ pub fn scan_paths(
     summary
 }
 
+/// Files above this size are read whole one at a time, whatever the number of threads:
+/// two threads each holding a 100 MiB library would double the scan's peak memory.
+const BIG_FILE: u64 = 32 << 20;
+
+/// The one lane for big files: a thread that meets a big file while another is being
+/// scanned puts it aside and goes on with small files; the lane's next holder takes it.
+#[derive(Default)]
+struct BigFileLane {
+    lane: Mutex<()>,
+    waiting: Mutex<std::collections::VecDeque<PathBuf>>,
+}
+
+impl BigFileLane {
+    fn is_big(&self, path: &Path) -> bool {
+        std::fs::symlink_metadata(path).is_ok_and(|m| m.len() > BIG_FILE)
+    }
+
+    /// The lane for `path` if it is free; otherwise `path` waits for it.
+    fn try_turn(&self, path: &Path) -> Option<std::sync::MutexGuard<'_, ()>> {
+        match self.lane.try_lock() {
+            Ok(turn) => Some(turn),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => {
+                self.lock_waiting().push_back(path.to_owned());
+                None
+            }
+        }
+    }
+
+    /// A waiting big file and the lane, if both are free now.
+    fn next_waiting(&self) -> Option<(PathBuf, std::sync::MutexGuard<'_, ()>)> {
+        if self.lock_waiting().is_empty() {
+            return None;
+        }
+        let turn = match self.lane.try_lock() {
+            Ok(turn) => turn,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        let path = self.lock_waiting().pop_front()?;
+        Some((path, turn))
+    }
+
+    /// A waiting big file, waiting for the lane if needed.
+    fn next_waiting_blocking(&self) -> Option<(PathBuf, std::sync::MutexGuard<'_, ()>)> {
+        let turn = self.lane.lock().unwrap_or_else(|p| p.into_inner());
+        let path = self.lock_waiting().pop_front()?;
+        Some((path, turn))
+    }
+
+    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<PathBuf>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// A file's path for people: bytes that are not UTF-8 shown as `\xNN`, so that a hostile
 /// name can neither hide nor garble the report.
 pub fn display_path(path: &Path) -> String {
@@ -237,4 +307,65 @@ pub fn display_path(path: &Path) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use wardwatch_detect::signatures::{HashDb, RuleSet, EICAR};
+
+    /// Big files wait for one another, small ones go on meanwhile, and every file is
+    /// scanned once: four big files (one of them found by a rule at its end) among small
+    /// ones, on three threads.
+    #[test]
+    fn big_files_take_turns_and_every_file_is_scanned_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let big_len = (BIG_FILE + 4096) as usize;
+        for i in 0..4 {
+            let mut data = vec![b'x'; big_len];
+            if i == 2 {
+                let tail = b"big-file-marker";
+                let at = data.len() - tail.len();
+                data[at..].copy_from_slice(tail);
+            }
+            std::fs::write(dir.path().join(format!("big{i}.bin")), data).unwrap();
+        }
+        for i in 0..20 {
+            std::fs::write(dir.path().join(format!("small{i:02}.txt")), b"small file").unwrap();
+        }
+        std::fs::write(dir.path().join("small-eicar.com"), EICAR).unwrap();
+        let rules = RuleSet::compile_sources(&[(
+            "t.yar",
+            "rule marker { strings: $m = \"big-file-marker\" condition: $m }",
+        )])
+        .unwrap();
+        let engine = Engine::new(Some(Arc::new(rules)), Arc::new(HashDb::empty()));
+        let options = ScanOptions {
+            threads: 3,
+            ..ScanOptions::default()
+        };
+        let mut seen: Vec<(PathBuf, bool)> = Vec::new();
+        let summary = scan_paths(
+            &engine,
+            &[dir.path().to_path_buf()],
+            &options,
+            &AtomicBool::new(false),
+            &mut |event| match event {
+                ScanEvent::Clean { path, .. } => seen.push((path.clone(), false)),
+                ScanEvent::Infected { path, .. } => seen.push((path.clone(), true)),
+                other => panic!("unexpected {other:?}"),
+            },
+        );
+        assert_eq!(summary.files_scanned, 25);
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 25, "each file once");
+        let infected: Vec<String> = seen
+            .iter()
+            .filter(|(_, bad)| *bad)
+            .map(|(p, _)| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(infected, vec!["big2.bin", "small-eicar.com"]);
+    }
 }

@@ -1,12 +1,17 @@
 //! Loading signatures for a scan: YARA rule directories and hash lists (ClamAV `.hdb` /
-//! `.hsb`, plain lists, or a compiled wardwatch hash database, which is memory-mapped).
-//! EICAR is always recognised.
+//! `.hsb` and their false-positive lists `.fp` / `.sfp`, ClamAV's `.cvd` / `.cld`
+//! containers of them, plain lists, or a compiled wardwatch hash database, which is
+//! memory-mapped). EICAR is always recognised. ClamAV database files of kinds wardwatch
+//! does not read are counted in [`Loaded::not_supported`], never silently dropped.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::rule_cache::{RuleCache, RulesOrigin};
+pub use wardwatch_detect::signatures::cvd::SigningKey;
+use wardwatch_detect::signatures::cvd::{self, Container, CvdError};
 use wardwatch_detect::signatures::{
-    Engine, HashDb, HashDbBuilder, HashDbError, ListFormat, RuleError, RuleSet,
+    Engine, HashDb, HashDbBuilder, HashDbError, RuleError, RuleSet, SignatureFile,
 };
 
 /// Where a scan's signatures come from.
@@ -16,6 +21,10 @@ pub struct SignatureSources {
     pub rules: Vec<PathBuf>,
     /// Hash lists, directories of them, or compiled hash databases.
     pub hashes: Vec<PathBuf>,
+    /// A folder for the compiled rules ([`RuleCache`]); None compiles on every load.
+    pub rule_cache: Option<PathBuf>,
+    /// Keys a `.cvd` may be signed with besides ClamAV's own (a hospital's mirror).
+    pub cvd_keys: Vec<SigningKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +43,12 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
+    #[error("{path}: {source}")]
+    Container {
+        path: String,
+        #[source]
+        source: CvdError,
+    },
     #[error("only one rule directory can be given for now (got {0})")]
     SeveralRuleDirs(usize),
 }
@@ -43,30 +58,152 @@ pub enum LoadError {
 pub struct Loaded {
     pub rule_files: usize,
     pub hash_signatures: usize,
+    /// Whether the rules were compiled or read from the cache (None: no rules).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules_from: Option<RulesOrigin>,
+    /// Milliseconds spent reading and compiling (or loading) the rules and the hash lists.
+    pub load_ms: u64,
+    /// Entries of ClamAV's false-positive lists (`.fp`, `.sfp`).
+    pub allowed_hashes: usize,
+    /// ClamAV containers read, with their version and whether their signature was
+    /// checked (a `.cld` cannot be).
+    pub containers: Vec<ContainerLoaded>,
+    /// ClamAV database files of kinds not read: what they hold → the files.
+    pub not_supported: std::collections::BTreeMap<&'static str, Vec<String>>,
+}
+
+/// One ClamAV container as loaded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ContainerLoaded {
+    pub path: String,
+    pub kind: Container,
+    pub version: u64,
+    pub built: String,
+    pub signed: bool,
 }
 
 /// Compiles the rules and builds (or maps) the hash database.
 pub fn load(sources: &SignatureSources) -> Result<(Engine, Loaded), LoadError> {
-    let rules = match sources.rules.as_slice() {
-        [] => None,
-        [dir] => Some(Arc::new(RuleSet::compile_dir(dir)?)),
+    let started = std::time::Instant::now();
+    let (rules, rules_from) = match sources.rules.as_slice() {
+        [] => (None, None),
+        [dir] => {
+            let cache = sources
+                .rule_cache
+                .as_deref()
+                .and_then(|c| match RuleCache::open(c) {
+                    Ok(cache) => Some(cache),
+                    Err(why) => {
+                        tracing::warn!(reason = %why, "the compiled-rules folder is not used");
+                        None
+                    }
+                });
+            let (set, from) = RuleCache::compile(cache.as_ref(), &RuleSet::read_dir(dir)?)?;
+            (Some(Arc::new(set)), Some(from))
+        }
         several => return Err(LoadError::SeveralRuleDirs(several.len())),
     };
-    let hashes = load_hashes(&sources.hashes)?;
+    let mut keys = vec![SigningKey::clamav()];
+    keys.extend(sources.cvd_keys.iter().cloned());
+    let lists = load_hashes(&sources.hashes, &keys)?;
     let loaded = Loaded {
         rule_files: rules.as_ref().map_or(0, |r| r.origins().len()),
-        hash_signatures: hashes.len(),
+        hash_signatures: lists.detect.len(),
+        rules_from,
+        load_ms: started.elapsed().as_millis() as u64,
+        allowed_hashes: lists.allowed.len(),
+        containers: lists.containers,
+        not_supported: lists.not_supported,
     };
-    Ok((Engine::new(rules, Arc::new(hashes)), loaded))
+    let engine = Engine::new(rules, Arc::new(lists.detect)).with_allowed(Arc::new(lists.allowed));
+    Ok((engine, loaded))
 }
 
-fn load_hashes(paths: &[PathBuf]) -> Result<HashDb, LoadError> {
+/// The hash lists of a load, sorted by what they are for.
+struct HashLists {
+    detect: HashDb,
+    allowed: HashDb,
+    containers: Vec<ContainerLoaded>,
+    not_supported: std::collections::BTreeMap<&'static str, Vec<String>>,
+}
+
+/// Collects the lists of one file (or, for a ClamAV container, of its members).
+#[derive(Default)]
+struct ListCollector {
+    detect: HashDbBuilder,
+    allowed: HashDbBuilder,
+    containers: Vec<ContainerLoaded>,
+    not_supported: std::collections::BTreeMap<&'static str, Vec<String>>,
+}
+
+impl ListCollector {
+    fn add_file(&mut self, label: &str, text: &[u8]) -> Result<(), LoadError> {
+        let (builder, format) = match SignatureFile::from_name(label) {
+            SignatureFile::Detect(format) => (&mut self.detect, format),
+            SignatureFile::Allow(format) => (&mut self.allowed, format),
+            SignatureFile::Unsupported(what) => {
+                self.not_supported
+                    .entry(what)
+                    .or_default()
+                    .push(label.to_owned());
+                return Ok(());
+            }
+            SignatureFile::Metadata => return Ok(()),
+        };
+        builder
+            .add_list(label, format, text)
+            .map_err(|source| LoadError::Hashes {
+                path: label.to_owned(),
+                source,
+            })?;
+        Ok(())
+    }
+
+    /// Checks and unpacks a `.cvd` / `.cld` and adds its members as `FILE:MEMBER`.
+    fn add_container(
+        &mut self,
+        label: &str,
+        kind: Container,
+        bytes: &[u8],
+        keys: &[SigningKey],
+    ) -> Result<(), LoadError> {
+        let unpacked = cvd::unpack(bytes, kind, keys).map_err(|source| LoadError::Container {
+            path: label.to_owned(),
+            source,
+        })?;
+        if !unpacked.signed {
+            tracing::warn!(
+                path = label,
+                "a ClamAV .cld cannot be checked against ClamAV's signature; it is loaded as it is"
+            );
+        }
+        for (member, text) in &unpacked.members {
+            self.add_file(&format!("{label}:{member}"), text)?;
+        }
+        self.containers.push(ContainerLoaded {
+            path: label.to_owned(),
+            kind,
+            version: unpacked.header.version,
+            built: unpacked.header.built.clone(),
+            signed: unpacked.signed,
+        });
+        Ok(())
+    }
+}
+
+fn load_hashes(paths: &[PathBuf], keys: &[SigningKey]) -> Result<HashLists, LoadError> {
     // One compiled database alone is mapped as it is.
     if let [only] = paths {
         if is_compiled(only) {
-            return HashDb::open(only).map_err(|source| LoadError::Hashes {
+            let detect = HashDb::open(only).map_err(|source| LoadError::Hashes {
                 path: only.display().to_string(),
                 source,
+            })?;
+            return Ok(HashLists {
+                detect,
+                allowed: HashDb::empty(),
+                containers: Vec::new(),
+                not_supported: Default::default(),
             });
         }
     }
@@ -75,24 +212,29 @@ fn load_hashes(paths: &[PathBuf]) -> Result<HashDb, LoadError> {
         list_files(path, &mut files)?;
     }
     files.sort();
-    let mut builder = HashDbBuilder::new();
+    let mut lists = ListCollector::default();
     for file in &files {
         let label = file.display().to_string();
-        let text = std::fs::read(file).map_err(|source| LoadError::Read {
+        let bytes = std::fs::read(file).map_err(|source| LoadError::Read {
             path: label.clone(),
             source,
         })?;
-        let format = ListFormat::from_name(&label);
-        builder
-            .add_list(&label, format, &text)
-            .map_err(|source| LoadError::Hashes {
-                path: label.clone(),
-                source,
-            })?;
+        match Container::from_name(&label) {
+            Some(kind) => lists.add_container(&label, kind, &bytes, keys)?,
+            None => lists.add_file(&label, &bytes)?,
+        }
     }
-    builder.build().map_err(|source| LoadError::Hashes {
-        path: "hash lists".into(),
-        source,
+    let build = |builder: HashDbBuilder, what: &str| {
+        builder.build().map_err(|source| LoadError::Hashes {
+            path: what.into(),
+            source,
+        })
+    };
+    Ok(HashLists {
+        detect: build(lists.detect, "hash lists")?,
+        allowed: build(lists.allowed, "false-positive lists")?,
+        containers: lists.containers,
+        not_supported: lists.not_supported,
     })
 }
 

@@ -63,6 +63,8 @@ pub enum ScanError {
 pub struct Engine {
     rules: Option<Arc<RuleSet>>,
     hashes: Arc<HashDb>,
+    /// Hashes of files never reported (ClamAV's `.fp`/`.sfp` false-positive lists).
+    allowed: Arc<HashDb>,
     wanted: Vec<Algorithm>,
     timeout: Duration,
 }
@@ -73,9 +75,31 @@ impl Engine {
         Engine {
             rules,
             hashes,
+            allowed: Arc::new(HashDb::empty()),
             wanted,
             timeout: DEFAULT_TIMEOUT,
         }
+    }
+
+    /// Files whose hash is in `allowed` are never reported, whatever else matches them,
+    /// as ClamAV treats its false-positive lists.
+    pub fn with_allowed(mut self, allowed: Arc<HashDb>) -> Engine {
+        for algorithm in allowed.algorithms_present() {
+            if !self.wanted.contains(&algorithm) {
+                self.wanted.push(algorithm);
+            }
+        }
+        self.allowed = allowed;
+        self
+    }
+
+    /// Whether a file with these digests is on a false-positive list.
+    pub fn is_allowed(&self, digests: &Digests, file_size: u64) -> bool {
+        Algorithm::ALL.into_iter().any(|algorithm| {
+            digests
+                .get(algorithm)
+                .is_some_and(|d| self.allowed.lookup(algorithm, d, file_size).is_some())
+        })
     }
 
     /// The YARA timeout new scanners start with.
@@ -159,6 +183,9 @@ impl EngineScanner<'_> {
         digests: &Digests,
     ) -> Result<Vec<Detection>, ScanError> {
         let mut found = Vec::new();
+        if self.engine.is_allowed(digests, data.len() as u64) {
+            return Ok(found);
+        }
         if is_eicar(data) {
             found.push(Detection {
                 kind: DetectionKind::Eicar,

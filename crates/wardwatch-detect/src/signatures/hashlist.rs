@@ -76,11 +76,59 @@ pub enum ListFormat {
 impl ListFormat {
     /// The format a list's file name implies: `.hdb`, `.hsb`, anything else plain.
     pub fn from_name(name: &str) -> ListFormat {
+        match SignatureFile::from_name(name) {
+            SignatureFile::Detect(format) | SignatureFile::Allow(format) => format,
+            _ => ListFormat::Plain,
+        }
+    }
+}
+
+/// What a signature file is for, from its name: ClamAV's database files are told apart
+/// by extension, and each one wardwatch does not read is named in the scan's report
+/// rather than misread as a plain hash list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureFile {
+    /// Hashes of malware: `.hdb`/`.hdu` (MD5), `.hsb`/`.hsu` (SHA-1, SHA-256), and plain
+    /// lists (any other name).
+    Detect(ListFormat),
+    /// ClamAV's false-positive lists, `.fp` (MD5) and `.sfp` (SHA-1, SHA-256): a file
+    /// they list is not reported, whatever else matches it.
+    Allow(ListFormat),
+    /// A ClamAV database of a kind wardwatch does not read: what it holds.
+    Unsupported(&'static str),
+    /// Descriptions and settings (`.info`, `.cfg`, freshclam's `.dat`), nothing to match.
+    Metadata,
+}
+
+impl SignatureFile {
+    pub fn from_name(name: &str) -> SignatureFile {
         let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
         match ext.as_deref() {
-            Some("hdb") => ListFormat::Hdb,
-            Some("hsb") => ListFormat::Hsb,
-            _ => ListFormat::Plain,
+            Some("hdb" | "hdu") => SignatureFile::Detect(ListFormat::Hdb),
+            Some("hsb" | "hsu") => SignatureFile::Detect(ListFormat::Hsb),
+            Some("fp") => SignatureFile::Allow(ListFormat::Hdb),
+            Some("sfp") => SignatureFile::Allow(ListFormat::Hsb),
+            Some("mdb" | "mdu" | "msb" | "msu") => {
+                SignatureFile::Unsupported("PE section hashes (.mdb/.msb)")
+            }
+            Some("imp") => SignatureFile::Unsupported("PE import table hashes (.imp)"),
+            Some("ndb" | "ndu") => SignatureFile::Unsupported("body signatures (.ndb)"),
+            Some("ldb" | "ldu") => SignatureFile::Unsupported("logical signatures (.ldb)"),
+            Some("cbc") => SignatureFile::Unsupported("bytecode signatures (.cbc)"),
+            Some("cdb") => SignatureFile::Unsupported("container metadata signatures (.cdb)"),
+            Some("idb") => SignatureFile::Unsupported("icon signatures (.idb)"),
+            Some("pdb" | "gdb" | "wdb") => {
+                SignatureFile::Unsupported("phishing URL lists (.pdb/.wdb)")
+            }
+            Some("ftm") => SignatureFile::Unsupported("file type magic (.ftm)"),
+            Some("crb") => SignatureFile::Unsupported("certificate trust rules (.crb)"),
+            Some("ign" | "ign2") => SignatureFile::Unsupported("signature ignore lists (.ign2)"),
+            Some("yar" | "yara") => {
+                SignatureFile::Unsupported("YARA rules inside a ClamAV database")
+            }
+            // freshclam's own state (freshclam.dat) sits beside the databases.
+            Some("info" | "cfg" | "dat") => SignatureFile::Metadata,
+            _ => SignatureFile::Detect(ListFormat::Plain),
         }
     }
 }

@@ -7,7 +7,11 @@
 
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
 use thiserror::Error;
+
+/// First bytes of a serialized rule set; the number changes with the layout.
+const SERIALIZED_MAGIC: &[u8; 8] = b"WWRULES1";
 
 /// Errors loading or compiling rules.
 #[derive(Debug, Error)]
@@ -21,6 +25,8 @@ pub enum RuleError {
     /// yara-x's report: it names the file, line and column.
     #[error("{origin}: YARA compile error:\n{message}")]
     Compile { origin: String, message: String },
+    #[error("cannot serialize the compiled rules: {message}")]
+    Serialize { message: String },
     #[error("{origin}: namespace `{namespace}` is already used by {first}")]
     DuplicateNamespace {
         origin: String,
@@ -49,6 +55,12 @@ impl RuleSet {
     /// Compiles every `*.yar` / `*.yara` file below `dir`, in path order. Symbolic links
     /// to directories are not followed (no loops through a hostile tree).
     pub fn compile_dir(dir: &Path) -> Result<RuleSet, RuleError> {
+        RuleSet::compile_read(&RuleSet::read_dir(dir)?)
+    }
+
+    /// Reads every `*.yar` / `*.yara` file below `dir` as `(path, bytes)`, in path order:
+    /// what [`RuleSet::compile_read`] compiles and [`RuleSet::key_of`] names.
+    pub fn read_dir(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, RuleError> {
         let mut files = Vec::new();
         collect_rule_files(dir, &mut files)?;
         files.sort();
@@ -60,11 +72,62 @@ impl RuleSet {
             })?;
             sources.push((path.display().to_string(), text));
         }
+        Ok(sources)
+    }
+
+    /// Compiles sources read by [`RuleSet::read_dir`].
+    pub fn compile_read(sources: &[(String, Vec<u8>)]) -> Result<RuleSet, RuleError> {
         let borrowed: Vec<(&str, &[u8])> = sources
             .iter()
             .map(|(o, t)| (o.as_str(), t.as_slice()))
             .collect();
         compile(&borrowed)
+    }
+
+    /// SHA-256 (hex) of this program's version and every source's origin and bytes, in
+    /// order: the name of their compiled form in a cache.
+    pub fn key_of(sources: &[(String, Vec<u8>)]) -> String {
+        let mut h = Sha256::new();
+        h.update(SERIALIZED_MAGIC);
+        h.update(env!("CARGO_PKG_VERSION").as_bytes());
+        h.update([0]);
+        for (origin, text) in sources {
+            h.update((origin.len() as u64).to_le_bytes());
+            h.update(origin.as_bytes());
+            h.update((text.len() as u64).to_le_bytes());
+            h.update(text);
+        }
+        hex::encode(h.finalize())
+    }
+
+    /// The compiled set as bytes: a magic, the origins (JSON, length first), then
+    /// yara-x's serialized rules.
+    pub fn serialize(&self) -> Result<Vec<u8>, RuleError> {
+        let origins = serde_json::to_vec(&self.origins).map_err(|e| RuleError::Serialize {
+            message: e.to_string(),
+        })?;
+        let rules = self.rules.serialize().map_err(|e| RuleError::Serialize {
+            message: e.to_string(),
+        })?;
+        let mut out = Vec::with_capacity(SERIALIZED_MAGIC.len() + 8 + origins.len() + rules.len());
+        out.extend_from_slice(SERIALIZED_MAGIC);
+        out.extend_from_slice(&(origins.len() as u64).to_le_bytes());
+        out.extend_from_slice(&origins);
+        out.extend_from_slice(&rules);
+        Ok(out)
+    }
+
+    /// Reads back what [`RuleSet::serialize`] wrote; None if the bytes are not such a set
+    /// or come from another yara-x. Compiled rules hold machine code and loading them
+    /// checks nothing a compile would: only ever pass bytes this program wrote to a place
+    /// nobody else can write (see `wardwatch_scan::rule_cache`).
+    pub fn deserialize(bytes: &[u8]) -> Option<RuleSet> {
+        let rest = bytes.strip_prefix(SERIALIZED_MAGIC.as_slice())?;
+        let len = usize::try_from(u64::from_le_bytes(rest.get(..8)?.try_into().ok()?)).ok()?;
+        let end = 8usize.checked_add(len)?;
+        let origins: Vec<String> = serde_json::from_slice(rest.get(8..end)?).ok()?;
+        let rules = yara_x::Rules::deserialize(rest.get(end..)?).ok()?;
+        Some(RuleSet { rules, origins })
     }
 
     /// Compiles rule sources given as `(origin, text)`; the origin names the source in

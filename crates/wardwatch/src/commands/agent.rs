@@ -273,6 +273,9 @@ impl ScanFlags {
             sources: explicit.then(|| wardwatch_scan::signatures::SignatureSources {
                 rules: self.scan_rules.iter().cloned().collect(),
                 hashes: self.scan_hashes.clone(),
+                // The agent keeps them in its state folder (scan_service).
+                rule_cache: None,
+                cvd_keys: Vec::new(),
             }),
             block_exec: !self.scan_no_block_exec,
             max_size: 256 << 20,

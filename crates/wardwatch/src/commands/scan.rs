@@ -10,7 +10,9 @@ use std::sync::atomic::AtomicBool;
 use clap::{Args, ValueEnum};
 use wardwatch_agent::state::record_action;
 use wardwatch_scan::quarantine::{action_event, refused_event, Vault};
+use wardwatch_scan::rule_cache::RulesOrigin;
 use wardwatch_scan::run::{display_path, scan_paths, ScanEvent, ScanOptions, ScanSummary};
+use wardwatch_scan::signatures::SigningKey;
 use wardwatch_scan::signatures::{load, Loaded, SignatureSources};
 use wardwatch_scan::skip::SkipReason;
 use wardwatch_scan::walk::WalkOptions;
@@ -57,6 +59,14 @@ pub struct ScanArgs {
     /// The vault for --quarantine (default: the agent's, STATE/quarantine).
     #[arg(long)]
     pub vault: Option<PathBuf>,
+    /// A key besides ClamAV's own that a `.cvd` among --hashes may be signed with, as
+    /// `MODULUS:EXPONENT` in decimal (a hospital's own mirror; repeatable).
+    #[arg(long, value_parser = parse_cvd_key)]
+    pub cvd_key: Vec<SigningKey>,
+    /// Compile the YARA rules even if their compiled form is kept (in STATE/rules-cache,
+    /// when the agent's state folder exists).
+    #[arg(long)]
+    pub no_rule_cache: bool,
     #[command(flatten)]
     pub state: super::agent::StateArg,
 }
@@ -72,10 +82,30 @@ const FOUND: u8 = 1;
 /// Exit status: could not scan something, or at all.
 const ERROR: u8 = 2;
 
+fn parse_cvd_key(text: &str) -> Result<SigningKey, String> {
+    let (n, e) = text
+        .split_once(':')
+        .ok_or("expected MODULUS:EXPONENT in decimal")?;
+    SigningKey::from_decimal("--cvd-key", n.trim(), e.trim())
+        .ok_or_else(|| "the modulus and exponent must be decimal numbers".to_string())
+}
+
+/// The agent's folder of compiled rules, when the agent's state folder exists (a scan
+/// never creates the state folder).
+fn rule_cache(args: &ScanArgs) -> Option<PathBuf> {
+    if args.no_rule_cache {
+        return None;
+    }
+    let state = args.state.dir();
+    state.root().is_dir().then(|| state.rule_cache_dir())
+}
+
 pub fn run(args: ScanArgs) -> ExitCode {
     let sources = SignatureSources {
         rules: args.rules.iter().cloned().collect(),
         hashes: args.hashes.clone(),
+        rule_cache: rule_cache(&args),
+        cvd_keys: args.cvd_key.clone(),
     };
     let (engine, loaded) = match load(&sources) {
         Ok(x) => x,
@@ -239,8 +269,39 @@ fn print_event(event: &ScanEvent, verbose: bool) {
 fn print_summary(summary: &ScanSummary, loaded: &Loaded) {
     println!();
     println!("----------- SCAN SUMMARY -----------");
-    println!("YARA rule files: {}", loaded.rule_files);
+    let from = match loaded.rules_from {
+        Some(RulesOrigin::Cached) => " (compiled form kept from an earlier run)",
+        Some(RulesOrigin::Compiled) => " (compiled, and kept for the next run)",
+        Some(RulesOrigin::CompiledUncached) => " (compiled)",
+        None => "",
+    };
+    println!("YARA rule files: {}{from}", loaded.rule_files);
     println!("Hash signatures: {}", loaded.hash_signatures);
+    if loaded.allowed_hashes > 0 {
+        println!("False-positive hashes: {}", loaded.allowed_hashes);
+    }
+    for c in &loaded.containers {
+        let check = if c.signed {
+            "ClamAV's signature checked"
+        } else {
+            "not signed (.cld)"
+        };
+        println!(
+            "ClamAV database: {} version {} built {} ({check})",
+            c.path, c.version, c.built
+        );
+    }
+    for (what, files) in &loaded.not_supported {
+        println!(
+            "Not supported, not used: {what}: {} file(s) ({})",
+            files.len(),
+            files.join(", ")
+        );
+    }
+    println!(
+        "Signatures loaded in: {:.3} s",
+        loaded.load_ms as f64 / 1000.0
+    );
     println!("Scanned files: {}", summary.files_scanned);
     println!("Infected files: {}", summary.infected);
     let kinds: Vec<String> = summary
