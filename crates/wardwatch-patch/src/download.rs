@@ -1,6 +1,9 @@
 //! Downloads that resume and are checked: a file is written beside its place as
 //! `NAME.part`, continued with a range request after an interruption, and moved into
-//! place only once its size and SHA-256 are the ones the signed index gives.
+//! place only once its size and SHA-256 are the ones the signed index gives
+//! ([`fetch`]), or, for sources that publish no index (vulnerability feeds, ClamAV's
+//! databases), once it is as long as the server said ([`fetch_resuming`]). Used by the
+//! patch fetch and by `wardwatch feed pull` / `signatures pull`.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -98,46 +101,21 @@ pub async fn fetch(
     if have > 0 {
         request = request.header(reqwest::header::RANGE, format!("bytes={have}-"));
     }
-    let http = |what: String| DownloadError::Http {
-        url: url.to_string(),
-        what,
-    };
-    let mut response = request.send().await.map_err(|e| http(e.to_string()))?;
-    let status = response.status();
-    let append = have > 0 && status == reqwest::StatusCode::PARTIAL_CONTENT;
+    let (mut response, append) = send(request, url, have).await?;
     if !append {
         have = 0;
-        if !status.is_success() {
-            return Err(http(format!("the mirror answered {status}")));
-        }
     }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(append)
-        .write(true)
-        .truncate(!append)
-        .open(&part)
-        .map_err(io(&part))?;
-    let mut received = 0u64;
-    while let Some(chunk) = response.chunk().await.map_err(|e| {
-        http(format!(
-            "interrupted after {} bytes ({e}); run again to resume",
-            have + received
-        ))
-    })? {
-        received += chunk.len() as u64;
-        if have + received > limit {
-            drop(file);
-            let _ = std::fs::remove_file(&part);
-            return Err(DownloadError::Mismatch {
-                url: url.to_string(),
-                what: format!("it is larger than the {limit} bytes expected"),
-            });
-        }
-        file.write_all(&chunk).map_err(io(&part))?;
-    }
-    file.sync_all().map_err(io(&part))?;
-    drop(file);
+    let file = open_part(&part, append)?;
+    let received = stream_body(
+        &mut response,
+        file,
+        &part,
+        url,
+        have,
+        limit,
+        "run again to resume",
+    )
+    .await?;
     if let Some(want) = expected {
         let (size, sha256) = digest(&part)?;
         if size != want.size || sha256 != want.sha256 {
@@ -153,6 +131,172 @@ pub async fn fetch(
     }
     std::fs::rename(&part, dest).map_err(io(dest))?;
     Ok(Outcome::Downloaded(received))
+}
+
+/// Downloads `url` to `dest` when nothing says in advance what the file must be: an
+/// interrupted download resumes only if the server still has the same version (its
+/// `ETag` or `Last-Modified`, kept beside the `.part`, sent as `If-Range`), and the file
+/// is moved into place only if its length is the one the server announced. At most
+/// `cap` bytes.
+pub async fn fetch_resuming(
+    client: &reqwest::Client,
+    url: &str,
+    dest: &Path,
+    cap: u64,
+) -> Result<Outcome, DownloadError> {
+    if let Some(dir) = dest.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let part = part_path(dest);
+    let validator_path = with_suffix(&part, ".validator");
+    let validator = std::fs::read_to_string(&validator_path).ok();
+    let mut have = match (&validator, std::fs::metadata(&part)) {
+        (Some(_), Ok(m)) if m.len() <= cap => m.len(),
+        _ => 0,
+    };
+    let mut request = client.get(url);
+    if let (true, Some(v)) = (have > 0, &validator) {
+        request = request
+            .header(reqwest::header::RANGE, format!("bytes={have}-"))
+            .header(reqwest::header::IF_RANGE, v.trim());
+    }
+    let (mut response, append) = send(request, url, have).await?;
+    if !append {
+        have = 0;
+    }
+    let total = if append {
+        response
+            .headers()
+            .get(reqwest::header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit_once('/'))
+            .and_then(|(_, t)| t.parse::<u64>().ok())
+    } else {
+        response.content_length()
+    };
+    if total.is_some_and(|t| t > cap) {
+        return Err(DownloadError::Mismatch {
+            url: url.to_string(),
+            what: format!(
+                "the server announces {} bytes, more than the {cap} allowed",
+                total.unwrap_or(0)
+            ),
+        });
+    }
+    // What identifies this version of the file, for resuming it.
+    let new_validator = [reqwest::header::ETAG, reqwest::header::LAST_MODIFIED]
+        .iter()
+        .find_map(|h| response.headers().get(h).and_then(|v| v.to_str().ok()))
+        .map(str::to_owned);
+    if !append {
+        match &new_validator {
+            Some(v) => std::fs::write(&validator_path, v).map_err(io(&validator_path))?,
+            None => {
+                let _ = std::fs::remove_file(&validator_path);
+            }
+        }
+    }
+    let file = open_part(&part, append)?;
+    let resumable = if new_validator.is_some() || append {
+        "run again to resume"
+    } else {
+        "the server gives no version to resume against; run again to start over"
+    };
+    let received = stream_body(&mut response, file, &part, url, have, cap, resumable).await?;
+    if let Some(total) = total {
+        if have + received != total {
+            let _ = std::fs::remove_file(&part);
+            let _ = std::fs::remove_file(&validator_path);
+            return Err(DownloadError::Mismatch {
+                url: url.to_string(),
+                what: format!("{} bytes arrived of the {total} announced", have + received),
+            });
+        }
+    }
+    std::fs::rename(&part, dest).map_err(io(dest))?;
+    let _ = std::fs::remove_file(&validator_path);
+    Ok(Outcome::Downloaded(received))
+}
+
+/// Sends the request; whether the answer continues the `have` bytes already there (206).
+/// Any other answer than a success is an error naming the URL and the status.
+async fn send(
+    request: reqwest::RequestBuilder,
+    url: &str,
+    have: u64,
+) -> Result<(reqwest::Response, bool), DownloadError> {
+    let response = request.send().await.map_err(|e| DownloadError::Http {
+        url: url.to_string(),
+        what: e.to_string(),
+    })?;
+    let status = response.status();
+    let append = have > 0 && status == reqwest::StatusCode::PARTIAL_CONTENT;
+    if !append && !status.is_success() {
+        return Err(DownloadError::Http {
+            url: url.to_string(),
+            what: format!("the server answered {status}"),
+        });
+    }
+    Ok((response, append))
+}
+
+/// The `.part` file, continued or started over.
+fn open_part(part: &Path, append: bool) -> Result<std::fs::File, DownloadError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(append)
+        .write(true)
+        .truncate(!append)
+        .open(part)
+        .map_err(io(part))
+}
+
+/// Writes the body to `file` (which holds `have` bytes already) and makes it durable;
+/// more than `limit` bytes in all removes the part. Returns the bytes received.
+async fn stream_body(
+    response: &mut reqwest::Response,
+    mut file: std::fs::File,
+    part: &Path,
+    url: &str,
+    have: u64,
+    limit: u64,
+    when_cut: &str,
+) -> Result<u64, DownloadError> {
+    let mut received = 0u64;
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = file.sync_all();
+                return Err(DownloadError::Http {
+                    url: url.to_string(),
+                    what: format!(
+                        "interrupted after {} bytes ({e}); {when_cut}",
+                        have + received
+                    ),
+                });
+            }
+        };
+        received += chunk.len() as u64;
+        if have + received > limit {
+            drop(file);
+            let _ = std::fs::remove_file(part);
+            return Err(DownloadError::Mismatch {
+                url: url.to_string(),
+                what: format!("it is larger than the {limit} bytes expected"),
+            });
+        }
+        file.write_all(&chunk).map_err(io(part))?;
+    }
+    file.sync_all().map_err(io(part))?;
+    Ok(received)
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
 }
 
 fn part_path(dest: &Path) -> PathBuf {

@@ -62,6 +62,13 @@ enum Command {
     /// fetch them on a machine with internet.
     #[command(subcommand)]
     Patch(commands::patch::PatchCommand),
+    /// Vulnerability feeds for a vuln-feed bundle: pull them on a machine with internet.
+    #[command(subcommand)]
+    Feed(commands::feed::FeedCommand),
+    /// Malware signatures for a signatures bundle: pull ClamAV's databases and YARA rule
+    /// sets on a machine with internet.
+    #[command(subcommand)]
+    Signatures(commands::signatures::SignaturesCommand),
     /// Scan files for malware (YARA rules, hash lists, EICAR); exit 0 clean, 1 found,
     /// 2 something could not be scanned.
     Scan(commands::scan::ScanArgs),
@@ -119,6 +126,8 @@ fn main() -> std::process::ExitCode {
             Command::Bundle(cmd) => commands::bundle::run(cmd),
             Command::Vuln(cmd) => commands::vuln::run(cmd),
             Command::Patch(cmd) => commands::patch::run(cmd).await,
+            Command::Feed(cmd) => commands::feed::run(cmd).await,
+            Command::Signatures(cmd) => commands::signatures::run(cmd).await,
             Command::Quarantine(cmd) => commands::quarantine::run(cmd),
             Command::Backup(cmd) => commands::backup::run(cmd),
             Command::Scan(_) | Command::Audit(_) => {

@@ -82,7 +82,7 @@ const FOUND: u8 = 1;
 /// Exit status: could not scan something, or at all.
 const ERROR: u8 = 2;
 
-fn parse_cvd_key(text: &str) -> Result<SigningKey, String> {
+pub fn parse_cvd_key(text: &str) -> Result<SigningKey, String> {
     let (n, e) = text
         .split_once(':')
         .ok_or("expected MODULUS:EXPONENT in decimal")?;

@@ -20,6 +20,7 @@ mod console_hardening;
 mod console_vuln_browser;
 mod durability;
 mod enrollment;
+mod feed_pull;
 mod forward;
 mod incidents_browser;
 mod malformed;

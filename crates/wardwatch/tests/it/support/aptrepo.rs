@@ -157,6 +157,8 @@ pub enum Fault {
     CutAfter(usize),
     /// Serve these bytes instead of the file.
     Replace(Vec<u8>),
+    /// Answer with this status and no body.
+    Status(u16),
 }
 
 /// Every request the server saw: (path, `Range` header if any).
@@ -227,6 +229,15 @@ fn serve(
         }
         requests.lock().unwrap().push((path.clone(), range.clone()));
         let fault = faults.lock().unwrap().get(&path).cloned();
+        if let Some(Fault::Status(code)) = fault {
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 {code} Injected\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            return;
+        }
         let decoded = path.replace("%7E", "~").replace("%7e", "~");
         let file = root.join(decoded.trim_start_matches('/'));
         let mut body = match (&fault, std::fs::read(&file)) {
@@ -253,8 +264,10 @@ fn serve(
             status = "206 Partial Content";
             extra = format!("content-range: bytes {start}-{}/{total}\r\n", total - 1);
         }
+        // A version tag, so that a client may resume (If-Range); the files do not
+        // change while a test runs.
         let head = format!(
-            "HTTP/1.1 {status}\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n",
+            "HTTP/1.1 {status}\r\ncontent-length: {}\r\netag: \"{total}\"\r\n{extra}connection: close\r\n\r\n",
             body.len()
         );
         let _ = stream.write_all(head.as_bytes());
