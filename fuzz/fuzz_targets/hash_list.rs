@@ -1,4 +1,4 @@
-//! Hostile hash lists (`.hdb`, `.hsb`, plain) and compiled hash databases: parsing and
+//! Hostile hash lists (`.hdb`, `.hsb`, `.mdb`, `.msb`, plain) and compiled hash databases: parsing and
 //! opening must succeed or fail with an error, never panic; what parses must build into a
 //! database that finds every entry it was given.
 #![no_main]
@@ -9,7 +9,13 @@ use wardwatch_detect::signatures::{
 };
 
 fuzz_target!(|data: &[u8]| {
-    for format in [ListFormat::Hdb, ListFormat::Hsb, ListFormat::Plain] {
+    for format in [
+        ListFormat::Hdb,
+        ListFormat::Hsb,
+        ListFormat::Mdb,
+        ListFormat::Msb,
+        ListFormat::Plain,
+    ] {
         match parse_list_vec("fuzz.list", format, data) {
             Ok(entries) => {
                 let mut builder = HashDbBuilder::new();

@@ -222,6 +222,9 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
     }
     for _ in 0..repeat {
         for engine in engines.iter_mut().filter(|e| e.command.is_some()) {
+            // wardwatch drops what it read from the page cache (a terminal's users keep
+            // theirs): every engine starts from a warm cache, so none pays for that.
+            warm_page_cache(&options.path);
             match engine.run_once(work.path()) {
                 Ok((figures, parsed)) => {
                     engine.row.runs.push(figures);
@@ -257,6 +260,27 @@ pub fn run(options: &BenchOptions) -> Result<BenchReport> {
         rows,
         notes,
     })
+}
+
+/// Reads every regular file below `path` (links not followed, the size limit applied),
+/// so that the next run finds them in the page cache.
+fn warm_page_cache(path: &Path) {
+    let mut stack = vec![path.to_path_buf()];
+    let mut buf = vec![0u8; 1 << 20];
+    while let Some(p) = stack.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&p) {
+                stack.extend(entries.flatten().map(|e| e.path()));
+            }
+        } else if meta.is_file() && meta.len() <= MAX_SIZE_MIB << 20 {
+            if let Ok(mut f) = File::open(&p) {
+                while matches!(std::io::Read::read(&mut f, &mut buf), Ok(n) if n > 0) {}
+            }
+        }
+    }
 }
 
 fn default_threads() -> usize {
@@ -898,8 +922,10 @@ fn median(runs: &[RunFigures]) -> Option<RunFigures> {
 /// What a reader must know to read the table right.
 fn standing_notes(threads: usize, repeat: usize) -> Vec<String> {
     vec![
-        "page cache warmed by one untimed run of each engine; figures are the median of \
-         each column over the timed runs"
+        "page cache warmed by one untimed run of each engine, and the tree read again \
+         before every timed run (wardwatch drops what it read from the cache, which would \
+         make the next engine read from disk); figures are the median of each column over \
+         the timed runs"
             .to_string(),
         format!(
             "each engine is a child process: wall time around it, CPU (user+sys) and peak \

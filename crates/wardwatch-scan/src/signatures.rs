@@ -1,5 +1,6 @@
 //! Loading signatures for a scan: YARA rule directories and hash lists (ClamAV `.hdb` /
-//! `.hsb` and their false-positive lists `.fp` / `.sfp`, ClamAV's `.cvd` / `.cld`
+//! `.hsb`, the section hashes `.mdb` / `.msb` of Windows executables, and the
+//! false-positive lists `.fp` / `.sfp`, ClamAV's `.cvd` / `.cld`
 //! containers of them, plain lists, or a compiled wardwatch hash database, which is
 //! memory-mapped). EICAR is always recognised. ClamAV database files of kinds wardwatch
 //! does not read are counted in [`Loaded::not_supported`], never silently dropped.
@@ -65,6 +66,8 @@ pub struct Loaded {
     pub load_ms: u64,
     /// Entries of ClamAV's false-positive lists (`.fp`, `.sfp`).
     pub allowed_hashes: usize,
+    /// Hashes of sections of Windows executables (ClamAV's `.mdb`, `.msb`).
+    pub section_signatures: usize,
     /// ClamAV containers read, with their version and whether their signature was
     /// checked (a `.cld` cannot be).
     pub containers: Vec<ContainerLoaded>,
@@ -112,10 +115,13 @@ pub fn load(sources: &SignatureSources) -> Result<(Engine, Loaded), LoadError> {
         rules_from,
         load_ms: started.elapsed().as_millis() as u64,
         allowed_hashes: lists.allowed.len(),
+        section_signatures: lists.sections.len(),
         containers: lists.containers,
         not_supported: lists.not_supported,
     };
-    let engine = Engine::new(rules, Arc::new(lists.detect)).with_allowed(Arc::new(lists.allowed));
+    let engine = Engine::new(rules, Arc::new(lists.detect))
+        .with_allowed(Arc::new(lists.allowed))
+        .with_sections(Arc::new(lists.sections));
     Ok((engine, loaded))
 }
 
@@ -123,6 +129,7 @@ pub fn load(sources: &SignatureSources) -> Result<(Engine, Loaded), LoadError> {
 struct HashLists {
     detect: HashDb,
     allowed: HashDb,
+    sections: HashDb,
     containers: Vec<ContainerLoaded>,
     not_supported: std::collections::BTreeMap<&'static str, Vec<String>>,
 }
@@ -132,6 +139,7 @@ struct HashLists {
 struct ListCollector {
     detect: HashDbBuilder,
     allowed: HashDbBuilder,
+    sections: HashDbBuilder,
     containers: Vec<ContainerLoaded>,
     not_supported: std::collections::BTreeMap<&'static str, Vec<String>>,
 }
@@ -141,6 +149,7 @@ impl ListCollector {
         let (builder, format) = match SignatureFile::from_name(label) {
             SignatureFile::Detect(format) => (&mut self.detect, format),
             SignatureFile::Allow(format) => (&mut self.allowed, format),
+            SignatureFile::Sections(format) => (&mut self.sections, format),
             SignatureFile::Unsupported(what) => {
                 self.not_supported
                     .entry(what)
@@ -202,6 +211,7 @@ fn load_hashes(paths: &[PathBuf], keys: &[SigningKey]) -> Result<HashLists, Load
             return Ok(HashLists {
                 detect,
                 allowed: HashDb::empty(),
+                sections: HashDb::empty(),
                 containers: Vec::new(),
                 not_supported: Default::default(),
             });
@@ -233,6 +243,7 @@ fn load_hashes(paths: &[PathBuf], keys: &[SigningKey]) -> Result<HashLists, Load
     Ok(HashLists {
         detect: build(lists.detect, "hash lists")?,
         allowed: build(lists.allowed, "false-positive lists")?,
+        sections: build(lists.sections, "section hash lists")?,
         containers: lists.containers,
         not_supported: lists.not_supported,
     })

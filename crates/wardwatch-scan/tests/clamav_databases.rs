@@ -23,6 +23,23 @@ const SAMPLE_MD5: &[u8] = b"wardwatch test sample found by MD5\n";
 const SAMPLE_SHA256: &[u8] = b"wardwatch test sample found by SHA-256\n";
 const KNOWN_GOOD: &[u8] = b"wardwatch test sample listed, and also on the false-positive list\n";
 
+/// A minimal Windows executable: DOS header, PE signature, COFF header, one section
+/// holding `code`, and a trailer that makes each copy's whole-file hash its own.
+fn tiny_pe(code: &[u8], trailer: &[u8]) -> Vec<u8> {
+    let mut data = vec![0u8; 0x200];
+    data[..2].copy_from_slice(b"MZ");
+    data[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+    data[0x80..0x84].copy_from_slice(b"PE\0\0");
+    data[0x86..0x88].copy_from_slice(&1u16.to_le_bytes());
+    let entry = 0x84 + 20;
+    data[entry..entry + 5].copy_from_slice(b".text");
+    data[entry + 16..entry + 20].copy_from_slice(&(code.len() as u32).to_le_bytes());
+    data[entry + 20..entry + 24].copy_from_slice(&0x200u32.to_le_bytes());
+    data.extend_from_slice(code);
+    data.extend_from_slice(trailer);
+    data
+}
+
 fn md5_line(data: &[u8], name: &str) -> String {
     format!(
         "{}:{}:{name}\n",
@@ -41,11 +58,18 @@ fn a_signed_cvd_loads_its_hash_signatures_honours_its_false_positives_and_names_
         SAMPLE_SHA256.len()
     );
     let fp = md5_line(KNOWN_GOOD, "Test.Cvd.Known.FP");
+    let code = b"the code section of a repacked program";
+    let mdb = format!(
+        "{}:{}:Test.Cvd.Section\n",
+        code.len(),
+        hex::encode(md5::Md5::digest(code))
+    );
     let members: Vec<(&str, &[u8])> = vec![
         ("test.info", b"test.hdb:2:x\n"),
         ("test.hdb", hdb.as_bytes()),
         ("test.hsb", hsb.as_bytes()),
         ("test.fp", fp.as_bytes()),
+        ("test.mdb", mdb.as_bytes()),
         ("test.ndb", b"Test.Body:0:*:77617264776174636800\n"),
         (
             "test.ldb",
@@ -66,6 +90,7 @@ fn a_signed_cvd_loads_its_hash_signatures_honours_its_false_positives_and_names_
     let (engine, loaded) = load(&sources).unwrap();
     assert_eq!(loaded.hash_signatures, 3);
     assert_eq!(loaded.allowed_hashes, 1);
+    assert_eq!(loaded.section_signatures, 1);
     assert_eq!(loaded.containers.len(), 1);
     assert!(loaded.containers[0].signed);
     assert_eq!(loaded.containers[0].version, 27_002);
@@ -93,6 +118,16 @@ fn a_signed_cvd_loads_its_hash_signatures_honours_its_false_positives_and_names_
         "on the false-positive list"
     );
     assert!(scanner.scan(b"anything else").unwrap().is_empty());
+    // Two builds of the program with different trailers: both found by the section.
+    for trailer in [&b"build one"[..], &b"build two, repacked"[..]] {
+        let program = tiny_pe(code, trailer);
+        assert_eq!(
+            names(scanner.scan(&program).unwrap()),
+            vec!["Test.Cvd.Section"]
+        );
+    }
+    // The same bytes outside a PE are not a section.
+    assert!(scanner.scan(code).unwrap().is_empty());
 
     // The same container without the test's key: ClamAV's key alone refuses it, and
     // the error names the file.

@@ -15,6 +15,7 @@ use super::digests::Digests;
 use super::eicar::{is_eicar, EICAR_NAME};
 use super::hashdb::HashDb;
 use super::hashlist::Algorithm;
+use super::pe_sections;
 use super::rules::RuleSet;
 
 /// Default limit on one file's YARA scan.
@@ -65,6 +66,8 @@ pub struct Engine {
     hashes: Arc<HashDb>,
     /// Hashes of files never reported (ClamAV's `.fp`/`.sfp` false-positive lists).
     allowed: Arc<HashDb>,
+    /// Hashes of sections of Windows executables (ClamAV's `.mdb`/`.msb`).
+    sections: Arc<HashDb>,
     wanted: Vec<Algorithm>,
     timeout: Duration,
 }
@@ -76,6 +79,7 @@ impl Engine {
             rules,
             hashes,
             allowed: Arc::new(HashDb::empty()),
+            sections: Arc::new(HashDb::empty()),
             wanted,
             timeout: DEFAULT_TIMEOUT,
         }
@@ -91,6 +95,44 @@ impl Engine {
         }
         self.allowed = allowed;
         self
+    }
+
+    /// Section hash signatures: a Windows executable one of whose sections has a listed
+    /// hash (and size) is reported.
+    pub fn with_sections(mut self, sections: Arc<HashDb>) -> Engine {
+        self.sections = sections;
+        self
+    }
+
+    /// Detections by the hash of a section, if `data` is a Windows executable.
+    fn match_sections(&self, data: &[u8]) -> Vec<Detection> {
+        if self.sections.is_empty() {
+            return Vec::new();
+        }
+        let Some(sections) = pe_sections::sections(data) else {
+            return Vec::new();
+        };
+        let wanted = self.sections.algorithms_present();
+        let mut found: Vec<Detection> = Vec::new();
+        for section in sections {
+            let digests = Digests::compute(section, &wanted);
+            for algorithm in &wanted {
+                let hit = digests
+                    .get(*algorithm)
+                    .and_then(|d| self.sections.lookup(*algorithm, d, section.len() as u64));
+                if let Some(name) = hit {
+                    if !found.iter().any(|f| f.name == name) {
+                        found.push(Detection {
+                            kind: DetectionKind::Hash {
+                                algorithm: *algorithm,
+                            },
+                            name: name.to_owned(),
+                        });
+                    }
+                }
+            }
+        }
+        found
     }
 
     /// Whether a file with these digests is on a false-positive list.
@@ -193,6 +235,7 @@ impl EngineScanner<'_> {
             });
         }
         found.extend(self.engine.match_hashes(digests, data.len() as u64));
+        found.extend(self.engine.match_sections(data));
         let Some(scanner) = &mut self.yara else {
             return Ok(found);
         };

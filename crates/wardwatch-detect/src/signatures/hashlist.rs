@@ -71,13 +71,20 @@ pub enum ListFormat {
     /// One hex hash (MD5, SHA-1 or SHA-256) per line, optionally followed by whitespace
     /// and a name; entries match files of any size.
     Plain,
+    /// ClamAV `.mdb`: `SectionSize:MD5:name[:flevel[:flevel]]`, the hash of one section
+    /// of a Windows executable.
+    Mdb,
+    /// ClamAV `.msb`: the same with SHA-1 or SHA-256.
+    Msb,
 }
 
 impl ListFormat {
     /// The format a list's file name implies: `.hdb`, `.hsb`, anything else plain.
     pub fn from_name(name: &str) -> ListFormat {
         match SignatureFile::from_name(name) {
-            SignatureFile::Detect(format) | SignatureFile::Allow(format) => format,
+            SignatureFile::Detect(format)
+            | SignatureFile::Allow(format)
+            | SignatureFile::Sections(format) => format,
             _ => ListFormat::Plain,
         }
     }
@@ -91,6 +98,9 @@ pub enum SignatureFile {
     /// Hashes of malware: `.hdb`/`.hdu` (MD5), `.hsb`/`.hsu` (SHA-1, SHA-256), and plain
     /// lists (any other name).
     Detect(ListFormat),
+    /// Hashes of one section of a Windows executable: `.mdb`/`.mdu` (MD5), `.msb`/`.msu`
+    /// (SHA-1, SHA-256).
+    Sections(ListFormat),
     /// ClamAV's false-positive lists, `.fp` (MD5) and `.sfp` (SHA-1, SHA-256): a file
     /// they list is not reported, whatever else matches it.
     Allow(ListFormat),
@@ -108,9 +118,8 @@ impl SignatureFile {
             Some("hsb" | "hsu") => SignatureFile::Detect(ListFormat::Hsb),
             Some("fp") => SignatureFile::Allow(ListFormat::Hdb),
             Some("sfp") => SignatureFile::Allow(ListFormat::Hsb),
-            Some("mdb" | "mdu" | "msb" | "msu") => {
-                SignatureFile::Unsupported("PE section hashes (.mdb/.msb)")
-            }
+            Some("mdb" | "mdu") => SignatureFile::Sections(ListFormat::Mdb),
+            Some("msb" | "msu") => SignatureFile::Sections(ListFormat::Msb),
             Some("imp") => SignatureFile::Unsupported("PE import table hashes (.imp)"),
             Some("ndb" | "ndu") => SignatureFile::Unsupported("body signatures (.ndb)"),
             Some("ldb" | "ldu") => SignatureFile::Unsupported("logical signatures (.ldb)"),
@@ -247,7 +256,9 @@ pub fn parse_list<'a>(
             continue;
         }
         let entry = match format {
-            ListFormat::Hdb | ListFormat::Hsb => parse_clamav(format, line),
+            ListFormat::Hdb | ListFormat::Hsb | ListFormat::Mdb | ListFormat::Msb => {
+                parse_clamav(format, line)
+            }
             ListFormat::Plain => parse_plain(line, default_name),
         }
         .map_err(fail)?;
@@ -268,18 +279,27 @@ pub fn parse_list_vec<'a>(
     Ok(out)
 }
 
-/// `HASH:size:name[:flevel]`.
+/// `HASH:size:name[:flevel]` (`.hdb`, `.hsb`), or `size:HASH:name[:flevel[:flevel]]`
+/// (`.mdb`, `.msb`: the size of the section).
 fn parse_clamav(format: ListFormat, line: &str) -> Result<HashEntry<'_>, LineProblem> {
     let fields: Vec<&str> = line.split(':').collect();
+    let sections = matches!(format, ListFormat::Mdb | ListFormat::Msb);
+    let (hash_at, size_at, most) = if sections { (1, 0, 5) } else { (0, 1, 4) };
     if fields.len() < 3 {
         return Err(LineProblem::MissingFields(fields.len()));
     }
-    if fields.len() > 4 {
+    if fields.len() > most {
         return Err(LineProblem::TooManyFields(fields.len()));
     }
-    let hex = fields[0].trim();
+    let hex = fields[hash_at].trim();
     let (format_name, allowed, expected): (_, &[Algorithm], _) = match format {
         ListFormat::Hdb => (".hdb", &[Algorithm::Md5], "32 (MD5)"),
+        ListFormat::Mdb => (".mdb", &[Algorithm::Md5], "32 (MD5)"),
+        ListFormat::Msb => (
+            ".msb",
+            &[Algorithm::Sha1, Algorithm::Sha256],
+            "40 (SHA-1) or 64 (SHA-256)",
+        ),
         _ => (
             ".hsb",
             &[Algorithm::Sha1, Algorithm::Sha256],
@@ -287,7 +307,7 @@ fn parse_clamav(format: ListFormat, line: &str) -> Result<HashEntry<'_>, LinePro
         ),
     };
     let digest = parse_hex(hex, allowed, format_name, expected)?;
-    let size = match fields[1].trim() {
+    let size = match fields[size_at].trim() {
         "*" => None,
         s => Some(
             s.parse::<u64>()
@@ -295,7 +315,7 @@ fn parse_clamav(format: ListFormat, line: &str) -> Result<HashEntry<'_>, LinePro
         ),
     };
     let name = check_name(fields[2].trim())?;
-    if let Some(level) = fields.get(3) {
+    for level in fields.iter().skip(3) {
         let level = level.trim();
         if level.parse::<u32>().is_err() {
             return Err(LineProblem::BadLevel(clip(level)));
@@ -561,5 +581,41 @@ mod tests {
         }
         // The generator must exercise both paths.
         assert!(ok > 100 && errors > 1000, "ok {ok}, errors {errors}");
+    }
+
+    #[test]
+    fn section_lists_put_the_size_first_and_take_two_levels() {
+        let md5 = "d41d8cd98f00b204e9800998ecf8427e";
+        let text = format!("4096:{md5}:Win.Trojan.Section-1\n*:{md5}:Win.Any.Size:73\n");
+        let entries = parse_list_vec("main.mdb", ListFormat::Mdb, text.as_bytes()).unwrap();
+        assert_eq!(entries[0].size, Some(4096));
+        assert_eq!(entries[0].name, "Win.Trojan.Section-1");
+        assert_eq!(entries[1].size, None);
+        let sha1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709";
+        let ok = format!("512:{sha1}:Win.Sha1.Section:73:255\n");
+        assert_eq!(
+            parse_list_vec("x.msb", ListFormat::Msb, ok.as_bytes())
+                .unwrap()
+                .len(),
+            1
+        );
+        let six = format!("512:{sha1}:Win.Sha1.Section:73:255:1\n");
+        let err = parse_list_vec("x.msb", ListFormat::Msb, six.as_bytes()).unwrap_err();
+        assert_eq!(err.problem, LineProblem::TooManyFields(6));
+        // The hash where the size belongs: named as such.
+        let swapped = format!("{md5}:4096:Win.Swapped\n");
+        assert!(parse_list_vec("y.mdb", ListFormat::Mdb, swapped.as_bytes()).is_err());
+        assert_eq!(
+            SignatureFile::from_name("daily.msu"),
+            SignatureFile::Sections(ListFormat::Msb)
+        );
+        assert_eq!(
+            SignatureFile::from_name("main.ndb"),
+            SignatureFile::Unsupported("body signatures (.ndb)")
+        );
+        assert_eq!(
+            SignatureFile::from_name("freshclam.dat"),
+            SignatureFile::Metadata
+        );
     }
 }

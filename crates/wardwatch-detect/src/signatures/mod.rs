@@ -11,6 +11,7 @@ pub mod eicar;
 pub mod engine;
 pub mod hashdb;
 pub mod hashlist;
+pub mod pe_sections;
 pub mod rules;
 
 pub use digests::{Digests, DigestsHasher};

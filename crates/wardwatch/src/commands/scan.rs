@@ -277,6 +277,12 @@ fn print_summary(summary: &ScanSummary, loaded: &Loaded) {
     };
     println!("YARA rule files: {}{from}", loaded.rule_files);
     println!("Hash signatures: {}", loaded.hash_signatures);
+    if loaded.section_signatures > 0 {
+        println!(
+            "Section hash signatures (Windows executables): {}",
+            loaded.section_signatures
+        );
+    }
     if loaded.allowed_hashes > 0 {
         println!("False-positive hashes: {}", loaded.allowed_hashes);
     }
