@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use wardwatch_vuln::feed::{FeedSet, FeedSources};
 
+use super::feed_eol;
 use super::pull::{self, Source};
 
 #[derive(Subcommand, Debug)]
@@ -26,11 +27,19 @@ pub enum FeedCommand {
         /// Take every file from this mirror instead (URL/FILE, FILE as in --out).
         #[arg(long)]
         mirror: Option<String>,
-        /// One source from another URL: debian-tracker, kev, epss, osv-ECOSYSTEM, or eol
-        /// (an end-of-life table in wardwatch's eol.json format; not pulled by default,
-        /// the table shipped with wardwatch is used). Repeatable.
+        /// One source from another URL: debian-tracker, kev, epss, osv-ECOSYSTEM,
+        /// endoflife-PRODUCT, or eol (a whole end-of-life table in wardwatch's eol.json
+        /// format, instead of endoflife.date's lists). Repeatable.
         #[arg(long = "source", value_parser = pull::parse_override)]
         sources: Vec<(String, String)>,
+        /// endoflife.date products whose release dates make eol.json (merged over the
+        /// table shipped with wardwatch): debian, ubuntu, alpine-linux, rocky-linux,
+        /// almalinux.
+        #[arg(long = "eol-product", default_values = ["debian", "ubuntu", "alpine-linux", "rocky-linux", "almalinux"])]
+        eol_products: Vec<String>,
+        /// Pull no end-of-life dates (the table shipped with wardwatch is used).
+        #[arg(long)]
+        no_eol: bool,
     },
 }
 
@@ -41,9 +50,16 @@ pub async fn run(cmd: FeedCommand) -> anyhow::Result<()> {
             ecosystems,
             mirror,
             sources,
+            eol_products,
+            no_eol,
         } => {
             let list = feed_sources(&ecosystems, mirror.as_deref(), &sources)?;
-            let outcomes = pull::pull_all(&list, &out, &check_feed).await?;
+            let mut outcomes = pull::pull_all(&list, &out, &check_feed).await?;
+            let own_table = sources.iter().any(|(name, _)| name == "eol");
+            if !no_eol && !own_table {
+                let eol = eol_sources(&eol_products, mirror.as_deref(), &sources)?;
+                outcomes.extend(pull_eol(&eol, &out).await?);
+            }
             pull::report("feed", &out, &outcomes)
         }
     }
@@ -111,6 +127,70 @@ fn feed_sources(
         s.url.clone_from(url);
     }
     Ok(list)
+}
+
+/// endoflife.date's list of each product, from the mirror or an override if given.
+fn eol_sources(
+    products: &[String],
+    mirror: Option<&str>,
+    overrides: &[(String, String)],
+) -> anyhow::Result<Vec<Source>> {
+    let mut list = Vec::new();
+    for product in products {
+        anyhow::ensure!(
+            feed_eol::PRODUCTS.iter().any(|(p, ..)| p == product),
+            "--eol-product {product}: not one of {}",
+            feed_eol::PRODUCTS.map(|(p, ..)| p).join(", ")
+        );
+        let file = format!("endoflife-{product}.json");
+        let name = format!("endoflife-{product}");
+        let url = match (overrides.iter().find(|(n, _)| *n == name), mirror) {
+            (Some((_, url)), _) => url.clone(),
+            (None, Some(base)) => format!("{}/{file}", base.trim_end_matches('/')),
+            (None, None) => format!("https://endoflife.date/api/{product}.json"),
+        };
+        list.push(Source { name, url, file });
+    }
+    Ok(list)
+}
+
+/// Pulls the lists into the staging folder, then writes `eol.json` from those that
+/// arrived whole and parse; the lists themselves are not kept (the server reads
+/// `eol.json` only).
+async fn pull_eol(sources: &[Source], out: &Path) -> anyhow::Result<Vec<pull::Pulled>> {
+    let lists = pull::staging_of(out).join("endoflife");
+    let check = |source: &Source, path: &Path| -> anyhow::Result<String> {
+        let product = source
+            .file
+            .trim_start_matches("endoflife-")
+            .trim_end_matches(".json");
+        let entries = feed_eol::entries_of(product, &std::fs::read(path)?)?;
+        Ok(format!("{} releases with an end date", entries.len()))
+    };
+    let mut outcomes = pull::pull_all(sources, &lists, &check).await?;
+    let mut entries = Vec::new();
+    for (source, outcome) in sources.iter().zip(&outcomes) {
+        if outcome.result.is_ok() {
+            let product = source
+                .file
+                .trim_start_matches("endoflife-")
+                .trim_end_matches(".json");
+            let bytes = std::fs::read(lists.join(&source.file))?;
+            entries.extend(feed_eol::entries_of(product, &bytes)?);
+        }
+    }
+    if !entries.is_empty() {
+        let table = feed_eol::merged_table(entries);
+        let written = table.and_then(|t| Ok(std::fs::write(out.join("eol.json"), t)?));
+        outcomes.push(pull::Pulled {
+            name: "eol".into(),
+            file: "eol.json".into(),
+            result: written.map(|()| "end-of-life table, merged over the shipped one".into()),
+        });
+    }
+    let _ = std::fs::remove_dir_all(&lists);
+    let _ = std::fs::remove_dir(pull::staging_of(out));
+    Ok(outcomes)
 }
 
 fn source(name: &str, url: &str, file: &str) -> Source {

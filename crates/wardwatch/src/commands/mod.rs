@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bench_audit;
 pub mod bundle;
 pub mod feed;
+pub mod feed_eol;
 pub mod guard;
 pub mod host;
 pub mod login_flags;

@@ -70,6 +70,17 @@ fn feed_mirror(dir: &Path) {
     .unwrap();
     fs::write(dir.join("epss_scores-current.csv.gz"), epss_gz()).unwrap();
     fs::write(dir.join("osv-Debian.zip"), osv_zip()).unwrap();
+    // endoflife.date's list as its API serves it: a release the shipped table does not
+    // know yet, one with changed dates, one still supported (no end date).
+    fs::write(
+        dir.join("endoflife-debian.json"),
+        r#"[
+  {"cycle":"14","codename":"Forky","releaseDate":"2028-06-01","eol":"2031-06-30","extendedSupport":"2033-06-30","latest":"14.0","lts":false},
+  {"cycle":"12","codename":"Bookworm","releaseDate":"2023-06-10","eol":"2026-06-10","extendedSupport":"2028-06-30","latest":"12.12","lts":false},
+  {"cycle":"13","codename":"Trixie","releaseDate":"2025-08-09","eol":false,"extendedSupport":true,"latest":"13.2","lts":false}
+]"#,
+    )
+    .unwrap();
 }
 
 fn pull_feed(out: &Path, mirror: &str) -> std::process::Output {
@@ -82,6 +93,8 @@ fn pull_feed(out: &Path, mirror: &str) -> std::process::Output {
         mirror,
         "--ecosystem",
         "Debian",
+        "--eol-product",
+        "debian",
     ])
 }
 
@@ -181,10 +194,31 @@ fn feed_pull_resumes_refuses_what_fails_its_checks_and_builds_a_bundle_that_impo
         files_in(&out),
         vec![
             "debian-tracker.json",
+            "eol.json",
             "known_exploited_vulnerabilities.json"
         ],
         "only what passed is in the output"
     );
+    // The end-of-life table: endoflife.date's dates over the shipped table.
+    let eol: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("eol.json")).unwrap()).unwrap();
+    let system = |os: &str, version: &str| {
+        eol["systems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["os_id"] == os && e["version"] == version)
+            .cloned()
+    };
+    let forky = system("debian", "14").expect("a release the shipped table lacks");
+    assert_eq!(forky["support_end"], "2031-06-30");
+    assert_eq!(forky["codename"], "forky");
+    assert_eq!(forky["extended"], "Debian LTS");
+    assert!(
+        system("debian", "13").is_some(),
+        "kept from the shipped table"
+    );
+    assert!(system("ubuntu", "24.04").is_some(), "other systems kept");
 
     // Second run: the dump resumes where it was cut, EPSS arrives.
     server.clear_faults();
@@ -196,6 +230,7 @@ fn feed_pull_resumes_refuses_what_fails_its_checks_and_builds_a_bundle_that_impo
             path == "/osv-Debian.zip" && range.as_deref() == Some("bytes=4096-")
         });
     assert!(resumed, "the dump was resumed, not fetched again");
+    assert_eq!(files_in(&out).len(), 5, "{:?}", files_in(&out));
     for name in [
         "debian-tracker.json",
         "known_exploited_vulnerabilities.json",
