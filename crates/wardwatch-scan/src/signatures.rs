@@ -222,6 +222,16 @@ fn load_hashes(paths: &[PathBuf], keys: &[SigningKey]) -> Result<HashLists, Load
         list_files(path, &mut files)?;
     }
     files.sort();
+    // Keys a hospital's mirror signs its `.cvd` files with travel beside them (written
+    // by `wardwatch signatures pull --cvd-key`, inside the signed bundle).
+    let mut keys = keys.to_vec();
+    let (key_files, files): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .into_iter()
+        .partition(|f| f.file_name().is_some_and(|n| n == CVD_KEYS_FILE));
+    for file in &key_files {
+        keys.extend(read_cvd_keys(file)?);
+    }
+    let keys = keys.as_slice();
     let mut lists = ListCollector::default();
     for file in &files {
         let label = file.display().to_string();
@@ -247,6 +257,38 @@ fn load_hashes(paths: &[PathBuf], keys: &[SigningKey]) -> Result<HashLists, Load
         containers: lists.containers,
         not_supported: lists.not_supported,
     })
+}
+
+/// Where `signatures pull --cvd-key` writes the mirror's keys, one `MODULUS:EXPONENT`
+/// (decimal) per line.
+pub const CVD_KEYS_FILE: &str = "cvd-keys.txt";
+
+fn read_cvd_keys(path: &Path) -> Result<Vec<SigningKey>, LoadError> {
+    let label = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: label.clone(),
+        source,
+    })?;
+    let mut keys = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let key = line.split_once(':').and_then(|(m, e)| {
+            SigningKey::from_decimal(&format!("{label} line {}", n + 1), m.trim(), e.trim())
+        });
+        match key {
+            Some(k) => keys.push(k),
+            None => {
+                return Err(LoadError::Read {
+                    path: format!("{label} line {}", n + 1),
+                    source: std::io::Error::other("expected MODULUS:EXPONENT in decimal"),
+                })
+            }
+        }
+    }
+    Ok(keys)
 }
 
 fn is_compiled(path: &Path) -> bool {

@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use wardwatch_detect::signatures::cvd::{self, Container};
 use wardwatch_detect::signatures::RuleSet;
-use wardwatch_scan::signatures::SigningKey;
+use wardwatch_scan::signatures::{SigningKey, CVD_KEYS_FILE};
 
 use super::pull::{self, Source};
 
@@ -36,9 +36,10 @@ pub enum SignaturesCommand {
         #[arg(long)]
         no_clamav: bool,
         /// A key besides ClamAV's own that the mirror's .cvd files may be signed with,
-        /// `MODULUS:EXPONENT` in decimal (repeatable).
-        #[arg(long, value_parser = super::scan::parse_cvd_key)]
-        cvd_key: Vec<SigningKey>,
+        /// `MODULUS:EXPONENT` in decimal (repeatable). Written to hashes/cvd-keys.txt,
+        /// so that the agents that install the bundle accept those files too.
+        #[arg(long)]
+        cvd_key: Vec<String>,
         /// A git repository of YARA rules, cloned (shallow) with Debian's git; its
         /// rule files go to rules/NAME, NAME the repository's last path part (repeatable).
         #[arg(long = "yara-git")]
@@ -70,7 +71,21 @@ pub async fn run(cmd: SignaturesCommand) -> anyhow::Result<()> {
             })
             .collect();
         let mut keys = vec![SigningKey::clamav()];
-        keys.extend(cvd_key);
+        for text in &cvd_key {
+            keys.push(
+                super::scan::parse_cvd_key(text).map_err(|e| anyhow::anyhow!("--cvd-key: {e}"))?,
+            );
+        }
+        if !cvd_key.is_empty() {
+            let hashes = out.join("hashes");
+            std::fs::create_dir_all(&hashes)?;
+            let mut text = String::from("# Keys the mirror signs its .cvd files with (wardwatch signatures pull --cvd-key)\n");
+            for key in &cvd_key {
+                text.push_str(key.trim());
+                text.push('\n');
+            }
+            std::fs::write(hashes.join(CVD_KEYS_FILE), text)?;
+        }
         let check = move |_: &Source, path: &Path| check_cvd(path, &keys);
         let outcomes = pull::pull_all(&sources, &out, &check).await?;
         if let Err(e) = pull::report("ClamAV", &out, &outcomes) {

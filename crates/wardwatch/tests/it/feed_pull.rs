@@ -416,7 +416,9 @@ fn signatures_pull_checks_clamav_databases_and_rules_and_builds_a_bundle_that_im
     assert!(!out.join("rules/ward-rules/README.md").exists());
     assert!(out.join("rules/local-rules/lab.yara").is_file());
 
-    // The pulled folder scans: the sample is found by the database's hash.
+    // The pulled folder scans, the mirror's key travelling with it (hashes/cvd-keys.txt):
+    // the sample is found by the database's hash.
+    assert!(out.join("hashes/cvd-keys.txt").is_file());
     let sample = tmp.path().join("sample.bin");
     fs::write(&sample, SAMPLE).unwrap();
     let scan = wardwatch(&[
@@ -426,8 +428,6 @@ fn signatures_pull_checks_clamav_databases_and_rules_and_builds_a_bundle_that_im
         &out.join("hashes").to_string_lossy(),
         "--rules",
         &out.join("rules").to_string_lossy(),
-        "--cvd-key",
-        &key_arg,
         "--no-rule-cache",
     ]);
     assert_eq!(scan.status.code(), Some(1), "{}", text(&scan));
