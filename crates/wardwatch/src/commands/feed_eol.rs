@@ -103,3 +103,38 @@ pub fn merged_table(entries: Vec<EolEntry>) -> anyhow::Result<Vec<u8>> {
     EolTable::parse(&text, "eol.json")?;
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycles_become_entries_and_hostile_lists_are_refused() {
+        let list = br#"[
+            {"cycle":"24.04","codename":"Noble Numbat","eol":"2029-05-31","extendedSupport":"2034-04-25","lts":true},
+            {"cycle":"25.10","codename":"Questing Quokka","eol":"2026-07-01","extendedSupport":false},
+            {"cycle":"26.04","eol":false}
+        ]"#;
+        let entries = entries_of("ubuntu", list).unwrap();
+        assert_eq!(entries.len(), 2, "a release still supported has no entry");
+        assert_eq!(entries[0].name, "Ubuntu 24.04 (noble)");
+        assert_eq!(entries[0].extended.as_deref(), Some("Ubuntu Pro (ESM)"));
+        assert!(entries[1].extended_end.is_none() && entries[1].extended.is_none());
+
+        let err = entries_of("ubuntu", br#"{"cycle":"24.04"}"#).unwrap_err();
+        assert!(format!("{err:#}").contains("endoflife.date"), "{err:#}");
+        let err = entries_of("debian", br#"[{"cycle":"../12","eol":"2026-06-10"}]"#).unwrap_err();
+        assert!(format!("{err:#}").contains("not a version"), "{err:#}");
+        assert!(entries_of("windows", b"[]").is_err());
+
+        // Merged over the shipped table: the shipped Ubuntu 24.04 is replaced, not doubled.
+        let table: EolTable = serde_json::from_slice(&merged_table(entries).unwrap()).unwrap();
+        let noble: Vec<&EolEntry> = table
+            .systems
+            .iter()
+            .filter(|e| e.os_id == "ubuntu" && e.version == "24.04")
+            .collect();
+        assert_eq!(noble.len(), 1);
+        assert!(table.systems.iter().any(|e| e.os_id == "debian"));
+    }
+}
