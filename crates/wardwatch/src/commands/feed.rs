@@ -14,7 +14,8 @@ use super::pull::{self, Source};
 #[derive(Subcommand, Debug)]
 pub enum FeedCommand {
     /// Download the Debian security tracker, CISA's known exploited vulnerabilities,
-    /// EPSS scores and OSV's dumps of the fleet's ecosystems into one folder; each is
+    /// EPSS scores, OSV's dumps of the fleet's ecosystems and end-of-life dates into one
+    /// folder; each is
     /// checked (announced length, `FILE.sha256` where the server publishes one) and
     /// parsed before it is kept. Run again to resume what was cut.
     Pull {
@@ -115,6 +116,10 @@ fn feed_sources(
     for (name, url) in overrides {
         if name == "eol" {
             list.push(source("eol", url, "eol.json"));
+            continue;
+        }
+        if name.starts_with("endoflife-") {
+            // Taken by `eol_sources`, which checks the product.
             continue;
         }
         let Some(s) = list.iter_mut().find(|s| &s.name == name) else {

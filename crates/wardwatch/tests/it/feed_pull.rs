@@ -261,12 +261,28 @@ fn feed_pull_resumes_refuses_what_fails_its_checks_and_builds_a_bundle_that_impo
         "/debian-tracker.json",
         Fault::Replace(tracker[..tracker.len() / 2].to_vec()),
     );
-    let refused = pull_feed(&out2, &server.url);
+    // (The end-of-life list named by its own --source, the rest from the mirror.)
+    let eol_url = format!("endoflife-debian={}/endoflife-debian.json", server.url);
+    let refused = wardwatch(&[
+        "feed",
+        "pull",
+        "--out",
+        &out2.to_string_lossy(),
+        "--mirror",
+        &server.url,
+        "--ecosystem",
+        "Debian",
+        "--eol-product",
+        "debian",
+        "--source",
+        &eol_url,
+    ]);
     assert!(!refused.status.success());
     let said = text(&refused);
     assert!(said.contains("wrong checksum"), "{said}");
     assert!(said.contains("debian-tracker.json"), "{said}");
     let kept = files_in(&out2);
+    assert!(kept.contains(&"eol.json".to_string()), "{kept:?}");
     assert!(
         !kept.contains(&"known_exploited_vulnerabilities.json".to_string())
             && !kept.contains(&"debian-tracker.json".to_string()),
