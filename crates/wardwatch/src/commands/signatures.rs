@@ -102,12 +102,13 @@ pub async fn run(cmd: SignaturesCommand) -> anyhow::Result<()> {
         }
     }
     for dir in &yara_dirs {
-        let name = last_part(&dir.to_string_lossy())?;
-        match copy_rules(dir, &out.join("rules").join(&name)) {
-            Ok(n) => println!(
-                "ok      {:<24} {n} rule files → rules/{name}",
-                dir.display()
-            ),
+        let copied = last_part(&dir.to_string_lossy()).and_then(|name| {
+            let n = copy_rules(dir, &out.join("rules").join(&name))?;
+            keep_if_compiles(&out, &name)?;
+            Ok(format!("{n} rule files → rules/{name}"))
+        });
+        match copied {
+            Ok(what) => println!("ok      {:<24} {what}", dir.display()),
             Err(e) => {
                 println!("FAILED  {:<24} {e:#}", dir.display());
                 failures.push(e);
@@ -116,9 +117,8 @@ pub async fn run(cmd: SignaturesCommand) -> anyhow::Result<()> {
     }
     let rules = out.join("rules");
     if rules.is_dir() {
-        let set = RuleSet::compile_dir(&rules).context(
-            "the rules pulled do not compile together; fix or remove the file named above",
-        )?;
+        let set = RuleSet::compile_dir(&rules)
+            .context("the rules in the output do not compile together")?;
         println!(
             "rules compile: {} rules from {} files",
             set.len(),
@@ -180,7 +180,24 @@ fn pull_git(url: &str, out: &Path) -> anyhow::Result<String> {
     let copied = copy_rules(&staging, &out.join("rules").join(&name));
     let _ = std::fs::remove_dir_all(&staging);
     let _ = std::fs::remove_dir(pull::staging_of(out));
-    Ok(format!("{} rule files → rules/{name}", copied?))
+    let copied = copied?;
+    keep_if_compiles(out, &name)?;
+    Ok(format!("{copied} rule files → rules/{name}"))
+}
+
+/// Compiles every rule in the output with `rules/NAME` just added; if they do not
+/// compile together (a syntax error, a module wardwatch lacks, a file stem another set
+/// already uses as its namespace), `rules/NAME` is removed again and the error says why.
+fn keep_if_compiles(out: &Path, name: &str) -> anyhow::Result<()> {
+    match RuleSet::compile_dir(&out.join("rules")) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(out.join("rules").join(name));
+            Err(anyhow::Error::new(e).context(format!(
+                "rules/{name} does not compile with the rules already pulled; it was not kept"
+            )))
+        }
+    }
 }
 
 /// Copies the `.yar`/`.yara` files below `from` (links not followed, nothing else

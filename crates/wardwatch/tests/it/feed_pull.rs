@@ -432,6 +432,20 @@ fn signatures_pull_checks_clamav_databases_and_rules_and_builds_a_bundle_that_im
     assert!(!out.join("rules/ward-rules/README.md").exists());
     assert!(out.join("rules/local-rules/lab.yara").is_file());
 
+    // A rule set that does not compile is named and not kept; the others stay.
+    let broken = tmp.path().join("broken-rules");
+    fs::create_dir_all(&broken).unwrap();
+    fs::write(broken.join("typo.yar"), "rule typo { condition: tru }\n").unwrap();
+    let refused = pull(&["--yara-dir", &broken.to_string_lossy()]);
+    assert!(!refused.status.success());
+    let said = text(&refused);
+    assert!(
+        said.contains("broken-rules") && said.contains("typo.yar"),
+        "{said}"
+    );
+    assert!(!out.join("rules/broken-rules").exists());
+    assert!(out.join("rules/local-rules/lab.yara").is_file());
+
     // The pulled folder scans, the mirror's key travelling with it (hashes/cvd-keys.txt):
     // the sample is found by the database's hash.
     assert!(out.join("hashes/cvd-keys.txt").is_file());
