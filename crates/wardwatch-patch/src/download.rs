@@ -133,17 +133,33 @@ pub async fn fetch(
     Ok(Outcome::Downloaded(received))
 }
 
+/// What [`fetch_resuming`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// The server has nothing newer than the version the caller holds (304).
+    Unchanged,
+    /// The file is at `dest`; `validator` names its version (ETag or Last-Modified), to
+    /// be given back next time.
+    Downloaded {
+        bytes: u64,
+        validator: Option<String>,
+    },
+}
+
 /// Downloads `url` to `dest` when nothing says in advance what the file must be: an
 /// interrupted download resumes only if the server still has the same version (its
 /// `ETag` or `Last-Modified`, kept beside the `.part`, sent as `If-Range`), and the file
 /// is moved into place only if its length is the one the server announced. At most
-/// `cap` bytes.
+/// `cap` bytes. `held` is the validator of the version the caller already has: the
+/// server is asked for the file only if it changed (`If-None-Match` /
+/// `If-Modified-Since`), so a daily pull does not download an unchanged database again.
 pub async fn fetch_resuming(
     client: &reqwest::Client,
     url: &str,
     dest: &Path,
     cap: u64,
-) -> Result<Outcome, DownloadError> {
+    held: Option<&str>,
+) -> Result<Fetched, DownloadError> {
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
@@ -159,8 +175,19 @@ pub async fn fetch_resuming(
         request = request
             .header(reqwest::header::RANGE, format!("bytes={have}-"))
             .header(reqwest::header::IF_RANGE, v.trim());
+    } else if let Some(v) = held.map(str::trim).filter(|v| !v.is_empty()) {
+        let is_tag = v.starts_with('"') || v.starts_with("W/");
+        let header = if is_tag {
+            reqwest::header::IF_NONE_MATCH
+        } else {
+            reqwest::header::IF_MODIFIED_SINCE
+        };
+        request = request.header(header, v);
     }
     let (mut response, append) = send(request, url, have).await?;
+    if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+        return Ok(Fetched::Unchanged);
+    }
     if !append {
         have = 0;
     }
@@ -215,7 +242,10 @@ pub async fn fetch_resuming(
     }
     std::fs::rename(&part, dest).map_err(io(dest))?;
     let _ = std::fs::remove_file(&validator_path);
-    Ok(Outcome::Downloaded(received))
+    Ok(Fetched::Downloaded {
+        bytes: have + received,
+        validator: new_validator.or(validator),
+    })
 }
 
 /// Sends the request; whether the answer continues the `have` bytes already there (206).
@@ -231,7 +261,8 @@ async fn send(
     })?;
     let status = response.status();
     let append = have > 0 && status == reqwest::StatusCode::PARTIAL_CONTENT;
-    if !append && !status.is_success() {
+    // 304 answers a conditional request; the caller handles it.
+    if !append && !status.is_success() && status != reqwest::StatusCode::NOT_MODIFIED {
         return Err(DownloadError::Http {
             url: url.to_string(),
             what: format!("the server answered {status}"),

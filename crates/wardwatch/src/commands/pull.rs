@@ -45,7 +45,7 @@ pub fn parse_override(text: &str) -> Result<(String, String), String> {
 }
 
 /// The staging folder of `out`: beside it, so a bundle built from `out` never takes a
-/// half-downloaded file.
+/// half-downloaded file. It also keeps the version of each file kept (`kept/`).
 pub fn staging_of(out: &Path) -> PathBuf {
     let mut name = out.file_name().unwrap_or_default().to_os_string();
     name.push(".partial");
@@ -72,7 +72,8 @@ pub async fn pull_all(
             result,
         });
     }
-    // Left only when a download was cut: it resumes from there next time.
+    // Left when a download was cut (it resumes from there next time), and for the
+    // versions of the files kept (`kept/`).
     let _ = std::fs::remove_dir(&staging);
     Ok(outcomes)
 }
@@ -88,7 +89,30 @@ async fn pull_one(
     if let Some(dir) = staged.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
     }
-    download::fetch_resuming(client, &source.url, &staged, MAX_PULLED_FILE).await?;
+    let dest = out.join(&source.file);
+    // The version of the file already kept, so an unchanged one is not downloaded again.
+    let validator_file = staging
+        .join("kept")
+        .join(format!("{}.validator", source.file));
+    let held = if dest.is_file() {
+        std::fs::read_to_string(&validator_file).ok()
+    } else {
+        None
+    };
+    let validator = match download::fetch_resuming(
+        client,
+        &source.url,
+        &staged,
+        MAX_PULLED_FILE,
+        held.as_deref(),
+    )
+    .await?
+    {
+        download::Fetched::Unchanged => {
+            return Ok("unchanged since the last pull, kept as it was".into())
+        }
+        download::Fetched::Downloaded { validator, .. } => validator,
+    };
     let refuse = |why: anyhow::Error| {
         let _ = std::fs::remove_file(&staged);
         why
@@ -104,11 +128,21 @@ async fn pull_one(
         }
     }
     let what = check(source, &staged).map_err(|e| refuse(e.context(source.url.clone())))?;
-    let dest = out.join(&source.file);
     if let Some(dir) = dest.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
     }
     std::fs::rename(&staged, &dest).with_context(|| format!("{}", dest.display()))?;
+    match validator {
+        Some(v) => {
+            if let Some(dir) = validator_file.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&validator_file, v)?;
+        }
+        None => {
+            let _ = std::fs::remove_file(&validator_file);
+        }
+    }
     Ok(what)
 }
 

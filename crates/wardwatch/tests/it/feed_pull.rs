@@ -98,6 +98,20 @@ fn pull_feed(out: &Path, mirror: &str) -> std::process::Output {
     ])
 }
 
+/// Every file below `dir`, as paths.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path.to_string_lossy().into_owned());
+        }
+    }
+    out
+}
+
 fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = fs::read_dir(dir)
         .map(|d| {
@@ -243,9 +257,33 @@ fn feed_pull_resumes_refuses_what_fails_its_checks_and_builds_a_bundle_that_impo
             "{name} byte for byte"
         );
     }
+    let leftovers: Vec<String> = walk(&tmp.path().join("feed.partial"))
+        .into_iter()
+        .filter(|p| !p.contains("/kept/"))
+        .collect();
     assert!(
-        !tmp.path().join("feed.partial").exists(),
-        "nothing left half-done"
+        leftovers.is_empty(),
+        "nothing left half-done: {leftovers:?}"
+    );
+
+    // Third run: nothing changed on the mirror, nothing is downloaded again (the
+    // versions kept are sent as If-None-Match).
+    server.requests.lock().unwrap().clear();
+    let third = succeeded(pull_feed(&out, &server.url));
+    assert_eq!(
+        third.matches("unchanged since the last pull").count(),
+        4,
+        "{third}"
+    );
+    assert!(
+        !server
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(path, _)| path.ends_with(".sha256") && !path.contains("endoflife")),
+        "unchanged files are not checked again (the end-of-life lists are not kept, so
+         they are fetched each time)"
     );
 
     // A wrong published checksum, and a tracker that is cut short but served whole:

@@ -216,6 +216,7 @@ fn serve(
         }
         let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
         let mut range = None;
+        let mut if_none_match = None;
         loop {
             let mut header = String::new();
             if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
@@ -224,6 +225,9 @@ fn serve(
             if let Some((name, value)) = header.split_once(':') {
                 if name.eq_ignore_ascii_case("range") {
                     range = Some(value.trim().to_string());
+                }
+                if name.eq_ignore_ascii_case("if-none-match") {
+                    if_none_match = Some(value.trim().to_string());
                 }
             }
         }
@@ -251,6 +255,13 @@ fn serve(
             }
         };
         let total = body.len();
+        if if_none_match.as_deref() == Some(format!("\"{total}\"").as_str()) {
+            let _ = stream.write_all(
+                format!("HTTP/1.1 304 Not Modified\r\netag: \"{total}\"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .as_bytes(),
+            );
+            return;
+        }
         let mut status = "200 OK";
         let mut extra = String::new();
         if let Some(start) = range
