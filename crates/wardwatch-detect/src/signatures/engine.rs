@@ -68,6 +68,8 @@ pub struct Engine {
     allowed: Arc<HashDb>,
     /// Hashes of sections of Windows executables (ClamAV's `.mdb`/`.msb`).
     sections: Arc<HashDb>,
+    /// Digest algorithms the section hashes use: the only ones computed per section.
+    section_digests: Vec<Algorithm>,
     wanted: Vec<Algorithm>,
     timeout: Duration,
 }
@@ -80,6 +82,7 @@ impl Engine {
             hashes,
             allowed: Arc::new(HashDb::empty()),
             sections: Arc::new(HashDb::empty()),
+            section_digests: Vec::new(),
             wanted,
             timeout: DEFAULT_TIMEOUT,
         }
@@ -100,6 +103,7 @@ impl Engine {
     /// Section hash signatures: a Windows executable one of whose sections has a listed
     /// hash (and size) is reported.
     pub fn with_sections(mut self, sections: Arc<HashDb>) -> Engine {
+        self.section_digests = sections.algorithms_present();
         self.sections = sections;
         self
     }
@@ -112,23 +116,12 @@ impl Engine {
         let Some(sections) = pe_sections::sections(data) else {
             return Vec::new();
         };
-        let wanted = self.sections.algorithms_present();
         let mut found: Vec<Detection> = Vec::new();
         for section in sections {
-            let digests = Digests::compute(section, &wanted);
-            for algorithm in &wanted {
-                let hit = digests
-                    .get(*algorithm)
-                    .and_then(|d| self.sections.lookup(*algorithm, d, section.len() as u64));
-                if let Some(name) = hit {
-                    if !found.iter().any(|f| f.name == name) {
-                        found.push(Detection {
-                            kind: DetectionKind::Hash {
-                                algorithm: *algorithm,
-                            },
-                            name: name.to_owned(),
-                        });
-                    }
+            let digests = Digests::compute(section, &self.section_digests);
+            for hit in hash_detections(&self.sections, &digests, section.len() as u64) {
+                if !found.iter().any(|f| f.name == hit.name) {
+                    found.push(hit);
                 }
             }
         }
@@ -137,11 +130,9 @@ impl Engine {
 
     /// Whether a file with these digests is on a false-positive list.
     pub fn is_allowed(&self, digests: &Digests, file_size: u64) -> bool {
-        Algorithm::ALL.into_iter().any(|algorithm| {
-            digests
-                .get(algorithm)
-                .is_some_and(|d| self.allowed.lookup(algorithm, d, file_size).is_some())
-        })
+        hash_detections(&self.allowed, digests, file_size)
+            .next()
+            .is_some()
     }
 
     /// The YARA timeout new scanners start with.
@@ -180,18 +171,24 @@ impl Engine {
     /// Hash detections for a file of `file_size` bytes whose digests the caller computed
     /// (e.g. while streaming it); digests left `None` are not looked up.
     pub fn match_hashes(&self, digests: &Digests, file_size: u64) -> Vec<Detection> {
-        Algorithm::ALL
-            .into_iter()
-            .filter_map(|algorithm| {
-                let digest = digests.get(algorithm)?;
-                let name = self.hashes.lookup(algorithm, digest, file_size)?;
-                Some(Detection {
-                    kind: DetectionKind::Hash { algorithm },
-                    name: name.to_owned(),
-                })
-            })
-            .collect()
+        hash_detections(&self.hashes, digests, file_size).collect()
     }
+}
+
+/// The entries of `db` that the digests (of data of `size` bytes) match, one per
+/// algorithm: the lookup behind file hashes, section hashes and false-positive lists.
+fn hash_detections<'a>(
+    db: &'a HashDb,
+    digests: &'a Digests,
+    size: u64,
+) -> impl Iterator<Item = Detection> + 'a {
+    Algorithm::ALL.into_iter().filter_map(move |algorithm| {
+        let name = db.lookup(algorithm, digests.get(algorithm)?, size)?;
+        Some(Detection {
+            kind: DetectionKind::Hash { algorithm },
+            name: name.to_owned(),
+        })
+    })
 }
 
 /// A per-thread scanner over an [`Engine`]'s signatures.
