@@ -480,27 +480,28 @@ impl NameReader {
         self.procs.observe(pid);
         let created = ev.mask & libc::FAN_CREATE != 0;
         let deleted = ev.mask & libc::FAN_DELETE != 0;
-        // Merged events (same name, same pid): the order follows from what exists now.
-        let exists = std::fs::symlink_metadata(&path).is_ok();
+        // Merged events (same name, same pid): the order follows from what exists now,
+        // looked up only for them (a stat per create costs a bulk copy dearly).
+        let exists = || std::fs::symlink_metadata(&path).is_ok();
         let mut kinds = Vec::new();
-        match (created, deleted, exists) {
-            (true, true, true) => {
+        match (created, deleted) {
+            (true, true) if exists() => {
                 kinds.push(FsEventKind::Deleted {
                     path: path.clone(),
                     dir,
                 });
                 kinds.push(FsEventKind::Created { path, dir });
             }
-            (true, true, false) => {
+            (true, true) => {
                 kinds.push(FsEventKind::Created {
                     path: path.clone(),
                     dir,
                 });
                 kinds.push(FsEventKind::Deleted { path, dir });
             }
-            (true, false, _) => kinds.push(FsEventKind::Created { path, dir }),
-            (false, true, _) => kinds.push(FsEventKind::Deleted { path, dir }),
-            _ => {}
+            (true, false) => kinds.push(FsEventKind::Created { path, dir }),
+            (false, true) => kinds.push(FsEventKind::Deleted { path, dir }),
+            (false, false) => {}
         }
         for kind in kinds {
             self.send(pid, kind);
