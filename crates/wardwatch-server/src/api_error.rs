@@ -52,6 +52,8 @@ impl From<StoreError> for ApiError {
             StoreError::NoSuchAdmin(_) => Self::not_found(e.to_string()),
             StoreError::AccountExists(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
             StoreError::BadUsername(_) => Self::bad_request(e.to_string()),
+            StoreError::AccountRefused(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
+            StoreError::WrongPassword => Self::new(StatusCode::FORBIDDEN, e.to_string()),
             other => {
                 tracing::error!(error = %other, "storage failed");
                 Self::new(

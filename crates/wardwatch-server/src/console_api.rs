@@ -20,6 +20,7 @@ use crate::console;
 pub fn router(state: ConsoleApi) -> Router {
     let api = Router::new()
         .merge(crate::auth::login::routes())
+        .merge(crate::auth::users_api::routes())
         .merge(crate::hosts::api::routes())
         .merge(crate::alerts::api::routes())
         .merge(crate::audit::api::routes())
@@ -33,6 +34,10 @@ pub fn router(state: ConsoleApi) -> Router {
         .merge(crate::backup::api::routes())
         .merge(crate::backup::console_restore::routes())
         .route("/api/openapi.json", get(console::openapi))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::scope_guard::operators_stay_in_scope,
+        ))
         .fallback(|| async { ApiError::not_found("no such API endpoint") })
         .layer(axum::middleware::map_response(no_store));
     Router::new()

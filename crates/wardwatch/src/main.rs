@@ -35,9 +35,9 @@ enum Command {
     /// Enrolled terminals.
     #[command(subcommand)]
     Host(commands::host::HostCommand),
-    /// Console accounts.
-    #[command(subcommand)]
-    Admin(commands::admin::AdminCommand),
+    /// Console accounts: add, list, role, disable, enable, passwd, unlock.
+    #[command(subcommand, alias = "admin")]
+    User(commands::user::UserCommand),
     /// The agent that runs on each terminal.
     #[command(subcommand)]
     Agent(commands::agent::AgentCommand),
@@ -118,7 +118,7 @@ fn main() -> std::process::ExitCode {
             Command::Token(cmd) => commands::token::run(cmd),
             Command::Host(cmd) => commands::host::run(cmd),
             Command::Smb(cmd) => commands::smb::run(cmd),
-            Command::Admin(cmd) => commands::admin::run(cmd),
+            Command::User(cmd) => commands::user::run(cmd),
             Command::Agent(cmd) => commands::agent::run(cmd).await,
             Command::Bench(cmd) => commands::bench::run(cmd).await,
             Command::Guard(args) => commands::guard::run(args).await,

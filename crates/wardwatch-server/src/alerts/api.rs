@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::{AlertDetail, AlertPage, AlertQuery, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE};
 use crate::api_error::{blocking, ApiError};
 use crate::auth::session::{ConsoleApi, Session};
+use crate::auth::Permission;
 
 pub fn routes() -> Router<ConsoleApi> {
     Router::new()
@@ -27,7 +28,7 @@ async fn restore(
     headers: axum::http::HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     use crate::backup::restore::{queue_restore, RestoreRefusal};
-    session.require_admin("restore files from backups")?;
+    session.require(Permission::Act, "restore files from backups")?;
     crate::auth::session::require_json(&headers)?;
     let store = state.store.clone();
     let actor = session.user.username.clone();
@@ -57,7 +58,7 @@ struct AlertsQuery {
 /// `GET /api/alerts`: alerts of every host, newest first. A bad query parameter gets a
 /// JSON sentence like every other error, not axum's plain-text rejection.
 async fn alerts(
-    _session: Session,
+    session: Session,
     State(state): State<ConsoleApi>,
     query: Result<Query<AlertsQuery>, QueryRejection>,
 ) -> Result<Json<AlertPage>, ApiError> {
@@ -74,6 +75,7 @@ async fn alerts(
             .clamp(1, MAX_ALERT_PAGE),
         before: query.before,
         host_id: query.host.filter(|h| !h.is_empty()),
+        departments: session.scope().departments(),
     };
     let store = state.store.clone();
     let page = blocking(move || store.alerts(&query, wardwatch_proto::now_millis())).await?;

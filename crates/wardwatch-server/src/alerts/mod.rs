@@ -21,4 +21,7 @@ pub trait AlertStore: Send + Sync {
 
     /// One alert with every file and the stored payload.
     fn alert(&self, id: i64) -> StoreResult<Option<AlertDetail>>;
+
+    /// The department of the host an alert came from, for the check of who may see it.
+    fn alert_department(&self, id: i64) -> StoreResult<Option<String>>;
 }

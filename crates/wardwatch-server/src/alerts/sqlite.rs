@@ -38,6 +38,24 @@ pub struct AlertQuery {
     pub before: Option<i64>,
     /// Only this host's alerts.
     pub host_id: Option<String>,
+    /// Only alerts of these departments' hosts (a department operator's scope), in the
+    /// page and in the counts.
+    pub departments: Option<Vec<String>>,
+}
+
+/// The SQL condition "the host `column` names is in the departments bound as a JSON
+/// array at `param`, or that parameter is NULL".
+pub(crate) fn in_departments(column: &str, param: &str) -> String {
+    format!(
+        "({param} IS NULL OR {column} IN (SELECT id FROM hosts WHERE department IN (SELECT value FROM json_each({param}))))"
+    )
+}
+
+/// The departments of a scope as the JSON array [`in_departments`] binds, or NULL.
+pub(crate) fn departments_param(departments: &Option<Vec<String>>) -> Option<String> {
+    departments
+        .as_ref()
+        .map(|d| serde_json::Value::from(d.clone()).to_string())
 }
 
 /// One page of alerts with the counts the console shows beside them.
@@ -222,16 +240,18 @@ impl AlertStore for Store {
         } else {
             "?2 IS NULL"
         };
+        let scope = departments_param(&query.departments);
+        let in_scope = in_departments("a.host_id", "?4");
         // One more than asked for tells whether there is a next page.
         let mut stmt = conn
             .prepare_cached(&format!(
                 "SELECT {ALERT_COLUMNS} {ALERT_JOINS}
-                 WHERE a.id < ?1 AND {host_filter} ORDER BY a.id DESC LIMIT ?3"
+                 WHERE a.id < ?1 AND {host_filter} AND {in_scope} ORDER BY a.id DESC LIMIT ?3"
             ))
             .map_err(|e| self.err(e))?;
         let mut rows: Vec<StoredAlert> = stmt
             .query_map(
-                params![before, query.host_id, i64::from(limit) + 1],
+                params![before, query.host_id, i64::from(limit) + 1, scope],
                 stored_alert,
             )
             .map_err(|e| self.err(e))?
@@ -254,9 +274,10 @@ impl AlertStore for Store {
                     "SELECT COUNT(*),
                             IFNULL(SUM(received_at >= ?1), 0),
                             IFNULL(SUM(received_at >= ?1 AND severity IN ('high', 'critical')), 0)
-                     FROM alerts WHERE {host_filter}"
+                     FROM alerts WHERE {host_filter} AND {}",
+                    in_departments("host_id", "?3")
                 ),
-                params![since, query.host_id],
+                params![since, query.host_id, scope],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .map_err(|e| self.err(e))?;
@@ -278,6 +299,15 @@ impl AlertStore for Store {
             .and_then(|mut s| s.query_row([id], stored_alert).optional())
             .map_err(|e| self.err(e))?;
         Ok(row.as_ref().map(read_alert))
+    }
+
+    fn alert_department(&self, id: i64) -> StoreResult<Option<String>> {
+        let conn = self.reader();
+        conn.prepare_cached(
+            "SELECT h.department FROM alerts a JOIN hosts h ON h.id = a.host_id WHERE a.id = ?1",
+        )
+        .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+        .map_err(|e| self.err(e))
     }
 }
 
@@ -472,6 +502,7 @@ mod tests {
             limit,
             before,
             host_id: host.map(str::to_string),
+            departments: None,
         };
         store.alerts(&query, wardwatch_proto::now_millis()).unwrap()
     }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::AuditPage;
 use crate::api_error::{blocking, ApiError};
 use crate::auth::session::{ConsoleApi, Session};
+use crate::auth::Permission;
 
 /// Most bytes of audit entries one page of `GET /api/audit` carries (beyond its first
 /// entry), whatever the number asked for.
@@ -30,10 +31,11 @@ struct AuditQuery {
 }
 
 async fn audit(
-    _session: Session,
+    session: Session,
     State(state): State<ConsoleApi>,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
+    session.require(Permission::ReadAudit, "read the audit record")?;
     let store = state.store.clone();
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let page =
@@ -48,7 +50,7 @@ async fn checkpoint(
     session: Session,
     State(state): State<ConsoleApi>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    session.require_admin("make an audit checkpoint")?;
+    session.require(Permission::ChangeSettings, "make an audit checkpoint")?;
     let actor = format!("admin {}", session.user.username);
     let made = tokio::task::spawn_blocking(move || {
         crate::audit::export::checkpoint_now(&state.audit, &actor)

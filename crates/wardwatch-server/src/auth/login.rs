@@ -32,7 +32,7 @@ struct LoginRequest {
 /// The key failed logins are counted under: the one the connection caps count by
 /// (`admission::address_key`: the IPv4 address, or the /64 of an IPv6 address), written
 /// with its prefix length for IPv6.
-fn client_key(addr: IpAddr) -> String {
+pub(crate) fn client_key(addr: IpAddr) -> String {
     match crate::admission::address_key(addr) {
         IpAddr::V6(prefix) => format!("{prefix}/64"),
         v4 => v4.to_string(),
@@ -59,9 +59,22 @@ pub fn routes() -> Router<ConsoleApi> {
         .route("/api/me", get(me))
 }
 
-/// `GET /api/me`: who is logged in, and with which role.
+/// `GET /api/me`: who is logged in, with which role, which departments (operators) and
+/// what the role may do, so that the console shows only the actions that will work.
 async fn me(session: Session) -> Json<serde_json::Value> {
-    Json(json!({ "username": session.user.username, "role": session.user.role }))
+    let may: serde_json::Map<String, serde_json::Value> = super::Permission::ALL
+        .iter()
+        .filter_map(|p| {
+            let name = serde_json::to_value(p).ok()?.as_str()?.to_string();
+            Some((name, session.user.role.may(*p).into()))
+        })
+        .collect();
+    Json(json!({
+        "username": session.user.username,
+        "role": session.user.role,
+        "departments": session.user.departments,
+        "may": may,
+    }))
 }
 
 pub async fn login(
@@ -131,7 +144,7 @@ pub async fn login(
         LoginOutcome::Locked { until } => Ok(too_many(
             format!(
                 "{username} is locked after too many failed logins, until {}; an admin can \
-                 unlock it sooner with `wardwatch admin unlock {username}`",
+                 unlock it sooner with `wardwatch user unlock {username}`",
                 rfc3339_millis(until)
             ),
             (until - now) / 1000,

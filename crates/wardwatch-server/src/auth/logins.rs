@@ -17,7 +17,7 @@ use argon2::Argon2;
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::json;
 
-use super::accounts::{hash_password, Role, SessionUser};
+use super::accounts::{hash_password, SessionUser};
 use super::tokens::hash_token;
 use super::LoginStore;
 use crate::audit::sqlite::audit_in;
@@ -122,7 +122,7 @@ fn stand_in_hash() -> &'static str {
 }
 
 /// True when `password` matches `stored`; a hash that does not parse matches nothing.
-fn password_matches(stored: &str, password: &str) -> bool {
+pub(crate) fn password_matches(stored: &str, password: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|parsed| {
         Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
@@ -304,9 +304,11 @@ impl LoginStore for Store {
                 .map_err(|e| self.err(e))?;
             let from = counter(&conn, &LoginSubject::Address(address.into()).key())
                 .map_err(|e| self.err(e))?;
+            // A disabled account is as good as none: the same work, the same answer.
             let stored: Option<(i64, String, String)> = conn
                 .query_row(
-                    "SELECT id, password_hash, role FROM admins WHERE username = ?1",
+                    "SELECT id, password_hash, role FROM admins
+                     WHERE username = ?1 AND disabled_at IS NULL",
                     [username],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
@@ -335,16 +337,13 @@ impl LoginStore for Store {
             .map_err(|e| self.err(e))?;
         expire(&tx, now, policy).map_err(|e| self.err(e))?;
         let outcome = match stored.filter(|_| matches) {
-            Some((admin_id, _, role)) => self
-                .open_session(&tx, admin_id, username, address, now)
-                .map(|token| LoginOutcome::Success {
-                    token,
-                    user: SessionUser {
-                        admin_id,
-                        username: username.to_string(),
-                        role: Role::parse(&role).unwrap_or(Role::Viewer),
-                    },
-                }),
+            Some((admin_id, _, role)) => {
+                let token = self.open_session(&tx, admin_id, username, address, now)?;
+                let user =
+                    super::accounts::session_user(&tx, admin_id, username.to_string(), &role)
+                        .map_err(|e| self.err(e))?;
+                Ok(LoginOutcome::Success { token, user })
+            }
             None => record_failure(&tx, username, address, now, policy)
                 .map(|_| LoginOutcome::Failed)
                 .map_err(|e| self.err(e)),
@@ -373,6 +372,45 @@ impl LoginStore for Store {
 }
 
 impl Store {
+    /// Checks a logged-in user's current password before a change of it, counted like a
+    /// login: a wrong one is a failure of the account and of `address`, and an account
+    /// locked out gets no check at all. So a stolen session cannot be used to guess the
+    /// password at leisure.
+    pub(crate) fn verify_own_password(
+        &self,
+        admin_id: i64,
+        password: &str,
+        address: &str,
+        policy: &LoginPolicy,
+    ) -> StoreResult<Option<String>> {
+        let now = wardwatch_proto::now_millis();
+        let (username, stored): (String, String) = self
+            .reader()
+            .query_row(
+                "SELECT username, password_hash FROM admins WHERE id = ?1",
+                [admin_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))?;
+        let account = counter(
+            &self.reader(),
+            &LoginSubject::Account(username.clone()).key(),
+        )
+        .map_err(|e| self.err(e))?;
+        if account.locked_until > now {
+            return Ok(None);
+        }
+        if password_matches(&stored, password) {
+            return Ok(Some(username));
+        }
+        let conn = self.writer();
+        let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)
+            .map_err(|e| self.err(e))?;
+        record_failure(&tx, &username, address, now, policy).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(None)
+    }
+
     fn open_session(
         &self,
         tx: &Connection,

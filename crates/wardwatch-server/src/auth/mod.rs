@@ -13,11 +13,18 @@ pub mod csrf;
 pub mod login;
 pub mod login_gate;
 pub mod logins;
+pub mod roles;
+pub mod scope_guard;
 pub mod session;
 pub mod tokens;
+pub mod users_api;
 
-pub use accounts::{check_username, Role, SessionUser, MAX_USERNAME_LEN};
+pub use accounts::{
+    check_new_password, check_username, AccountInfo, PasswordChange, SessionUser, MAX_USERNAME_LEN,
+    MIN_PASSWORD_LEN,
+};
 pub use logins::{LoginOutcome, LoginPolicy, LoginSubject, MAX_PASSWORD_LEN};
+pub use roles::{Permission, Role, Scope};
 pub use tokens::{EnrollmentToken, NewHost, NewToken};
 
 use crate::db::StoreResult;
@@ -29,7 +36,37 @@ pub trait AccountStore: Send + Sync {
     fn ensure_first_admin(&self) -> StoreResult<Option<String>>;
 
     /// Creates a console account with a random password, which is returned (shown once).
-    fn create_account(&self, username: &str, role: Role, actor: &str) -> StoreResult<String>;
+    /// An operator needs its departments; other roles have none.
+    fn create_account(
+        &self,
+        username: &str,
+        role: Role,
+        departments: &[String],
+        actor: &str,
+    ) -> StoreResult<String>;
+
+    /// Every account, by name.
+    fn list_accounts(&self) -> StoreResult<Vec<AccountInfo>>;
+
+    /// Gives an account another role (and an operator its departments); its sessions
+    /// end. The last enabled admin keeps its role. Audited.
+    fn set_role(
+        &self,
+        username: &str,
+        role: Role,
+        departments: &[String],
+        actor: &str,
+    ) -> StoreResult<()>;
+
+    /// Disables (or enables again) an account; a disabled account's sessions end and it
+    /// cannot log in. The last enabled admin cannot be disabled. False when nothing
+    /// changed. Audited.
+    fn set_disabled(&self, username: &str, disabled: bool, actor: &str) -> StoreResult<bool>;
+
+    /// A user's own new password, given the current one (checked and counted like a
+    /// login); the user's other sessions end, the one the change is made in stays.
+    /// Audited.
+    fn change_own_password(&self, change: &PasswordChange<'_>) -> StoreResult<()>;
 
     /// Gives `username` a new random password and ends its sessions; returns the password.
     fn reset_password(&self, username: &str, actor: &str) -> StoreResult<String>;

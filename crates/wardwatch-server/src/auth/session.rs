@@ -1,6 +1,6 @@
 //! The state every console handler shares, and who is asking: the session cookie, the
 //! `Session` extractor that turns it into an account, and the checks every state-changing
-//! handler makes (JSON bodies only, admin role). Kept apart from the handlers so that each
+//! handler makes (JSON bodies only, the role's permission). Kept apart from the handlers so that each
 //! feature's API (hosts, bundles, vulnerabilities, commands, logins) depends on it and
 //! none on another.
 //!
@@ -14,7 +14,7 @@ use axum::http::header::{CONTENT_TYPE, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 
-use super::{Role, SessionUser};
+use super::{Permission, Role, Scope, SessionUser};
 use crate::api_error::{blocking, ApiError};
 use crate::bundles::InstalledBundles;
 use crate::storage::Storage;
@@ -59,6 +59,10 @@ impl FromRequestParts<ConsoleApi> for Session {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ConsoleApi) -> Result<Self, ApiError> {
+        // Looked up already by the scope guard in front of every console route.
+        if let Some(user) = parts.extensions.get::<SessionUser>() {
+            return Ok(Session { user: user.clone() });
+        }
         let unauthorized = || ApiError::new(StatusCode::UNAUTHORIZED, "please log in");
         let token = session_token(&parts.headers).ok_or_else(unauthorized)?;
         let store = state.store.clone();
@@ -85,19 +89,35 @@ pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 impl Session {
-    /// Refuses the request unless the account is an admin.
-    pub fn require_admin(&self, what: &str) -> Result<(), ApiError> {
-        if self.user.role == Role::Admin {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "only an admin may {what}; {} is a {} account",
-                    self.user.username,
-                    self.user.role.as_str()
-                ),
-            ))
+    /// Refuses the request unless the account's role may take `permission`; `what` says
+    /// what was asked, for the answer ("only an admin may import bundles; …").
+    pub fn require(&self, permission: Permission, what: &str) -> Result<(), ApiError> {
+        if self.user.role.may(permission) {
+            return Ok(());
         }
+        // Every role's name starts with a vowel: "an admin or an analyst".
+        let allowed: Vec<String> = Role::ALL
+            .iter()
+            .filter(|r| r.may(permission))
+            .map(|r| format!("an {}", r.as_str()))
+            .collect();
+        let who = match allowed.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => "nobody".to_string(),
+        };
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "only {who} may {what}; {} is an {} account",
+                self.user.username,
+                self.user.role.as_str()
+            ),
+        ))
+    }
+
+    /// The terminals this account sees.
+    pub fn scope(&self) -> Scope {
+        self.user.scope()
     }
 }

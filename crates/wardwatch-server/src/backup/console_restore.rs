@@ -18,6 +18,7 @@ use wardwatch_proto::{Command, SnapshotRestoreArgs};
 use super::ReceivedSnapshot;
 use crate::api_error::{blocking, parse_json, ApiError};
 use crate::auth::session::{require_json, ConsoleApi, Session};
+use crate::auth::Permission;
 use crate::commands::HostCommand;
 use crate::db::StoreError;
 use crate::storage::Storage;
@@ -131,7 +132,7 @@ async fn restore(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    session.require_admin("restore files from backups")?;
+    session.require(Permission::Act, "restore files from backups")?;
     require_json(&headers)?;
     let args: SnapshotRestoreArgs = parse_json(&body, "restore")?;
     let store = state.store.clone();

@@ -22,6 +22,7 @@ use super::freshness::{is_stale, millis, stale_days, MAX_STALE_DAYS, STALE_DAYS_
 use super::{ImportError, ImportedBundle, KINDS};
 use crate::api_error::{blocking, parse_json, ApiError};
 use crate::auth::session::{require_json, ConsoleApi, Session};
+use crate::auth::Permission;
 use wardwatch_bundle::Kind;
 
 /// Largest bundle the console accepts as an upload (2 GiB); larger ones are imported on
@@ -287,7 +288,7 @@ async fn upload_bundle(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    session.require_admin("import bundles")?;
+    session.require(Permission::ChangeSettings, "import bundles")?;
     let is_binary = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -380,7 +381,7 @@ async fn bundle_settings(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    session.require_admin("change settings")?;
+    session.require(Permission::ChangeSettings, "change settings")?;
     require_json(&headers)?;
     let settings: BundleSettings = parse_json(&body, "bundle settings")?;
     let days = settings.stale_after_days;

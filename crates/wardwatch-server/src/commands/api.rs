@@ -16,6 +16,7 @@ use wardwatch_proto::{Command, CommandKind, ScanArgs, VaultArgs};
 
 use crate::api_error::{blocking, parse_json, ApiError};
 use crate::auth::session::{require_json, ConsoleApi, Session};
+use crate::auth::Permission;
 
 /// How many commands the console lists per host.
 const COMMAND_LIST: u32 = 50;
@@ -199,7 +200,7 @@ async fn create_command(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    session.require_admin("send commands to terminals")?;
+    session.require(Permission::Act, "send commands to terminals")?;
     require_json(&headers)?;
     let request: CommandRequest = parse_json(&body, "command")?;
     let command = validate_command(&request.kind, &request.args).map_err(ApiError::bad_request)?;

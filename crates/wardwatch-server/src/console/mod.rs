@@ -49,6 +49,7 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("/js/advisory.js", include_str!("assets/js/advisory.js")),
     ("/js/audit.js", include_str!("assets/js/audit.js")),
     ("/js/incidents.js", include_str!("assets/js/incidents.js")),
+    ("/js/users.js", include_str!("assets/js/users.js")),
     ("/js/app.js", include_str!("assets/js/app.js")),
 ];
 

@@ -45,6 +45,11 @@ pub enum StoreError {
     NoSuchAdmin(String),
     #[error("{0}")]
     BadUsername(String),
+    /// A change to an account that cannot be made as asked; the sentence says why.
+    #[error("{0}")]
+    AccountRefused(String),
+    #[error("the current password is not right")]
+    WrongPassword,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

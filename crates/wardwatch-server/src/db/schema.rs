@@ -389,6 +389,18 @@ CREATE TABLE patch_windows (
     updated_at         INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#,
+    // 12 → 13: roles that fit a hospital (the read-only `viewer` becomes an `auditor`),
+    // the departments a department operator looks after, and disabled accounts, which
+    // keep their name in the audit record but can no longer log in.
+    r#"
+UPDATE admins SET role = 'auditor' WHERE role = 'viewer';
+ALTER TABLE admins ADD COLUMN disabled_at INTEGER;
+CREATE TABLE account_departments (
+    admin_id   INTEGER NOT NULL REFERENCES admins(id) ON DELETE CASCADE,
+    department TEXT NOT NULL,
+    PRIMARY KEY (admin_id, department)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.

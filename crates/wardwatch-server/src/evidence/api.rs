@@ -17,6 +17,7 @@ use super::EvidenceRecord;
 use crate::agent_api::{AgentApi, AuthenticatedHost};
 use crate::api_error::{blocking, ApiError};
 use crate::auth::session::{ConsoleApi, Session};
+use crate::auth::Permission;
 
 /// Where the files are: `DATA/evidence/<sha256>`.
 pub fn evidence_dir(data_dir: &FsPath) -> PathBuf {
@@ -113,7 +114,7 @@ async fn download(
     State(state): State<ConsoleApi>,
     Path(sha256): Path<String>,
 ) -> Result<Response, ApiError> {
-    session.require_admin("download evidence")?;
+    session.require(Permission::Act, "download evidence")?;
     if sha256.len() != 64
         || !sha256
             .bytes()

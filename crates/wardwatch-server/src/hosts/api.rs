@@ -22,11 +22,13 @@ pub fn routes() -> Router<ConsoleApi> {
 }
 
 async fn hosts(
-    _session: Session,
+    session: Session,
     State(state): State<ConsoleApi>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let store = state.store.clone();
-    let hosts = blocking(move || store.list_hosts()).await?;
+    let scope = session.scope();
+    let mut hosts = blocking(move || store.list_hosts()).await?;
+    hosts.retain(|h| scope.covers(&h.department));
     Ok(Json(json!({ "hosts": hosts })))
 }
 

@@ -31,6 +31,9 @@ pub trait HostStore: Send + Sync {
     /// One host.
     fn host(&self, host_id: &str) -> StoreResult<Option<HostSummary>>;
 
+    /// The department of a host, for the check of who may see it.
+    fn host_department(&self, host_id: &str) -> StoreResult<Option<String>>;
+
     /// A page of a host's packages whose name or source contains `query`.
     fn packages(
         &self,

@@ -156,6 +156,13 @@ impl HostStore for Store {
             .map_err(|e| self.err(e))
     }
 
+    fn host_department(&self, host_id: &str) -> StoreResult<Option<String>> {
+        let conn = self.reader();
+        conn.prepare_cached("SELECT department FROM hosts WHERE id = ?1")
+            .and_then(|mut s| s.query_row([host_id], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))
+    }
+
     fn packages(
         &self,
         host_id: &str,

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use super::{Refused, STATES};
 use crate::api_error::{blocking, parse_json, ApiError};
 use crate::auth::session::{require_json, ConsoleApi, Session};
+use crate::auth::Permission;
 
 pub fn routes() -> Router<ConsoleApi> {
     Router::new()
@@ -73,7 +74,7 @@ fn change_request(
     body: &Bytes,
     field: &str,
 ) -> Result<Value, ApiError> {
-    session.require_admin("change incidents")?;
+    session.require(Permission::Act, "change incidents")?;
     require_json(headers)?;
     let body: Value = parse_json(body, "incident change")?;
     Ok(body.get(field).cloned().unwrap_or(Value::Null))

@@ -851,6 +851,8 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "DELETE FROM incident_alerts; DELETE FROM incident_keys; DELETE FROM incidents;
+             DROP TABLE account_departments;
+             ALTER TABLE admins DROP COLUMN disabled_at;
              DROP TABLE patch_windows;
              DROP TABLE incident_signals;
              ALTER TABLE incidents DROP COLUMN signals_not_listed;

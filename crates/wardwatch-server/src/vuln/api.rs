@@ -27,6 +27,7 @@ use super::upgrades;
 use super::{FindingPage, FindingQuery, FindingRow, FindingState, NewSuppression};
 use crate::api_error::{blocking, parse_json, ApiError};
 use crate::auth::session::{require_json, ConsoleApi, Session};
+use crate::auth::Permission;
 use crate::timefmt::rfc3339_millis;
 
 /// How many findings one page of the console shows at most.
@@ -142,6 +143,7 @@ fn finding_query(p: FindingsParams, default_state: FindingState) -> Result<Findi
         advisory: nonempty(p.advisory).map(|a| normalize_id(&a)),
         priority,
         department: nonempty(p.department),
+        departments: None,
         state,
         limit: if export {
             p.limit.unwrap_or(MAX_EXPORT).clamp(1, MAX_EXPORT)
@@ -155,13 +157,15 @@ fn finding_query(p: FindingsParams, default_state: FindingState) -> Result<Findi
 /// `GET /api/vuln/findings`: the fleet's findings, most urgent first. `format=csv` or
 /// `format=json` downloads every match (up to 200,000) as a file.
 async fn findings(
-    _session: Session,
+    session: Session,
     State(state): State<ConsoleApi>,
     params: Result<Query<FindingsParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(params) = params.map_err(query_error)?;
     let format = params.format.clone();
-    let query = finding_query(params, FindingState::Open)?;
+    let mut query = finding_query(params, FindingState::Open)?;
+    // A department operator's list, counts and exports hold its departments only.
+    query.departments = session.scope().departments();
     let store = state.store.clone();
     let page = blocking(move || store.findings(&query, now())).await?;
     match format.as_deref() {
@@ -404,7 +408,7 @@ async fn create_suppression(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    session.require_admin("accept a risk")?;
+    session.require(Permission::AcceptRisk, "accept a risk")?;
     require_json(&headers)?;
     let request: SuppressionRequest = parse_json(&body, "suppression")?;
     let advisory = normalize_id(&request.advisory);
@@ -474,7 +478,7 @@ async fn lift_suppression(
     State(state): State<ConsoleApi>,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    session.require_admin("lift an accepted risk")?;
+    session.require(Permission::AcceptRisk, "lift an accepted risk")?;
     let number: i64 = id
         .parse()
         .map_err(|_| ApiError::bad_request(format!("suppression ids are numbers, not {id:?}")))?;

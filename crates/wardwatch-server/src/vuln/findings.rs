@@ -102,6 +102,8 @@ pub struct FindingQuery {
     pub advisory: Option<String>,
     pub priority: Option<String>,
     pub department: Option<String>,
+    /// Only findings of these departments' hosts (a department operator's scope).
+    pub departments: Option<Vec<String>>,
     pub state: FindingState,
     pub limit: u32,
     pub offset: u32,
@@ -461,6 +463,12 @@ impl FindingStore for Store {
         if let Some(department) = &query.department {
             let p = bind(department.clone(), &mut values);
             clauses.push(format!("h.department = {p}"));
+        }
+        if let Some(scope) = crate::alerts::sqlite::departments_param(&query.departments) {
+            let p = bind(scope, &mut values);
+            clauses.push(format!(
+                "h.department IN (SELECT value FROM json_each({p}))"
+            ));
         }
         let inner = format!(
             "SELECT {ROW_COLUMNS}, {SUPPRESSION_OF_F} AS sid, f.severity_rank

@@ -8,7 +8,7 @@ use wardwatch_server::store::LoginPolicy;
 
 #[derive(Args, Debug, Clone)]
 pub struct LoginFlags {
-    /// Failed logins in a row after which a console account is locked (`wardwatch admin
+    /// Failed logins in a row after which a console account is locked (`wardwatch user
     /// unlock NAME` lifts it sooner).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub login_lockout_after: u32,

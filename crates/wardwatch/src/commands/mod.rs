@@ -1,6 +1,5 @@
 //! One module per subcommand; each turns arguments into calls of the library crates.
 
-pub mod admin;
 pub mod agent;
 pub mod audit;
 pub mod backup;
@@ -22,6 +21,7 @@ pub mod simulate;
 pub mod smb;
 pub mod token;
 pub mod up;
+pub mod user;
 pub mod vuln;
 
 use std::path::PathBuf;

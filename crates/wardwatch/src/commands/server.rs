@@ -266,18 +266,28 @@ pub fn print_ready(server: &RunningServer, data_dir: &std::path::Path) -> anyhow
     match &server.first_admin_password {
         Some(password) if std::io::stdout().is_terminal() => {
             println!("  first admin:    user admin, password {password}");
-            println!("                  (shown only now; `wardwatch admin reset-password` makes a new one)");
+            println!(
+                "                  (shown only now; `wardwatch user passwd admin` makes a new one)"
+            );
         }
         Some(password) => {
             let file = data_dir.join(FIRST_PASSWORD_FILE);
-            wardwatch_os::write_private(&file, format!("{password}\n").as_bytes())
-                .with_context(|| format!("cannot write the first admin password to {}", file.display()))?;
+            wardwatch_os::write_private(&file, format!("{password}\n").as_bytes()).with_context(
+                || {
+                    format!(
+                        "cannot write the first admin password to {}",
+                        file.display()
+                    )
+                },
+            )?;
             println!(
                 "  first admin:    user admin, password in {} (owner-only; delete it once you have logged in)",
                 file.display()
             );
         }
-        None => println!("  admin:          log in with your account (forgotten? `wardwatch admin reset-password`)"),
+        None => println!(
+            "  admin:          log in with your account (forgotten? `wardwatch user passwd admin`)"
+        ),
     }
     Ok(())
 }

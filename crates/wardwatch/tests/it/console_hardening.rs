@@ -240,7 +240,7 @@ fn an_account_is_locked_after_repeated_failures_and_an_admin_unlocks_it() {
         .await;
         assert_eq!(status, 429, "{body}");
         assert!(body.contains("locked"), "{body}");
-        assert!(body.contains("wardwatch admin unlock admin"), "{body}");
+        assert!(body.contains("wardwatch user unlock admin"), "{body}");
         let retry: u64 = retry.expect("Retry-After").parse().unwrap();
         assert!(retry > 60, "locked for the configured 15 minutes: {retry}");
     });

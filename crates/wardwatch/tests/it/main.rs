@@ -29,6 +29,7 @@ mod patch_loop;
 mod patch_plan;
 mod quarantine_attacks;
 mod response_actions;
+mod roles;
 mod vuln_scan;
 mod vuln_server;
 mod vuln_vercmp;

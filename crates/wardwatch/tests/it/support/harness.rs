@@ -266,8 +266,17 @@ impl TestServer {
 
     /// Adds a console user with `admin add` and returns the password it was given.
     pub fn add_user(&self, name: &str, role: &str) -> String {
+        self.add_user_in(name, role, &[])
+    }
+
+    /// A console account of `role` with `departments` (an operator's); its password.
+    pub fn add_user_in(&self, name: &str, role: &str, departments: &[&str]) -> String {
         let data = self.data.to_string_lossy().to_string();
-        let out = wardwatch(&["admin", "add", name, "--role", role, "--data", &data]);
+        let mut args = vec!["user", "add", name, "--role", role, "--data", &data];
+        for d in departments {
+            args.extend(["--department", d]);
+        }
+        let out = wardwatch(&args);
         assert!(out.status.success(), "{}", text(&out));
         let prefix = format!("password for {name}:");
         String::from_utf8_lossy(&out.stdout)

@@ -47,7 +47,7 @@
   function showAdvisory(advisoryId) {
     var view = beginView('advisory');
     var app = byId('app');
-    var isAdmin = state.role === 'admin';
+    var isAdmin = ww.may('accept_risk');
     var loading = false;
     setTitle(advisoryId);
 

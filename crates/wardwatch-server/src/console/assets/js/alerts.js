@@ -406,7 +406,7 @@
         fact('smb-port', 'Server port', orDash(c.server_port)),
         fact('smb-dialect', 'Dialect', orDash(c.dialect))
       ]);
-      if (ww.state.role !== 'admin' || !c.address) {
+      if (!ww.may('act') || !c.address) {
         return facts;
       }
       status = el('p', { id: 'alert-smb-block-status', className: 'muted small', role: 'status' });
@@ -533,7 +533,7 @@
     /* A guard alert's files can be put back from the terminal's backups (admins). */
     function restoreSection(a) {
       var status, button;
-      if (!a.source || String(a.source).indexOf('guard.') !== 0 || ww.state.role !== 'admin') {
+      if (!a.source || String(a.source).indexOf('guard.') !== 0 || !ww.may('act')) {
         return null;
       }
       status = el('p', { id: 'alert-restore-status', className: 'muted small', role: 'status' });

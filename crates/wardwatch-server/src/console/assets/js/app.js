@@ -15,6 +15,8 @@
  *   #/patches            upgrades per terminal and department: planned, available, installed
  *   #/vulns              vulnerabilities of the fleet: feed, priorities, upgrades, findings
  *   #/vulns/advisory/ID  one CVE or advisory: evidence, hosts, accepted risks
+ *   #/users              console accounts (admins)
+ *   #/account            the signed-in user's own account: password change
  */
 (function (ww) {
   'use strict';
@@ -61,6 +63,9 @@
     }
     if (parts[1] === 'audit' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
       return { name: 'audit' };
+    }
+    if ((parts[1] === 'users' || parts[1] === 'account') && parts.length === 2) {
+      return { name: parts[1] };
     }
     if (parts[1] === 'incidents') {
       if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
@@ -162,6 +167,10 @@
       views.patches();
     } else if (r.name === 'audit') {
       views.audit();
+    } else if (r.name === 'users') {
+      views.users();
+    } else if (r.name === 'account') {
+      views.account();
     } else if (r.name === 'incidents') {
       views.incidents();
     } else if (r.name === 'incident') {
@@ -199,8 +208,7 @@
         return;
       }
       clearError();
-      state.user = !err && data && data.username ? String(data.username) : null;
-      state.role = !err && data && data.role ? String(data.role) : null;
+      ww.setAccount(err ? null : data);
       state.booted = true;
       updateHeader();
       route();

@@ -46,7 +46,7 @@
     var keyText = el('pre', { id: 'audit-public-key', className: 'small' }, '');
     var checkpointNote = el('div', { id: 'audit-checkpoint-status', className: 'form-note', role: 'status', hidden: true });
     var checkpointButton = el('button', { type: 'button', className: 'btn btn-primary', id: 'audit-checkpoint' }, 'Sign a checkpoint now');
-    var isAdmin = state.role === 'admin';
+    var isAdmin = ww.may('change_settings');
 
     append(byId('app'), [
       el('div', { className: 'page-head' }, [el('h1', null, 'Audit record')]),

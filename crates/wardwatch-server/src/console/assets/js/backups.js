@@ -225,7 +225,7 @@
     var body = el('div', { id: 'backups-body' });
     var policy = el('p', { id: 'backups-policy', className: 'muted small' });
     var restorePanel = el('section', { id: 'backup-restore', className: 'notice', hidden: true });
-    var isAdmin = state.role === 'admin';
+    var isAdmin = ww.may('act');
     var onRestore = isAdmin ? function (h) {
       restoreForm(view, restorePanel, h);
     } : null;

@@ -103,7 +103,7 @@
   function showIncident(id) {
     var view = beginView('incident');
     setTitle('Incident ' + id);
-    var isAdmin = state.role === 'admin';
+    var isAdmin = ww.may('act');
     var body = el('div', { id: 'incident-view' });
     var note = el('div', { id: 'incident-status', className: 'form-note', role: 'status', hidden: true });
     append(byId('app'), [backLink('#/incidents', 'All incidents'), note, body]);

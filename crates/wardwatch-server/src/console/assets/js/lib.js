@@ -35,7 +35,9 @@ var wardwatch = (function () {
   var state = {
     booted: false,
     user: null,          // logged-in user name, null when signed out
-    role: null,          // 'admin' or 'viewer' (from /api/me), null when not known
+    role: null,          // 'admin', 'analyst', 'auditor' or 'operator' (from /api/me)
+    may: {},             // what the role may do (from /api/me): act, accept_risk, change_settings, manage_accounts, read_audit
+    departments: [],     // an operator's departments
     returnTo: null,      // route to go back to after signing in
     loginNotice: '',     // shown above the login form (e.g. session ended)
     hostFilter: '',      // host list filter, kept while moving between pages
@@ -222,7 +224,20 @@ var wardwatch = (function () {
 
   /* "a viewer", "an admin"...: the signed-in account's role, for notes about what it may do. */
   function roleText() {
-    return state.role ? 'a ' + state.role : 'a viewer';
+    return state.role ? 'an ' + state.role : 'a signed-in user';
+  }
+
+  /* Whether the signed-in account may take an action (the server checks it again). */
+  function may(permission) {
+    return !!(state.may && state.may[permission] === true);
+  }
+
+  /* Takes what /api/me answered: the user, the role, its permissions and departments. */
+  function setAccount(me) {
+    state.user = me && me.username ? String(me.username) : null;
+    state.role = me && me.role ? String(me.role) : null;
+    state.may = me && me.may && typeof me.may === 'object' ? me.may : {};
+    state.departments = me && me.departments && me.departments.length ? me.departments.map(String) : [];
   }
 
   /* ------------------------------------------------------------------ */
@@ -484,8 +499,7 @@ var wardwatch = (function () {
   function sessionEnded() {
     var wasSignedIn = state.user !== null;
     var current = location.hash;
-    state.user = null;
-    state.role = null;
+    setAccount(null);
     updateHeader();
     if (current && current !== '#/login' && current !== '#' && current !== '#/') {
       state.returnTo = current;
@@ -558,9 +572,17 @@ var wardwatch = (function () {
   function updateHeader() {
     var signedIn = state.user !== null;
     setText(byId('current-user'), signedIn ? state.user : '');
-    byId('current-user').setAttribute('title', signedIn && state.role ? state.role + ' account' : '');
+    byId('current-user').setAttribute('title', signedIn && state.role ? state.role + ' account' +
+      (state.departments.length ? ' (' + state.departments.join(', ') + ')' : '') : '');
     show(byId('userbox'), signedIn);
     show(byId('main-nav'), signedIn);
+    /* Views a role cannot open are not offered; an operator sees its terminals only. */
+    var fleet = state.role !== 'operator';
+    ['nav-incidents', 'nav-vulns', 'nav-patches', 'nav-backups', 'nav-bundles'].forEach(function (id) {
+      show(byId(id), signedIn && fleet);
+    });
+    show(byId('nav-audit'), signedIn && may('read_audit'));
+    show(byId('nav-users'), signedIn && may('manage_accounts'));
   }
 
   function setActiveNav(viewName) {
@@ -589,6 +611,10 @@ var wardwatch = (function () {
     var auditLink = byId('nav-audit');
     if (auditLink) {
       setClass(auditLink, 'active', viewName === 'audit');
+    }
+    var usersLink = byId('nav-users');
+    if (usersLink) {
+      setClass(usersLink, 'active', viewName === 'users');
     }
     if (hostsLink) {
       setClass(hostsLink, 'active', viewName === 'hosts' || viewName === 'host');
@@ -832,6 +858,8 @@ var wardwatch = (function () {
   ww.sentence = sentence;
   ww.yesNo = yesNo;
   ww.roleText = roleText;
+  ww.may = may;
+  ww.setAccount = setAccount;
 
   ww.now = now;
   ww.pad2 = pad2;

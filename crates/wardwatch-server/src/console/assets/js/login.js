@@ -84,7 +84,9 @@
           if (!view.alive()) {
             return;
           }
-          state.role = !meErr && me && me.role ? String(me.role) : null;
+          if (!meErr) {
+            ww.setAccount(me);
+          }
           updateHeader();
           navigate(dest);
         });
