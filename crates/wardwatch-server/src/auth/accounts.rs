@@ -22,6 +22,8 @@ pub struct SessionUser {
     pub role: Role,
     /// An operator's departments (empty for the other roles).
     pub departments: Vec<String>,
+    /// Whether the account logs in with a code of an authenticator app as well.
+    pub second_factor: bool,
 }
 
 impl SessionUser {
@@ -40,6 +42,8 @@ pub struct AccountInfo {
     pub created_at: i64,
     /// When the account was disabled; a disabled account cannot log in.
     pub disabled_at: Option<i64>,
+    /// Whether the account logs in with a code of an authenticator app as well.
+    pub second_factor: bool,
 }
 
 /// Longest console user name, in bytes.
@@ -143,7 +147,8 @@ impl AccountStore for Store {
         let conn = self.reader();
         let run = || -> rusqlite::Result<Vec<AccountInfo>> {
             let mut stmt = conn.prepare(
-                "SELECT id, username, role, created_at, disabled_at FROM admins ORDER BY username",
+                "SELECT id, username, role, created_at, disabled_at, totp_secret IS NOT NULL
+                 FROM admins ORDER BY username",
             )?;
             let rows = stmt
                 .query_map([], |r| {
@@ -156,6 +161,7 @@ impl AccountStore for Store {
                             departments: Vec::new(),
                             created_at: r.get(3)?,
                             disabled_at: r.get(4)?,
+                            second_factor: r.get(5)?,
                         },
                     ))
                 })?
@@ -281,6 +287,68 @@ impl AccountStore for Store {
         Ok(())
     }
 
+    fn begin_second_factor(&self, admin_id: i64) -> StoreResult<String> {
+        let secret = super::totp::new_secret();
+        self.writer()
+            .execute(
+                "UPDATE admins SET totp_pending = ?1 WHERE id = ?2",
+                params![secret, admin_id],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(secret)
+    }
+
+    fn confirm_second_factor(&self, admin_id: i64, code: &str, now_secs: u64) -> StoreResult<bool> {
+        let conn = self.writer();
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let (username, pending): (String, Option<String>) = tx
+            .query_row(
+                "SELECT username, totp_pending FROM admins WHERE id = ?1",
+                [admin_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))?;
+        let Some(pending) = pending else {
+            return Err(StoreError::AccountRefused(
+                "no second factor is being set up; start again".into(),
+            ));
+        };
+        let Some(step) = super::totp::check(&pending, code, now_secs, None) else {
+            return Ok(false);
+        };
+        tx.execute(
+            "UPDATE admins SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = ?1
+             WHERE id = ?2",
+            params![step, admin_id],
+        )
+        .map_err(|e| self.err(e))?;
+        audit_in(&tx, &username, "admin.second_factor_on", &username, "")
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(true)
+    }
+
+    fn remove_second_factor(&self, username: &str, actor: &str) -> StoreResult<bool> {
+        let conn = self.writer();
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let id = account_id(&tx, username)
+            .map_err(|e| self.err(e))?
+            .ok_or_else(|| StoreError::NoSuchAdmin(username.to_string()))?;
+        let changed = tx
+            .execute(
+                "UPDATE admins SET totp_secret = NULL, totp_pending = NULL, totp_last_step = NULL
+                 WHERE id = ?1 AND totp_secret IS NOT NULL",
+                [id],
+            )
+            .map_err(|e| self.err(e))?;
+        if changed == 0 {
+            return Ok(false);
+        }
+        audit_in(&tx, actor, "admin.second_factor_off", username, "").map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(true)
+    }
+
     fn reset_password(&self, username: &str, actor: &str) -> StoreResult<String> {
         let password = random_password();
         let hash = hash_password(&password)?;
@@ -373,11 +441,17 @@ pub(crate) fn session_user(
     username: String,
     role: &str,
 ) -> rusqlite::Result<SessionUser> {
+    let second_factor = conn.query_row(
+        "SELECT totp_secret IS NOT NULL FROM admins WHERE id = ?1",
+        [admin_id],
+        |r| r.get(0),
+    )?;
     Ok(SessionUser {
         admin_id,
         username,
         role: Role::parse(role).unwrap_or(Role::Auditor),
         departments: departments_of(conn, admin_id)?,
+        second_factor,
     })
 }
 
@@ -473,6 +547,9 @@ mod tests {
         let conn = rusqlite::Connection::open(dir.path().join("db")).unwrap();
         conn.execute_batch(
             "UPDATE admins SET role = 'viewer';
+             ALTER TABLE admins DROP COLUMN totp_pending;
+             ALTER TABLE admins DROP COLUMN totp_secret;
+             ALTER TABLE admins DROP COLUMN totp_last_step;
              DROP TABLE account_departments;
              ALTER TABLE admins DROP COLUMN disabled_at;
              PRAGMA user_version = 12;",

@@ -27,6 +27,9 @@ pub const MAX_LOGIN_BODY: usize = 4096;
 struct LoginRequest {
     username: String,
     password: String,
+    /// The six-digit code of an account with a second factor.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// The key failed logins are counted under: the one the connection caps count by
@@ -73,6 +76,7 @@ async fn me(session: Session) -> Json<serde_json::Value> {
         "username": session.user.username,
         "role": session.user.role,
         "departments": session.user.departments,
+        "second_factor": session.user.second_factor,
         "may": may,
     }))
 }
@@ -115,8 +119,18 @@ pub async fn login(
     let address = client_key(remote.ip());
     let policy = gate.settings.policy.clone();
     let username = request.username.clone();
+    let had_code = request
+        .code
+        .as_deref()
+        .is_some_and(|c| !c.trim().is_empty());
     let outcome = blocking(move || {
-        let outcome = store.login_attempt(&request.username, &request.password, &address, &policy);
+        let outcome = store.login_with_code(
+            &request.username,
+            &request.password,
+            request.code.as_deref().filter(|c| !c.trim().is_empty()),
+            &address,
+            &policy,
+        );
         drop(permit);
         outcome
     })
@@ -138,9 +152,21 @@ pub async fn login(
             tracing::info!(user = %username, %remote, "console login failed");
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                "wrong user name or password",
+                if had_code {
+                    "wrong user name, password or code"
+                } else {
+                    "wrong user name or password"
+                },
             ))
         }
+        LoginOutcome::CodeNeeded => Ok((
+            StatusCode::UNAUTHORIZED,
+            Json(json!({
+                "error": "enter the six-digit code of your authenticator app",
+                "code_needed": true,
+            })),
+        )
+            .into_response()),
         LoginOutcome::Locked { until } => Ok(too_many(
             format!(
                 "{username} is locked after too many failed logins, until {}; an admin can \

@@ -92,6 +92,9 @@ pub enum LoginOutcome {
     BackOff {
         retry_at: i64,
     },
+    /// The password is right and the account has a second factor: the login is asked
+    /// again with the code of the user's authenticator app. Nothing is counted.
+    CodeNeeded,
 }
 
 /// Whose failed logins an admin clears.
@@ -290,10 +293,11 @@ fn record_failure(
 }
 
 impl LoginStore for Store {
-    fn login_attempt(
+    fn login_with_code(
         &self,
         username: &str,
         password: &str,
+        code: Option<&str>,
         address: &str,
         policy: &LoginPolicy,
     ) -> StoreResult<LoginOutcome> {
@@ -305,12 +309,20 @@ impl LoginStore for Store {
             let from = counter(&conn, &LoginSubject::Address(address.into()).key())
                 .map_err(|e| self.err(e))?;
             // A disabled account is as good as none: the same work, the same answer.
-            let stored: Option<(i64, String, String)> = conn
+            let stored: Option<Stored> = conn
                 .query_row(
-                    "SELECT id, password_hash, role FROM admins
+                    "SELECT id, password_hash, role, totp_secret, totp_last_step FROM admins
                      WHERE username = ?1 AND disabled_at IS NULL",
                     [username],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| {
+                        Ok(Stored {
+                            admin_id: r.get(0)?,
+                            hash: r.get(1)?,
+                            role: r.get(2)?,
+                            totp_secret: r.get(3)?,
+                            totp_last_step: r.get(4)?,
+                        })
+                    },
                 )
                 .optional()
                 .map_err(|e| self.err(e))?;
@@ -327,17 +339,41 @@ impl LoginStore for Store {
             }
         }
         // The same work for a name without an account as for one with.
-        let hash = stored
-            .as_ref()
-            .map_or(stand_in_hash(), |(_, hash, _)| hash.as_str());
+        let hash = stored.as_ref().map_or(stand_in_hash(), |s| s.hash.as_str());
         let matches = password_matches(hash, password);
+        // The second factor, for an account that has one: asked for when missing (the
+        // password was right), counted as a failure when wrong or used before.
+        let second = match stored.as_ref().filter(|_| matches) {
+            Some(Stored {
+                totp_secret: Some(secret),
+                totp_last_step,
+                ..
+            }) => match code {
+                None => return Ok(LoginOutcome::CodeNeeded),
+                Some(code) => {
+                    let now_secs = u64::try_from(now / 1000).unwrap_or(0);
+                    match super::totp::check(secret, code, now_secs, *totp_last_step) {
+                        Some(step) => SecondFactor::Passed(step),
+                        None => SecondFactor::Failed,
+                    }
+                }
+            },
+            _ => SecondFactor::NotSet,
+        };
 
         let conn = self.writer();
         let tx = Transaction::new_unchecked(&conn, TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
         expire(&tx, now, policy).map_err(|e| self.err(e))?;
-        let outcome = match stored.filter(|_| matches) {
-            Some((admin_id, _, role)) => {
+        let outcome = match stored.filter(|_| matches && second != SecondFactor::Failed) {
+            Some(Stored { admin_id, role, .. }) => {
+                if let SecondFactor::Passed(step) = second {
+                    tx.execute(
+                        "UPDATE admins SET totp_last_step = ?1 WHERE id = ?2",
+                        params![step, admin_id],
+                    )
+                    .map_err(|e| self.err(e))?;
+                }
                 let token = self.open_session(&tx, admin_id, username, address, now)?;
                 let user =
                     super::accounts::session_user(&tx, admin_id, username.to_string(), &role)
@@ -369,6 +405,23 @@ impl LoginStore for Store {
         tx.commit().map_err(|e| self.err(e))?;
         Ok(true)
     }
+}
+
+/// What the login reads of an account.
+struct Stored {
+    admin_id: i64,
+    hash: String,
+    role: String,
+    totp_secret: Option<String>,
+    totp_last_step: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SecondFactor {
+    NotSet,
+    /// The code was right, for this time step.
+    Passed(i64),
+    Failed,
 }
 
 impl Store {

@@ -17,6 +17,7 @@ pub mod roles;
 pub mod scope_guard;
 pub mod session;
 pub mod tokens;
+pub mod totp;
 pub mod users_api;
 
 pub use accounts::{
@@ -71,6 +72,18 @@ pub trait AccountStore: Send + Sync {
     /// Gives `username` a new random password and ends its sessions; returns the password.
     fn reset_password(&self, username: &str, actor: &str) -> StoreResult<String>;
 
+    /// Starts setting up a second factor: a new secret (base32), kept aside until a code
+    /// made with it confirms it. The account's current factor, if any, stays meanwhile.
+    fn begin_second_factor(&self, admin_id: i64) -> StoreResult<String>;
+
+    /// Confirms the secret being set up with a code made from it; from then on the
+    /// account logs in with a code. False when the code is wrong. Audited.
+    fn confirm_second_factor(&self, admin_id: i64, code: &str, now_secs: u64) -> StoreResult<bool>;
+
+    /// Takes an account's second factor away (a lost phone). False when it had none.
+    /// Audited.
+    fn remove_second_factor(&self, username: &str, actor: &str) -> StoreResult<bool>;
+
     /// The account of a live session.
     fn session_user(&self, token: &str) -> StoreResult<Option<SessionUser>>;
 
@@ -87,6 +100,19 @@ pub trait LoginStore: Send + Sync {
         &self,
         username: &str,
         password: &str,
+        address: &str,
+        policy: &LoginPolicy,
+    ) -> StoreResult<LoginOutcome> {
+        self.login_with_code(username, password, None, address, policy)
+    }
+
+    /// A login attempt with the code of the account's second factor, if it has one
+    /// (without it, such an account answers `CodeNeeded` once the password is right).
+    fn login_with_code(
+        &self,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
         address: &str,
         policy: &LoginPolicy,
     ) -> StoreResult<LoginOutcome>;

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -23,6 +23,70 @@ pub fn routes() -> Router<ConsoleApi> {
         .route("/api/users/{name}/disabled", post(set_disabled))
         .route("/api/users/{name}/password", post(new_password))
         .route("/api/me/password", post(change_own_password))
+        .route("/api/me/second-factor", post(begin_second_factor))
+        .route("/api/me/second-factor/confirm", post(confirm_second_factor))
+        .route(
+            "/api/users/{name}/second-factor",
+            delete(remove_second_factor),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeBody {
+    code: String,
+}
+
+/// `POST /api/me/second-factor`: a new secret for the user's authenticator app, with its
+/// `otpauth://` address. It takes effect once a code made from it is confirmed.
+async fn begin_second_factor(
+    session: Session,
+    State(state): State<ConsoleApi>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    require_json(&headers)?;
+    let store = state.store.clone();
+    let id = session.user.admin_id;
+    let secret = blocking(move || store.begin_second_factor(id)).await?;
+    let url = super::totp::setup_url(&secret, &session.user.username).unwrap_or_default();
+    Ok(Json(json!({ "secret": secret, "url": url })))
+}
+
+/// `POST /api/me/second-factor/confirm`: the first code of the new secret; from then on
+/// the account logs in with a code.
+async fn confirm_second_factor(
+    session: Session,
+    State(state): State<ConsoleApi>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    require_json(&headers)?;
+    let body: CodeBody = parse_json(&body, "code")?;
+    let store = state.store.clone();
+    let id = session.user.admin_id;
+    let now = u64::try_from(wardwatch_proto::now_millis() / 1000).unwrap_or(0);
+    let confirmed = blocking(move || store.confirm_second_factor(id, &body.code, now)).await?;
+    if !confirmed {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "that code is not right for the new secret; check the app's clock and try the next code",
+        ));
+    }
+    Ok(Json(json!({ "ok": true })))
+}
+
+/// `DELETE /api/users/{name}/second-factor`: an account's second factor taken away (a
+/// lost phone); it logs in with its password alone until it sets up a new one.
+async fn remove_second_factor(
+    session: Session,
+    State(state): State<ConsoleApi>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let actor = account_change(&session, &headers, &name, "remove a second factor")?;
+    let store = state.store.clone();
+    let changed = blocking(move || store.remove_second_factor(&name, &actor)).await?;
+    Ok(Json(json!({ "changed": changed })))
 }
 
 #[derive(Deserialize)]

@@ -401,6 +401,14 @@ CREATE TABLE account_departments (
     PRIMARY KEY (admin_id, department)
 ) WITHOUT ROWID;
 "#,
+    // 13 → 14: an optional second factor per account (RFC 6238 codes): the secret being
+    // set up until a first code confirms it, the confirmed one, and the time step of the
+    // last code accepted (a code is accepted once).
+    r#"
+ALTER TABLE admins ADD COLUMN totp_pending TEXT;
+ALTER TABLE admins ADD COLUMN totp_secret TEXT;
+ALTER TABLE admins ADD COLUMN totp_last_step INTEGER;
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.

@@ -851,6 +851,9 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "DELETE FROM incident_alerts; DELETE FROM incident_keys; DELETE FROM incidents;
+             ALTER TABLE admins DROP COLUMN totp_pending;
+             ALTER TABLE admins DROP COLUMN totp_secret;
+             ALTER TABLE admins DROP COLUMN totp_last_step;
              DROP TABLE account_departments;
              ALTER TABLE admins DROP COLUMN disabled_at;
              DROP TABLE patch_windows;

@@ -65,6 +65,13 @@ pub enum UserCommand {
         #[arg(long = "user", hide = true)]
         user_flag: Option<String>,
     },
+    /// Take an account's second factor away (a lost phone): it logs in with its password
+    /// alone until its user sets up a new one under "My account".
+    RemoveSecondFactor {
+        #[command(flatten)]
+        data: DataArg,
+        user: String,
+    },
     /// Lift the lock-out of a console account after failed logins, or the back-off of a
     /// client address (`--address`, as the audit record names it).
     Unlock {
@@ -104,7 +111,10 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::List { data } => {
             let accounts = open(&data)?.list_accounts()?;
-            println!("{:<24} {:<9} {:<9} departments", "user", "role", "state");
+            println!(
+                "{:<24} {:<9} {:<9} {:<6} departments",
+                "user", "role", "state", "code"
+            );
             for a in accounts {
                 let state = if a.disabled_at.is_some() {
                     "disabled"
@@ -112,10 +122,11 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
                     "active"
                 };
                 println!(
-                    "{:<24} {:<9} {:<9} {}",
+                    "{:<24} {:<9} {:<9} {:<6} {}",
                     a.username,
                     a.role.as_str(),
                     state,
+                    if a.second_factor { "yes" } else { "no" },
                     a.departments.join(", ")
                 );
             }
@@ -155,6 +166,13 @@ pub fn run(command: UserCommand) -> anyhow::Result<()> {
             let user = user_flag.unwrap_or(user);
             let password = open(&data)?.reset_password(&user, "cli")?;
             println!("new password for {user}: {password}");
+        }
+        UserCommand::RemoveSecondFactor { data, user } => {
+            if open(&data)?.remove_second_factor(&user, "cli")? {
+                println!("{user} logs in with its password alone now");
+            } else {
+                println!("{user} had no second factor");
+            }
         }
         UserCommand::Unlock {
             data,

@@ -508,3 +508,184 @@ fn in_the_browser_each_role_is_offered_what_it_may_do_and_accounts_are_managed()
         "{audit:?}"
     );
 }
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Logs in with a code; the status and the answer.
+fn login_with_code(
+    fleet: &VulnFleet,
+    user: &str,
+    password: &str,
+    code: Option<&str>,
+) -> (u16, Value) {
+    let mut body = json!({ "username": user, "password": password });
+    if let Some(code) = code {
+        body["code"] = json!(code);
+    }
+    let (status, text) = fleet.request(Method::POST, "/api/login", Some(body), "");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[test]
+fn a_second_factor_is_set_up_with_a_computed_code_and_then_asked_at_every_login() {
+    use wardwatch_server::auth::totp::code_at;
+
+    let fleet = VulnFleet::start();
+    let password = fleet.server.add_user("ward-it", "analyst");
+    let session = login(&fleet, "ward-it", &password);
+    let (status, body) = post(&fleet, "/api/me/second-factor", json!({}), &session);
+    assert_eq!(status, 200, "{body}");
+    let setup: Value = serde_json::from_str(&body).unwrap();
+    let secret = setup["secret"].as_str().unwrap().to_string();
+    assert!(setup["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/wardwatch:ward-it"));
+    let now = unix_seconds;
+    // A wrong code (the right one with its last digit changed) does not turn it on.
+    let right = code_at(&secret, now()).unwrap();
+    let last = right.as_bytes()[5];
+    let wrong = format!(
+        "{}{}",
+        &right[..5],
+        if last == b'9' {
+            '0'
+        } else {
+            (last + 1) as char
+        }
+    );
+    let (status, body) = post(
+        &fleet,
+        "/api/me/second-factor/confirm",
+        json!({ "code": wrong }),
+        &session,
+    );
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = login_with_code(&fleet, "ward-it", &password, None);
+    assert_eq!(status, 200, "not on yet: {body}");
+    let (status, body) = post(
+        &fleet,
+        "/api/me/second-factor/confirm",
+        json!({ "code": right }),
+        &session,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(get(&fleet, "/api/me", &session).1["second_factor"], true);
+
+    // From now on the password alone is not enough, and says what is missing.
+    let (status, answer) = login_with_code(&fleet, "ward-it", &password, None);
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(answer["code_needed"], true, "{answer}");
+    let (status, answer) = login_with_code(&fleet, "ward-it", &password, Some(&wrong));
+    assert_eq!(status, 401, "{answer}");
+    assert!(
+        answer["code_needed"].is_null(),
+        "a wrong code is a failed login: {answer}"
+    );
+    // The code of the next step (the confirming one is used up), then never again.
+    let next = code_at(&secret, now() + 30).unwrap();
+    let (status, answer) = login_with_code(&fleet, "ward-it", &password, Some(&next));
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = login_with_code(&fleet, "ward-it", &password, Some(&next));
+    assert_eq!(status, 401, "a code is taken once: {answer}");
+    // A right code with a wrong password is no way in either.
+    let (status, _) = login_with_code(&fleet, "ward-it", "not the password", Some(&next));
+    assert_eq!(status, 401);
+
+    // A lost phone: the admin takes the factor away; the CLI lists it as gone.
+    let (status, body) = fleet.request(
+        Method::DELETE,
+        "/api/users/ward-it/second-factor",
+        Some(json!({})),
+        &fleet.cookie,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, answer) = login_with_code(&fleet, "ward-it", &password, None);
+    assert_eq!(status, 200, "{answer}");
+    let out = wardwatch(&["user", "list", "--data", &fleet.data_arg()]);
+    let listing = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        listing
+            .lines()
+            .any(|l| l.starts_with("ward-it") && l.contains(" no ")),
+        "{listing}"
+    );
+    let audit = audit_actions(&fleet);
+    for (actor, action) in [
+        ("ward-it", "admin.second_factor_on"),
+        ("admin", "admin.second_factor_off"),
+    ] {
+        assert!(
+            audit.contains(&(actor.into(), action.into(), "ward-it".into())),
+            "{action} in {audit:?}"
+        );
+    }
+}
+
+#[test]
+fn in_the_browser_a_user_sets_up_a_sign_in_code_and_signs_in_with_it() {
+    use super::support::webdriver::Browser;
+    use std::time::Duration;
+    use wardwatch_server::auth::totp::code_at;
+
+    let fleet = VulnFleet::start();
+    let password = fleet.server.add_user("ward-it", "auditor");
+    let url = fleet.server.console_url.clone();
+    let wait = Duration::from_secs(20);
+    let now = unix_seconds;
+    fleet.rt.block_on(async {
+        let browser = Browser::start().await.expect("start headless Chromium");
+        browser.sign_in(&url, "ward-it", &password, wait).await.unwrap();
+        browser.goto(&format!("{url}/#/account")).await.unwrap();
+        browser.click(&browser.wait_for("#second-factor-start", wait).await.unwrap()).await.unwrap();
+        let shown = browser.wait_for("#second-factor-secret", wait).await.unwrap();
+        let secret: String = browser
+            .text(&shown)
+            .await
+            .unwrap()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let field = browser.find("#second-factor-code").await.unwrap();
+        browser
+            .type_text(&field, &code_at(&secret, now()).unwrap())
+            .await
+            .unwrap();
+        browser.click(&browser.find("#second-factor-confirm").await.unwrap()).await.unwrap();
+        browser
+            .wait_until(
+                "var n = document.getElementById('second-factor-state'); return !!n && n.textContent.indexOf('On:') === 0;",
+                wait,
+            )
+            .await
+            .expect("the code is on");
+        browser.click(&browser.find("#logout-button").await.unwrap()).await.unwrap();
+
+        // The password first; the page then asks for the code, and the next one lets in.
+        let name = browser.wait_for("#username", wait).await.unwrap();
+        browser.type_text(&name, "ward-it").await.unwrap();
+        let pass = browser.find("#password").await.unwrap();
+        browser.type_text(&pass, &password).await.unwrap();
+        browser.click(&browser.find("#login-submit").await.unwrap()).await.unwrap();
+        browser
+            .wait_until(&shown_script("login-code-field"), wait)
+            .await
+            .expect("the code is asked for");
+        let code = browser.find("#login-code").await.unwrap();
+        browser
+            .type_text(&code, &code_at(&secret, now() + 30).unwrap())
+            .await
+            .unwrap();
+        browser.click(&browser.find("#login-submit").await.unwrap()).await.unwrap();
+        browser.wait_for("#hosts-table", wait).await.expect("signed in with the code");
+        browser.quit().await.unwrap();
+    });
+}

@@ -38,6 +38,7 @@ var wardwatch = (function () {
     role: null,          // 'admin', 'analyst', 'auditor' or 'operator' (from /api/me)
     may: {},             // what the role may do (from /api/me): act, accept_risk, change_settings, manage_accounts, read_audit
     departments: [],     // an operator's departments
+    secondFactor: false, // whether the account signs in with a code as well
     returnTo: null,      // route to go back to after signing in
     loginNotice: '',     // shown above the login form (e.g. session ended)
     hostFilter: '',      // host list filter, kept while moving between pages
@@ -238,6 +239,7 @@ var wardwatch = (function () {
     state.role = me && me.role ? String(me.role) : null;
     state.may = me && me.may && typeof me.may === 'object' ? me.may : {};
     state.departments = me && me.departments && me.departments.length ? me.departments.map(String) : [];
+    state.secondFactor = !!(me && me.second_factor === true);
   }
 
   /* ------------------------------------------------------------------ */
@@ -475,7 +477,7 @@ var wardwatch = (function () {
         }
         return;
       }
-      finish({ status: status, message: errorMessage(status, data) });
+      finish({ status: status, message: errorMessage(status, data), data: data });
     };
     timer = setTimeout(function () {
       timedOut = true;

@@ -12,7 +12,7 @@
 
   function showLogin() {
     var view = beginView('login');
-    var errorBox, noteBox, username, password, submit, form;
+    var errorBox, noteBox, username, password, code, codeField, submit, form;
     setTitle('Sign in');
 
     noteBox = el('div', { id: 'login-notice', className: 'form-note', hidden: true });
@@ -25,6 +25,13 @@
       id: 'password', name: 'password', type: 'password', autocomplete: 'current-password',
       maxlength: 1000
     });
+    /* Asked for once the server says the account has a second factor. */
+    code = el('input', {
+      id: 'login-code', name: 'code', type: 'text', inputMode: 'numeric', autocomplete: 'one-time-code',
+      maxlength: 6, pattern: '[0-9]*'
+    });
+    codeField = el('div', { className: 'field', id: 'login-code-field', hidden: true },
+      [el('label', { 'for': 'login-code' }, 'Code from your authenticator app'), code]);
     submit = el('button', { id: 'login-submit', type: 'submit', className: 'btn btn-primary' }, 'Sign in');
     form = el('form', { id: 'login-form', className: 'login-card', method: 'post', action: '#/login', novalidate: true }, [
       el('h1', null, 'Sign in'),
@@ -33,6 +40,7 @@
       errorBox,
       el('div', { className: 'field' }, [el('label', { 'for': 'username' }, 'User name'), username]),
       el('div', { className: 'field' }, [el('label', { 'for': 'password' }, 'Password'), password]),
+      codeField,
       submit
     ]);
     append(byId('app'), el('div', { className: 'login-wrap' }, form));
@@ -63,15 +71,27 @@
       show(noteBox, false);
       submit.disabled = true;
       setText(submit, 'Signing in' + ELLIPSIS);
-      api('POST', '/api/login', { username: name, password: pass }, function (err, data) {
+      var body = { username: name, password: pass };
+      if (!codeField.hidden && trim(code.value)) {
+        body.code = trim(code.value);
+      }
+      api('POST', '/api/login', body, function (err, data) {
         var dest;
         if (!view.alive()) {
           return;
         }
         submit.disabled = false;
         setText(submit, 'Sign in');
+        if (err && err.status === 401 && err.data && err.data.code_needed === true) {
+          show(codeField, true);
+          loginError(err.message);
+          code.value = '';
+          code.focus();
+          return;
+        }
         if (err) {
           loginError(err.status === 401 && !err.message ? 'Wrong user name or password.' : err.message);
+          code.value = '';
           password.value = '';
           password.focus();
           return;

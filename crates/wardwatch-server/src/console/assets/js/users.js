@@ -50,6 +50,7 @@
       { label: 'Departments' },
       { label: 'Created', className: 'shrink' },
       { label: 'State', className: 'shrink' },
+      { label: 'Code', className: 'shrink', title: 'Logs in with a code of an authenticator app as well' },
       { label: 'Change' }
     ]);
     loadingRow(t, 'Loading the accounts');
@@ -117,7 +118,20 @@
           }
         });
       });
-      append(cell, [changeRole, deps, save, toggle, reset]);
+      var removeCode = null;
+      if (u.second_factor) {
+        removeCode = el('button', { type: 'button', className: 'btn btn-small', 'data-action': 'remove-code',
+          title: 'A lost phone: the account logs in with its password alone until it sets up a new code' }, 'Remove code');
+        removeCode.addEventListener('click', function () {
+          api('DELETE', '/api/users/' + encodeURIComponent(u.username) + '/second-factor', {}, function (err) {
+            if (view.alive() && answer(err, 'Removing the code')) {
+              showMessage(note, u.username + ' logs in with its password alone until it sets up a new code.');
+              load();
+            }
+          });
+        });
+      }
+      append(cell, [changeRole, deps, save, toggle, reset, removeCode]);
       return cell;
     }
 
@@ -129,6 +143,7 @@
         el('td', { className: 'user-departments' }, (u.departments || []).join(', ') || '\u2014'),
         dateCell(u.created_at),
         el('td', { className: 'shrink user-state' }, disabled ? 'disabled' : 'active'),
+        el('td', { className: 'shrink user-code' }, u.second_factor ? 'yes' : 'no'),
         actions(u)
       ]);
     }
@@ -185,13 +200,68 @@
       el('label', { htmlFor: 'new-password-again' }, 'New password again'), again,
       el('span'), save
     ]);
+    var factorNote = el('div', { id: 'second-factor-status', className: 'form-note', role: 'status', hidden: true });
+    var factorState = el('p', { id: 'second-factor-state' }, state.secondFactor ?
+      'On: you sign in with your password and a code of your authenticator app.' :
+      'Off: you sign in with your password alone.');
+    var setUp = el('button', { type: 'button', className: 'btn', id: 'second-factor-start' },
+      state.secondFactor ? 'Set up a new code' : 'Set up a code');
+    var secretBox = el('div', { id: 'second-factor-setup', hidden: true });
     append(byId('app'), [
       el('div', { className: 'page-head' }, [el('h1', null, 'My account')]),
       el('p', { id: 'account-role' }, str(state.user) + ' \u2014 ' + str(state.role) +
         (state.departments.length ? ' of ' + state.departments.join(', ') : '')),
       note,
-      form
+      el('h2', { className: 'panel-heading' }, 'Password'),
+      form,
+      el('h2', { className: 'panel-heading' }, 'Sign-in code (second factor)'),
+      factorState, factorNote, setUp, secretBox
     ]);
+
+    setUp.addEventListener('click', function () {
+      setUp.disabled = true;
+      api('POST', '/api/me/second-factor', {}, function (err, data) {
+        setUp.disabled = false;
+        if (!view.alive()) {
+          return;
+        }
+        if (err) {
+          showMessage(factorNote, 'Could not start: ' + err.message);
+          return;
+        }
+        var code = el('input', { type: 'text', id: 'second-factor-code', inputMode: 'numeric', maxLength: 6,
+          autocomplete: 'one-time-code' });
+        var confirm = el('button', { type: 'submit', className: 'btn btn-primary', id: 'second-factor-confirm' }, 'Turn on');
+        var confirmForm = el('form', { className: 'form-grid', id: 'second-factor-form' }, [
+          el('label', { htmlFor: 'second-factor-code' }, 'Code the app shows now'), code, el('span'), confirm]);
+        ww.clear(secretBox);
+        append(secretBox, [
+          el('p', null, 'Add this key to your authenticator app (time-based, 6 digits, 30 seconds), then enter the code it shows:'),
+          el('p', null, el('code', { id: 'second-factor-secret' }, str(data.secret).replace(/(.{4})/g, '$1 ').trim())),
+          el('p', { className: 'small muted' }, ['Or the address: ', el('code', { id: 'second-factor-url' }, str(data.url))]),
+          confirmForm
+        ]);
+        ww.show(secretBox, true);
+        confirmForm.addEventListener('submit', function (e) {
+          e.preventDefault();
+          confirm.disabled = true;
+          api('POST', '/api/me/second-factor/confirm', { code: code.value.trim() }, function (cErr) {
+            confirm.disabled = false;
+            if (!view.alive()) {
+              return;
+            }
+            if (cErr) {
+              showMessage(factorNote, cErr.message);
+              return;
+            }
+            state.secondFactor = true;
+            ww.show(secretBox, false);
+            ww.setText(factorState, 'On: you sign in with your password and a code of your authenticator app.');
+            showMessage(factorNote, 'The sign-in code is on.');
+          });
+        }, false);
+      });
+    });
     form.addEventListener('submit', function (e) {
       e.preventDefault();
       if (next.value !== again.value) {
