@@ -104,13 +104,20 @@ impl ServerClient {
         answer(response).await
     }
 
-    /// Tells the server the agent is alive and how its spool is doing.
-    pub async fn heartbeat(&self, spool_pending: u64, spool_dropped: u64) -> Result<(), SendError> {
+    /// Tells the server the agent is alive, how its spool is doing and how many folders
+    /// its guard protects.
+    pub async fn heartbeat(
+        &self,
+        spool_pending: u64,
+        spool_dropped: u64,
+        guard_folders: u32,
+    ) -> Result<(), SendError> {
         let beat = Heartbeat {
             protocol: PROTOCOL_VERSION,
             agent_version: env!("CARGO_PKG_VERSION").to_string(),
             spool_pending,
             spool_dropped,
+            guard_folders,
         };
         let response = self
             .call(reqwest::Method::POST, "/api/v1/heartbeat")

@@ -219,12 +219,13 @@ pub async fn run(
         let client = client.clone();
         let mut shutdown = shutdown.clone();
         let interval = options.heartbeat_interval;
+        let guard_folders = u32::try_from(options.guard.paths.len()).unwrap_or(u32::MAX);
         tokio::spawn(async move {
             loop {
                 let counts =
                     with_spool(&spool, |s| Ok((s.pending_count()?, s.dropped_total()))).await;
                 if let Ok((pending, dropped)) = counts {
-                    match client.heartbeat(pending, dropped).await {
+                    match client.heartbeat(pending, dropped, guard_folders).await {
                         Ok(()) => {}
                         Err(SendError::Refused { status, message }) => {
                             return Err(AgentError::Refused { status, message })

@@ -242,6 +242,10 @@ pub struct Heartbeat {
     pub spool_pending: u64,
     /// Events the spool had to drop because it was full, since the agent started.
     pub spool_dropped: u64,
+    /// Folders the agent's ransomware guard protects (0: the guard is off). Absent from
+    /// agents before it was added, which reads as 0.
+    #[serde(default)]
+    pub guard_folders: u32,
 }
 
 /// The server's answer to a heartbeat.

@@ -33,6 +33,7 @@ pub fn router(state: ConsoleApi) -> Router {
         .merge(crate::commands::api::routes())
         .merge(crate::backup::api::routes())
         .merge(crate::backup::console_restore::routes())
+        .merge(crate::overview::api::routes())
         .route("/api/openapi.json", get(console::openapi))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

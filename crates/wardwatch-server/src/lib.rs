@@ -25,6 +25,7 @@ pub mod forward;
 pub mod hosts;
 pub mod incidents;
 pub mod limits;
+pub mod overview;
 pub mod patches;
 pub mod storage;
 pub mod store;
@@ -239,6 +240,11 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         store.clone(),
         installed_bundles.clone(),
         config.data_dir.clone(),
+        shutdown_rx.clone(),
+    ));
+    tasks.spawn(overview::schedule::run_schedule(
+        store.clone(),
+        vuln.clone(),
         shutdown_rx.clone(),
     ));
     tasks.spawn(backup::service::run_schedule(

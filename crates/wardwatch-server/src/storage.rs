@@ -14,6 +14,7 @@ use crate::evidence::EvidenceStore;
 use crate::forward::ForwardStore;
 use crate::hosts::{HostStore, IngestStore};
 use crate::incidents::IncidentStore;
+use crate::overview::OverviewStore;
 use crate::patches::PatchStore;
 use crate::vuln::{FindingStore, FleetReportStore, SuppressionStore};
 
@@ -36,6 +37,7 @@ pub trait Storage:
     + EvidenceStore
     + IncidentStore
     + PatchStore
+    + OverviewStore
 {
 }
 

@@ -547,6 +547,10 @@ mod tests {
         let conn = rusqlite::Connection::open(dir.path().join("db")).unwrap();
         conn.execute_batch(
             "UPDATE admins SET role = 'viewer';
+             DROP TABLE risk_daily;
+             DROP INDEX findings_open_by_priority;
+             DROP INDEX findings_open_by_ecosystem;
+             ALTER TABLE hosts DROP COLUMN guard_folders;
              ALTER TABLE admins DROP COLUMN totp_pending;
              ALTER TABLE admins DROP COLUMN totp_secret;
              ALTER TABLE admins DROP COLUMN totp_last_step;

@@ -3,8 +3,8 @@
 //! Deny by default: a route is open to an operator only if it is listed here, and then
 //! in one of three ways. A route about one terminal (`/api/hosts/{id}/…`) or one alert
 //! (`/api/alerts/{id}…`) is let through only when that terminal's department is one of
-//! the account's; a list (`/api/hosts`, `/api/alerts`, `/api/vuln/findings`) is let
-//! through and its handler filters on [`Session::scope`](super::session::Session::scope);
+//! the account's; a list (`/api/hosts`, `/api/alerts`, `/api/vuln/findings`, the
+//! overview and its charts) is let through and its handler filters on [`Session::scope`](super::session::Session::scope);
 //! the account's own routes (`/api/me`, log out) are open. Everything else (fleet-wide
 //! counts, settings, the audit record, bundles, incidents spanning departments) answers
 //! 403 with a sentence, so a route added later stays closed to operators until someone
@@ -43,7 +43,12 @@ pub(crate) enum Reach {
 pub(crate) fn reach(pattern: &str) -> Reach {
     match pattern {
         "/api/me" | "/api/me/password" | "/api/logout" | "/api/openapi.json" => Reach::Own,
-        "/api/hosts" | "/api/alerts" | "/api/vuln/findings" => Reach::Filtered,
+        "/api/hosts"
+        | "/api/alerts"
+        | "/api/vuln/findings"
+        | "/api/overview"
+        | "/api/overview/risk.svg"
+        | "/api/overview/departments.svg" => Reach::Filtered,
         "/api/alerts/{id}" | "/api/alerts/{id}/restore" => Reach::Alert,
         p if p == "/api/hosts/{id}" || p.starts_with("/api/hosts/{id}/") => Reach::Host,
         _ => Reach::Closed,

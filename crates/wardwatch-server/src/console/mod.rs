@@ -50,6 +50,8 @@ const SCRIPTS: &[(&str, &str)] = &[
     ("/js/audit.js", include_str!("assets/js/audit.js")),
     ("/js/incidents.js", include_str!("assets/js/incidents.js")),
     ("/js/users.js", include_str!("assets/js/users.js")),
+    ("/js/i18n.js", include_str!("assets/js/i18n.js")),
+    ("/js/overview.js", include_str!("assets/js/overview.js")),
     ("/js/app.js", include_str!("assets/js/app.js")),
 ];
 

@@ -409,6 +409,23 @@ ALTER TABLE admins ADD COLUMN totp_pending TEXT;
 ALTER TABLE admins ADD COLUMN totp_secret TEXT;
 ALTER TABLE admins ADD COLUMN totp_last_step INTEGER;
 "#,
+    // 14 → 15: the overview. How many folders each terminal's guard protects (from its
+    // heartbeat); open findings found by priority and by kind without reading the fixed
+    // ones; and each day's open findings per department, the risk-over-time chart's data.
+    r#"
+ALTER TABLE hosts ADD COLUMN guard_folders INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX findings_open_by_priority ON findings(priority, host_id) WHERE fixed_at IS NULL;
+CREATE INDEX findings_open_by_ecosystem ON findings(ecosystem, host_id) WHERE fixed_at IS NULL;
+CREATE TABLE risk_daily (
+    day        TEXT NOT NULL,
+    department TEXT NOT NULL,
+    open       INTEGER NOT NULL,
+    exploited  INTEGER NOT NULL,
+    ransomware INTEGER NOT NULL,
+    eol_hosts  INTEGER NOT NULL,
+    PRIMARY KEY (day, department)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.

@@ -36,7 +36,8 @@ impl IngestStore for Store {
                 .query_row([host_id], |r| r.get(0))
                 .optional()?;
             tx.prepare_cached(
-                "UPDATE hosts SET last_seen = ?2, spool_pending = ?3, spool_dropped = ?4, agent_version = ?5
+                "UPDATE hosts SET last_seen = ?2, spool_pending = ?3, spool_dropped = ?4, agent_version = ?5,
+                                  guard_folders = ?6
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -44,7 +45,8 @@ impl IngestStore for Store {
                 now,
                 beat.spool_pending as i64,
                 beat.spool_dropped as i64,
-                beat.agent_version
+                beat.agent_version,
+                beat.guard_folders
             ])?;
             let dropped = i64::try_from(beat.spool_dropped).unwrap_or(i64::MAX);
             if let Some(lost) = newly_dropped(before, dropped) {
@@ -295,6 +297,7 @@ mod tests {
             agent_version: "test".into(),
             spool_pending: 10,
             spool_dropped: dropped,
+            guard_folders: 0,
         };
         let signals = |store: &Store| -> Vec<i64> {
             store

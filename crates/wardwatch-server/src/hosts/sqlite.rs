@@ -43,6 +43,8 @@ pub struct HostSummary {
     pub spool_pending: i64,
     pub spool_dropped: i64,
     pub agent_version: Option<String>,
+    /// Folders the terminal's ransomware guard protects (0: the guard is off).
+    pub guard_folders: i64,
 }
 
 /// One page of a host's packages.
@@ -62,7 +64,7 @@ pub struct HistoryEntry {
     pub summary: String,
 }
 
-const HOST_COLUMNS: &str = "id, hostname, label, department, os_json, enrolled_at, last_seen, revoked_at, package_count, highest_seq, spool_pending, spool_dropped, agent_version";
+const HOST_COLUMNS: &str = "id, hostname, label, department, os_json, enrolled_at, last_seen, revoked_at, package_count, highest_seq, spool_pending, spool_dropped, agent_version, guard_folders";
 
 fn host_from_row(r: &Row<'_>, now: i64) -> rusqlite::Result<HostSummary> {
     let os_json: Option<String> = r.get(4)?;
@@ -94,6 +96,7 @@ fn host_from_row(r: &Row<'_>, now: i64) -> rusqlite::Result<HostSummary> {
         spool_pending: r.get(10)?,
         spool_dropped: r.get(11)?,
         agent_version: r.get(12)?,
+        guard_folders: r.get(13)?,
     })
 }
 

@@ -851,6 +851,10 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "DELETE FROM incident_alerts; DELETE FROM incident_keys; DELETE FROM incidents;
+             DROP TABLE risk_daily;
+             DROP INDEX findings_open_by_priority;
+             DROP INDEX findings_open_by_ecosystem;
+             ALTER TABLE hosts DROP COLUMN guard_folders;
              ALTER TABLE admins DROP COLUMN totp_pending;
              ALTER TABLE admins DROP COLUMN totp_secret;
              ALTER TABLE admins DROP COLUMN totp_last_step;

@@ -97,6 +97,9 @@ pub struct VulnService {
     pending: Mutex<Pending>,
     status: Mutex<FeedStatus>,
     wake: Notify,
+    /// Counts the matches that changed findings, so that what summarises them (the
+    /// overview's risk record) knows when to look again.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// Why a host or the fleet could not be matched.
@@ -119,6 +122,7 @@ impl VulnService {
             }),
             status: Mutex::new(FeedStatus::default()),
             wake: Notify::new(),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -155,6 +159,16 @@ impl VulnService {
         f(&mut status);
     }
 
+    fn findings_changed(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// A number that grows whenever a match changed findings.
+    pub fn findings_generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Runs the worker until `shutdown` turns true.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>, poll: Duration) {
         loop {
@@ -188,6 +202,7 @@ impl VulnService {
             let Some(host_id) = next else { break };
             match self.match_host(&host_id, MatchCause::Inventory) {
                 Ok(Some(changes)) if changes.appeared + changes.fixed > 0 => {
+                    self.findings_changed();
                     tracing::info!(host = %host_id, appeared = changes.appeared, fixed = changes.fixed, open = changes.open, "host findings changed");
                 }
                 Ok(_) => {}
@@ -335,6 +350,7 @@ impl VulnService {
             report.feed_version
         );
         self.set_status(|s| s.last_fleet_match = Some(report.clone()));
+        self.findings_changed();
         Ok(Some(report))
     }
 }

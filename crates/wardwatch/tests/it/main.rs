@@ -24,6 +24,7 @@ mod feed_pull;
 mod forward;
 mod incidents_browser;
 mod malformed;
+mod overview;
 mod patch_fetch;
 mod patch_loop;
 mod patch_plan;

@@ -685,7 +685,7 @@ fn in_the_browser_a_user_sets_up_a_sign_in_code_and_signs_in_with_it() {
             .await
             .unwrap();
         browser.click(&browser.find("#login-submit").await.unwrap()).await.unwrap();
-        browser.wait_for("#hosts-table", wait).await.expect("signed in with the code");
+        browser.wait_for("#overview", wait).await.expect("signed in with the code");
         browser.quit().await.unwrap();
     });
 }

@@ -58,10 +58,12 @@ fn console_login_host_list_and_host_page() {
             .expect("login error shown");
         browser.screenshot(&screenshot_path("login-refused")).await.unwrap();
 
-        // The right password opens the host list.
+        // The right password opens the overview, and its menu the host list.
         browser.clear(&pass).await.unwrap();
         browser.type_text(&pass, &password).await.unwrap();
         browser.click(&browser.find("#login-submit").await.unwrap()).await.unwrap();
+        browser.wait_for("#overview-cards", WAIT).await.unwrap();
+        browser.click(&browser.find("#nav-hosts").await.unwrap()).await.unwrap();
         let row = browser
             .wait_for(&format!("tr.host-row[data-host-id='{host_id}']"), WAIT)
             .await

@@ -543,8 +543,8 @@ impl Browser {
         Ok(())
     }
 
-    /// Signs in to the console at `console_url` (its login page) and waits for the host
-    /// list.
+    /// Signs in to the console at `console_url` (its login page), waits for the first
+    /// page (the overview), then opens the host list and waits for it.
     pub async fn sign_in(
         &self,
         console_url: &str,
@@ -558,6 +558,8 @@ impl Browser {
         let pass = self.find("#password").await?;
         self.type_text(&pass, password).await?;
         self.click(&self.find("#login-submit").await?).await?;
+        self.wait_for("#overview", timeout).await?;
+        self.click(&self.find("#nav-hosts").await?).await?;
         self.wait_for("#hosts-table", timeout).await?;
         Ok(())
     }

@@ -15,6 +15,7 @@
  *   #/patches            upgrades per terminal and department: planned, available, installed
  *   #/vulns              vulnerabilities of the fleet: feed, priorities, upgrades, findings
  *   #/vulns/advisory/ID  one CVE or advisory: evidence, hosts, accepted risks
+ *   #/overview           the first page: the fleet at a glance, first steps
  *   #/users              console accounts (admins)
  *   #/account            the signed-in user's own account: password change
  */
@@ -64,7 +65,7 @@
     if (parts[1] === 'audit' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
       return { name: 'audit' };
     }
-    if ((parts[1] === 'users' || parts[1] === 'account') && parts.length === 2) {
+    if ((parts[1] === 'users' || parts[1] === 'account' || parts[1] === 'overview') && parts.length === 2) {
       return { name: parts[1] };
     }
     if (parts[1] === 'incidents') {
@@ -128,7 +129,7 @@
     }
     if (r.name === 'login') {
       if (state.user) {
-        navigate('#/hosts');
+        navigate('#/overview');
         return;
       }
       clearError();
@@ -143,7 +144,7 @@
       return;
     }
     if (r.name === 'root') {
-      navigate('#/hosts');
+      navigate('#/overview');
       return;
     }
     if (r.name === 'host' && state.view && state.view.name === 'host' && state.view.hostId === r.id) {
@@ -167,6 +168,8 @@
       views.patches();
     } else if (r.name === 'audit') {
       views.audit();
+    } else if (r.name === 'overview') {
+      views.overview();
     } else if (r.name === 'users') {
       views.users();
     } else if (r.name === 'account') {

@@ -585,6 +585,15 @@ var wardwatch = (function () {
     });
     show(byId('nav-audit'), signedIn && may('read_audit'));
     show(byId('nav-users'), signedIn && may('manage_accounts'));
+    /* The header in the user's language. */
+    if (ww.t) {
+      ['overview', 'hosts', 'alerts', 'incidents', 'vulns', 'patches', 'backups', 'bundles', 'audit', 'users'].forEach(function (name) {
+        setText(byId('nav-' + name), ww.t('nav.' + name));
+      });
+      setText(byId('user-label'), ww.t('nav.signedInAs'));
+      setText(byId('logout-button'), ww.t('nav.logout'));
+      document.documentElement.lang = ww.i18n.lang() === 'zh' ? 'zh-CN' : 'en';
+    }
   }
 
   function setActiveNav(viewName) {
@@ -613,6 +622,10 @@ var wardwatch = (function () {
     var auditLink = byId('nav-audit');
     if (auditLink) {
       setClass(auditLink, 'active', viewName === 'audit');
+    }
+    var overviewLink = byId('nav-overview');
+    if (overviewLink) {
+      setClass(overviewLink, 'active', viewName === 'overview');
     }
     var usersLink = byId('nav-users');
     if (usersLink) {

@@ -97,7 +97,7 @@
           return;
         }
         state.user = data && data.username ? String(data.username) : name;
-        dest = state.returnTo || '#/hosts';
+        dest = state.returnTo || '#/overview';
         state.returnTo = null;
         /* The login answer names the user; the role (what the views offer) comes from /api/me. */
         api('GET', '/api/me', null, function (meErr, me) {
