@@ -7,6 +7,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::sqlite::{HostQuery, HostSort, HostStatus};
 use super::PackagePage;
 use crate::api_error::{blocking, ApiError};
 use crate::auth::session::{ConsoleApi, Session};
@@ -21,15 +22,83 @@ pub fn routes() -> Router<ConsoleApi> {
         .route("/api/hosts/{id}/history", get(history))
 }
 
+/// Most hosts on one page of the list.
+const MAX_HOST_PAGE: u32 = 1000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostListQuery {
+    q: Option<String>,
+    department: Option<String>,
+    status: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+/// `GET /api/hosts`: every host; with `limit`, one page searched (`q`), filtered
+/// (`department`, `status`) and sorted (`sort`, `order`) in the database, with the
+/// total and the counts per status. A department operator's hold its departments only.
 async fn hosts(
     session: Session,
     State(state): State<ConsoleApi>,
+    query: Result<Query<HostListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::bad_request(format!(
+            "{}; use q, department, status (online, offline, revoked), sort (department, name, os, last_seen, packages), order (asc, desc), limit (1..{MAX_HOST_PAGE}) and offset",
+            e.body_text()
+        ))
+    })?;
     let store = state.store.clone();
     let scope = session.scope();
-    let mut hosts = blocking(move || store.list_hosts()).await?;
-    hosts.retain(|h| scope.covers(&h.department));
-    Ok(Json(json!({ "hosts": hosts })))
+    let Some(limit) = query.limit else {
+        let mut hosts = blocking(move || store.list_hosts()).await?;
+        hosts.retain(|h| scope.covers(&h.department));
+        return Ok(Json(json!({ "hosts": hosts })));
+    };
+    let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let status = match nonempty(query.status) {
+        None => None,
+        Some(s) => Some(HostStatus::parse(&s).ok_or_else(|| {
+            ApiError::bad_request(format!("status {s:?} is not online, offline or revoked"))
+        })?),
+    };
+    let sort = match nonempty(query.sort) {
+        None => HostSort::default(),
+        Some(s) => HostSort::parse(&s).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "sort {s:?} is not department, name, os, last_seen or packages"
+            ))
+        })?,
+    };
+    let descending = match query.order.as_deref() {
+        None | Some("") | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "order {other:?} is not asc or desc"
+            )))
+        }
+    };
+    let search = query.q.unwrap_or_default();
+    if search.len() > 200 {
+        return Err(ApiError::bad_request("a search has at most 200 bytes"));
+    }
+    let page_query = HostQuery {
+        search,
+        department: nonempty(query.department),
+        status,
+        sort,
+        descending,
+        limit: limit.clamp(1, MAX_HOST_PAGE),
+        offset: query.offset.unwrap_or(0),
+        departments: scope.departments(),
+    };
+    let page =
+        blocking(move || store.host_page(&page_query, wardwatch_proto::now_millis())).await?;
+    Ok(Json(json!(page)))
 }
 
 async fn host(

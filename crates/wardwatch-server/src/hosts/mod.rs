@@ -31,6 +31,9 @@ pub trait HostStore: Send + Sync {
     /// One host.
     fn host(&self, host_id: &str) -> StoreResult<Option<HostSummary>>;
 
+    /// One page of the host list: searched, filtered and sorted in the database.
+    fn host_page(&self, query: &sqlite::HostQuery, now: i64) -> StoreResult<sqlite::HostPage>;
+
     /// The department of a host, for the check of who may see it.
     fn host_department(&self, host_id: &str) -> StoreResult<Option<String>>;
 

@@ -47,6 +47,87 @@ pub struct HostSummary {
     pub guard_folders: i64,
 }
 
+/// What a page of the host list asks for: a search, filters, an order and the page.
+#[derive(Debug, Clone, Default)]
+pub struct HostQuery {
+    /// Words that must each appear in the name, label, department, OS or id.
+    pub search: String,
+    pub department: Option<String>,
+    pub status: Option<HostStatus>,
+    pub sort: HostSort,
+    pub descending: bool,
+    pub limit: u32,
+    pub offset: u32,
+    /// Only these departments' hosts (a department operator's scope).
+    pub departments: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostStatus {
+    Online,
+    Offline,
+    Revoked,
+}
+
+impl HostStatus {
+    pub fn parse(text: &str) -> Option<HostStatus> {
+        match text {
+            "online" => Some(HostStatus::Online),
+            "offline" => Some(HostStatus::Offline),
+            "revoked" => Some(HostStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// The orders the host list offers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum HostSort {
+    #[default]
+    Department,
+    Name,
+    Os,
+    LastSeen,
+    Packages,
+}
+
+impl HostSort {
+    pub fn parse(text: &str) -> Option<HostSort> {
+        match text {
+            "department" => Some(HostSort::Department),
+            "name" => Some(HostSort::Name),
+            "os" => Some(HostSort::Os),
+            "last_seen" => Some(HostSort::LastSeen),
+            "packages" => Some(HostSort::Packages),
+            _ => None,
+        }
+    }
+
+    fn order_by(self, descending: bool) -> String {
+        let dir = if descending { "DESC" } else { "ASC" };
+        let key = match self {
+            HostSort::Department => format!("department {dir}, hostname {dir}"),
+            HostSort::Name => format!("hostname {dir}"),
+            HostSort::Os => format!("json_extract(os_json, '$.os_pretty_name') {dir}, hostname"),
+            HostSort::LastSeen => format!("last_seen {dir}"),
+            HostSort::Packages => format!("package_count {dir}"),
+        };
+        format!("{key}, id")
+    }
+}
+
+/// One page of the host list, with the counts of everything the search and filters
+/// (other than the status) match.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostPage {
+    pub hosts: Vec<HostSummary>,
+    /// Hosts matching everything asked, the status included.
+    pub total: i64,
+    pub online: i64,
+    pub offline: i64,
+    pub revoked: i64,
+}
+
 /// One page of a host's packages.
 #[derive(Debug, Clone, Serialize)]
 pub struct PackagePage {
@@ -157,6 +238,88 @@ impl HostStore for Store {
         conn.prepare_cached(&format!("SELECT {HOST_COLUMNS} FROM hosts WHERE id = ?1"))
             .and_then(|mut s| s.query_row([host_id], |r| host_from_row(r, now)).optional())
             .map_err(|e| self.err(e))
+    }
+
+    fn host_page(&self, query: &HostQuery, now: i64) -> StoreResult<HostPage> {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut values: Vec<Box<dyn rusqlite::ToSql>> = Vec::new();
+        let bind = |v: Box<dyn rusqlite::ToSql>, values: &mut Vec<Box<dyn rusqlite::ToSql>>| {
+            values.push(v);
+            format!("?{}", values.len())
+        };
+        for word in query.search.split_whitespace().take(8) {
+            let p = bind(Box::new(format!("%{}%", escape_like(word))), &mut values);
+            clauses.push(format!(
+                "(hostname LIKE {p} ESCAPE '\\' OR label LIKE {p} ESCAPE '\\' \
+                  OR department LIKE {p} ESCAPE '\\' OR id LIKE {p} ESCAPE '\\' \
+                  OR json_extract(os_json, '$.os_pretty_name') LIKE {p} ESCAPE '\\')"
+            ));
+        }
+        if let Some(d) = &query.department {
+            let p = bind(Box::new(d.clone()), &mut values);
+            clauses.push(format!("department = {p}"));
+        }
+        if let Some(scope) = &query.departments {
+            let p = bind(
+                Box::new(serde_json::Value::from(scope.clone()).to_string()),
+                &mut values,
+            );
+            clauses.push(format!("department IN (SELECT value FROM json_each({p}))"));
+        }
+        let since = bind(Box::new(now - ONLINE_WINDOW_MILLIS), &mut values);
+        let online = format!("(revoked_at IS NULL AND last_seen > {since})");
+        let offline =
+            format!("(revoked_at IS NULL AND (last_seen IS NULL OR last_seen <= {since}))");
+        let matching = if clauses.is_empty() {
+            "1".to_string()
+        } else {
+            clauses.join(" AND ")
+        };
+        let status = match query.status {
+            None => "1".to_string(),
+            Some(HostStatus::Online) => online.clone(),
+            Some(HostStatus::Offline) => offline.clone(),
+            Some(HostStatus::Revoked) => "revoked_at IS NOT NULL".to_string(),
+        };
+        let conn = self.reader();
+        let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(|v| v.as_ref()).collect();
+        let run = || -> rusqlite::Result<HostPage> {
+            let (online_n, offline_n, revoked_n) = conn.query_row(
+                &format!(
+                    "SELECT IFNULL(SUM({online}), 0), IFNULL(SUM({offline}), 0),
+                            IFNULL(SUM(revoked_at IS NOT NULL), 0)
+                     FROM hosts WHERE {matching}"
+                ),
+                params.as_slice(),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
+            let total = match query.status {
+                None => online_n + offline_n + revoked_n,
+                Some(HostStatus::Online) => online_n,
+                Some(HostStatus::Offline) => offline_n,
+                Some(HostStatus::Revoked) => revoked_n,
+            };
+            let mut stmt = conn.prepare(&format!(
+                // `since` is bound for the counts; named here too so that both
+                // statements take the same parameters.
+                "SELECT {HOST_COLUMNS} FROM hosts WHERE {matching} AND {status} AND {since} IS NOT NULL
+                 ORDER BY {} LIMIT {} OFFSET {}",
+                query.sort.order_by(query.descending),
+                query.limit,
+                query.offset
+            ))?;
+            let hosts = stmt
+                .query_map(params.as_slice(), |r| host_from_row(r, now))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(HostPage {
+                hosts,
+                total,
+                online: online_n,
+                offline: offline_n,
+                revoked: revoked_n,
+            })
+        };
+        run().map_err(|e| self.err(e))
     }
 
     fn host_department(&self, host_id: &str) -> StoreResult<Option<String>> {
@@ -343,4 +506,133 @@ fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hosts::HostStore;
+    use crate::testing::store_with_hosts;
+
+    fn page(store: &Store, query: HostQuery) -> HostPage {
+        store
+            .host_page(
+                &HostQuery {
+                    limit: query.limit.max(1),
+                    ..query
+                },
+                wardwatch_proto::now_millis(),
+            )
+            .unwrap()
+    }
+
+    fn names(page: &HostPage) -> Vec<&str> {
+        page.hosts.iter().map(|h| h.hostname.as_str()).collect()
+    }
+
+    #[test]
+    fn the_host_list_is_searched_filtered_sorted_and_paged_in_the_database() {
+        let (_dir, store) = store_with_hosts(&[
+            ("h-1", "ward3-ns"),
+            ("h-2", "lab_pc"),
+            ("h-3", "labpc"),
+            ("h-4", "opd-1"),
+        ]);
+        let conn = store.writer();
+        conn.execute(
+            "UPDATE hosts SET department = 'Laboratory' WHERE id IN ('h-2', 'h-3')",
+            [],
+        )
+        .unwrap();
+        conn.execute("UPDATE hosts SET revoked_at = 1 WHERE id = 'h-4'", [])
+            .unwrap();
+        conn.execute(
+            "UPDATE hosts SET last_seen = ?1 WHERE id = 'h-1'",
+            [wardwatch_proto::now_millis()],
+        )
+        .unwrap();
+        drop(conn);
+
+        let all = page(
+            &store,
+            HostQuery {
+                limit: 10,
+                ..HostQuery::default()
+            },
+        );
+        assert_eq!(names(&all), ["lab_pc", "labpc", "opd-1", "ward3-ns"]);
+        assert_eq!(
+            (all.total, all.online, all.offline, all.revoked),
+            (4, 1, 2, 1)
+        );
+
+        // `_` is a letter in a search, not LIKE's any-character.
+        let found = page(
+            &store,
+            HostQuery {
+                search: "lab_".into(),
+                limit: 10,
+                ..HostQuery::default()
+            },
+        );
+        assert_eq!(names(&found), ["lab_pc"]);
+        // Words all match, in any field.
+        let found = page(
+            &store,
+            HostQuery {
+                search: "laboratory pc".into(),
+                limit: 10,
+                ..HostQuery::default()
+            },
+        );
+        assert_eq!(found.total, 2);
+
+        let sorted = page(
+            &store,
+            HostQuery {
+                sort: HostSort::Name,
+                descending: true,
+                limit: 2,
+                offset: 1,
+                ..HostQuery::default()
+            },
+        );
+        assert_eq!(names(&sorted), ["opd-1", "labpc"]);
+        assert_eq!(
+            sorted.total, 4,
+            "the total is of every match, not of the page"
+        );
+
+        let offline = page(
+            &store,
+            HostQuery {
+                status: Some(HostStatus::Offline),
+                limit: 10,
+                ..HostQuery::default()
+            },
+        );
+        assert_eq!(names(&offline), ["lab_pc", "labpc"]);
+        assert_eq!(offline.total, 2);
+
+        let scoped = page(
+            &store,
+            HostQuery {
+                departments: Some(vec!["Laboratory".into()]),
+                limit: 10,
+                ..HostQuery::default()
+            },
+        );
+        assert_eq!(names(&scoped), ["lab_pc", "labpc"]);
+        assert_eq!(scoped.total, 2);
+        let outside = page(
+            &store,
+            HostQuery {
+                departments: Some(vec!["Laboratory".into()]),
+                department: Some("Ward 3".into()),
+                limit: 10,
+                ..HostQuery::default()
+            },
+        );
+        assert_eq!(outside.total, 0, "a filter cannot reach past the scope");
+    }
 }

@@ -183,11 +183,19 @@ fn the_overview_is_the_first_page_in_english_and_in_chinese() {
         assert_eq!(steps.len(), 3, "signatures, guard and backups are still to do");
         browser.screenshot(&shots.join("console-overview-en.png")).await.unwrap();
 
-        // In Chinese: chosen on this browser for this user, the page and the charts.
+        // In Chinese, as chosen under My account: the header at once, then the page and
+        // the charts.
+        browser.goto(&format!("{url}/#/account")).await.unwrap();
+        browser.wait_for("#language-choice", wait).await.unwrap();
         browser
-            .execute("localStorage.setItem('wardwatch.lang.admin', 'zh'); location.reload(); return true;")
+            .execute("var s = document.getElementById('language-choice'); s.value = 'zh'; s.dispatchEvent(new Event('change')); return true;")
             .await
             .unwrap();
+        browser
+            .wait_until("return document.getElementById('nav-overview').textContent === '总览';", wait)
+            .await
+            .expect("the header follows the choice");
+        browser.goto(&format!("{url}/#/overview")).await.unwrap();
         browser.wait_for("#overview-cards", wait).await.unwrap();
         browser.wait_until(charts_loaded, wait).await.expect("both charts drawn");
         let heading = browser.text(&browser.find(".page-head h1").await.unwrap()).await.unwrap();
@@ -203,6 +211,76 @@ fn the_overview_is_the_first_page_in_english_and_in_chinese() {
             .unwrap_or_default();
         assert!(src.ends_with("lang=zh"), "{src}");
         browser.screenshot(&shots.join("console-overview-zh.png")).await.unwrap();
+        browser.quit().await.unwrap();
+    });
+}
+
+#[test]
+fn the_host_list_is_searched_and_sorted_by_the_server_and_a_filtered_list_has_its_own_url() {
+    let fleet = VulnFleet::start();
+    fleet.wait_matched(|s| s["totals"]["hosts"] == 3);
+    // The API: a page, its total and its counts.
+    let page = fleet.get_json("/api/hosts?q=lab&limit=10");
+    let names: Vec<&str> = page["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hostname"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["lab-pc"], "{page:#}");
+    assert_eq!(page["total"], 1);
+    let sorted = fleet.get_json("/api/hosts?sort=name&order=desc&limit=2&offset=0");
+    let names: Vec<&str> = sorted["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hostname"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ward3-ns", "opd-1"], "{sorted:#}");
+    assert_eq!(sorted["total"], 3);
+    let (status, body) = get(&fleet, "/api/hosts?sort=nonsense&limit=5", &fleet.cookie);
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("not department, name, os, last_seen or packages"),
+        "{body}"
+    );
+
+    let password = fleet.server.admin_password.clone().unwrap();
+    let url = fleet.server.console_url.clone();
+    let wait = Duration::from_secs(20);
+    fleet.rt.block_on(async {
+        let browser = Browser::start().await.expect("start headless Chromium");
+        browser.sign_in(&url, "admin", &password, wait).await.unwrap();
+        // A shared link opens the list filtered and sorted as it was.
+        browser
+            .goto(&format!("{url}/#/hosts?q=debian&sort=name&order=desc"))
+            .await
+            .unwrap();
+        browser
+            .wait_until(
+                "return Array.prototype.map.call(document.querySelectorAll('#hosts-table tr.host-row a.host-link'), \
+                 function (a) { return a.textContent; }).join(',') === 'ward3-ns,opd-1,lab-pc';",
+                wait,
+            )
+            .await
+            .expect("the list as the link says");
+        let filter = browser.find("#host-filter").await.unwrap();
+        assert_eq!(
+            browser.execute("return document.getElementById('host-filter').value;").await.unwrap(),
+            json!("debian")
+        );
+        // Typing narrows it in the database and the URL follows.
+        browser.clear(&filter).await.unwrap();
+        browser.type_text(&filter, "outpatients").await.unwrap();
+        browser
+            .wait_until(
+                "return document.querySelectorAll('#hosts-table tr.host-row').length === 1 && location.hash.indexOf('q=outpatients') >= 0;",
+                wait,
+            )
+            .await
+            .expect("one host, and the search in the URL");
+        let shown = browser.text(&browser.find("#hosts-shown").await.unwrap()).await.unwrap();
+        assert!(shown.contains("of 1 host"), "{shown}");
         browser.quit().await.unwrap();
     });
 }

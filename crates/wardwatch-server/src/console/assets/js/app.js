@@ -5,7 +5,8 @@
  *
  * Routes (location.hash):
  *   #/login              sign in
- *   #/hosts              host list
+ *   #/hosts?q=&status=&department=&sort=&order=&page=   host list, searched, filtered,
+ *                        sorted and paged by the server (the URL can be bookmarked)
  *   #/hosts/ID           host page, packages tab
  *   #/hosts/ID/TAB       host page, TAB = packages | findings | malware | listeners | accounts | history
  *   #/alerts             alerts of every host, newest first
@@ -28,11 +29,32 @@
   var updateHeader = ww.updateHeader, views = ww.views, ELLIPSIS = ww.ELLIPSIS;
   var TABS = ww.HOST_TABS;
 
+  /* "a=1&b=x%20y" as { a: '1', b: 'x y' }; what does not decode is left out. */
+  function parseQuery(text) {
+    var out = {};
+    (text || '').split('&').forEach(function (pair) {
+      var at = pair.indexOf('=');
+      if (at <= 0) {
+        return;
+      }
+      try {
+        out[decodeURIComponent(pair.substring(0, at))] = decodeURIComponent(pair.substring(at + 1).replace(/\+/g, ' '));
+      } catch (e) { /* a malformed pair is ignored */ }
+    });
+    return out;
+  }
+
   function parseRoute() {
     var hash = location.hash || '';
-    var parts, id, tab, i;
+    var parts, id, tab, i, query = '', at;
     if (hash.charAt(0) === '#') {
       hash = hash.substring(1);
+    }
+    /* A list's state (search, filters, order, page) rides after '?'. */
+    at = hash.indexOf('?');
+    if (at >= 0) {
+      query = hash.substring(at + 1);
+      hash = hash.substring(0, at);
     }
     if (hash === '' || hash === '/') {
       return { name: 'root' };
@@ -93,7 +115,7 @@
     }
     if (parts[1] === 'hosts') {
       if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
-        return { name: 'hosts' };
+        return { name: 'hosts', query: parseQuery(query) };
       }
       if (parts.length <= 4 && parts[2] !== '') {
         try {
@@ -153,7 +175,7 @@
     }
     clearError();
     if (r.name === 'hosts') {
-      views.hosts();
+      views.hosts(r.query || {});
     } else if (r.name === 'host') {
       views.host(r.id, r.tab);
     } else if (r.name === 'alerts') {

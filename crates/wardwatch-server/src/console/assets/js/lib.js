@@ -41,7 +41,6 @@ var wardwatch = (function () {
     secondFactor: false, // whether the account signs in with a code as well
     returnTo: null,      // route to go back to after signing in
     loginNotice: '',     // shown above the login form (e.g. session ended)
-    hostFilter: '',      // host list filter, kept while moving between pages
     vulnFilters: { priority: '', department: '', state: 'open', offset: 0 }, // findings list filters
     view: null,          // the view on screen: { name, token, cleanups, ... }
     viewToken: 0,

@@ -186,6 +186,24 @@
     load();
   }
 
+  /* The console's language for this user on this browser; the page follows at once. */
+  function languageSelect() {
+    var select = el('select', { id: 'language-choice' });
+    [['', 'lang.auto'], ['en', 'lang.en'], ['zh', 'lang.zh']].forEach(function (o) {
+      var option = el('option', { value: o[0] }, ww.t(o[1]));
+      if (ww.i18n.chosen() === o[0]) {
+        option.selected = true;
+      }
+      select.appendChild(option);
+    });
+    select.addEventListener('change', function () {
+      ww.i18n.choose(select.value);
+      ww.updateHeader();
+      showAccount();
+    }, false);
+    return select;
+  }
+
   function showAccount() {
     var view = beginView('account');
     setTitle('My account');
@@ -215,7 +233,10 @@
       el('h2', { className: 'panel-heading' }, 'Password'),
       form,
       el('h2', { className: 'panel-heading' }, 'Sign-in code (second factor)'),
-      factorState, factorNote, setUp, secretBox
+      factorState, factorNote, setUp, secretBox,
+      el('h2', { className: 'panel-heading' }, ww.t('account.language')),
+      el('p', { className: 'muted' }, ww.t('account.languageNote')),
+      languageSelect()
     ]);
 
     setUp.addEventListener('click', function () {
