@@ -16,12 +16,14 @@
 //! | [`ransomware`] | `ransomware` | the guard against the simulator's encryptors |
 //! | [`matching`] | `match` | vulnerability matching for a whole fleet |
 //! | [`signatures`] | — | the compiled hash database at a given size |
+//! | [`console_data`] | `console` | the database of a hospital group (the timing is the binary's: it talks to the server over HTTPS) |
 
 #![forbid(unsafe_code)]
 
 pub mod backup;
 pub mod bundle;
 pub mod bundle_fetch;
+pub mod console_data;
 pub mod fresh_fs;
 pub mod ingest;
 pub mod matching;

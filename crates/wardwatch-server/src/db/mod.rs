@@ -67,7 +67,13 @@ pub struct Store {
 impl Store {
     /// Opens (and creates or migrates) the database at `path`.
     pub fn open(path: &Path) -> StoreResult<Self> {
-        let writer = open_connection(path)?;
+        let mut writer = open_connection(path)?;
+        // Every write transaction takes the write lock when it begins, waiting for it as
+        // long as the busy timeout allows: a deferred one that read first could not be
+        // turned into a write after another process (the CLI beside the server, or the
+        // server beside the CLI) had written meanwhile, and failed at once with
+        // "database is locked".
+        writer.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         schema::migrate(&writer).map_err(|e| match e {
             schema::MigrateError::Sqlite(source) => StoreError::Sqlite {
                 path: path.to_path_buf(),
@@ -95,6 +101,12 @@ impl Store {
 
     pub(crate) fn reader(&self) -> MutexGuard<'_, Connection> {
         self.reader.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A connection of its own for a long read in the background (the overview's risk
+    /// record), so that the console's reads do not wait behind it.
+    pub(crate) fn background_reader(&self) -> StoreResult<Connection> {
+        open_connection(&self.path)
     }
 
     /// Wraps a SQLite error with the database path.

@@ -39,26 +39,18 @@ fn hosts_with(
     rows.collect()
 }
 
-/// The open findings per department as they were at the end of `at` (Unix ms): those
-/// first seen by then and not fixed by then.
-fn risk_at(conn: &rusqlite::Connection, at: i64, open_now: bool) -> rusqlite::Result<Vec<RiskDay>> {
-    let open = if open_now {
-        "f.fixed_at IS NULL"
-    } else {
-        "f.first_seen <= ?1 AND (f.fixed_at IS NULL OR f.fixed_at > ?1)"
-    };
-    let sql = format!(
-        "SELECT h.department, COUNT(*),
+/// The open findings per department now, as the day `at` falls in.
+fn risk_at(conn: &rusqlite::Connection, at: i64) -> rusqlite::Result<Vec<RiskDay>> {
+    let sql = "SELECT h.department, COUNT(*),
                 IFNULL(SUM(f.priority IN ('ransomware', 'exploited')), 0),
                 IFNULL(SUM(f.priority = 'ransomware'), 0),
                 COUNT(DISTINCT CASE WHEN f.ecosystem = 'os' THEN f.host_id END)
          FROM findings f JOIN hosts h ON h.id = f.host_id
-         WHERE {open} AND h.revoked_at IS NULL AND ?1 = ?1
-         GROUP BY h.department"
-    );
+         WHERE f.fixed_at IS NULL AND h.revoked_at IS NULL
+         GROUP BY h.department";
     let day = day_of(at);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map([at], |r| {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let rows = stmt.query_map([], |r| {
         Ok(RiskDay {
             day: day.clone(),
             department: r.get(0)?,
@@ -68,6 +60,48 @@ fn risk_at(conn: &rusqlite::Connection, at: i64, open_now: bool) -> rusqlite::Re
             eol_hosts: r.get(4)?,
         })
     })?;
+    rows.collect()
+}
+
+/// Findings counted by department, the day they were first seen and fixed, priority and
+/// whether they are an end of life: what any past day's open findings follow from.
+struct HistoryCount {
+    department: String,
+    first_day: i64,
+    fixed_day: Option<i64>,
+    priority: String,
+    end_of_life: bool,
+    count: i64,
+}
+
+/// One pass over the findings that were open at some point from `first_day` to
+/// `last_day` (days since 1970, UTC), however many days are asked for.
+fn history_counts(
+    conn: &rusqlite::Connection,
+    first_day: i64,
+    last_day: i64,
+) -> rusqlite::Result<Vec<HistoryCount>> {
+    let mut stmt = conn.prepare(
+        "SELECT h.department, f.first_seen / 86400000, f.fixed_at / 86400000, f.priority,
+                f.ecosystem = 'os', COUNT(*)
+         FROM findings f JOIN hosts h ON h.id = f.host_id
+         WHERE h.revoked_at IS NULL AND f.first_seen < ?2
+           AND (f.fixed_at IS NULL OR f.fixed_at >= ?1)
+         GROUP BY 1, 2, 3, 4, 5",
+    )?;
+    let rows = stmt.query_map(
+        params![(first_day + 1) * DAY_MILLIS, (last_day + 1) * DAY_MILLIS],
+        |r| {
+            Ok(HistoryCount {
+                department: r.get(0)?,
+                first_day: r.get(1)?,
+                fixed_day: r.get(2)?,
+                priority: r.get(3)?,
+                end_of_life: r.get(4)?,
+                count: r.get(5)?,
+            })
+        },
+    )?;
     rows.collect()
 }
 
@@ -166,7 +200,7 @@ impl OverviewStore for Store {
     }
 
     fn record_risk_day(&self, now: i64) -> StoreResult<()> {
-        let rows = risk_at(&self.reader(), now, true).map_err(|e| self.err(e))?;
+        let rows = risk_at(&self.background_reader()?, now).map_err(|e| self.err(e))?;
         let conn = self.writer();
         let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
         store_day(&tx, &day_of(now), &rows).map_err(|e| self.err(e))?;
@@ -174,30 +208,62 @@ impl OverviewStore for Store {
     }
 
     fn backfill_risk_days(&self, now: i64, days: u32) -> StoreResult<usize> {
-        let mut filled = 0;
-        for back in 1..=i64::from(days) {
-            // The last millisecond of that day.
-            let end = (now.div_euclid(DAY_MILLIS) - back + 1) * DAY_MILLIS - 1;
-            let day = day_of(end);
-            let known: bool = self
-                .reader()
+        let today = now.div_euclid(DAY_MILLIS);
+        let wanted: Vec<i64> = (1..=i64::from(days)).map(|back| today - back).collect();
+        let conn = self.background_reader()?;
+        let mut missing = Vec::new();
+        for day in &wanted {
+            let known: bool = conn
                 .query_row(
                     "SELECT EXISTS (SELECT 1 FROM risk_daily WHERE day = ?1)",
-                    [&day],
+                    [day_of(day * DAY_MILLIS)],
                     |r| r.get(0),
                 )
                 .map_err(|e| self.err(e))?;
-            if known {
-                continue;
+            if !known {
+                missing.push(*day);
             }
-            let rows = risk_at(&self.reader(), end, false).map_err(|e| self.err(e))?;
-            let conn = self.writer();
-            let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
-            store_day(&tx, &day, &rows).map_err(|e| self.err(e))?;
-            tx.commit().map_err(|e| self.err(e))?;
-            filled += 1;
         }
-        Ok(filled)
+        let (Some(first), Some(last)) = (missing.iter().min(), missing.iter().max()) else {
+            return Ok(0);
+        };
+        let rows = history_counts(&conn, *first, *last).map_err(|e| self.err(e))?;
+        drop(conn);
+        let conn = self.writer();
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        for day in &missing {
+            let mut by_department: BTreeMap<&str, RiskDay> = BTreeMap::new();
+            for r in rows
+                .iter()
+                .filter(|r| r.first_day <= *day && r.fixed_day.is_none_or(|f| f > *day))
+            {
+                let entry = by_department
+                    .entry(&r.department)
+                    .or_insert_with(|| RiskDay {
+                        day: day_of(day * DAY_MILLIS),
+                        department: r.department.clone(),
+                        open: 0,
+                        exploited: 0,
+                        ransomware: 0,
+                        eol_hosts: 0,
+                    });
+                entry.open += r.count;
+                if r.priority == "ransomware" || r.priority == "exploited" {
+                    entry.exploited += r.count;
+                }
+                if r.priority == "ransomware" {
+                    entry.ransomware += r.count;
+                }
+                if r.end_of_life {
+                    // A host has one end-of-life finding (its release).
+                    entry.eol_hosts += r.count;
+                }
+            }
+            let day_rows: Vec<RiskDay> = by_department.into_values().collect();
+            store_day(&tx, &day_of(day * DAY_MILLIS), &day_rows).map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(missing.len())
     }
 
     fn risk_days(
@@ -246,5 +312,76 @@ impl OverviewStore for Store {
                 |r| r.get(0),
             )
             .map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::store_with_hosts;
+
+    /// A finding of `host` first seen and fixed at these days (since 1970).
+    fn finding(
+        store: &Store,
+        host: &str,
+        key: &str,
+        priority: &str,
+        first: i64,
+        fixed: Option<i64>,
+    ) {
+        store
+            .writer()
+            .execute(
+                "INSERT INTO findings (host_id, key, advisory, cves, ecosystem, package, version,
+                     source, remedy, fixed_version, severity, known_exploited, ransomware, epss,
+                     severity_rank, priority, why, detail, digest, first_seen, fixed_at)
+                 VALUES (?1, ?2, ?2, '[]', 'debian', 'p', '1', 'p', 'r', NULL, NULL, 0, 0, NULL,
+                         0, ?3, 'w', '{}', ?2, ?4, ?5)",
+                params![
+                    host,
+                    key,
+                    priority,
+                    first * DAY_MILLIS + 1000,
+                    fixed.map(|d| d * DAY_MILLIS + 1000)
+                ],
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn past_days_are_filled_in_from_when_findings_were_seen_and_fixed() {
+        let (_dir, store) = store_with_hosts(&[("h-1", "a"), ("h-2", "b")]);
+        let today = 20_000;
+        let now = today * DAY_MILLIS + 3_600_000;
+        // Open for days 19_996..19_998 (fixed on day 19_999), ransomware.
+        finding(&store, "h-1", "k1", "ransomware", 19_996, Some(19_999));
+        // Open since day 19_998, not fixed.
+        finding(&store, "h-2", "k2", "other", 19_998, None);
+        assert_eq!(store.backfill_risk_days(now, 5).unwrap(), 5);
+        let days = store.risk_days(None, &day_of(19_995 * DAY_MILLIS)).unwrap();
+        let open_on = |d: i64| -> (i64, i64) {
+            days.iter()
+                .filter(|r| r.day == day_of(d * DAY_MILLIS))
+                .fold((0, 0), |(o, x), r| (o + r.open, x + r.ransomware))
+        };
+        assert_eq!(open_on(19_995), (0, 0));
+        assert_eq!(open_on(19_996), (1, 1));
+        assert_eq!(open_on(19_997), (1, 1));
+        assert_eq!(open_on(19_998), (2, 1));
+        assert_eq!(open_on(19_999), (1, 0), "fixed during that day");
+        // Days already known are not done again; today is recorded apart.
+        assert_eq!(store.backfill_risk_days(now, 5).unwrap(), 0);
+        store.record_risk_day(now).unwrap();
+        assert_eq!(open_on(today), (0, 0), "not read before it was recorded");
+        let today_rows = store.risk_days(None, &day_of(today * DAY_MILLIS)).unwrap();
+        assert_eq!(today_rows.iter().map(|r| r.open).sum::<i64>(), 1);
+        // Scoped to a department that has none.
+        let none = store
+            .risk_days(
+                Some(&["Laboratory".to_string()]),
+                &day_of(19_995 * DAY_MILLIS),
+            )
+            .unwrap();
+        assert!(none.is_empty());
     }
 }

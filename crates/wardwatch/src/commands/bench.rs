@@ -117,10 +117,34 @@ pub enum BenchCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// The console at hospital-group scale: a database of N terminals (this machine's
+    /// package names, the CISA KEV catalog's CVE ids) and M findings, a real server on
+    /// loopback, and the overview, its charts and filtered host lists timed over HTTPS
+    /// (median, 95th percentile and slowest of REPEAT requests each).
+    Console {
+        #[arg(long, default_value_t = 20_000)]
+        hosts: usize,
+        #[arg(long, default_value_t = 2_000_000)]
+        findings: usize,
+        #[arg(long, default_value_t = 20)]
+        repeat: usize,
+        /// Where to build the data directory (default: a temporary one, removed after).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
+        BenchCommand::Console {
+            hosts,
+            findings,
+            repeat,
+            dir,
+        } => {
+            let exe = std::env::current_exe()?;
+            super::bench_console::run(&exe, hosts, findings, repeat, dir.as_deref()).await
+        }
         BenchCommand::Audit { entries, dir } => {
             tokio::task::spawn_blocking(move || super::bench_audit::run(entries, dir.as_deref()))
                 .await?

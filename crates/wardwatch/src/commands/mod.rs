@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backup;
 pub mod bench;
 pub mod bench_audit;
+pub mod bench_console;
 pub mod bundle;
 pub mod feed;
 pub mod feed_eol;
