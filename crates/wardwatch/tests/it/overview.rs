@@ -211,6 +211,19 @@ fn the_overview_is_the_first_page_in_english_and_in_chinese() {
             .unwrap_or_default();
         assert!(src.ends_with("lang=zh"), "{src}");
         browser.screenshot(&shots.join("console-overview-zh.png")).await.unwrap();
+        // The sign-in page speaks the browser's language (here chosen for nobody yet).
+        browser
+            .execute("localStorage.setItem('wardwatch.lang.', 'zh'); return true;")
+            .await
+            .unwrap();
+        browser.click(&browser.find("#logout-button").await.unwrap()).await.unwrap();
+        browser
+            .wait_until(
+                "var h = document.querySelector('#login-form h1'); return !!h && h.textContent === '登录';",
+                wait,
+            )
+            .await
+            .expect("the sign-in page in Chinese");
         browser.quit().await.unwrap();
     });
 }

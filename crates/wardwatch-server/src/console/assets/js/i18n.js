@@ -37,6 +37,9 @@
       'step.protect_folders': 'Choose the folders the ransomware guard protects (wardwatch agent run --guard-path)',
       'step.set_up_backups': 'Set up backups (Backups)',
       'step.done': 'done', 'step.todo': 'to do',
+      'login.title': 'Sign in', 'login.submit': 'Sign in', 'login.signingIn': 'Signing in',
+      'login.user': 'User name', 'login.password': 'Password', 'login.code': 'Code from your authenticator app',
+      'login.missing': 'Enter your user name and password.', 'login.wrong': 'Wrong user name or password.',
       'account.language': 'Language', 'account.languageNote': 'The console\u2019s language on this browser.',
       'lang.auto': 'As the browser', 'lang.en': 'English', 'lang.zh': '\u7b80\u4f53\u4e2d\u6587'
     },
@@ -66,6 +69,9 @@
       'step.protect_folders': '\u9009\u62e9\u52d2\u7d22\u9632\u62a4\u4fdd\u62a4\u7684\u6587\u4ef6\u5939\uff08wardwatch agent run --guard-path\uff09',
       'step.set_up_backups': '\u8bbe\u7f6e\u5907\u4efd\uff08\u5907\u4efd\uff09',
       'step.done': '\u5df2\u5b8c\u6210', 'step.todo': '\u5f85\u5b8c\u6210',
+      'login.title': '\u767b\u5f55', 'login.submit': '\u767b\u5f55', 'login.signingIn': '\u6b63\u5728\u767b\u5f55',
+      'login.user': '\u7528\u6237\u540d', 'login.password': '\u5bc6\u7801', 'login.code': '\u8eab\u4efd\u9a8c\u8bc1\u5668\u4e2d\u7684\u9a8c\u8bc1\u7801',
+      'login.missing': '\u8bf7\u8f93\u5165\u7528\u6237\u540d\u548c\u5bc6\u7801\u3002', 'login.wrong': '\u7528\u6237\u540d\u6216\u5bc6\u7801\u9519\u8bef\u3002',
       'account.language': '\u8bed\u8a00', 'account.languageNote': '\u6b64\u6d4f\u89c8\u5668\u4e0a\u63a7\u5236\u53f0\u7684\u8bed\u8a00\u3002',
       'lang.auto': '\u8ddf\u968f\u6d4f\u89c8\u5668', 'lang.en': 'English', 'lang.zh': '\u7b80\u4f53\u4e2d\u6587'
     }

@@ -191,7 +191,10 @@ var wardwatch = (function () {
     if (typeof n !== 'number' || isNaN(n)) {
       return DASH;
     }
-    /* thousands separator without relying on toLocaleString support */
+    /* Grouped as the user's language groups digits (i18n.js), else with commas. */
+    if (ww.i18n) {
+      return ww.i18n.number(n);
+    }
     return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   }
 

@@ -13,7 +13,8 @@
   function showLogin() {
     var view = beginView('login');
     var errorBox, noteBox, username, password, code, codeField, submit, form;
-    setTitle('Sign in');
+    var t = ww.t;
+    setTitle(t('login.title'));
 
     noteBox = el('div', { id: 'login-notice', className: 'form-note', hidden: true });
     errorBox = el('div', { id: 'login-error', className: 'form-error', role: 'alert', hidden: true });
@@ -31,15 +32,15 @@
       maxlength: 6, pattern: '[0-9]*'
     });
     codeField = el('div', { className: 'field', id: 'login-code-field', hidden: true },
-      [el('label', { 'for': 'login-code' }, 'Code from your authenticator app'), code]);
-    submit = el('button', { id: 'login-submit', type: 'submit', className: 'btn btn-primary' }, 'Sign in');
+      [el('label', { 'for': 'login-code' }, t('login.code')), code]);
+    submit = el('button', { id: 'login-submit', type: 'submit', className: 'btn btn-primary' }, t('login.submit'));
     form = el('form', { id: 'login-form', className: 'login-card', method: 'post', action: '#/login', novalidate: true }, [
-      el('h1', null, 'Sign in'),
+      el('h1', null, t('login.title')),
       el('p', { className: 'sub' }, 'wardwatch console'),
       noteBox,
       errorBox,
-      el('div', { className: 'field' }, [el('label', { 'for': 'username' }, 'User name'), username]),
-      el('div', { className: 'field' }, [el('label', { 'for': 'password' }, 'Password'), password]),
+      el('div', { className: 'field' }, [el('label', { 'for': 'username' }, t('login.user')), username]),
+      el('div', { className: 'field' }, [el('label', { 'for': 'password' }, t('login.password')), password]),
       codeField,
       submit
     ]);
@@ -63,14 +64,14 @@
         return;
       }
       if (!name || !pass) {
-        loginError('Enter your user name and password.');
+        loginError(t('login.missing'));
         (name ? password : username).focus();
         return;
       }
       loginError('');
       show(noteBox, false);
       submit.disabled = true;
-      setText(submit, 'Signing in' + ELLIPSIS);
+      setText(submit, t('login.signingIn') + ELLIPSIS);
       var body = { username: name, password: pass };
       if (!codeField.hidden && trim(code.value)) {
         body.code = trim(code.value);
@@ -81,7 +82,7 @@
           return;
         }
         submit.disabled = false;
-        setText(submit, 'Sign in');
+        setText(submit, t('login.submit'));
         if (err && err.status === 401 && err.data && err.data.code_needed === true) {
           show(codeField, true);
           loginError(err.message);
@@ -90,7 +91,7 @@
           return;
         }
         if (err) {
-          loginError(err.status === 401 && !err.message ? 'Wrong user name or password.' : err.message);
+          loginError(err.status === 401 && !err.message ? t('login.wrong') : err.message);
           code.value = '';
           password.value = '';
           password.focus();
