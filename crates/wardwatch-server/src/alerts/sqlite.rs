@@ -8,6 +8,8 @@
 //! itself knows (host, times, number).
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::hosts::sqlite::{departments_param, in_departments};
 use serde::Serialize;
 use serde_json::Value;
 use wardwatch_proto::alert_details::{AlertData, FileTouched, Problems};
@@ -41,21 +43,6 @@ pub struct AlertQuery {
     /// Only alerts of these departments' hosts (a department operator's scope), in the
     /// page and in the counts.
     pub departments: Option<Vec<String>>,
-}
-
-/// The SQL condition "the host `column` names is in the departments bound as a JSON
-/// array at `param`, or that parameter is NULL".
-pub(crate) fn in_departments(column: &str, param: &str) -> String {
-    format!(
-        "({param} IS NULL OR {column} IN (SELECT id FROM hosts WHERE department IN (SELECT value FROM json_each({param}))))"
-    )
-}
-
-/// The departments of a scope as the JSON array [`in_departments`] binds, or NULL.
-pub(crate) fn departments_param(departments: &Option<Vec<String>>) -> Option<String> {
-    departments
-        .as_ref()
-        .map(|d| serde_json::Value::from(d.clone()).to_string())
 }
 
 /// One page of alerts with the counts the console shows beside them.
@@ -240,7 +227,7 @@ impl AlertStore for Store {
         } else {
             "?2 IS NULL"
         };
-        let scope = departments_param(&query.departments);
+        let scope = departments_param(query.departments.as_deref());
         let in_scope = in_departments("a.host_id", "?4");
         // One more than asked for tells whether there is a next page.
         let mut stmt = conn

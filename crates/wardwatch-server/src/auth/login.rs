@@ -104,12 +104,7 @@ pub async fn login(
     }
 
     let gate = state.logins.clone();
-    let Ok(Ok(permit)) = tokio::time::timeout(
-        gate.settings.queue_wait,
-        gate.checks.clone().acquire_owned(),
-    )
-    .await
-    else {
+    let Some(permit) = gate.turn().await else {
         return Ok(too_many(
             "too many logins are being checked at once; try again in a few seconds".into(),
             5,

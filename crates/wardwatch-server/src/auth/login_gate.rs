@@ -35,6 +35,18 @@ pub struct LoginGate {
 }
 
 impl LoginGate {
+    /// A turn for password checks, or None when none came free within the queue wait
+    /// (the caller answers 429). The turn ends when the permit is dropped.
+    pub async fn turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        tokio::time::timeout(
+            self.settings.queue_wait,
+            self.checks.clone().acquire_owned(),
+        )
+        .await
+        .ok()?
+        .ok()
+    }
+
     pub fn new(settings: LoginSettings) -> Arc<LoginGate> {
         return_large_blocks_at_once();
         Arc::new(LoginGate {

@@ -232,14 +232,7 @@ async fn change_own_password(
     }
     // Argon2 twice (the check and the new hash): a turn like a login's.
     let gate = state.logins.clone();
-    let _turn = tokio::time::timeout(
-        gate.settings.queue_wait,
-        gate.checks.clone().acquire_owned(),
-    )
-    .await
-    .ok()
-    .and_then(Result::ok)
-    .ok_or_else(|| {
+    let _turn = gate.turn().await.ok_or_else(|| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too many password checks at once; try again in a few seconds",

@@ -47,6 +47,21 @@ pub struct HostSummary {
     pub guard_folders: i64,
 }
 
+/// The SQL condition "the host `column` names is in the departments bound as a JSON
+/// array at `param`, or that parameter is NULL": a department operator's scope, for
+/// every table keyed by host.
+pub(crate) fn in_departments(column: &str, param: &str) -> String {
+    format!(
+        "({param} IS NULL OR {column} IN (SELECT id FROM hosts WHERE department IN (SELECT value FROM json_each({param}))))"
+    )
+}
+
+/// The departments of a scope as the JSON array [`in_departments`] binds (None: the
+/// whole fleet, bound as NULL).
+pub(crate) fn departments_param(departments: Option<&[String]>) -> Option<String> {
+    departments.map(|d| serde_json::Value::from(d.to_vec()).to_string())
+}
+
 /// What a page of the host list asks for: a search, filters, an order and the page.
 #[derive(Debug, Clone, Default)]
 pub struct HostQuery {
@@ -259,11 +274,8 @@ impl HostStore for Store {
             let p = bind(Box::new(d.clone()), &mut values);
             clauses.push(format!("department = {p}"));
         }
-        if let Some(scope) = &query.departments {
-            let p = bind(
-                Box::new(serde_json::Value::from(scope.clone()).to_string()),
-                &mut values,
-            );
+        if let Some(scope) = departments_param(query.departments.as_deref()) {
+            let p = bind(Box::new(scope), &mut values);
             clauses.push(format!("department IN (SELECT value FROM json_each({p}))"));
         }
         let since = bind(Box::new(now - ONLINE_WINDOW_MILLIS), &mut values);

@@ -15,7 +15,6 @@ use super::schedule::HISTORY_DAYS;
 use super::{day_of, OverviewCounts, RiskDay};
 use crate::api_error::{blocking, ApiError};
 use crate::auth::session::{ConsoleApi, Session};
-use crate::auth::Scope;
 use crate::storage::Storage;
 
 pub fn routes() -> Router<ConsoleApi> {
@@ -65,13 +64,6 @@ struct OverviewBody {
     freshness: Option<Freshness>,
     first_steps: Option<Vec<Step>>,
     now: i64,
-}
-
-fn scope_departments(session: &Session) -> Option<Vec<String>> {
-    match session.scope() {
-        Scope::Fleet => None,
-        Scope::Departments(d) => Some(d.into_iter().collect()),
-    }
 }
 
 fn backup_health(store: &dyn Storage, now: i64) -> Result<BackupHealth, crate::db::StoreError> {
@@ -153,7 +145,7 @@ async fn overview(
     session: Session,
     State(state): State<ConsoleApi>,
 ) -> Result<Json<OverviewBody>, ApiError> {
-    let departments = scope_departments(&session);
+    let departments = session.scope().departments();
     let fleet = departments.is_none();
     let store = state.store.clone();
     let body = blocking(move || {
@@ -236,7 +228,7 @@ async fn risk_chart(
     State(state): State<ConsoleApi>,
     axum::extract::Query(query): axum::extract::Query<ChartQuery>,
 ) -> Result<Response, ApiError> {
-    let departments = scope_departments(&session);
+    let departments = session.scope().departments();
     let store = state.store.clone();
     let since = day_of(wardwatch_proto::now_millis() - i64::from(HISTORY_DAYS) * 86_400_000);
     let rows = blocking(move || store.risk_days(departments.as_deref(), &since)).await?;
@@ -250,7 +242,7 @@ async fn departments_chart(
     State(state): State<ConsoleApi>,
     axum::extract::Query(query): axum::extract::Query<ChartQuery>,
 ) -> Result<Response, ApiError> {
-    let departments = scope_departments(&session);
+    let departments = session.scope().departments();
     let store = state.store.clone();
     let today = day_of(wardwatch_proto::now_millis());
     let since = today.clone();

@@ -7,17 +7,11 @@ use std::collections::BTreeMap;
 use rusqlite::params;
 
 use super::{day_of, DepartmentOverview, OverviewCounts, OverviewStore, RiskDay};
-use crate::alerts::sqlite::in_departments;
 use crate::db::{Store, StoreResult};
-use crate::hosts::sqlite::ONLINE_WINDOW_MILLIS;
+use crate::hosts::sqlite::{departments_param, in_departments, ONLINE_WINDOW_MILLIS};
 use crate::vuln::findings::SUPPRESSION_OF_F;
 
 const DAY_MILLIS: i64 = 86_400_000;
-
-/// The departments as the JSON array `in_departments` binds (NULL: the whole fleet).
-fn scope_param(departments: Option<&[String]>) -> Option<String> {
-    departments.map(|d| serde_json::Value::from(d.to_vec()).to_string())
-}
 
 /// Per department: hosts with an open, not accepted finding matching `condition`.
 fn hosts_with(
@@ -139,7 +133,7 @@ impl OverviewStore for Store {
         departments: Option<&[String]>,
         now: i64,
     ) -> StoreResult<OverviewCounts> {
-        let scope = scope_param(departments);
+        let scope = departments_param(departments);
         let conn = self.reader();
         let run = || -> rusqlite::Result<OverviewCounts> {
             let mut by_department: BTreeMap<String, DepartmentOverview> = BTreeMap::new();
@@ -271,7 +265,7 @@ impl OverviewStore for Store {
         departments: Option<&[String]>,
         since_day: &str,
     ) -> StoreResult<Vec<RiskDay>> {
-        let scope = scope_param(departments);
+        let scope = departments_param(departments);
         let conn = self.reader();
         let run = || -> rusqlite::Result<Vec<RiskDay>> {
             let mut stmt = conn.prepare_cached(

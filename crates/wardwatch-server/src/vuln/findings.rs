@@ -464,7 +464,7 @@ impl FindingStore for Store {
             let p = bind(department.clone(), &mut values);
             clauses.push(format!("h.department = {p}"));
         }
-        if let Some(scope) = crate::alerts::sqlite::departments_param(&query.departments) {
+        if let Some(scope) = crate::hosts::sqlite::departments_param(query.departments.as_deref()) {
             let p = bind(scope, &mut values);
             clauses.push(format!(
                 "h.department IN (SELECT value FROM json_each({p}))"
