@@ -25,6 +25,7 @@ pub mod forward;
 pub mod hosts;
 pub mod incidents;
 pub mod limits;
+pub mod list_query;
 pub mod overview;
 pub mod patches;
 pub mod storage;

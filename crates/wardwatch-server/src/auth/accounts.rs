@@ -11,6 +11,7 @@ use rusqlite::{params, OptionalExtension};
 use super::roles::{check_departments, Role, Scope};
 use super::tokens::hash_token;
 use super::AccountStore;
+use super::Language;
 use crate::audit::sqlite::audit_in;
 use crate::db::{Store, StoreError, StoreResult};
 
@@ -24,6 +25,8 @@ pub struct SessionUser {
     pub departments: Vec<String>,
     /// Whether the account logs in with a code of an authenticator app as well.
     pub second_factor: bool,
+    /// The console's language the account chose: `en`, `zh`, or empty (the browser's).
+    pub language: String,
 }
 
 impl SessionUser {
@@ -287,6 +290,26 @@ impl AccountStore for Store {
         Ok(())
     }
 
+    fn set_language(&self, admin_id: i64, language: Language) -> StoreResult<()> {
+        let conn = self.writer();
+        let tx = conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let username: String = tx
+            .query_row(
+                "UPDATE admins SET language = ?1 WHERE id = ?2 RETURNING username",
+                params![language.code(), admin_id],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let detail = if language.code().is_empty() {
+            "as the browser"
+        } else {
+            language.code()
+        };
+        audit_in(&tx, &username, "admin.language", &username, detail).map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     fn begin_second_factor(&self, admin_id: i64) -> StoreResult<String> {
         let secret = super::totp::new_secret();
         self.writer()
@@ -441,10 +464,10 @@ pub(crate) fn session_user(
     username: String,
     role: &str,
 ) -> rusqlite::Result<SessionUser> {
-    let second_factor = conn.query_row(
-        "SELECT totp_secret IS NOT NULL FROM admins WHERE id = ?1",
+    let (second_factor, language): (bool, String) = conn.query_row(
+        "SELECT totp_secret IS NOT NULL, language FROM admins WHERE id = ?1",
         [admin_id],
-        |r| r.get(0),
+        |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     Ok(SessionUser {
         admin_id,
@@ -452,6 +475,7 @@ pub(crate) fn session_user(
         role: Role::parse(role).unwrap_or(Role::Auditor),
         departments: departments_of(conn, admin_id)?,
         second_factor,
+        language: Language::parse(&language).map_or(String::new(), |l| l.code().to_string()),
     })
 }
 
@@ -545,20 +569,9 @@ mod tests {
             .unwrap();
         drop(store);
         let conn = rusqlite::Connection::open(dir.path().join("db")).unwrap();
-        conn.execute_batch(
-            "UPDATE admins SET role = 'viewer';
-             DROP TABLE risk_daily;
-             DROP INDEX findings_open_by_priority;
-             DROP INDEX findings_open_by_ecosystem;
-             ALTER TABLE hosts DROP COLUMN guard_folders;
-             ALTER TABLE admins DROP COLUMN totp_pending;
-             ALTER TABLE admins DROP COLUMN totp_secret;
-             ALTER TABLE admins DROP COLUMN totp_last_step;
-             DROP TABLE account_departments;
-             ALTER TABLE admins DROP COLUMN disabled_at;
-             PRAGMA user_version = 12;",
-        )
-        .unwrap();
+        crate::db::downgrade_for_test(&conn, 12);
+        conn.execute("UPDATE admins SET role = 'viewer'", [])
+            .unwrap();
         drop(conn);
         let store = Store::open(&dir.path().join("db")).unwrap();
         let accounts = store.list_accounts().unwrap();

@@ -77,6 +77,7 @@ async fn me(session: Session) -> Json<serde_json::Value> {
         "role": session.user.role,
         "departments": session.user.departments,
         "second_factor": session.user.second_factor,
+        "language": session.user.language,
         "may": may,
     }))
 }

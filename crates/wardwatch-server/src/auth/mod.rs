@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod csrf;
+pub mod language;
 pub mod login;
 pub mod login_gate;
 pub mod logins;
@@ -24,6 +25,7 @@ pub use accounts::{
     check_new_password, check_username, AccountInfo, PasswordChange, SessionUser, MAX_USERNAME_LEN,
     MIN_PASSWORD_LEN,
 };
+pub use language::Language;
 pub use logins::{LoginOutcome, LoginPolicy, LoginSubject, MAX_PASSWORD_LEN};
 pub use roles::{Permission, Role, Scope};
 pub use tokens::{EnrollmentToken, NewHost, NewToken};
@@ -75,6 +77,9 @@ pub trait AccountStore: Send + Sync {
     /// Starts setting up a second factor: a new secret (base32), kept aside until a code
     /// made with it confirms it. The account's current factor, if any, stays meanwhile.
     fn begin_second_factor(&self, admin_id: i64) -> StoreResult<String>;
+
+    /// Keeps the console's language an account chose (audited).
+    fn set_language(&self, admin_id: i64, language: Language) -> StoreResult<()>;
 
     /// Confirms the secret being set up with a code made from it; from then on the
     /// account logs in with a code. False when the code is wrong. Audited.

@@ -42,7 +42,13 @@ pub(crate) enum Reach {
 /// The reach of a matched route pattern for an operator.
 pub(crate) fn reach(pattern: &str) -> Reach {
     match pattern {
-        "/api/me" | "/api/me/password" | "/api/logout" | "/api/openapi.json" => Reach::Own,
+        "/api/me"
+        | "/api/me/password"
+        | "/api/me/language"
+        | "/api/me/second-factor"
+        | "/api/me/second-factor/confirm"
+        | "/api/logout"
+        | "/api/openapi.json" => Reach::Own,
         "/api/hosts"
         | "/api/alerts"
         | "/api/vuln/findings"
@@ -149,7 +155,15 @@ mod tests {
         assert_eq!(reach("/api/hosts/{id}"), Reach::Host);
         assert_eq!(reach("/api/hosts/{id}/backup/restore"), Reach::Host);
         assert_eq!(reach("/api/alerts/{id}/restore"), Reach::Alert);
-        assert_eq!(reach("/api/me"), Reach::Own);
+        for own in [
+            "/api/me",
+            "/api/me/password",
+            "/api/me/language",
+            "/api/me/second-factor",
+            "/api/me/second-factor/confirm",
+        ] {
+            assert_eq!(reach(own), Reach::Own, "{own}");
+        }
         for closed in [
             "/api/audit",
             "/api/vuln/summary",

@@ -7,13 +7,13 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::session::{require_json, session_token, ConsoleApi, Session};
-use super::{check_username, PasswordChange, Permission, Role, MAX_PASSWORD_LEN};
+use super::{check_username, Language, PasswordChange, Permission, Role, MAX_PASSWORD_LEN};
 use crate::api_error::{blocking, parse_json, ApiError};
 
 pub fn routes() -> Router<ConsoleApi> {
@@ -23,12 +23,40 @@ pub fn routes() -> Router<ConsoleApi> {
         .route("/api/users/{name}/disabled", post(set_disabled))
         .route("/api/users/{name}/password", post(new_password))
         .route("/api/me/password", post(change_own_password))
+        .route("/api/me/language", put(set_language))
         .route("/api/me/second-factor", post(begin_second_factor))
         .route("/api/me/second-factor/confirm", post(confirm_second_factor))
         .route(
             "/api/users/{name}/second-factor",
             delete(remove_second_factor),
         )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LanguageBody {
+    language: String,
+}
+
+/// `PUT /api/me/language`: the console's language for this account on every browser
+/// (`en`, `zh`, or empty to follow the browser).
+async fn set_language(
+    session: Session,
+    State(state): State<ConsoleApi>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    require_json(&headers)?;
+    let body: LanguageBody = parse_json(&body, "language")?;
+    let language = Language::parse(&body.language).ok_or_else(|| {
+        ApiError::bad_request(
+            "the console speaks en (English) and zh (Simplified Chinese); empty follows the browser",
+        )
+    })?;
+    let store = state.store.clone();
+    let id = session.user.admin_id;
+    blocking(move || store.set_language(id, language)).await?;
+    Ok(Json(json!({ "language": language.code() })))
 }
 
 #[derive(Deserialize)]

@@ -1,15 +1,17 @@
-//! The console's view of backups: `GET /api/backups`, every terminal with a repository:
-//! its last good backup and that backup's age, the last run, check and retention, and
-//! what is wrong, in sentences; and the retention policies.
+//! The console's view of backups: `GET /api/backups`, a page of the terminals with a
+//! repository (searched, filtered by department, sorted): each one's last good backup
+//! and that backup's age, the last run, check and retention, and what is wrong, in
+//! sentences; and the retention policies.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{BackupOverview, RetentionPolicy};
+use super::{BackupOverview, BackupQuery, BackupSort, RetentionPolicy};
 use crate::api_error::{blocking, ApiError};
 use crate::auth::session::{ConsoleApi, Session};
+use crate::list_query;
 
 /// A backup older than this is a problem.
 const STALE_MILLIS: i64 = 2 * 86_400_000;
@@ -29,6 +31,8 @@ struct HostBackups {
 #[derive(Serialize)]
 struct BackupsBody {
     hosts: Vec<HostBackups>,
+    /// Terminals with a repository that match, on every page.
+    total: u64,
     default_policy: RetentionPolicy,
     now: i64,
 }
@@ -69,13 +73,49 @@ pub fn problems(o: &BackupOverview, now: i64) -> Vec<String> {
     out
 }
 
+#[derive(Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    department: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+/// Checks what the list was asked for, naming the first thing that is wrong.
+fn backup_query(query: ListQuery) -> Result<BackupQuery, ApiError> {
+    let sort = list_query::choice(
+        query.sort.as_deref(),
+        "sort",
+        "department, name or last_backup",
+        BackupSort::parse,
+    )?;
+    let (limit, offset) = list_query::page(query.limit, query.offset);
+    Ok(BackupQuery {
+        search: list_query::search(query.q)?,
+        department: list_query::filter(query.department, "department")?,
+        sort: sort.unwrap_or_default(),
+        descending: list_query::descending(query.order.as_deref(), false)?,
+        limit,
+        offset,
+    })
+}
+
 async fn backups(
     _session: Session,
     State(state): State<ConsoleApi>,
+    Query(query): Query<ListQuery>,
 ) -> Result<Json<BackupsBody>, ApiError> {
+    let wanted = backup_query(query)?;
     let store = state.store.clone();
-    let (overview, default_policy) =
-        blocking(move || Ok((store.backup_overview()?, store.retention_policy("")?))).await?;
+    let ((overview, total), default_policy) = blocking(move || {
+        Ok((
+            store.backup_overview_page(&wanted)?,
+            store.retention_policy("")?,
+        ))
+    })
+    .await?;
     let now = wardwatch_proto::now_millis();
     Ok(Json(BackupsBody {
         hosts: overview
@@ -85,6 +125,7 @@ async fn backups(
                 overview: o,
             })
             .collect(),
+        total,
         default_policy,
         now,
     }))

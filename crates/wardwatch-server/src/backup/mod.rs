@@ -25,7 +25,7 @@ pub mod sqlite;
 
 pub use policy::RetentionPolicy;
 pub use service::BackupService;
-pub use sqlite::{BackupCheck, BackupOverview, ReceivedSnapshot};
+pub use sqlite::{BackupCheck, BackupOverview, BackupQuery, BackupSort, ReceivedSnapshot};
 
 use crate::db::StoreResult;
 
@@ -73,6 +73,9 @@ pub trait BackupStore: Send + Sync {
 
     /// Per host with a repository: last snapshot, counts, last check and drill.
     fn backup_overview(&self) -> StoreResult<Vec<BackupOverview>>;
+
+    /// The same for one page of the hosts that match, and how many match in all.
+    fn backup_overview_page(&self, query: &BackupQuery) -> StoreResult<(Vec<BackupOverview>, u64)>;
 
     /// Hosts with a repository.
     fn repository_hosts(&self) -> StoreResult<Vec<String>>;

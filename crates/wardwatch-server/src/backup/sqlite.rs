@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::{BackupStore, RetentionPolicy};
 use crate::audit::sqlite::audit_in;
-use crate::db::{Store, StoreResult};
+use crate::db::{escape_like, Store, StoreResult};
 
 /// A snapshot as the server received it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,6 +37,40 @@ pub struct BackupOverview {
     pub last_drill: Option<BackupCheck>,
     pub last_retention: Option<BackupCheck>,
     pub last_run: Option<BackupCheck>,
+}
+
+/// What the console's backup list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct BackupQuery {
+    /// Words that must each appear in the terminal's name, label or department.
+    pub search: String,
+    pub department: Option<String>,
+    pub sort: BackupSort,
+    pub descending: bool,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// The orders the backup list offers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BackupSort {
+    /// Department, then name (the default).
+    #[default]
+    Department,
+    Name,
+    /// When the last backup arrived; terminals without one count as oldest.
+    LastBackup,
+}
+
+impl BackupSort {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "department" => Some(Self::Department),
+            "name" => Some(Self::Name),
+            "last_backup" => Some(Self::LastBackup),
+            _ => None,
+        }
+    }
 }
 
 /// Records a terminal's report of a backup run, inside the ingest transaction.
@@ -221,37 +255,81 @@ impl BackupStore for Store {
     }
 
     fn backup_overview(&self) -> StoreResult<Vec<BackupOverview>> {
-        let rows = {
+        let all = BackupQuery {
+            limit: u32::MAX,
+            ..BackupQuery::default()
+        };
+        Ok(self.backup_overview_page(&all)?.0)
+    }
+
+    fn backup_overview_page(&self, query: &BackupQuery) -> StoreResult<(Vec<BackupOverview>, u64)> {
+        let mut clauses = vec!["1".to_string()];
+        let mut values: Vec<String> = Vec::new();
+        for word in query.search.split_whitespace().take(8) {
+            values.push(format!("%{}%", escape_like(word)));
+            let p = values.len();
+            clauses.push(format!(
+                "(h.hostname LIKE ?{p} ESCAPE '\\' OR IFNULL(h.label, '') LIKE ?{p} ESCAPE '\\' \
+                  OR h.department LIKE ?{p} ESCAPE '\\')"
+            ));
+        }
+        if let Some(d) = &query.department {
+            values.push(d.clone());
+            clauses.push(format!("h.department = ?{}", values.len()));
+        }
+        let matching = clauses.join(" AND ");
+        let dir = if query.descending { "DESC" } else { "ASC" };
+        let order = match query.sort {
+            BackupSort::Department => format!("h.department {dir}, h.hostname {dir}"),
+            BackupSort::Name => format!("h.hostname {dir}"),
+            BackupSort::LastBackup => format!("IFNULL(last_at, 0) {dir}, h.hostname"),
+        };
+        let (rows, total) = {
             let conn = self.reader();
+            let total: i64 = conn
+                .query_row(
+                    &format!(
+                        "SELECT COUNT(*) FROM backup_repos r JOIN hosts h ON h.id = r.host_id
+                         WHERE {matching}"
+                    ),
+                    rusqlite::params_from_iter(values.iter()),
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.err(e))?;
             let mut stmt = conn
-                .prepare_cached(
+                .prepare(&format!(
                     "SELECT r.host_id, h.hostname, h.department, r.created_at,
                         (SELECT COUNT(*) FROM backup_snapshots s
                           WHERE s.host_id = r.host_id AND s.forgotten_at IS NULL),
                         (SELECT MAX(received_at) FROM backup_snapshots s
-                          WHERE s.host_id = r.host_id AND s.forgotten_at IS NULL)
+                          WHERE s.host_id = r.host_id AND s.forgotten_at IS NULL) AS last_at
                      FROM backup_repos r JOIN hosts h ON h.id = r.host_id
-                     ORDER BY h.department, h.hostname",
-                )
+                     WHERE {matching}
+                     ORDER BY {order} LIMIT {} OFFSET {}",
+                    query.limit, query.offset
+                ))
                 .map_err(|e| self.err(e))?;
-            stmt.query_map([], |r| {
-                Ok(BackupOverview {
-                    host_id: r.get(0)?,
-                    hostname: r.get(1)?,
-                    department: r.get(2)?,
-                    repository_created_at: r.get(3)?,
-                    snapshots: r.get::<_, i64>(4)?.max(0) as u64,
-                    last_snapshot_at: r.get(5)?,
-                    last_check: None,
-                    last_drill: None,
-                    last_retention: None,
-                    last_run: None,
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(values.iter()), |r| {
+                    Ok(BackupOverview {
+                        host_id: r.get(0)?,
+                        hostname: r.get(1)?,
+                        department: r.get(2)?,
+                        repository_created_at: r.get(3)?,
+                        snapshots: r.get::<_, i64>(4)?.max(0) as u64,
+                        last_snapshot_at: r.get(5)?,
+                        last_check: None,
+                        last_drill: None,
+                        last_retention: None,
+                        last_run: None,
+                    })
                 })
-            })
-            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
-            .map_err(|e| self.err(e))?
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| self.err(e))?;
+            (rows, total.max(0) as u64)
         };
-        rows.into_iter()
+        let rows = rows
+            .into_iter()
             .map(|mut o| {
                 o.last_check = self.last_check(&o.host_id, "check")?;
                 o.last_drill = self.last_check(&o.host_id, "drill")?;
@@ -259,7 +337,8 @@ impl BackupStore for Store {
                 o.last_run = self.last_check(&o.host_id, "run")?;
                 Ok(o)
             })
-            .collect()
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((rows, total))
     }
 
     fn repository_hosts(&self) -> StoreResult<Vec<String>> {
@@ -295,5 +374,81 @@ impl BackupStore for Store {
         }
         tx.commit().map_err(|e| self.err(e))?;
         Ok(inserted == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::store_with_hosts;
+
+    #[test]
+    fn the_backup_list_is_searched_sorted_and_paged_with_its_total() {
+        let (_dir, store) = store_with_hosts(&[
+            ("h-a", "ward-a"),
+            ("h-b", "ward-b"),
+            ("h-c", "lab-c"),
+            ("h-d", "no-repo"),
+        ]);
+        for (host, snapshot_at) in [("h-a", Some(3_000)), ("h-b", None), ("h-c", Some(1_000))] {
+            store.note_repository(host, 100).unwrap();
+            if let Some(at) = snapshot_at {
+                let id = format!("{host:0>64}");
+                store.record_snapshot(host, &id, 10, at).unwrap();
+            }
+        }
+        store
+            .record_check(
+                "h-c",
+                "check",
+                false,
+                &serde_json::json!({"error": "pack missing"}),
+                2_000,
+            )
+            .unwrap();
+        let page = |q: BackupQuery| store.backup_overview_page(&q).unwrap();
+        let names = |rows: &[BackupOverview]| -> Vec<String> {
+            rows.iter().map(|o| o.hostname.clone()).collect()
+        };
+        // Oldest backup first: the terminal without one, then the older one.
+        let oldest = page(BackupQuery {
+            sort: BackupSort::LastBackup,
+            limit: 2,
+            ..BackupQuery::default()
+        });
+        assert_eq!(oldest.1, 3, "only terminals with a repository");
+        assert_eq!(names(&oldest.0), ["ward-b", "lab-c"]);
+        assert!(
+            oldest.0[1].last_check.as_ref().is_some_and(|c| !c.ok),
+            "checks come with the page"
+        );
+        let rest = page(BackupQuery {
+            sort: BackupSort::LastBackup,
+            limit: 2,
+            offset: 2,
+            ..BackupQuery::default()
+        });
+        assert_eq!(names(&rest.0), ["ward-a"]);
+        let found = page(BackupQuery {
+            search: "WARD-".into(),
+            sort: BackupSort::Name,
+            descending: true,
+            limit: 10,
+            ..BackupQuery::default()
+        });
+        assert_eq!(
+            (names(&found.0), found.1),
+            (vec!["ward-b".to_string(), "ward-a".to_string()], 2)
+        );
+        let wildcard = page(BackupQuery {
+            search: "_".into(),
+            limit: 10,
+            ..BackupQuery::default()
+        });
+        assert_eq!(
+            wildcard.1, 0,
+            "LIKE's wildcards are searched for as they are"
+        );
+        assert_eq!(store.backup_overview().unwrap().len(), 3);
     }
 }

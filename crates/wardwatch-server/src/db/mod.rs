@@ -10,9 +10,19 @@
 
 mod schema;
 
+#[cfg(test)]
+pub(crate) use schema::downgrade_for_test;
 /// The schema steps in order, for tests that build an older database by hand.
 #[cfg(test)]
 pub(crate) use schema::MIGRATIONS;
+
+/// `text` with LIKE's wildcards escaped, for `LIKE ? ESCAPE '\'` searches of what a
+/// person typed (a `%` searches for a per-cent sign, not for everything).
+pub(crate) fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

@@ -426,6 +426,11 @@ CREATE TABLE risk_daily (
     PRIMARY KEY (day, department)
 ) WITHOUT ROWID;
 "#,
+    // 15 → 16: the console's language chosen per account ('' follows the browser), so
+    // every browser the account signs in on speaks it.
+    r#"
+ALTER TABLE admins ADD COLUMN language TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.
@@ -466,4 +471,43 @@ pub fn migrate(conn: &Connection) -> Result<(), MigrateError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Takes a database back to an earlier schema version, for the tests that check an
+/// upgrade from it. Each migration since version 10 has its reversal here; a new
+/// migration adds its own, and the check below fails until it does.
+#[cfg(test)]
+pub(crate) fn downgrade_for_test(conn: &Connection, to_version: usize) {
+    /// The reversal of the migration to version `10 + 1 + index`.
+    const UNDO: &[&str] = &[
+        // 11 → 10
+        "DROP TABLE incident_signals; ALTER TABLE incidents DROP COLUMN signals_not_listed;",
+        // 12 → 11
+        "DROP TABLE patch_windows;",
+        // 13 → 12 (the roles' rename is undone by the test that needs it)
+        "DROP TABLE account_departments; ALTER TABLE admins DROP COLUMN disabled_at;",
+        // 14 → 13
+        "ALTER TABLE admins DROP COLUMN totp_pending;
+         ALTER TABLE admins DROP COLUMN totp_secret;
+         ALTER TABLE admins DROP COLUMN totp_last_step;",
+        // 15 → 14
+        "DROP TABLE risk_daily;
+         DROP INDEX findings_open_by_priority;
+         DROP INDEX findings_open_by_ecosystem;
+         ALTER TABLE hosts DROP COLUMN guard_folders;",
+        // 16 → 15
+        "ALTER TABLE admins DROP COLUMN language;",
+    ];
+    assert_eq!(
+        10 + UNDO.len(),
+        MIGRATIONS.len(),
+        "every migration since version 10 needs its reversal in downgrade_for_test"
+    );
+    assert!(to_version >= 10, "downgrades reach back to version 10 only");
+    for version in (to_version..MIGRATIONS.len()).rev() {
+        conn.execute_batch(UNDO[version - 10])
+            .unwrap_or_else(|e| panic!("undoing the migration to version {}: {e}", version + 1));
+    }
+    conn.pragma_update(None, "user_version", to_version as i64)
+        .unwrap_or_else(|e| panic!("setting the schema version: {e}"));
 }

@@ -11,6 +11,7 @@ use super::sqlite::{HostQuery, HostSort, HostStatus};
 use super::PackagePage;
 use crate::api_error::{blocking, ApiError};
 use crate::auth::session::{ConsoleApi, Session};
+use crate::list_query;
 
 pub fn routes() -> Router<ConsoleApi> {
     Router::new()
@@ -58,40 +59,24 @@ async fn hosts(
         hosts.retain(|h| scope.covers(&h.department));
         return Ok(Json(json!({ "hosts": hosts })));
     };
-    let nonempty = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
-    let status = match nonempty(query.status) {
-        None => None,
-        Some(s) => Some(HostStatus::parse(&s).ok_or_else(|| {
-            ApiError::bad_request(format!("status {s:?} is not online, offline or revoked"))
-        })?),
-    };
-    let sort = match nonempty(query.sort) {
-        None => HostSort::default(),
-        Some(s) => HostSort::parse(&s).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "sort {s:?} is not department, name, os, last_seen or packages"
-            ))
-        })?,
-    };
-    let descending = match query.order.as_deref() {
-        None | Some("") | Some("asc") => false,
-        Some("desc") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "order {other:?} is not asc or desc"
-            )))
-        }
-    };
-    let search = query.q.unwrap_or_default();
-    if search.len() > 200 {
-        return Err(ApiError::bad_request("a search has at most 200 bytes"));
-    }
+    let status = list_query::choice(
+        query.status.as_deref(),
+        "status",
+        "online, offline or revoked",
+        HostStatus::parse,
+    )?;
+    let sort = list_query::choice(
+        query.sort.as_deref(),
+        "sort",
+        "department, name, os, last_seen or packages",
+        HostSort::parse,
+    )?;
     let page_query = HostQuery {
-        search,
-        department: nonempty(query.department),
+        search: list_query::search(query.q)?,
+        department: list_query::filter(query.department, "department")?,
         status,
-        sort,
-        descending,
+        sort: sort.unwrap_or_default(),
+        descending: list_query::descending(query.order.as_deref(), false)?,
         limit: limit.clamp(1, MAX_HOST_PAGE),
         offset: query.offset.unwrap_or(0),
         departments: scope.departments(),

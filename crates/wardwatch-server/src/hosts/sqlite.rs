@@ -6,7 +6,7 @@ use wardwatch_proto::{Account, EventBody, Listener, OsInfo, Package};
 
 use super::HostStore;
 use crate::audit::sqlite::audit_in;
-use crate::db::{Store, StoreResult};
+use crate::db::{escape_like, Store, StoreResult};
 
 /// A host is shown online when it was heard from within this time.
 pub const ONLINE_WINDOW_MILLIS: i64 = 90_000;
@@ -512,12 +512,6 @@ fn summarize(body_json: &str) -> Option<String> {
         EventBody::Alert(alert) => format!("alert: {}", alert.title),
         EventBody::Test { note } => format!("test event: {note}"),
     })
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 #[cfg(test)]

@@ -10,10 +10,11 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{Refused, STATES};
+use super::{IncidentPage, IncidentQuery, IncidentSort, Refused, STATES};
 use crate::api_error::{blocking, parse_json, ApiError};
 use crate::auth::session::{require_json, ConsoleApi, Session};
 use crate::auth::Permission;
+use crate::list_query;
 
 pub fn routes() -> Router<ConsoleApi> {
     Router::new()
@@ -27,7 +28,11 @@ pub fn routes() -> Router<ConsoleApi> {
 #[derive(Deserialize)]
 struct ListQuery {
     state: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
     limit: Option<u32>,
+    offset: Option<u32>,
 }
 
 fn incident_id(id: &str) -> Result<i64, ApiError> {
@@ -35,23 +40,40 @@ fn incident_id(id: &str) -> Result<i64, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("incident ids are numbers, not {id:?}")))
 }
 
+/// `GET /api/incidents`: a page of incidents (`state`, `q` words in the title or the
+/// assignee, `sort` = `last_at` | `first_at` | `title`, `order` = `asc` | `desc`,
+/// `limit` up to 500, `offset`), with how many match in all.
 async fn list(
     _session: Session,
     State(state): State<ConsoleApi>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
-    if let Some(s) = query.state.as_deref() {
-        if !STATES.contains(&s) {
-            return Err(ApiError::bad_request(format!(
-                "state is one of {}, not {s:?}",
-                STATES.join(", ")
-            )));
-        }
-    }
-    let limit = query.limit.unwrap_or(100).clamp(1, 500);
+) -> Result<Json<IncidentPage>, ApiError> {
+    let wanted = incident_query(query)?;
     let store = state.store.clone();
-    let incidents = blocking(move || store.incidents(query.state.as_deref(), limit)).await?;
-    Ok(Json(json!({ "incidents": incidents })))
+    let page = blocking(move || store.incident_page(&wanted)).await?;
+    Ok(Json(page))
+}
+
+/// Checks what the list was asked for, naming the first thing that is wrong.
+fn incident_query(query: ListQuery) -> Result<IncidentQuery, ApiError> {
+    let state = list_query::choice(query.state.as_deref(), "state", &STATES.join(", "), |s| {
+        STATES.contains(&s).then(|| s.to_string())
+    })?;
+    let sort = list_query::choice(
+        query.sort.as_deref(),
+        "sort",
+        "last_at, first_at or title",
+        IncidentSort::parse,
+    )?;
+    let (limit, offset) = list_query::page(query.limit, query.offset);
+    Ok(IncidentQuery {
+        state,
+        search: list_query::search(query.q)?,
+        sort: sort.unwrap_or_default(),
+        ascending: !list_query::descending(query.order.as_deref(), true)?,
+        limit,
+        offset,
+    })
 }
 
 async fn detail(

@@ -118,9 +118,62 @@ pub struct IncidentDetail {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused(pub String);
 
+/// What the console's incident list asks for: a page of the incidents that match.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentQuery {
+    /// Only incidents in this state.
+    pub state: Option<String>,
+    /// Words that must each appear in the title or the assignee's name.
+    pub search: String,
+    pub sort: IncidentSort,
+    /// Oldest (or A first) instead of newest first.
+    pub ascending: bool,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// The orders the incident list offers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IncidentSort {
+    /// The latest activity (the default, newest first).
+    #[default]
+    LastActivity,
+    /// When the incident began.
+    FirstSeen,
+    Title,
+}
+
+impl IncidentSort {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "last_at" => Some(Self::LastActivity),
+            "first_at" => Some(Self::FirstSeen),
+            "title" => Some(Self::Title),
+            _ => None,
+        }
+    }
+}
+
+/// One page of incidents and how many match in all.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentPage {
+    pub incidents: Vec<IncidentSummary>,
+    pub total: u64,
+}
+
 pub trait IncidentStore: Send + Sync {
-    /// Newest activity first; only `state` if given; older than `before` (a `last_at`).
-    fn incidents(&self, state: Option<&str>, limit: u32) -> StoreResult<Vec<IncidentSummary>>;
+    /// A page of the incidents that match (merged ones are never listed).
+    fn incident_page(&self, query: &IncidentQuery) -> StoreResult<IncidentPage>;
+
+    /// Newest activity first; only `state` if given.
+    fn incidents(&self, state: Option<&str>, limit: u32) -> StoreResult<Vec<IncidentSummary>> {
+        let query = IncidentQuery {
+            state: state.map(str::to_owned),
+            limit,
+            ..IncidentQuery::default()
+        };
+        Ok(self.incident_page(&query)?.incidents)
+    }
 
     fn incident(&self, id: i64) -> StoreResult<Option<IncidentDetail>>;
 

@@ -8,11 +8,12 @@ use wardwatch_proto::Alert;
 use super::grouping::{facts, GroupKey};
 use super::signal::Signal;
 use super::{
-    transition_allowed, IncidentAlert, IncidentDetail, IncidentFile, IncidentNote, IncidentProcess,
-    IncidentSignal, IncidentStore, IncidentSummary, Refused,
+    transition_allowed, IncidentAlert, IncidentDetail, IncidentFile, IncidentNote, IncidentPage,
+    IncidentProcess, IncidentQuery, IncidentSignal, IncidentSort, IncidentStore, IncidentSummary,
+    Refused,
 };
 use crate::audit::sqlite::audit_in;
-use crate::db::{Store, StoreResult};
+use crate::db::{escape_like, Store, StoreResult};
 
 /// Longest note.
 pub const MAX_NOTE_CHARS: usize = 4000;
@@ -386,20 +387,50 @@ fn change(
 }
 
 impl IncidentStore for Store {
-    fn incidents(&self, state: Option<&str>, limit: u32) -> StoreResult<Vec<IncidentSummary>> {
-        let conn = self.reader();
-        let mut stmt = conn
-            .prepare(&format!(
-                "{SUMMARY} WHERE i.merged_into IS NULL AND (?1 IS NULL OR i.state = ?1)
-                 ORDER BY i.last_at DESC, i.id DESC LIMIT ?2"
-            ))
-            .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query(params![state, limit]).map_err(|e| self.err(e))?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
-            out.push(summary(&conn, r).map_err(|e| self.err(e))?);
+    fn incident_page(&self, query: &IncidentQuery) -> StoreResult<IncidentPage> {
+        let mut clauses = vec!["i.merged_into IS NULL".to_string()];
+        let mut values: Vec<String> = Vec::new();
+        if let Some(state) = &query.state {
+            values.push(state.clone());
+            clauses.push(format!("i.state = ?{}", values.len()));
         }
-        Ok(out)
+        for word in query.search.split_whitespace().take(8) {
+            values.push(format!("%{}%", escape_like(word)));
+            let p = values.len();
+            clauses.push(format!(
+                "(i.title LIKE ?{p} ESCAPE '\\' OR IFNULL(i.assignee, '') LIKE ?{p} ESCAPE '\\')"
+            ));
+        }
+        let matching = clauses.join(" AND ");
+        let dir = if query.ascending { "ASC" } else { "DESC" };
+        let order = match query.sort {
+            IncidentSort::LastActivity => format!("i.last_at {dir}, i.id {dir}"),
+            IncidentSort::FirstSeen => format!("i.first_at {dir}, i.id {dir}"),
+            IncidentSort::Title => format!("i.title COLLATE NOCASE {dir}, i.id {dir}"),
+        };
+        let conn = self.reader();
+        let run = || -> rusqlite::Result<IncidentPage> {
+            let params = rusqlite::params_from_iter(values.iter());
+            let total: i64 = conn.query_row(
+                &format!("SELECT COUNT(*) FROM incidents i WHERE {matching}"),
+                params,
+                |r| r.get(0),
+            )?;
+            let mut stmt = conn.prepare(&format!(
+                "{SUMMARY} WHERE {matching} ORDER BY {order} LIMIT {} OFFSET {}",
+                query.limit, query.offset
+            ))?;
+            let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
+            let mut incidents = Vec::new();
+            while let Some(r) = rows.next()? {
+                incidents.push(summary(&conn, r)?);
+            }
+            Ok(IncidentPage {
+                incidents,
+                total: total.max(0) as u64,
+            })
+        };
+        run().map_err(|e| self.err(e))
     }
 
     fn incident(&self, id: i64) -> StoreResult<Option<IncidentDetail>> {
@@ -660,6 +691,68 @@ mod tests {
     }
 
     #[test]
+    fn the_incident_list_is_searched_sorted_and_paged_with_its_total() {
+        let (_dir, store) = store_with_hosts(&[("h-a", "a"), ("h-b", "b"), ("h-c", "c")]);
+        send(&store, "h-a", 1, alert("/x/one", 'a', "u1", '1'));
+        send(&store, "h-b", 1, alert("/x/two", 'b', "u2", '2'));
+        send(&store, "h-c", 1, alert("/x/three", 'c', "u3", '3'));
+        let all = store.incidents(None, 10).unwrap();
+        assert_eq!(all.len(), 3);
+        let query = |q: IncidentQuery| store.incident_page(&q).unwrap();
+        let by_title = IncidentQuery {
+            sort: IncidentSort::Title,
+            ascending: true,
+            limit: 2,
+            ..IncidentQuery::default()
+        };
+        let mut titles: Vec<String> = all.iter().map(|i| i.title.to_lowercase()).collect();
+        titles.sort();
+        let first = query(by_title.clone());
+        assert_eq!(first.total, 3);
+        let second = query(IncidentQuery {
+            offset: 2,
+            ..by_title.clone()
+        });
+        let paged: Vec<String> = first
+            .incidents
+            .iter()
+            .chain(&second.incidents)
+            .map(|i| i.title.to_lowercase())
+            .collect();
+        assert_eq!(
+            paged, titles,
+            "two pages hold every incident once, in order"
+        );
+        // A search for one terminal's binary finds its incident only; LIKE's wildcards
+        // are searched for as they are.
+        let target = all.iter().find(|i| i.title.contains("/x/two")).unwrap();
+        let found = query(IncidentQuery {
+            search: "/X/TWO".into(),
+            limit: 10,
+            ..IncidentQuery::default()
+        });
+        assert_eq!(found.total, 1);
+        assert_eq!(found.incidents[0].id, target.id);
+        let wildcard = query(IncidentQuery {
+            search: "%".into(),
+            limit: 10,
+            ..IncidentQuery::default()
+        });
+        assert_eq!(wildcard.total, 0);
+        store
+            .set_incident_state(target.id, "acknowledged", "admin")
+            .unwrap()
+            .unwrap();
+        let acknowledged = query(IncidentQuery {
+            state: Some("acknowledged".into()),
+            limit: 10,
+            ..IncidentQuery::default()
+        });
+        assert_eq!(acknowledged.total, 1);
+        assert_eq!(acknowledged.incidents[0].id, target.id);
+    }
+
+    #[test]
     fn an_alert_linking_two_incidents_merges_them_into_the_older() {
         let (_dir, store) = store_with_hosts(&[("h-a", "a"), ("h-b", "b"), ("h-c", "c")]);
         send(&store, "h-a", 1, alert("/x/one", 'a', "u1", '1'));
@@ -850,22 +943,10 @@ mod tests {
         let path = dir.path().join("db");
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
-            "DELETE FROM incident_alerts; DELETE FROM incident_keys; DELETE FROM incidents;
-             DROP TABLE risk_daily;
-             DROP INDEX findings_open_by_priority;
-             DROP INDEX findings_open_by_ecosystem;
-             ALTER TABLE hosts DROP COLUMN guard_folders;
-             ALTER TABLE admins DROP COLUMN totp_pending;
-             ALTER TABLE admins DROP COLUMN totp_secret;
-             ALTER TABLE admins DROP COLUMN totp_last_step;
-             DROP TABLE account_departments;
-             ALTER TABLE admins DROP COLUMN disabled_at;
-             DROP TABLE patch_windows;
-             DROP TABLE incident_signals;
-             ALTER TABLE incidents DROP COLUMN signals_not_listed;
-             PRAGMA user_version = 10;",
+            "DELETE FROM incident_alerts; DELETE FROM incident_keys; DELETE FROM incidents;",
         )
         .unwrap();
+        crate::db::downgrade_for_test(&conn, 10);
         drop(conn);
         let store = Store::open(&path).unwrap();
         let list = store.incidents(None, 10).unwrap();

@@ -2,13 +2,16 @@
 //!
 //! - `GET /api/patches` planned, available, installed and failed upgrades per terminal
 //!   and department, with the risk each removes, and the installed `patches` bundle.
+//!   The department totals cover the fleet; the terminals come a page at a time (`q`,
+//!   `department`, `limit`, `offset`; the riskiest first), with `hosts_total`.
 //!
 //! "Patch now" is the `patch.install` command (`POST /api/hosts/{id}/commands`).
 
 use super::view::{self, PatchesView};
 use crate::api_error::{blocking, ApiError};
 use crate::auth::session::{ConsoleApi, Session};
-use axum::extract::State;
+use crate::list_query;
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -16,13 +19,47 @@ pub fn routes() -> Router<ConsoleApi> {
     Router::new().route("/api/patches", get(patches))
 }
 
+#[derive(serde::Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    department: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+/// The view with its terminals cut to one page, and how many matched.
+#[derive(serde::Serialize)]
+struct PatchesPage {
+    #[serde(flatten)]
+    view: PatchesView,
+    hosts_total: usize,
+}
+
 async fn patches(
     _session: Session,
     State(state): State<ConsoleApi>,
-) -> Result<Json<PatchesView>, ApiError> {
+    Query(query): Query<ListQuery>,
+) -> Result<Json<PatchesPage>, ApiError> {
+    let search = list_query::search(query.q)?;
+    let department = list_query::filter(query.department, "department")?;
+    let (limit, offset) = list_query::page(query.limit, query.offset);
+    let (limit, offset) = (limit as usize, offset as usize);
     let now = wardwatch_proto::now_millis();
-    let view =
+    let mut view =
         blocking(move || view::load(state.store.as_ref(), &state.bundles, &state.data_dir, now))
             .await?;
-    Ok(Json(view))
+    let words: Vec<String> = search
+        .split_whitespace()
+        .take(8)
+        .map(str::to_lowercase)
+        .collect();
+    view.hosts.retain(|h| {
+        let name = h.hostname.to_lowercase();
+        let dept = h.department.to_lowercase();
+        department.as_ref().is_none_or(|d| &h.department == d)
+            && words.iter().all(|w| name.contains(w) || dept.contains(w))
+    });
+    let hosts_total = view.hosts.len();
+    view.hosts = view.hosts.into_iter().skip(offset).take(limit).collect();
+    Ok(Json(PatchesPage { view, hosts_total }))
 }

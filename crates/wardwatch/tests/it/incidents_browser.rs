@@ -23,14 +23,37 @@ fn send_alert(
     seq: u64,
     file: &str,
 ) {
+    let encryptor = Encryptor {
+        exe: "/home/nurse/Downloads/<b>enc</b>",
+        sha256: "ab".repeat(32),
+        user: "nurse3",
+    };
+    send_alert_by(server, state, rt, seq, file, &encryptor);
+}
+
+/// The process an alert names.
+struct Encryptor {
+    exe: &'static str,
+    sha256: String,
+    user: &'static str,
+}
+
+fn send_alert_by(
+    server: &TestServer,
+    state: &Path,
+    rt: &tokio::runtime::Runtime,
+    seq: u64,
+    file: &str,
+    by: &Encryptor,
+) {
     let alert = Alert {
         source: "guard.ransomware".into(),
         severity: Severity::Critical,
         title: format!("Ransomware behaviour: {file} encrypted"),
         details: json!({
             "level": "kill",
-            "process": {"pid": 4242, "exe": "/home/nurse/Downloads/<b>enc</b>", "exe_sha256": "ab".repeat(32),
-                        "user": "nurse3", "uid": 1004},
+            "process": {"pid": 4242, "exe": by.exe, "exe_sha256": by.sha256,
+                        "user": by.user, "uid": 1004},
             "files": [{"path": file, "before": {"sha256": format!("{seq:064x}")}}],
         }),
     };
@@ -160,4 +183,97 @@ fn refused_enrolments_from_one_address_are_one_incident_in_the_console() {
         );
         browser.quit().await.unwrap();
     });
+}
+
+#[test]
+fn the_incident_list_is_searched_by_the_server_and_a_filtered_list_has_its_own_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+    let password = server.admin_password.clone().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Three terminals, three unrelated programs: three incidents.
+    for (i, (label, exe, user)) in [
+        ("Ward 3 nurse station", "/tmp/wardlocker", "nurse3"),
+        ("Lab reception", "/opt/labtool/crypt", "labtech"),
+        ("Outpatient desk", "/home/clerk/invoice.exe", "clerk"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let state = tmp.path().join(format!("t{i}"));
+        let token = server.token_for(label, "Inpatient", &[]);
+        let out = server.enroll(&state, &token, &server.ca_fingerprint);
+        assert!(out.status.success(), "{}", text(&out));
+        let by = Encryptor {
+            exe,
+            sha256: format!("{i:x}").repeat(64),
+            user,
+        };
+        send_alert_by(&server, &state, &rt, i as u64 + 1, "/srv/a.docx", &by);
+    }
+    let url = server.console_url.clone();
+    rt.block_on(async {
+        let browser = Browser::start().await.expect("start headless Chromium");
+        browser.sign_in(&url, "admin", &password, WAIT).await.unwrap();
+        // A shared address opens the list as it was filtered.
+        browser.goto(&format!("{url}/#/incidents?q=labtool")).await.unwrap();
+        browser
+            .wait_until(
+                "var rows = document.querySelectorAll('tr.incident-row'); \
+                 return rows.length === 1 && rows[0].textContent.indexOf('/opt/labtool/crypt') >= 0;",
+                WAIT,
+            )
+            .await
+            .expect("the address's search is applied by the server");
+        let typed = browser.execute("return document.getElementById('incidents-search').value;").await.unwrap();
+        assert_eq!(typed, json!("labtool"));
+        // Typing a new search keeps the list's state in the address.
+        browser
+            .execute("var s = document.getElementById('incidents-search'); s.value = ''; return true;")
+            .await
+            .unwrap();
+        let search = browser.find("#incidents-search").await.unwrap();
+        browser.type_text(&search, "clerk").await.unwrap();
+        browser
+            .wait_until(
+                "var rows = document.querySelectorAll('tr.incident-row'); \
+                 return location.hash.indexOf('q=clerk') >= 0 && rows.length === 1 \
+                   && rows[0].textContent.indexOf('invoice.exe') >= 0;",
+                WAIT,
+            )
+            .await
+            .expect("the new search is in the address and the list");
+        // The whole list says how many there are.
+        browser.goto(&format!("{url}/#/incidents")).await.unwrap();
+        browser
+            .wait_until("return document.querySelectorAll('tr.incident-row').length === 3;", WAIT)
+            .await
+            .expect("all three incidents");
+        let shown = browser.text(&browser.find("#incidents-shown").await.unwrap()).await.unwrap();
+        assert!(shown.contains('3'), "{shown}");
+        browser.quit().await.unwrap();
+    });
+    let console = console_client(&server);
+    let cookie =
+        crate::support::vulnfleet::console_login(&rt, &console, &server, "admin", &password)
+            .expect("admin logs in");
+    let page: serde_json::Value = rt.block_on(async {
+        console
+            .get(format!(
+                "{url}/api/incidents?sort=title&order=asc&limit=2&offset=2"
+            ))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("console answers")
+            .json()
+            .await
+            .expect("a JSON page")
+    });
+    assert_eq!(page["total"], 3, "{page:#}");
+    assert_eq!(
+        page["incidents"].as_array().map(Vec::len),
+        Some(1),
+        "{page:#}"
+    );
 }

@@ -211,11 +211,35 @@ fn the_overview_is_the_first_page_in_english_and_in_chinese() {
             .unwrap_or_default();
         assert!(src.ends_with("lang=zh"), "{src}");
         browser.screenshot(&shots.join("console-overview-zh.png")).await.unwrap();
-        // The sign-in page speaks the browser's language (here chosen for nobody yet).
-        browser
-            .execute("localStorage.setItem('wardwatch.lang.', 'zh'); return true;")
-            .await
-            .unwrap();
+        // Every view speaks Chinese: its heading, and no heading,
+        // column, button, label or choice is left in English (technical names and the
+        // departments' own names aside).
+        let untranslated = "var cjk = /[\\u3400-\\u9fff]/, latin = /[A-Za-z]{2,}/; \
+             var allowed = /^(CVE|CSV|JSON|EPSS|SHA-256|ID|IP|OS|SMB|TOTP|URL|wardwatch)$/; \
+             var out = []; \
+             document.querySelectorAll('#app h1, #app h2, #app th, #app button, #app label, #app option') \
+               .forEach(function (n) { \
+                 var t = (n.textContent || '').trim(); \
+                 var data = n.tagName === 'OPTION' && n.value === t; \
+                 if (t && !data && latin.test(t) && !cjk.test(t) && !allowed.test(t)) { out.push(t); } \
+               }); \
+             return out;";
+        for view in ["hosts", "alerts", "incidents", "vulns", "patches", "backups", "bundles", "audit", "users"] {
+            browser.goto(&format!("{url}/#/{view}")).await.unwrap();
+            browser
+                .wait_until(
+                    "var h = document.querySelector('#app h1'); return !!h && /^[\\u3400-\\u9fff]/.test(h.textContent);",
+                    wait,
+                )
+                .await
+                .unwrap_or_else(|e| panic!("#/{view} is headed in Chinese: {e:#}"));
+            let left = browser.execute(untranslated).await.unwrap();
+            assert_eq!(left, json!([]), "English left on #/{view}");
+            if view == "hosts" {
+                browser.screenshot(&shots.join("console-hosts-zh.png")).await.unwrap();
+            }
+        }
+        // The sign-in page speaks the language last chosen on this browser.
         browser.click(&browser.find("#logout-button").await.unwrap()).await.unwrap();
         browser
             .wait_until(
@@ -226,6 +250,8 @@ fn the_overview_is_the_first_page_in_english_and_in_chinese() {
             .expect("the sign-in page in Chinese");
         browser.quit().await.unwrap();
     });
+    // The choice is the account's, kept by the server for every browser it uses.
+    assert_eq!(fleet.get_json("/api/me")["language"], "zh");
 }
 
 #[test]

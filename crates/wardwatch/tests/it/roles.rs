@@ -379,6 +379,63 @@ fn a_user_changes_their_own_password_with_the_current_one() {
     );
 }
 
+#[test]
+fn the_consoles_language_is_the_accounts_choice_kept_by_the_server() {
+    let fleet = VulnFleet::start();
+    // An operator: its scope lets it reach its own account's settings.
+    let password = fleet
+        .server
+        .add_user_in("opd-clerk", "operator", &["Outpatients"]);
+    let clerk = login(&fleet, "opd-clerk", &password);
+    let put = |body: Value| fleet.request(Method::PUT, "/api/me/language", Some(body), &clerk);
+
+    assert_eq!(
+        get(&fleet, "/api/me", &clerk).1["language"],
+        "",
+        "the browser's by default"
+    );
+    let (status, body) = put(json!({ "language": "zh" }));
+    assert_eq!(status, 200, "{body}");
+    // Another session of the same account, as another browser would have.
+    let elsewhere = login(&fleet, "opd-clerk", &password);
+    assert_eq!(get(&fleet, "/api/me", &elsewhere).1["language"], "zh");
+    assert_eq!(
+        get(&fleet, "/api/me", &fleet.cookie).1["language"],
+        "",
+        "one account's choice only"
+    );
+    for hostile in [
+        json!({ "language": "fr" }),
+        json!({ "language": "zh-CN" }),
+        json!({ "language": 7 }),
+        json!({}),
+    ] {
+        let (status, body) = put(hostile.clone());
+        assert_eq!(status, 400, "{hostile}: {body}");
+    }
+    assert!(error_of(&put(json!({ "language": "fr" })).1).contains("en (English) and zh"));
+    assert_eq!(
+        get(&fleet, "/api/me", &clerk).1["language"],
+        "zh",
+        "a refused change changes nothing"
+    );
+    let (status, body) = put(json!({ "language": "" }));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(get(&fleet, "/api/me", &clerk).1["language"], "");
+    let audit = audit_actions(&fleet);
+    let changes = audit
+        .iter()
+        .filter(|e| {
+            **e == (
+                "opd-clerk".into(),
+                "admin.language".into(),
+                "opd-clerk".into(),
+            )
+        })
+        .count();
+    assert_eq!(changes, 2, "{audit:?}");
+}
+
 /// Whether the element `id` is on the page and shown.
 fn shown_script(id: &str) -> String {
     format!("var n = document.getElementById('{id}'); return !!n && !n.hidden;")
@@ -394,6 +451,7 @@ fn in_the_browser_each_role_is_offered_what_it_may_do_and_accounts_are_managed()
     let nurse = fleet.host("Ward 3 nurse station");
     let admin_password = fleet.server.admin_password.clone().unwrap();
     let auditor_password = fleet.server.add_user("audit-1", "auditor");
+    let analyst_password = fleet.server.add_user("ward-analyst", "analyst");
     let url = fleet.server.console_url.clone();
     let wait = Duration::from_secs(20);
     let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
@@ -480,6 +538,10 @@ fn in_the_browser_each_role_is_offered_what_it_may_do_and_accounts_are_managed()
             .expect("the auditor reads the audit record");
         let checkpoint = auditor.find_all("#audit-checkpoint").await.unwrap();
         assert!(checkpoint.is_empty(), "only an admin signs a checkpoint");
+        // Nor may it act on a terminal: the host page offers no command.
+        auditor.goto(&format!("{url}/#/hosts/{}/malware", desk.id)).await.unwrap();
+        auditor.wait_for("#malware-viewer-note", wait).await.unwrap();
+        assert!(auditor.find_all("#scan-now").await.unwrap().is_empty());
         auditor.goto(&format!("{url}/#/account")).await.unwrap();
         for (id, value) in [
             ("#current-password", auditor_password.as_str()),
@@ -498,8 +560,43 @@ fn in_the_browser_each_role_is_offered_what_it_may_do_and_accounts_are_managed()
             .await
             .expect("the password change is confirmed");
         auditor.quit().await.unwrap();
+
+        // The analyst acts on terminals (here: a scan) but manages no account.
+        let analyst = Browser::start().await.expect("start headless Chromium");
+        analyst.sign_in(&url, "ward-analyst", &analyst_password, wait).await.unwrap();
+        analyst.wait_until(&shown_script("nav-incidents"), wait).await.unwrap();
+        for (id, offered) in [("nav-users", false), ("nav-audit", true), ("nav-alerts", true)] {
+            let shown = analyst.execute(&shown_script(id)).await.unwrap();
+            assert_eq!(shown, json!(offered), "{id} for an analyst");
+        }
+        analyst.goto(&format!("{url}/#/hosts/{}/malware", desk.id)).await.unwrap();
+        let scan = analyst.wait_for("#scan-now", wait).await.unwrap();
+        analyst.click(&scan).await.unwrap();
+        analyst
+            .wait_until(
+                "var n = document.getElementById('malware-status'); return !!n && !n.hidden && n.textContent.indexOf('Scan queued') >= 0;",
+                wait,
+            )
+            .await
+            .expect("the analyst's scan is queued");
+        analyst.quit().await.unwrap();
         password
     });
+    let commands = fleet.get_json(&format!("/api/hosts/{}/commands", desk.id));
+    let scans: Vec<&Value> = commands["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "scan")
+        .collect();
+    assert_eq!(scans.len(), 1, "{commands:#}");
+    let audit = audit_actions(&fleet);
+    assert!(
+        audit
+            .iter()
+            .any(|(actor, action, _)| actor == "ward-analyst" && action == "command.create"),
+        "the analyst's command is audited under its name: {audit:?}"
+    );
     assert!(!operator_password.is_empty());
     login(&fleet, "audit-1", "the auditor's own passphrase");
     let audit = audit_actions(&fleet);

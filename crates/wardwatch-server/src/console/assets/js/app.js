@@ -11,9 +11,15 @@
  *   #/hosts/ID/TAB       host page, TAB = packages | findings | malware | listeners | accounts | history
  *   #/alerts             alerts of every host, newest first
  *   #/alerts/ID          one alert: process, parent chain, every file
- *   #/backups            every terminal's backups by department, and what is wrong
+ *   #/incidents?state=&q=&sort=&order=&page=   incidents, searched, filtered, sorted
+ *                        and paged by the server
+ *   #/incidents/ID       one incident: timeline, processes, files, notes
+ *   #/backups?q=&department=&sort=&order=&page=   every terminal's backups by
+ *                        department, and what is wrong; searched, filtered, sorted and
+ *                        paged by the server
  *   #/bundles            offline bundles: installed per kind, upload, hosts' versions
- *   #/patches            upgrades per terminal and department: planned, available, installed
+ *   #/patches?q=&department=&page=   upgrades per terminal and department: planned,
+ *                        available, installed; the terminals searched, filtered and paged
  *   #/vulns              vulnerabilities of the fleet: feed, priorities, upgrades, findings
  *   #/vulns/advisory/ID  one CVE or advisory: evidence, hosts, accepted risks
  *   #/overview           the first page: the fleet at a glance, first steps
@@ -76,13 +82,13 @@
       return { name: 'notfound' };
     }
     if (parts[1] === 'backups' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
-      return { name: 'backups' };
+      return { name: 'backups', query: parseQuery(query) };
     }
     if (parts[1] === 'bundles' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
       return { name: 'bundles' };
     }
     if (parts[1] === 'patches' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
-      return { name: 'patches' };
+      return { name: 'patches', query: parseQuery(query) };
     }
     if (parts[1] === 'audit' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
       return { name: 'audit' };
@@ -92,7 +98,7 @@
     }
     if (parts[1] === 'incidents') {
       if (parts.length === 2 || (parts.length === 3 && parts[2] === '')) {
-        return { name: 'incidents' };
+        return { name: 'incidents', query: parseQuery(query) };
       }
       if (parts.length === 3 && /^[0-9]{1,18}$/.test(parts[2])) {
         return { name: 'incident', id: parts[2] };
@@ -136,11 +142,11 @@
 
   function showNotFound() {
     beginView('notfound');
-    setTitle('Not found');
+    setTitle(ww.t('app.notFound.title'));
     append(byId('app'), el('div', { className: 'notice' }, [
-      el('h1', null, 'Page not found'),
-      el('p', null, 'There is no such page in the console.'),
-      el('p', null, el('a', { href: '#/hosts' }, 'Go to the host list'))
+      el('h1', null, ww.t('app.notFound.heading')),
+      el('p', null, ww.t('app.notFound.text')),
+      el('p', null, el('a', { href: '#/hosts' }, ww.t('app.notFound.link')))
     ]));
   }
 
@@ -183,11 +189,11 @@
     } else if (r.name === 'alert') {
       views.alert(r.id);
     } else if (r.name === 'backups') {
-      views.backups();
+      views.backups(r.query || {});
     } else if (r.name === 'bundles') {
       views.bundles();
     } else if (r.name === 'patches') {
-      views.patches();
+      views.patches(r.query || {});
     } else if (r.name === 'audit') {
       views.audit();
     } else if (r.name === 'overview') {
@@ -197,7 +203,7 @@
     } else if (r.name === 'account') {
       views.account();
     } else if (r.name === 'incidents') {
-      views.incidents();
+      views.incidents(r.query || {});
     } else if (r.name === 'incident') {
       views.incident(r.id);
     } else if (r.name === 'vulns') {
@@ -214,22 +220,22 @@
     clear(app);
     showError(message);
     append(app, el('div', { className: 'notice', id: 'boot-error' }, [
-      el('h1', null, 'The console could not start'),
-      el('p', null, 'Check that the wardwatch server is running and reachable from this computer, then try again.'),
+      el('h1', null, ww.t('app.bootFailed.heading')),
+      el('p', null, ww.t('app.bootFailed.text')),
       el('p', null, el('button', {
         type: 'button', className: 'btn btn-primary', id: 'retry-button',
         onclick: function () { boot(); }
-      }, 'Try again'))
+      }, ww.t('app.retry')))
     ]));
   }
 
   function boot() {
     var app = byId('app');
     clear(app);
-    append(app, el('p', { className: 'placeholder', id: 'boot-message' }, 'Loading the wardwatch console' + ELLIPSIS));
+    append(app, el('p', { className: 'placeholder', id: 'boot-message' }, ww.t('app.booting') + ELLIPSIS));
     api('GET', '/api/me', null, function (err, data) {
       if (err && err.status !== 401) {
-        bootFailed('The console could not load: ' + err.message);
+        bootFailed(ww.t('app.bootFailed', { message: err.message }));
         return;
       }
       clearError();
@@ -249,10 +255,12 @@
 
   ww.route = route;
 
-  /* An unexpected script error must not leave a blank page without a word. */
+  /* An unexpected script error must not leave a blank page without a word (in English
+     when the words themselves did not load). */
   window.onerror = function (message) {
     try {
-      showError('The console hit an unexpected problem (' + message + '). Reload the page to continue.');
+      showError(ww.t ? ww.t('app.unexpected', { message: message }) :
+        'The console hit an unexpected problem (' + message + '). Reload the page to continue.');
     } catch (e) { /* nothing more to do */ }
     return false;
   };

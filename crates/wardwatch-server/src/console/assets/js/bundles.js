@@ -9,25 +9,121 @@
 
   var el = ww.el, append = ww.append, byId = ww.byId, clear = ww.clear, setText = ww.setText;
   var showMessage = ww.showMessage, isArray = ww.isArray, orDash = ww.orDash, str = ww.str;
-  var trim = ww.trim, plural = ww.plural, formatBytes = ww.formatBytes, sentence = ww.sentence;
+  var trim = ww.trim, formatBytes = ww.formatBytes, sentence = ww.sentence;
   var now = ww.now, shortDate = ww.shortDate, fullDate = ww.fullDate, dateCell = ww.dateCell;
   var api = ww.api, errorMessage = ww.errorMessage, noteServerClock = ww.noteServerClock;
   var sessionEnded = ww.sessionEnded, showError = ww.showError, clearError = ww.clearError;
   var beginView = ww.beginView, setTitle = ww.setTitle, hostHash = ww.hostHash;
   var dataTable = ww.dataTable, loadingRow = ww.loadingRow, fillTable = ww.fillTable;
-  var ELLIPSIS = ww.ELLIPSIS, DASH = ww.DASH, REFRESH_MS = ww.REFRESH_MS;
+  var ELLIPSIS = ww.ELLIPSIS, DASH = ww.DASH, REFRESH_MS = ww.REFRESH_MS, formatCount = ww.formatCount;
+
+  ww.i18n.add({
+    en: {
+      'bundles.title': 'Bundles',
+      'bundles.intro': 'Signed offline bundles carry vulnerability data, malware signatures, policies and patches into the hospital network. Each is checked completely (trusted signature, newer than what is installed, not expired, every file) before it is installed; agents fetch it from this server.',
+      'bundles.kind.vulnFeed': 'Vulnerability data', 'bundles.kind.signatures': 'Malware signatures',
+      'bundles.kind.policies': 'Policies', 'bundles.kind.patches': 'Patches',
+      'bundles.col.kind': 'Kind', 'bundles.col.version': 'Version', 'bundles.col.created': 'Created',
+      'bundles.col.createdTitle': 'When the publisher built the bundle', 'bundles.col.expires': 'Expires',
+      'bundles.col.imported': 'Imported', 'bundles.col.by': 'By', 'bundles.col.content': 'Content', 'bundles.col.hosts': 'Hosts',
+      'bundles.col.hostsTitle': 'Hosts running this version / behind / not reported',
+      'bundles.col.host': 'Host', 'bundles.col.department': 'Department', 'bundles.col.key': 'Signed by key',
+      'bundles.loading': 'Loading bundles', 'bundles.loadingHosts': 'Loading hosts',
+      'bundles.loadFailed': 'Could not load the bundles: {error}',
+      'bundles.installed': 'Installed', 'bundles.import': 'Import a bundle', 'bundles.stale': 'Stale data warning',
+      'bundles.onHosts': 'Versions on the hosts', 'bundles.history': 'Recent imports',
+      'bundles.hostsLegend': 'Highlighted: hosts that run an older version than the server has installed. A dash: the host has not reported that kind.',
+      'bundles.file': 'Bundle file', 'bundles.submit': 'Import bundle', 'bundles.checking': 'Checking',
+      'bundles.days': 'Days', 'bundles.save': 'Save',
+      'bundles.staleBefore': 'Warn when the newest installed data of a kind is older than ', 'bundles.staleAfter': ' days ',
+      'bundles.notRecorded': 'not recorded', 'bundles.notInstalled': 'Not installed', 'bundles.expiredFlag': 'expired',
+      'bundles.keysUnreadable': 'The trusted publisher keys cannot be read, so no bundle can be imported: {error}',
+      'bundles.noKeys': 'No publisher key is trusted yet, so every bundle is refused. On the server, run: wardwatch bundle trust add PUBLISHER.pub',
+      'bundles.expired': '{kind}: the installed bundle (version {version}) expired on {date}. Import a newer bundle.',
+      'bundles.staleWarning': '{kind}: the newest installed data (version {version}) was created {age} ago, more than the {limit} set below. Import a newer bundle.',
+      'bundles.dayCount.one': '{n} day', 'bundles.dayCount.many': '{n} days',
+      'bundles.content.one': '{n} file, {size}', 'bundles.content.many': '{n} files, {size}',
+      'bundles.key': 'key {id}', 'bundles.current': 'running this version', 'bundles.behind': 'behind',
+      'bundles.notReported': 'not reported', 'bundles.reported': 'reported {when}',
+      'bundles.olderThanInstalled': '; older than the installed version',
+      'bundles.noHosts': 'No hosts have enrolled yet.', 'bundles.noHistory': 'No bundle has been imported yet.',
+      'bundles.trustedKeys': 'Trusted publisher keys: {keys}. ',
+      'bundles.largeImport': 'Bundles larger than {size} are imported on the server with: wardwatch bundle import FILE',
+      'bundles.chooseFile': 'Choose a bundle file first.',
+      'bundles.tooLarge': 'This file is larger than the upload limit of {size}. Import it on the server with: wardwatch bundle import FILE',
+      'bundles.uploading': 'Uploading {file}', 'bundles.uploadingPercent': 'Uploading {file}: {percent} %',
+      'bundles.checkingFile': 'Checking {file}',
+      'bundles.unreachable': 'The upload did not reach the wardwatch server. Check the network connection and try again.',
+      'bundles.notSent': 'The upload could not be sent: {error}',
+      'bundles.refused': 'Refused: {error} Nothing was installed.',
+      'bundles.done': 'Imported {kind} version {version}{replaced}. Agents fetch it from now on.',
+      'bundles.replacing': ' (replacing version {version})',
+      'bundles.badDays': 'Enter a whole number of days from 1 to 3650.',
+      'bundles.notSaved': 'Not saved: {error}', 'bundles.saved': 'Saved.'
+    },
+    zh: {
+      'bundles.title': '更新包',
+      'bundles.intro': '签名的离线更新包把漏洞库、病毒特征库、策略和补丁带进医院内网。每个更新包安装前都会完整校验（签名可信、比已安装的版本新、未过期、每个文件无误）；代理从本服务器获取。',
+      'bundles.kind.vulnFeed': '漏洞库', 'bundles.kind.signatures': '病毒特征库',
+      'bundles.kind.policies': '策略', 'bundles.kind.patches': '补丁',
+      'bundles.col.kind': '类型', 'bundles.col.version': '版本', 'bundles.col.created': '生成时间',
+      'bundles.col.createdTitle': '发布方生成更新包的时间', 'bundles.col.expires': '到期时间',
+      'bundles.col.imported': '导入时间', 'bundles.col.by': '导入人', 'bundles.col.content': '内容', 'bundles.col.hosts': '终端',
+      'bundles.col.hostsTitle': '运行此版本 / 版本落后 / 未上报的终端数',
+      'bundles.col.host': '终端', 'bundles.col.department': '科室', 'bundles.col.key': '签名密钥',
+      'bundles.loading': '正在加载更新包', 'bundles.loadingHosts': '正在加载终端',
+      'bundles.loadFailed': '无法加载更新包：{error}',
+      'bundles.installed': '已安装', 'bundles.import': '导入更新包', 'bundles.stale': '数据过旧提醒',
+      'bundles.onHosts': '各终端上的版本', 'bundles.history': '最近导入',
+      'bundles.hostsLegend': '高亮：终端运行的版本比服务器已安装的旧。短横线：终端尚未上报该类数据。',
+      'bundles.file': '更新包文件', 'bundles.submit': '导入更新包', 'bundles.checking': '正在校验',
+      'bundles.days': '天数', 'bundles.save': '保存',
+      'bundles.staleBefore': '某类已安装的最新数据超过 ', 'bundles.staleAfter': ' 天时提醒 ',
+      'bundles.notRecorded': '未记录', 'bundles.notInstalled': '未安装', 'bundles.expiredFlag': '已过期',
+      'bundles.keysUnreadable': '无法读取受信任的发布方密钥，因此无法导入任何更新包：{error}',
+      'bundles.noKeys': '尚未信任任何发布方密钥，所有更新包都会被拒绝。请在服务器上运行：wardwatch bundle trust add PUBLISHER.pub',
+      'bundles.expired': '{kind}：已安装的更新包（版本 {version}）已于 {date} 过期。请导入新版更新包。',
+      'bundles.staleWarning': '{kind}：已安装的最新数据（版本 {version}）生成于 {age}前，超过下方设置的 {limit}。请导入新版更新包。',
+      'bundles.dayCount.one': '{n} 天', 'bundles.dayCount.many': '{n} 天',
+      'bundles.content.one': '{n} 个文件，{size}', 'bundles.content.many': '{n} 个文件，{size}',
+      'bundles.key': '密钥 {id}', 'bundles.current': '运行此版本', 'bundles.behind': '版本落后',
+      'bundles.notReported': '未上报', 'bundles.reported': '上报于 {when}',
+      'bundles.olderThanInstalled': '；比已安装的版本旧',
+      'bundles.noHosts': '尚未接入终端。', 'bundles.noHistory': '尚未导入任何更新包。',
+      'bundles.trustedKeys': '受信任的发布方密钥：{keys}。',
+      'bundles.largeImport': '大于 {size} 的更新包请在服务器上导入：wardwatch bundle import FILE',
+      'bundles.chooseFile': '请先选择更新包文件。',
+      'bundles.tooLarge': '此文件超过上传上限 {size}。请在服务器上导入：wardwatch bundle import FILE',
+      'bundles.uploading': '正在上传 {file}', 'bundles.uploadingPercent': '正在上传 {file}：{percent}%',
+      'bundles.checkingFile': '正在校验 {file}',
+      'bundles.unreachable': '上传未能到达 wardwatch 服务器。请检查网络连接后重试。',
+      'bundles.notSent': '无法发送上传的文件：{error}',
+      'bundles.refused': '已拒绝：{error} 未安装任何内容。',
+      'bundles.done': '已导入{kind}，版本 {version}{replaced}。代理此后会获取此版本。',
+      'bundles.replacing': '（替换版本 {version}）',
+      'bundles.badDays': '请输入 1 到 3650 之间的整数天数。',
+      'bundles.notSaved': '未保存：{error}', 'bundles.saved': '已保存。'
+    }
+  });
 
   var BUNDLE_KINDS = ['vuln-feed', 'signatures', 'policies', 'patches'];
-  var BUNDLE_KIND_TITLES = {
-    'vuln-feed': 'Vulnerability data',
-    signatures: 'Malware signatures',
-    policies: 'Policies',
-    patches: 'Patches'
+  var BUNDLE_KIND_TITLES = { // the word each kind is shown as
+    'vuln-feed': 'bundles.kind.vulnFeed',
+    signatures: 'bundles.kind.signatures',
+    policies: 'bundles.kind.policies',
+    patches: 'bundles.kind.patches'
   };
   var BUNDLE_HISTORY_ROWS = 20;
 
   function kindTitle(kind) {
-    return Object.prototype.hasOwnProperty.call(BUNDLE_KIND_TITLES, kind) ? BUNDLE_KIND_TITLES[kind] : String(kind);
+    return Object.prototype.hasOwnProperty.call(BUNDLE_KIND_TITLES, kind) ? ww.t(BUNDLE_KIND_TITLES[kind]) : String(kind);
+  }
+
+  /* "3 files, 1.2 MB", "12 days": KEY.one or KEY.many (English), with n grouped as the language does. */
+  function counted(key, n, params) {
+    var p = params || {};
+    p.n = formatCount(n);
+    return ww.t(key + (n === 1 ? '.one' : '.many'), p);
   }
 
   /* POST /api/bundles with the file itself as the body (XMLHttpRequest sends a File as
@@ -59,7 +155,7 @@
         return;
       }
       if (xhr.status === 0) {
-        finish({ status: 0, message: 'The upload did not reach the wardwatch server. Check the network connection and try again.' });
+        finish({ status: 0, message: ww.t('bundles.unreachable') });
         return;
       }
       noteServerClock(xhr);
@@ -84,7 +180,7 @@
     try {
       xhr.send(file);
     } catch (e) {
-      finish({ status: 0, message: 'The upload could not be sent: ' + e.message });
+      finish({ status: 0, message: ww.t('bundles.notSent', { error: e.message }) });
     }
   }
 
@@ -93,75 +189,74 @@
     var data = null;
     var loading = false;
     var uploading = false;
-    setTitle('Bundles');
+    setTitle(ww.t('bundles.title'));
 
     var warnings = el('div', { id: 'bundles-warnings' });
     var installed = dataTable('bundles-installed', [
-      { label: 'Kind' },
-      { label: 'Version', className: 'num shrink' },
-      { label: 'Created', className: 'shrink', title: 'When the publisher built the bundle' },
-      { label: 'Expires', className: 'shrink' },
-      { label: 'Imported', className: 'shrink' },
-      { label: 'By', className: 'shrink' },
-      { label: 'Content' },
-      { label: 'Hosts', title: 'Hosts running this version / behind / not reported' }
+      { label: ww.t('bundles.col.kind') },
+      { label: ww.t('bundles.col.version'), className: 'num shrink' },
+      { label: ww.t('bundles.col.created'), className: 'shrink', title: ww.t('bundles.col.createdTitle') },
+      { label: ww.t('bundles.col.expires'), className: 'shrink' },
+      { label: ww.t('bundles.col.imported'), className: 'shrink' },
+      { label: ww.t('bundles.col.by'), className: 'shrink' },
+      { label: ww.t('bundles.col.content') },
+      { label: ww.t('bundles.col.hosts'), title: ww.t('bundles.col.hostsTitle') }
     ]);
-    loadingRow(installed, 'Loading bundles');
+    loadingRow(installed, ww.t('bundles.loading'));
 
     var fileInput = el('input', { id: 'bundle-file', type: 'file', name: 'bundle', accept: '.wwb,.bundle,application/octet-stream' });
-    var uploadButton = el('button', { id: 'bundle-upload-submit', type: 'submit', className: 'btn btn-primary' }, 'Import bundle');
+    var uploadButton = el('button', { id: 'bundle-upload-submit', type: 'submit', className: 'btn btn-primary' }, ww.t('bundles.submit'));
     var uploadNote = el('div', { id: 'bundle-upload-status', className: 'form-note', role: 'status', hidden: true });
     var uploadError = el('div', { id: 'bundle-upload-error', className: 'form-error', role: 'alert', hidden: true });
     var keysNote = el('p', { id: 'bundle-keys', className: 'muted small' });
     var uploadForm = el('form', { id: 'bundle-upload-form', className: 'bundle-form', method: 'post', action: '#/bundles', novalidate: true }, [
       uploadNote,
       uploadError,
-      el('div', { className: 'field' }, [el('label', { 'for': 'bundle-file' }, 'Bundle file'), fileInput]),
+      el('div', { className: 'field' }, [el('label', { 'for': 'bundle-file' }, ww.t('bundles.file')), fileInput]),
       uploadButton,
       keysNote
     ]);
 
-    var staleInput = el('input', { id: 'bundle-stale-days', type: 'text', inputmode: 'numeric', maxlength: 4, className: 'short-input', 'aria-label': 'Days' });
-    var staleButton = el('button', { id: 'bundle-stale-save', type: 'submit', className: 'btn btn-small' }, 'Save');
+    var staleInput = el('input', { id: 'bundle-stale-days', type: 'text', inputmode: 'numeric', maxlength: 4, className: 'short-input', 'aria-label': ww.t('bundles.days') });
+    var staleButton = el('button', { id: 'bundle-stale-save', type: 'submit', className: 'btn btn-small' }, ww.t('bundles.save'));
     var staleNote = el('span', { id: 'bundle-stale-status', className: 'muted small' });
     var staleForm = el('form', { id: 'bundle-stale-form', className: 'inline-form', method: 'post', action: '#/bundles', novalidate: true }, [
-      el('label', { 'for': 'bundle-stale-days' }, 'Warn when the newest installed data of a kind is older than '),
-      staleInput, ' days ', staleButton, ' ', staleNote
+      el('label', { 'for': 'bundle-stale-days' }, ww.t('bundles.staleBefore')),
+      staleInput, ww.t('bundles.staleAfter'), staleButton, ' ', staleNote
     ]);
 
-    var hostColumns = [{ label: 'Host' }, { label: 'Department' }];
+    var hostColumns = [{ label: ww.t('bundles.col.host') }, { label: ww.t('bundles.col.department') }];
     var i;
     for (i = 0; i < BUNDLE_KINDS.length; i++) {
       hostColumns.push({ label: kindTitle(BUNDLE_KINDS[i]), className: 'shrink' });
     }
     var hostsTable = dataTable('bundles-hosts', hostColumns);
-    loadingRow(hostsTable, 'Loading hosts');
+    loadingRow(hostsTable, ww.t('bundles.loadingHosts'));
     var history = dataTable('bundles-history', [
-      { label: 'Imported', className: 'shrink' },
-      { label: 'Kind' },
-      { label: 'Version', className: 'num shrink' },
-      { label: 'By', className: 'shrink' },
-      { label: 'Signed by key', className: 'shrink' },
-      { label: 'Content' }
+      { label: ww.t('bundles.col.imported'), className: 'shrink' },
+      { label: ww.t('bundles.col.kind') },
+      { label: ww.t('bundles.col.version'), className: 'num shrink' },
+      { label: ww.t('bundles.col.by'), className: 'shrink' },
+      { label: ww.t('bundles.col.key'), className: 'shrink' },
+      { label: ww.t('bundles.col.content') }
     ]);
 
     append(byId('app'), [
-      el('div', { className: 'page-head' }, [el('h1', null, 'Bundles')]),
-      el('p', { className: 'muted' }, 'Signed offline bundles carry vulnerability data, malware signatures, policies and patches into the hospital network. ' +
-        'Each is checked completely (trusted signature, newer than what is installed, not expired, every file) before it is installed; agents fetch it from this server.'),
+      el('div', { className: 'page-head' }, [el('h1', null, ww.t('bundles.title'))]),
+      el('p', { className: 'muted' }, ww.t('bundles.intro')),
       warnings,
-      el('div', { className: 'bundle-section' }, [el('h2', null, 'Installed'), el('div', { className: 'table-wrap' }, installed.table)]),
+      el('div', { className: 'bundle-section' }, [el('h2', null, ww.t('bundles.installed')), el('div', { className: 'table-wrap' }, installed.table)]),
       el('div', { className: 'bundle-columns' }, [
-        el('div', { className: 'bundle-section' }, [el('h2', null, 'Import a bundle'), uploadForm]),
-        el('div', { className: 'bundle-section' }, [el('h2', null, 'Stale data warning'), staleForm])
+        el('div', { className: 'bundle-section' }, [el('h2', null, ww.t('bundles.import')), uploadForm]),
+        el('div', { className: 'bundle-section' }, [el('h2', null, ww.t('bundles.stale')), staleForm])
       ]),
-      el('div', { className: 'bundle-section' }, [el('h2', null, 'Versions on the hosts'), el('div', { className: 'table-wrap' }, hostsTable.table),
-        el('p', { className: 'legend' }, 'Highlighted: hosts that run an older version than the server has installed. A dash: the host has not reported that kind.')]),
-      el('div', { className: 'bundle-section' }, [el('h2', null, 'Recent imports'), el('div', { className: 'table-wrap' }, history.table)])
+      el('div', { className: 'bundle-section' }, [el('h2', null, ww.t('bundles.onHosts')), el('div', { className: 'table-wrap' }, hostsTable.table),
+        el('p', { className: 'legend' }, ww.t('bundles.hostsLegend'))]),
+      el('div', { className: 'bundle-section' }, [el('h2', null, ww.t('bundles.history')), el('div', { className: 'table-wrap' }, history.table)])
     ]);
 
     function recorded(ms) {
-      return dateCell(ms, 'not recorded');
+      return dateCell(ms, ww.t('bundles.notRecorded'));
     }
 
     function renderWarnings() {
@@ -169,10 +264,10 @@
       clear(warnings);
       if (data.trusted_keys_error) {
         warnings.appendChild(el('div', { className: 'notice notice-warn', id: 'bundles-keys-warning' },
-          'The trusted publisher keys cannot be read, so no bundle can be imported: ' + String(data.trusted_keys_error)));
+          ww.t('bundles.keysUnreadable', { error: String(data.trusted_keys_error) })));
       } else if (!isArray(data.trusted_keys) || data.trusted_keys.length === 0) {
         warnings.appendChild(el('div', { className: 'notice notice-warn', id: 'bundles-keys-warning' },
-          'No publisher key is trusted yet, so every bundle is refused. On the server, run: wardwatch bundle trust add PUBLISHER.pub'));
+          ww.t('bundles.noKeys')));
       }
       for (k = 0; k < data.kinds.length; k++) {
         kv = data.kinds[k] || {};
@@ -181,14 +276,14 @@
         }
         if (kv.expired) {
           warnings.appendChild(el('div', { className: 'notice notice-warn bundle-stale', 'data-kind': str(kv.kind) },
-            kindTitle(kv.kind) + ': the installed bundle (version ' + kv.installed.version + ') expired on ' +
-            shortDate(kv.installed.expires) + '. Import a newer bundle.'));
+            ww.t('bundles.expired', { kind: kindTitle(kv.kind), version: kv.installed.version, date: shortDate(kv.installed.expires) })));
         } else if (kv.stale) {
           age = Math.floor((now() - kv.installed.created) / 86400000);
           warnings.appendChild(el('div', { className: 'notice notice-warn bundle-stale', 'data-kind': str(kv.kind) },
-            kindTitle(kv.kind) + ': the newest installed data (version ' + kv.installed.version + ') was created ' +
-            plural(age, 'day', 'days') + ' ago, more than the ' + plural(data.stale_after_days, 'day', 'days') +
-            ' set below. Import a newer bundle.'));
+            ww.t('bundles.staleWarning', {
+              kind: kindTitle(kv.kind), version: kv.installed.version,
+              age: counted('bundles.dayCount', age), limit: counted('bundles.dayCount', data.stale_after_days)
+            })));
         }
       }
     }
@@ -201,7 +296,7 @@
         if (!b) {
           rows.appendChild(el('tr', { className: 'bundle-row bundle-missing', 'data-kind': str(kv.kind) }, [
             el('td', null, kindTitle(kv.kind)),
-            el('td', { colspan: installed.columns - 1, className: 'muted' }, 'Not installed')
+            el('td', { colspan: installed.columns - 1, className: 'muted' }, ww.t('bundles.notInstalled'))
           ]));
           continue;
         }
@@ -212,15 +307,15 @@
           el('td', null, [kindTitle(kv.kind), el('div', { className: 'muted small mono' }, str(kv.kind))]),
           el('td', { className: 'num bundle-version' }, str(b.version)),
           el('td', { className: 'nowrap' }, recorded(b.created)),
-          el('td', { className: 'nowrap' }, [recorded(b.expires), kv.expired ? el('span', { className: 'flag' }, 'expired') : null]),
+          el('td', { className: 'nowrap' }, [recorded(b.expires), kv.expired ? el('span', { className: 'flag' }, ww.t('bundles.expiredFlag')) : null]),
           el('td', { className: 'nowrap' }, recorded(b.imported_at)),
           el('td', { className: 'nowrap' }, orDash(b.imported_by)),
-          el('td', null, [plural(b.members, 'file', 'files') + ', ' + formatBytes(b.total_size),
-            b.key_id ? el('div', { className: 'muted small mono' }, 'key ' + String(b.key_id)) : null]),
+          el('td', null, [counted('bundles.content', b.members, { size: formatBytes(b.total_size) }),
+            b.key_id ? el('div', { className: 'muted small mono' }, ww.t('bundles.key', { id: String(b.key_id) })) : null]),
           el('td', { className: 'nowrap' }, [
-            el('span', { title: 'running this version' }, String(kv.hosts_current)), ' / ',
-            el('span', { className: kv.hosts_behind ? 'version-behind' : null, title: 'behind' }, String(kv.hosts_behind)), ' / ',
-            el('span', { className: 'muted', title: 'not reported' }, String(kv.hosts_not_reported))
+            el('span', { title: ww.t('bundles.current') }, formatCount(kv.hosts_current)), ' / ',
+            el('span', { className: kv.hosts_behind ? 'version-behind' : null, title: ww.t('bundles.behind') }, formatCount(kv.hosts_behind)), ' / ',
+            el('span', { className: 'muted', title: ww.t('bundles.notReported') }, formatCount(kv.hosts_not_reported))
           ])
         ]));
       }
@@ -246,15 +341,15 @@
           cells.push(el('td', { className: 'num', 'data-kind': kind },
             v ? el('span', {
               className: v.behind ? 'version-behind' : 'version-current',
-              title: 'reported ' + fullDate(v.reported_at) + (v.behind ? '; older than the installed version' : '')
-            }, String(v.version)) : el('span', { className: 'empty', title: 'not reported' }, DASH)));
+              title: ww.t('bundles.reported', { when: fullDate(v.reported_at) }) + (v.behind ? ww.t('bundles.olderThanInstalled') : '')
+            }, String(v.version)) : el('span', { className: 'empty', title: ww.t('bundles.notReported') }, DASH)));
         }
         rows.appendChild(el('tr', {
           className: 'bundle-host-row' + (behind ? ' host-behind' : ''),
           'data-host-id': str(host.id), 'data-behind': behind ? 'true' : 'false'
         }, cells));
       }
-      fillTable(hostsTable, rows, list.length, 'No hosts have enrolled yet.');
+      fillTable(hostsTable, rows, list.length, ww.t('bundles.noHosts'));
     }
 
     function renderHistory() {
@@ -269,10 +364,10 @@
           el('td', { className: 'num' }, str(b.version)),
           el('td', { className: 'nowrap' }, orDash(b.imported_by)),
           el('td', { className: 'nowrap mono small' }, orDash(b.key_id)),
-          el('td', null, plural(b.member_count, 'file', 'files') + ', ' + formatBytes(b.total_size))
+          el('td', null, counted('bundles.content', b.member_count, { size: formatBytes(b.total_size) }))
         ]));
       }
-      fillTable(history, rows, list.length, 'No bundle has been imported yet.');
+      fillTable(history, rows, list.length, ww.t('bundles.noHistory'));
     }
 
     function render() {
@@ -281,8 +376,8 @@
       renderInstalled();
       renderHosts();
       renderHistory();
-      setText(keysNote, (keys.length ? 'Trusted publisher keys: ' + keys.join(', ') + '. ' : '') +
-        'Bundles larger than ' + formatBytes(data.max_upload_bytes) + ' are imported on the server with: wardwatch bundle import FILE');
+      setText(keysNote, (keys.length ? ww.t('bundles.trustedKeys', { keys: keys.join(', ') }) : '') +
+        ww.t('bundles.largeImport', { size: formatBytes(data.max_upload_bytes) }));
       if (document.activeElement !== staleInput && !staleInput.getAttribute('data-edited')) {
         staleInput.value = String(data.stale_after_days);
       }
@@ -299,7 +394,7 @@
           return;
         }
         if (err) {
-          showError('Could not load the bundles: ' + err.message);
+          showError(ww.t('bundles.loadFailed', { error: err.message }));
           return;
         }
         data = result;
@@ -320,23 +415,22 @@
       showMessage(uploadError, '');
       showMessage(uploadNote, '');
       if (!file) {
-        showMessage(uploadError, 'Choose a bundle file first.');
+        showMessage(uploadError, ww.t('bundles.chooseFile'));
         return;
       }
       if (data && typeof data.max_upload_bytes === 'number' && file.size > data.max_upload_bytes) {
-        showMessage(uploadError, 'This file is larger than the upload limit of ' + formatBytes(data.max_upload_bytes) +
-          '. Import it on the server with: wardwatch bundle import FILE');
+        showMessage(uploadError, ww.t('bundles.tooLarge', { size: formatBytes(data.max_upload_bytes) }));
         return;
       }
       uploading = true;
       uploadButton.disabled = true;
-      setText(uploadButton, 'Checking' + ELLIPSIS);
-      showMessage(uploadNote, 'Uploading ' + file.name + ELLIPSIS);
+      setText(uploadButton, ww.t('bundles.checking') + ELLIPSIS);
+      showMessage(uploadNote, ww.t('bundles.uploading', { file: file.name }) + ELLIPSIS);
       uploadBundle(file, function (loaded, total) {
         if (view.alive() && loaded < total) {
-          showMessage(uploadNote, 'Uploading ' + file.name + ': ' + Math.floor(loaded * 100 / total) + ' %');
+          showMessage(uploadNote, ww.t('bundles.uploadingPercent', { file: file.name, percent: Math.floor(loaded * 100 / total) }));
         } else if (view.alive()) {
-          showMessage(uploadNote, 'Checking ' + file.name + ELLIPSIS);
+          showMessage(uploadNote, ww.t('bundles.checkingFile', { file: file.name }) + ELLIPSIS);
         }
       }, function (err, result) {
         var b;
@@ -345,16 +439,17 @@
           return;
         }
         uploadButton.disabled = false;
-        setText(uploadButton, 'Import bundle');
+        setText(uploadButton, ww.t('bundles.submit'));
         if (err) {
           showMessage(uploadNote, '');
-          showMessage(uploadError, 'Refused: ' + sentence(err.message) + ' Nothing was installed.');
+          showMessage(uploadError, ww.t('bundles.refused', { error: sentence(err.message) }));
           return;
         }
         b = result && result.bundle ? result.bundle : {};
-        showMessage(uploadNote, 'Imported ' + kindTitle(b.kind) + ' version ' + str(b.version) +
-          (typeof result.replaced_version === 'number' ? ' (replacing version ' + result.replaced_version + ')' : '') +
-          '. Agents fetch it from now on.');
+        showMessage(uploadNote, ww.t('bundles.done', {
+          kind: kindTitle(b.kind), version: str(b.version),
+          replaced: typeof result.replaced_version === 'number' ? ww.t('bundles.replacing', { version: result.replaced_version }) : ''
+        }));
         try {
           fileInput.value = '';
         } catch (e) { /* some old browsers do not allow it */ }
@@ -370,7 +465,7 @@
       var days = parseInt(trim(staleInput.value), 10);
       ev.preventDefault();
       if (isNaN(days) || days < 1 || days > 3650 || String(days) !== trim(staleInput.value)) {
-        setText(staleNote, 'Enter a whole number of days from 1 to 3650.');
+        setText(staleNote, ww.t('bundles.badDays'));
         return;
       }
       staleButton.disabled = true;
@@ -380,11 +475,11 @@
         }
         staleButton.disabled = false;
         if (err) {
-          setText(staleNote, 'Not saved: ' + err.message);
+          setText(staleNote, ww.t('bundles.notSaved', { error: err.message }));
           return;
         }
         staleInput.removeAttribute('data-edited');
-        setText(staleNote, 'Saved.');
+        setText(staleNote, ww.t('bundles.saved'));
         load();
       });
     }, false);

@@ -16,14 +16,80 @@
   var hostStatus = ww.hostStatus, statusBadge = ww.statusBadge, backLink = ww.backLink;
   var noticeWithLink = ww.noticeWithLink, ELLIPSIS = ww.ELLIPSIS, REFRESH_MS = ww.REFRESH_MS;
 
-  /* The host page's tabs, in order; the first is the one #/hosts/ID opens. */
+  ww.i18n.add({
+    en: {
+      'host.tab.packages': 'Packages',
+      'host.tab.findings': 'Vulnerabilities',
+      'host.tab.malware': 'Malware',
+      'host.tab.listeners': 'Listening services',
+      'host.tab.accounts': 'Accounts',
+      'host.tab.history': 'History',
+      'host.allHosts': 'All hosts',
+      'host.loading': 'Loading host',
+      'host.never': 'never',
+      'host.fact.label': 'Label',
+      'host.fact.department': 'Department',
+      'host.fact.os': 'Operating system',
+      'host.fact.kernel': 'Kernel',
+      'host.fact.arch': 'Architecture',
+      'host.fact.machineId': 'Machine ID',
+      'host.fact.addresses': 'Addresses',
+      'host.fact.bootTime': 'Boot time',
+      'host.fact.enrolled': 'Enrolled',
+      'host.fact.lastSeen': 'Last seen',
+      'host.fact.status': 'Status',
+      'host.fact.agentVersion': 'Agent version',
+      'host.fact.hostId': 'Host ID',
+      'host.revokedSince': ' since {date}',
+      'host.notFound': 'Host not found',
+      'host.notFoundText': 'No host with the id \u201c{id}\u201d is known to this server. It may have been removed.',
+      'host.backToList': 'Back to the host list',
+      'host.loadError': 'Could not load the host: {error}',
+      'host.loadFailed': 'The host could not be loaded. It is tried again every {n} s.',
+      'host.noHost': 'The server sent no host in its answer.'
+    },
+    zh: {
+      'host.tab.packages': '软件包',
+      'host.tab.findings': '漏洞',
+      'host.tab.malware': '恶意代码',
+      'host.tab.listeners': '监听服务',
+      'host.tab.accounts': '账号',
+      'host.tab.history': '历史',
+      'host.allHosts': '全部终端',
+      'host.loading': '正在加载终端',
+      'host.never': '从未',
+      'host.fact.label': '标签',
+      'host.fact.department': '科室',
+      'host.fact.os': '操作系统',
+      'host.fact.kernel': '内核',
+      'host.fact.arch': '架构',
+      'host.fact.machineId': '机器 ID',
+      'host.fact.addresses': '地址',
+      'host.fact.bootTime': '启动时间',
+      'host.fact.enrolled': '接入时间',
+      'host.fact.lastSeen': '最后在线',
+      'host.fact.status': '状态',
+      'host.fact.agentVersion': '代理程序版本',
+      'host.fact.hostId': '终端 ID',
+      'host.revokedSince': '（自 {date} 起）',
+      'host.notFound': '未找到终端',
+      'host.notFoundText': '本服务器上没有 ID 为“{id}”的终端，可能已被移除。',
+      'host.backToList': '返回终端列表',
+      'host.loadError': '无法加载终端：{error}',
+      'host.loadFailed': '无法加载终端，每 {n} 秒会自动重试。',
+      'host.noHost': '服务器的应答中没有终端信息。'
+    }
+  });
+
+  /* The host page's tabs, in order; the first is the one #/hosts/ID opens. Each tab's
+     title is the word 'host.tab.' + its id. */
   var TABS = [
-    { id: 'packages', title: 'Packages' },
-    { id: 'findings', title: 'Vulnerabilities' },
-    { id: 'malware', title: 'Malware' },
-    { id: 'listeners', title: 'Listening services' },
-    { id: 'accounts', title: 'Accounts' },
-    { id: 'history', title: 'History' }
+    { id: 'packages' },
+    { id: 'findings' },
+    { id: 'malware' },
+    { id: 'listeners' },
+    { id: 'accounts' },
+    { id: 'history' }
   ];
 
   function showHost(hostId, initialTab) {
@@ -43,11 +109,11 @@
     var facts = el('dl', { className: 'facts', id: 'host-facts' });
     var body = el('div', { id: 'host-body' });
     append(app, [
-      backLink('#/hosts', 'All hosts'),
+      backLink('#/hosts', ww.t('host.allHosts')),
       el('div', { className: 'page-head' }, [title, statusHolder]),
       body
     ]);
-    append(body, el('p', { className: 'placeholder' }, 'Loading host' + ELLIPSIS));
+    append(body, el('p', { className: 'placeholder' }, ww.t('host.loading') + ELLIPSIS));
 
     function fact(key, label, value, wide) {
       return ww.fact({ id: 'fact-' + key }, label, value, wide);
@@ -73,7 +139,7 @@
 
     function dateNode(ms) {
       if (ms === null || ms === undefined) {
-        return el('span', { className: 'empty' }, 'never');
+        return el('span', { className: 'empty' }, ww.t('host.never'));
       }
       return dateAndAgoNodes(ms);
     }
@@ -89,20 +155,21 @@
       statusHolder.appendChild(statusBadge(status));
       clear(facts);
       append(facts, [
-        fact('label', 'Label', orDash(host.label)),
-        fact('department', 'Department', orDash(host.department)),
-        fact('os', 'Operating system', os ? el('span', { title: osDetail || null }, os) : orDash(osDetail)),
-        fact('kernel', 'Kernel', orDash(host.kernel)),
-        fact('arch', 'Architecture', orDash(host.arch)),
-        fact('machine-id', 'Machine ID', host.machine_id ? el('span', { className: 'mono' }, String(host.machine_id)) : orDash(''), true),
-        fact('addresses', 'Addresses', addressesNode(host.addresses)),
-        fact('boot-time', 'Boot time', bootNode(host.boot_time)),
-        fact('enrolled', 'Enrolled', dateNode(host.enrolled_at)),
-        fact('last-seen', 'Last seen', dateNode(host.last_seen)),
-        fact('status', 'Status', [statusBadge(status),
-          host.revoked && host.revoked_at ? el('span', { className: 'muted', title: fullDate(host.revoked_at) }, ' since ' + shortDate(host.revoked_at)) : null]),
-        host.agent_version ? fact('agent-version', 'Agent version', String(host.agent_version)) : null,
-        fact('host-id', 'Host ID', el('span', { className: 'mono' }, String(host.id)))
+        fact('label', ww.t('host.fact.label'), orDash(host.label)),
+        fact('department', ww.t('host.fact.department'), orDash(host.department)),
+        fact('os', ww.t('host.fact.os'), os ? el('span', { title: osDetail || null }, os) : orDash(osDetail)),
+        fact('kernel', ww.t('host.fact.kernel'), orDash(host.kernel)),
+        fact('arch', ww.t('host.fact.arch'), orDash(host.arch)),
+        fact('machine-id', ww.t('host.fact.machineId'), host.machine_id ? el('span', { className: 'mono' }, String(host.machine_id)) : orDash(''), true),
+        fact('addresses', ww.t('host.fact.addresses'), addressesNode(host.addresses)),
+        fact('boot-time', ww.t('host.fact.bootTime'), bootNode(host.boot_time)),
+        fact('enrolled', ww.t('host.fact.enrolled'), dateNode(host.enrolled_at)),
+        fact('last-seen', ww.t('host.fact.lastSeen'), dateNode(host.last_seen)),
+        fact('status', ww.t('host.fact.status'), [statusBadge(status),
+          host.revoked && host.revoked_at ? el('span', { className: 'muted', title: fullDate(host.revoked_at) },
+            ww.t('host.revokedSince', { date: shortDate(host.revoked_at) })) : null]),
+        host.agent_version ? fact('agent-version', ww.t('host.fact.agentVersion'), String(host.agent_version)) : null,
+        fact('host-id', ww.t('host.fact.hostId'), el('span', { className: 'mono' }, String(host.id)))
       ]);
       if (tabs.packages) {
         setText(tabs.packages.count, formatCount(host.package_count));
@@ -119,7 +186,7 @@
         link = el('a', {
           id: 'tab-' + def.id, className: 'tab', role: 'tab', href: hostHash(hostId, def.id),
           'aria-selected': 'false', 'aria-controls': 'panel-' + def.id
-        }, [def.title, count]);
+        }, [ww.t('host.tab.' + def.id), count]);
         tabs[def.id] = { link: link, count: count };
         nav.appendChild(link);
         panels[def.id] = el('div', { id: 'panel-' + def.id, className: 'tab-panel', role: 'tabpanel', hidden: true });
@@ -154,9 +221,9 @@
 
     function notFound(message) {
       clear(body);
-      setText(title, 'Host not found');
-      setTitle('Host not found');
-      append(body, noticeWithLink('host-not-found', message, '#/hosts', 'Back to the host list'));
+      setText(title, ww.t('host.notFound'));
+      setTitle(ww.t('host.notFound'));
+      append(body, noticeWithLink('host-not-found', message, '#/hosts', ww.t('host.backToList')));
     }
 
     function load() {
@@ -173,20 +240,19 @@
         if (err) {
           if (err.status === 404) {
             showError(err.message);
-            notFound('No host with the id \u201c' + hostId + '\u201d is known to this server. It may have been removed.');
+            notFound(ww.t('host.notFoundText', { id: hostId }));
             endView();
             return;
           }
-          showError('Could not load the host: ' + err.message);
+          showError(ww.t('host.loadError', { error: err.message }));
           if (host === null) {
             clear(body);
-            append(body, el('p', { className: 'placeholder' }, 'The host could not be loaded. It is tried again every ' +
-              (REFRESH_MS / 1000) + ' s.'));
+            append(body, el('p', { className: 'placeholder' }, ww.t('host.loadFailed', { n: REFRESH_MS / 1000 })));
           }
           return;
         }
         if (!data.host) {
-          showError('The server sent no host in its answer.');
+          showError(ww.t('host.noHost'));
           return;
         }
         first = host === null;

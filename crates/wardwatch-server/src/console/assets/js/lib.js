@@ -39,6 +39,7 @@ var wardwatch = (function () {
     may: {},             // what the role may do (from /api/me): act, accept_risk, change_settings, manage_accounts, read_audit
     departments: [],     // an operator's departments
     secondFactor: false, // whether the account signs in with a code as well
+    language: '',        // the account's chosen language: 'en', 'zh' or '' (as the browser)
     returnTo: null,      // route to go back to after signing in
     loginNotice: '',     // shown above the login form (e.g. session ended)
     vulnFilters: { priority: '', department: '', state: 'open', offset: 0 }, // findings list filters
@@ -170,7 +171,7 @@ var wardwatch = (function () {
   /* A value for display: empty strings and nulls become a muted dash. */
   function orDash(value) {
     if (value === null || value === undefined || value === '') {
-      return el('span', { className: 'empty', title: 'not reported' }, DASH);
+      return el('span', { className: 'empty', title: ww.t('common.notReported') }, DASH);
     }
     return String(value);
   }
@@ -198,7 +199,7 @@ var wardwatch = (function () {
     return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   }
 
-  /* "1.2 MB", "512 bytes". */
+  /* "1.2 MB", "512 bytes" (the units stay as they are in every language). */
   function formatBytes(n) {
     var units = ['KB', 'MB', 'GB', 'TB'];
     var i = -1;
@@ -206,7 +207,7 @@ var wardwatch = (function () {
       return DASH;
     }
     if (n < 1024) {
-      return plural(n, 'byte', 'bytes');
+      return ww.t(n === 1 ? 'common.byte' : 'common.bytes', { n: n });
     }
     while (n >= 1024 && i < units.length - 1) {
       n = n / 1024;
@@ -215,19 +216,31 @@ var wardwatch = (function () {
     return (n >= 100 ? Math.round(n) : Math.round(n * 10) / 10) + ' ' + units[i];
   }
 
-  /* A message as a sentence: ends with a full stop unless it already ends a sentence. */
+  /* A message as a sentence: ends with a full stop unless it already ends a sentence
+     (with . ! ? or their Chinese forms). */
   function sentence(text) {
     var t = trim(str(text));
-    return /[.!?]$/.test(t) ? t : t + '.';
+    return /[.!?\u3002\uff01\uff1f]$/.test(t) ? t : t + '.';
   }
 
   function yesNo(v) {
-    return v ? el('span', { className: 'yes' }, 'yes') : el('span', { className: 'no' }, 'no');
+    return v ? el('span', { className: 'yes' }, ww.t('common.yes')) : el('span', { className: 'no' }, ww.t('common.no'));
   }
 
-  /* "a viewer", "an admin"...: the signed-in account's role, for notes about what it may do. */
+  /* Whether the console has a word for the key (in English, which has them all). */
+  function hasWord(key) {
+    return !!(ww.i18n && Object.prototype.hasOwnProperty.call(ww.i18n.words.en, key));
+  }
+
+  /* A role's name in the user's language ('admin', in Chinese 管理员); a role the console
+     does not know as the server names it. */
+  function roleName(role) {
+    return hasWord('common.role.' + role) ? ww.t('common.role.' + role) : String(role);
+  }
+
+  /* "an admin", "an analyst"...: the signed-in account's role, for notes about what it may do. */
   function roleText() {
-    return state.role ? 'an ' + state.role : 'a signed-in user';
+    return state.role ? ww.t('common.roleText', { role: roleName(state.role) }) : ww.t('common.roleText.none');
   }
 
   /* Whether the signed-in account may take an action (the server checks it again). */
@@ -242,6 +255,7 @@ var wardwatch = (function () {
     state.may = me && me.may && typeof me.may === 'object' ? me.may : {};
     state.departments = me && me.departments && me.departments.length ? me.departments.map(String) : [];
     state.secondFactor = !!(me && me.second_factor === true);
+    state.language = me && (me.language === 'en' || me.language === 'zh') ? me.language : '';
   }
 
   /* ------------------------------------------------------------------ */
@@ -277,37 +291,37 @@ var wardwatch = (function () {
     return shortDate(ms) + ' UTC' + sign + pad2(Math.floor(off / 60)) + ':' + pad2(off % 60);
   }
 
-  /* "12 s ago", "5 min ago", "3 h ago", "4 d ago". */
+  /* "12 s ago", "5 min ago", "3 h ago", "4 d ago", "in 2 h" (in Chinese "5 分钟前"). */
   function relTime(ms) {
     if (ms === null || ms === undefined || isNaN(ms)) {
-      return 'never';
+      return ww.t('time.never');
     }
     var diff = now() - ms;
     var future = diff < 0;
     var s = Math.floor(Math.abs(diff) / 1000);
     var text;
     if (future && s < 60) {
-      return 'just now';
+      return ww.t('time.justNow');
     }
     if (s < 1) {
-      return 'just now';
+      return ww.t('time.justNow');
     }
     if (s < 60) {
-      text = s + ' s';
+      text = ww.t('time.s', { n: s });
     } else if (s < 3600) {
-      text = Math.floor(s / 60) + ' min';
+      text = ww.t('time.min', { n: Math.floor(s / 60) });
     } else if (s < 48 * 3600) {
-      text = Math.floor(s / 3600) + ' h';
+      text = ww.t('time.h', { n: Math.floor(s / 3600) });
     } else {
-      text = Math.floor(s / 86400) + ' d';
+      text = ww.t('time.d', { n: Math.floor(s / 86400) });
     }
-    return future ? 'in ' + text : text + ' ago';
+    return ww.t(future ? 'time.in' : 'time.ago', { t: text });
   }
 
   /* A relative time with the full date as tooltip; "never" for null. */
   function timeNode(ms, className) {
     if (ms === null || ms === undefined) {
-      return el('span', { className: 'empty' + (className ? ' ' + className : '') }, 'never');
+      return el('span', { className: 'empty' + (className ? ' ' + className : '') }, ww.t('time.never'));
     }
     return el('span', { title: fullDate(ms), 'data-time': ms, className: className || null }, relTime(ms));
   }
@@ -395,12 +409,12 @@ var wardwatch = (function () {
       return data.error;
     }
     if (status === 502 || status === 503 || status === 504) {
-      return 'The wardwatch server is not available right now (HTTP ' + status + '). Try again in a moment.';
+      return ww.t('error.unavailable', { status: status });
     }
     if (status === 404) {
-      return 'Not found (HTTP 404).';
+      return ww.t('error.notFound');
     }
-    return 'The server answered with an error (HTTP ' + status + ').';
+    return ww.t('error.http', { status: status });
   }
 
   /*
@@ -447,9 +461,7 @@ var wardwatch = (function () {
       if (status === 0 || timedOut) {
         finish({
           status: 0,
-          message: timedOut ?
-            'The wardwatch server did not answer in time. Check the network and try again.' :
-            'Cannot reach the wardwatch server. Check the network connection and try again.'
+          message: timedOut ? ww.t('error.timeout') : ww.t('error.unreachable')
         });
         return;
       }
@@ -473,7 +485,7 @@ var wardwatch = (function () {
       }
       if (status >= 200 && status < 300) {
         if (text && data === null) {
-          finish({ status: status, message: 'The server sent an answer the console could not read.' });
+          finish({ status: status, message: ww.t('error.unreadable') });
         } else {
           finish(null, data || {});
         }
@@ -486,15 +498,12 @@ var wardwatch = (function () {
       try {
         xhr.abort();
       } catch (e) { /* ignored */ }
-      finish({
-        status: 0,
-        message: 'The wardwatch server did not answer in time. Check the network and try again.'
-      });
+      finish({ status: 0, message: ww.t('error.timeout') });
     }, REQUEST_TIMEOUT_MS);
     try {
       xhr.send(body !== undefined && body !== null ? JSON.stringify(body) : null);
     } catch (e) {
-      finish({ status: 0, message: 'The request could not be sent: ' + e.message });
+      finish({ status: 0, message: ww.t('error.sendFailed', { message: e.message }) });
     }
     return xhr;
   }
@@ -509,7 +518,7 @@ var wardwatch = (function () {
       state.returnTo = current;
     }
     if (wasSignedIn) {
-      state.loginNotice = 'Your session has ended. Please sign in again.';
+      state.loginNotice = ww.t('app.sessionEnded');
     }
     navigate('#/login');
   }
@@ -575,9 +584,8 @@ var wardwatch = (function () {
 
   function updateHeader() {
     var signedIn = state.user !== null;
+    var role, dismiss;
     setText(byId('current-user'), signedIn ? state.user : '');
-    byId('current-user').setAttribute('title', signedIn && state.role ? state.role + ' account' +
-      (state.departments.length ? ' (' + state.departments.join(', ') + ')' : '') : '');
     show(byId('userbox'), signedIn);
     show(byId('main-nav'), signedIn);
     /* Views a role cannot open are not offered; an operator sees its terminals only. */
@@ -594,6 +602,15 @@ var wardwatch = (function () {
       });
       setText(byId('user-label'), ww.t('nav.signedInAs'));
       setText(byId('logout-button'), ww.t('nav.logout'));
+      /* "admin account (Radiology, ICU)" as the user name's tooltip. */
+      role = signedIn && state.role ? roleName(state.role) : '';
+      byId('current-user').setAttribute('title', !role ? '' : state.departments.length ?
+        ww.t('app.roleAccountIn', { role: role, departments: state.departments.join(ww.t('common.listSep')) }) :
+        ww.t('app.roleAccount', { role: role }));
+      byId('brand').setAttribute('title', ww.t('app.brand'));
+      dismiss = byId('error-dismiss');
+      dismiss.setAttribute('title', ww.t('common.dismiss'));
+      dismiss.setAttribute('aria-label', ww.t('common.dismiss'));
       document.documentElement.lang = ww.i18n.lang() === 'zh' ? 'zh-CN' : 'en';
     }
   }
@@ -656,13 +673,12 @@ var wardwatch = (function () {
     return host.online ? 'online' : 'offline';
   }
 
+  /* A host's status ('online', 'offline', 'revoked') as a badge in the user's language;
+     another status as the code, without a tooltip. */
   function statusBadge(status) {
-    var titles = {
-      online: 'The agent reported in recently',
-      offline: 'The agent has not reported in recently',
-      revoked: 'This host\'s certificate was revoked; its agent can no longer report'
-    };
-    return el('span', { className: 'badge badge-' + status, title: titles[status] || null }, status);
+    var known = hasWord('common.status.' + status);
+    return el('span', { className: 'badge badge-' + status, title: known ? ww.t('common.statusTitle.' + status) : null },
+      known ? ww.t('common.status.' + status) : status);
   }
 
   /* A big number with its name under it, filled in later through the value's id. */
@@ -729,7 +745,7 @@ var wardwatch = (function () {
   /*
    * A load function for a table that shows one GET answer: render(data) on success; on
    * failure the error banner ("Could not load the WHAT: ...") and, before any answer was
-   * shown, a row saying the WHAT could not be loaded.
+   * shown, a row saying the WHAT could not be loaded. WHAT comes in the user's language.
    */
   function tableLoader(view, path, what, t, render) {
     var loaded = false;
@@ -739,9 +755,9 @@ var wardwatch = (function () {
           return;
         }
         if (err) {
-          showError('Could not load the ' + what + ': ' + err.message);
+          showError(ww.t('common.couldNotLoad', { what: what, message: err.message }));
           if (!loaded) {
-            messageRow(t.tbody, t.columns, 'The ' + what + ' could not be loaded.', 'placeholder-row');
+            messageRow(t.tbody, t.columns, ww.t('common.notLoaded', { what: what }), 'placeholder-row');
           }
           return;
         }
@@ -802,14 +818,86 @@ var wardwatch = (function () {
   }
 
   /*
+   * Lists whose state (search, filters, order, page) rides in the URL after '?', so that
+   * a filtered list can be bookmarked and shared. `spec` describes a list:
+   *   { base: '#/incidents', filters: { state: ['', 'new', ...], department: 200 },
+   *     sorts: ['last_at', 'title'], sort: 'last_at', order: 'desc' }
+   * a filter given as a list takes only those values (the first is the default); one given
+   * as a number is free text cut at that many characters. `sorts` may be left out.
+   */
+
+  /* The list's state from the URL's query, with anything unknown or hostile dropped. */
+  function listFromUrl(query, spec) {
+    var q = query || {};
+    var list = {
+      q: str(q.q).substring(0, 200),
+      page: /^[1-9][0-9]{0,4}$/.test(str(q.page)) ? parseInt(q.page, 10) : 1
+    };
+    Object.keys(spec.filters || {}).forEach(function (name) {
+      var allowed = spec.filters[name];
+      if (isArray(allowed)) {
+        list[name] = allowed.indexOf(q[name]) >= 0 ? q[name] : allowed[0];
+      } else {
+        list[name] = str(q[name]).substring(0, allowed);
+      }
+    });
+    if (spec.sorts) {
+      list.sort = spec.sorts.indexOf(q.sort) >= 0 ? q.sort : spec.sort;
+      list.order = q.order === 'asc' || q.order === 'desc' ? q.order : spec.order;
+    }
+    return list;
+  }
+
+  /* The URL of the list in `list`'s state; defaults are left out. */
+  function listHash(list, spec) {
+    var params = { q: list.q };
+    Object.keys(spec.filters || {}).forEach(function (name) {
+      var allowed = spec.filters[name];
+      params[name] = isArray(allowed) && list[name] === allowed[0] ? '' : list[name];
+    });
+    if (spec.sorts) {
+      params.sort = list.sort === spec.sort ? '' : list.sort;
+      params.order = list.order === spec.order ? '' : list.order;
+    }
+    params.page = list.page > 1 ? list.page : '';
+    return spec.base + encodeQuery(params);
+  }
+
+  /* Puts the list's state in the URL and loads it: in place (no history entry, no new
+     view, so typing keeps its focus), or as a new view when `rebuild`. */
+  function keepListInUrl(list, spec, rebuild, load) {
+    var hash = listHash(list, spec);
+    if (rebuild) {
+      navigate(hash);
+      return;
+    }
+    if (window.history && window.history.replaceState) {
+      window.history.replaceState(null, '', hash);
+    }
+    load();
+  }
+
+  /* Previous/next buttons that move `list` a page and call `go()`. */
+  function pageButtons(list, prev, next, go) {
+    prev.addEventListener('click', function () {
+      list.page = Math.max(1, list.page - 1);
+      go();
+    }, false);
+    next.addEventListener('click', function () {
+      list.page += 1;
+      go();
+    }, false);
+  }
+
+  /*
    * "‹ Previous  Page 2 of 7  Next ›" over a list fetched by offset, pageSize at a time.
    * where() gives the list's current { offset, total } (total null before the first
    * answer); go(offset) loads another page. update(offset, total) after each answer.
    * The buttons get the ids PREFIX-prev and PREFIX-next, the page info PREFIX-page.
    */
   function offsetPager(idPrefix, pageSize, where, go) {
-    var prev = el('button', { type: 'button', className: 'btn btn-small', id: idPrefix + '-prev', disabled: true }, '\u2039 Previous');
-    var next = el('button', { type: 'button', className: 'btn btn-small', id: idPrefix + '-next', disabled: true }, 'Next \u203a');
+    var prev = el('button', { type: 'button', className: 'btn btn-small', id: idPrefix + '-prev', disabled: true }, ww.t('common.prev'));
+    var next = el('button', { type: 'button', className: 'btn btn-small', id: idPrefix + '-next', disabled: true }, ww.t('common.next'));
     var pageInfo = el('span', { className: 'page-info', id: idPrefix + '-page' });
     prev.addEventListener('click', function () {
       var at = where();
@@ -830,7 +918,7 @@ var wardwatch = (function () {
       update: function (offset, total) {
         var pages = Math.max(1, Math.ceil(total / pageSize));
         var page = Math.floor(offset / pageSize) + 1;
-        setText(pageInfo, 'Page ' + page + ' of ' + pages);
+        setText(pageInfo, ww.t('common.page', { page: page, pages: pages }));
         prev.disabled = offset <= 0;
         next.disabled = offset + pageSize >= total;
       }
@@ -875,6 +963,7 @@ var wardwatch = (function () {
   ww.sentence = sentence;
   ww.yesNo = yesNo;
   ww.roleText = roleText;
+  ww.roleName = roleName;
   ww.may = may;
   ww.setAccount = setAccount;
 
@@ -919,6 +1008,9 @@ var wardwatch = (function () {
   ww.openRowOnClick = openRowOnClick;
   ww.onTyping = onTyping;
   ww.offsetPager = offsetPager;
+  ww.listFromUrl = listFromUrl;
+  ww.keepListInUrl = keepListInUrl;
+  ww.pageButtons = pageButtons;
   ww.lastPageOffset = lastPageOffset;
 
   return ww;

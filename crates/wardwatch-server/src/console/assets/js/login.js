@@ -36,7 +36,7 @@
     submit = el('button', { id: 'login-submit', type: 'submit', className: 'btn btn-primary' }, t('login.submit'));
     form = el('form', { id: 'login-form', className: 'login-card', method: 'post', action: '#/login', novalidate: true }, [
       el('h1', null, t('login.title')),
-      el('p', { className: 'sub' }, 'wardwatch console'),
+      el('p', { className: 'sub' }, t('login.console')),
       noteBox,
       errorBox,
       el('div', { className: 'field' }, [el('label', { 'for': 'username' }, t('login.user')), username]),
@@ -123,13 +123,13 @@
     api('POST', '/api/logout', {}, function (err) {
       button.disabled = false;
       if (err && err.status !== 401) {
-        showError('Could not sign out: ' + err.message);
+        showError(ww.t('login.signOutFailed', { message: err.message }));
         return;
       }
       state.user = null;
       state.role = null;
       state.returnTo = null;
-      state.loginNotice = 'You have signed out.';
+      state.loginNotice = ww.t('login.signedOut');
       updateHeader();
       navigate('#/login');
     }, { allow401: true });

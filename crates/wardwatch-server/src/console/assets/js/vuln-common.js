@@ -6,7 +6,8 @@
  *
  * Advisory ids, package names, versions and the feed's words are outside data: text
  * only. Class names come from the fixed lists below, never from the data. The names are
- * shared as wardwatch.vuln.
+ * shared as wardwatch.vuln. The words (vulnCommon.*) are looked up when shown, as the
+ * language is known only once the account has signed in.
  */
 (function (ww) {
   'use strict';
@@ -17,43 +18,184 @@
   var hostHash = ww.hostHash, dataTable = ww.dataTable, messageRow = ww.messageRow;
   var DASH = ww.DASH;
 
-  var PRIORITIES = [
-    { id: 'ransomware', title: 'Ransomware', hint: 'In CISA\u2019s KEV catalog as used by ransomware campaigns' },
-    { id: 'exploited', title: 'Exploited', hint: 'In CISA\u2019s KEV catalog: exploited in the wild' },
-    { id: 'likely', title: 'Likely exploited', hint: 'EPSS gives at least 10 % probability of exploitation within 30 days' },
-    { id: 'severe', title: 'Severe', hint: 'Rated high or critical' },
-    { id: 'other', title: 'Other', hint: 'Everything else' }
-  ];
-  var FINDING_STATES = [
-    { id: 'open', title: 'Open' },
-    { id: 'suppressed', title: 'Accepted risk' },
-    { id: 'fixed', title: 'Fixed' },
-    { id: 'all', title: 'All' }
-  ];
-  var STATE_TITLES = {
-    open: 'Open: neither fixed nor accepted',
-    accepted: 'Accepted risk: hidden from the open lists until the suppression expires or is lifted',
-    fixed: 'Fixed: the package was upgraded or removed, or the feed no longer lists it'
-  };
+  ww.i18n.add({
+    en: {
+      'vulnCommon.priority.ransomware': 'Ransomware',
+      'vulnCommon.priority.exploited': 'Exploited',
+      'vulnCommon.priority.likely': 'Likely exploited',
+      'vulnCommon.priority.severe': 'Severe',
+      'vulnCommon.priority.other': 'Other',
+      'vulnCommon.priorityHint.ransomware': 'In CISA\u2019s KEV catalog as used by ransomware campaigns',
+      'vulnCommon.priorityHint.exploited': 'In CISA\u2019s KEV catalog: exploited in the wild',
+      'vulnCommon.priorityHint.likely': 'EPSS gives at least 10 % probability of exploitation within 30 days',
+      'vulnCommon.priorityHint.severe': 'Rated high or critical',
+      'vulnCommon.priorityHint.other': 'Everything else',
+      'vulnCommon.filter.open': 'Open',
+      'vulnCommon.filter.suppressed': 'Accepted risk',
+      'vulnCommon.filter.fixed': 'Fixed',
+      'vulnCommon.filter.all': 'All',
+      'vulnCommon.state.open': 'open',
+      'vulnCommon.state.accepted': 'accepted',
+      'vulnCommon.state.fixed': 'fixed',
+      'vulnCommon.stateTitle.open': 'Open: neither fixed nor accepted',
+      'vulnCommon.stateTitle.accepted': 'Accepted risk: hidden from the open lists until the suppression expires or is lifted',
+      'vulnCommon.stateTitle.fixed': 'Fixed: the package was upgraded or removed, or the feed no longer lists it',
+      'vulnCommon.role.admin': 'admin',
+      'vulnCommon.role.analyst': 'analyst',
+      'vulnCommon.role.auditor': 'auditor',
+      'vulnCommon.role.operator': 'operator',
+      'vulnCommon.epssTitle': 'EPSS: probability of exploitation in the next 30 days',
+      'vulnCommon.fixedInTitle': 'fixed in this version',
+      'vulnCommon.source': 'source {name}',
+      'vulnCommon.col.advisory': 'Advisory',
+      'vulnCommon.col.hosts': 'Hosts',
+      'vulnCommon.col.reason': 'Reason',
+      'vulnCommon.col.expires': 'Expires',
+      'vulnCommon.col.expiresTitle': 'At 00:00 UTC of this day',
+      'vulnCommon.col.acceptedBy': 'Accepted by',
+      'vulnCommon.col.status': 'Status',
+      'vulnCommon.status.active': 'active',
+      'vulnCommon.status.lifted': 'lifted',
+      'vulnCommon.status.expired': 'expired',
+      'vulnCommon.liftedBy': 'by {user}, {when}',
+      'vulnCommon.roleWhen': '{role}, {when}',
+      'vulnCommon.everyHost': 'every host',
+      'vulnCommon.until': 'until {date}',
+      'vulnCommon.lift': 'Lift',
+      'vulnCommon.liftTitle': 'End this accepted risk now: its findings count as open again',
+      'vulnCommon.noSuppressions': 'No accepted risks.',
+      'vulnCommon.liftFailed': 'Could not lift the accepted risk: {error}',
+      'vulnCommon.searchPlaceholder': 'CVE or advisory id, e.g. CVE-2024-3094',
+      'vulnCommon.searchLabel': 'Open a CVE or advisory',
+      'vulnCommon.searchOpen': 'Open'
+    },
+    zh: {
+      'vulnCommon.priority.ransomware': '勒索软件',
+      'vulnCommon.priority.exploited': '已被利用',
+      'vulnCommon.priority.likely': '可能被利用',
+      'vulnCommon.priority.severe': '高危',
+      'vulnCommon.priority.other': '其他',
+      'vulnCommon.priorityHint.ransomware': '列入 CISA KEV 目录，已被勒索软件攻击利用',
+      'vulnCommon.priorityHint.exploited': '列入 CISA KEV 目录：已在真实攻击中被利用',
+      'vulnCommon.priorityHint.likely': 'EPSS 评估 30 天内被利用的概率不低于 10 %',
+      'vulnCommon.priorityHint.severe': '评级为高危或严重',
+      'vulnCommon.priorityHint.other': '其余漏洞',
+      'vulnCommon.filter.open': '未修复',
+      'vulnCommon.filter.suppressed': '已接受风险',
+      'vulnCommon.filter.fixed': '已修复',
+      'vulnCommon.filter.all': '全部',
+      'vulnCommon.state.open': '未修复',
+      'vulnCommon.state.accepted': '已接受',
+      'vulnCommon.state.fixed': '已修复',
+      'vulnCommon.stateTitle.open': '未修复：既未修复，也未接受风险',
+      'vulnCommon.stateTitle.accepted': '已接受风险：到期或被撤销之前，不出现在未修复列表中',
+      'vulnCommon.stateTitle.fixed': '已修复：软件包已升级或卸载，或漏洞库已不再收录',
+      'vulnCommon.role.admin': '管理员',
+      'vulnCommon.role.analyst': '分析员',
+      'vulnCommon.role.auditor': '审计员',
+      'vulnCommon.role.operator': '科室操作员',
+      'vulnCommon.epssTitle': 'EPSS：未来 30 天内被利用的概率',
+      'vulnCommon.fixedInTitle': '此版本已修复',
+      'vulnCommon.source': '源码包 {name}',
+      'vulnCommon.col.advisory': '安全公告',
+      'vulnCommon.col.hosts': '终端',
+      'vulnCommon.col.reason': '原因',
+      'vulnCommon.col.expires': '到期',
+      'vulnCommon.col.expiresTitle': '当天 00:00 UTC 到期',
+      'vulnCommon.col.acceptedBy': '接受人',
+      'vulnCommon.col.status': '状态',
+      'vulnCommon.status.active': '生效中',
+      'vulnCommon.status.lifted': '已撤销',
+      'vulnCommon.status.expired': '已过期',
+      'vulnCommon.liftedBy': '由 {user} 撤销，{when}',
+      'vulnCommon.roleWhen': '{role}，{when}',
+      'vulnCommon.everyHost': '所有终端',
+      'vulnCommon.until': '有效至 {date}',
+      'vulnCommon.lift': '撤销',
+      'vulnCommon.liftTitle': '立即结束此风险接受：相关漏洞项重新计为未修复',
+      'vulnCommon.noSuppressions': '没有已接受的风险。',
+      'vulnCommon.liftFailed': '无法撤销已接受的风险：{error}',
+      'vulnCommon.searchPlaceholder': 'CVE 或公告编号，如 CVE-2024-3094',
+      'vulnCommon.searchLabel': '打开 CVE 或安全公告',
+      'vulnCommon.searchOpen': '打开'
+    }
+  });
+
+  /* The priorities, most urgent first, and the states the findings list filters on; their
+     names are priorityTitle(id), priorityHint(id) and findingStateTitle(id). */
+  var PRIORITIES = ['ransomware', 'exploited', 'likely', 'severe', 'other'];
+  var FINDING_STATES = ['open', 'suppressed', 'fixed', 'all'];
   var STATE_RANK = { open: 0, accepted: 1, fixed: 2 };
   var FINDING_PAGE_SIZE = 100;
   var MAX_SUPPRESSION_DAYS = 366;
   var DAY_MS = 86400000;
 
-  function priorityDef(id) {
+  function isPriority(id) {
     var i;
     for (i = 0; i < PRIORITIES.length; i++) {
-      if (PRIORITIES[i].id === id) {
-        return PRIORITIES[i];
+      if (PRIORITIES[i] === id) {
+        return true;
       }
     }
-    return null;
+    return false;
+  }
+
+  function priorityTitle(id) {
+    return ww.t('vulnCommon.priority.' + id);
+  }
+
+  function priorityHint(id) {
+    return ww.t('vulnCommon.priorityHint.' + id);
+  }
+
+  /* The name of a state of the findings list's filter (FINDING_STATES). */
+  function findingStateTitle(id) {
+    return ww.t('vulnCommon.filter.' + id);
+  }
+
+  /* What a finding's state (open, accepted, fixed) means, for a tooltip. */
+  function stateTitle(s) {
+    return ww.t('vulnCommon.stateTitle.' + s);
+  }
+
+  /* An account's role (admin, analyst, auditor, operator) in the user's language; the
+     code itself when it is not one of those. */
+  function roleWord(role) {
+    var key = 'vulnCommon.role.' + str(role);
+    return Object.prototype.hasOwnProperty.call(ww.i18n.words.en, key) ? ww.t(key) : str(role);
+  }
+
+  /* A word whose {name} places hold DOM nodes (a link, a time) or text: the word's parts
+     with params put in their places, as a list for el() or append() (text next to text
+     joined into one string). */
+  function wordNodes(key, params) {
+    var parts = ww.t(key).split(/\{(\w+)\}/);
+    var out = [], i, v;
+    for (i = 0; i < parts.length; i++) {
+      if (i % 2 === 0) {
+        v = parts[i];
+      } else if (Object.prototype.hasOwnProperty.call(params, parts[i])) {
+        v = params[parts[i]];
+      } else {
+        v = '{' + parts[i] + '}';
+      }
+      if (typeof v === 'number') {
+        v = String(v);
+      }
+      if (typeof v === 'string' && out.length && typeof out[out.length - 1] === 'string') {
+        out[out.length - 1] += v;
+      } else if (v !== '') {
+        out.push(v);
+      }
+    }
+    return out;
   }
 
   function priorityBadge(priority) {
-    var def = priorityDef(str(priority));
-    return el('span', { className: 'prio prio-' + (def ? def.id : 'other'), title: def ? def.hint : null },
-      def ? def.title : (priority ? String(priority) : DASH));
+    var id = str(priority);
+    var known = isPriority(id);
+    return el('span', { className: 'prio prio-' + (known ? id : 'other'), title: known ? priorityHint(id) : null },
+      known ? priorityTitle(id) : (priority ? String(priority) : DASH));
   }
 
   function findingState(f) {
@@ -64,7 +206,9 @@
   }
 
   function stateBadge(s) {
-    return el('span', { className: 'fstate fstate-' + (STATE_TITLES[s] ? s : 'open'), title: STATE_TITLES[s] || null }, s);
+    var known = Object.prototype.hasOwnProperty.call(STATE_RANK, s);
+    return el('span', { className: 'fstate fstate-' + (known ? s : 'open'), title: known ? stateTitle(s) : null },
+      known ? ww.t('vulnCommon.state.' + s) : s);
   }
 
   function advisoryHash(id) {
@@ -93,7 +237,7 @@
 
   /* The priority badge already says ransomware or KEV; the EPSS score adds to it. */
   function exploitFlags(f) {
-    return typeof f.epss === 'number' ? el('span', { className: 'muted small', title: 'EPSS: probability of exploitation in the next 30 days' },
+    return typeof f.epss === 'number' ? el('span', { className: 'muted small', title: ww.t('vulnCommon.epssTitle') },
       'EPSS ' + percent(f.epss)) : null;
   }
 
@@ -106,7 +250,7 @@
   function versionChange(f) {
     return [
       el('span', { className: 'mono' }, str(f.version)),
-      f.fixed_version ? [' \u2192 ', el('span', { className: 'mono fixed-version', title: 'fixed in this version' }, String(f.fixed_version))] :
+      f.fixed_version ? [' \u2192 ', el('span', { className: 'mono fixed-version', title: ww.t('vulnCommon.fixedInTitle') }, String(f.fixed_version))] :
         el('div', { className: 'muted small' }, str(f.remedy))
     ];
   }
@@ -136,10 +280,11 @@
     var columns = [];
     var i, s, status, cells;
     if (opts.withAdvisory) {
-      columns.push({ label: 'Advisory' });
+      columns.push({ label: ww.t('vulnCommon.col.advisory') });
     }
-    columns.push({ label: 'Hosts' }, { label: 'Reason' }, { label: 'Expires', className: 'shrink', title: 'At 00:00 UTC of this day' },
-      { label: 'Accepted by', className: 'shrink' }, { label: 'Status', className: 'shrink' });
+    columns.push({ label: ww.t('vulnCommon.col.hosts') }, { label: ww.t('vulnCommon.col.reason') },
+      { label: ww.t('vulnCommon.col.expires'), className: 'shrink', title: ww.t('vulnCommon.col.expiresTitle') },
+      { label: ww.t('vulnCommon.col.acceptedBy'), className: 'shrink' }, { label: ww.t('vulnCommon.col.status'), className: 'shrink' });
     if (opts.onLift) {
       columns.push({ label: '', className: 'shrink' });
     }
@@ -147,36 +292,37 @@
     for (i = 0; i < list.length; i++) {
       s = list[i] || {};
       if (s.active) {
-        status = el('span', { className: 'fstate fstate-accepted' }, 'active');
+        status = el('span', { className: 'fstate fstate-accepted' }, ww.t('vulnCommon.status.active'));
       } else if (s.lifted_at !== null && s.lifted_at !== undefined) {
-        status = [el('span', { className: 'fstate fstate-fixed' }, 'lifted'),
-          el('div', { className: 'muted small', title: fullDate(s.lifted_at) }, 'by ' + str(s.lifted_by) + ', ' + relTime(s.lifted_at))];
+        status = [el('span', { className: 'fstate fstate-fixed' }, ww.t('vulnCommon.status.lifted')),
+          el('div', { className: 'muted small', title: fullDate(s.lifted_at) },
+            ww.t('vulnCommon.liftedBy', { user: str(s.lifted_by), when: relTime(s.lifted_at) }))];
       } else {
-        status = el('span', { className: 'fstate fstate-fixed' }, 'expired');
+        status = el('span', { className: 'fstate fstate-fixed' }, ww.t('vulnCommon.status.expired'));
       }
       cells = [];
       if (opts.withAdvisory) {
         cells.push(el('td', { className: 'nowrap' }, advisoryLink(s.advisory)));
       }
       cells.push(
-        el('td', { className: 'wrap' }, s.host_id ? hostCell(s.host_id, s.host_label, null) : el('span', { className: 'every-host' }, 'every host')),
+        el('td', { className: 'wrap' }, s.host_id ? hostCell(s.host_id, s.host_label, null) : el('span', { className: 'every-host' }, ww.t('vulnCommon.everyHost'))),
         el('td', { className: 'wrap reason' }, str(s.reason)),
-        el('td', { className: 'nowrap', title: 'until ' + fullDate(s.expires_at) }, utcDay(s.expires_at - 1)),
+        el('td', { className: 'nowrap', title: ww.t('vulnCommon.until', { date: fullDate(s.expires_at) }) }, utcDay(s.expires_at - 1)),
         el('td', { className: 'nowrap' }, [str(s.created_by), el('div', { className: 'muted small', title: fullDate(s.created_at) },
-          str(s.role) + ', ' + relTime(s.created_at))]),
+          ww.t('vulnCommon.roleWhen', { role: roleWord(s.role), when: relTime(s.created_at) }))]),
         el('td', { className: 'nowrap' }, status)
       );
       if (opts.onLift) {
         cells.push(el('td', { className: 'nowrap' }, s.active ? el('button', {
           type: 'button', className: 'btn btn-small lift-suppression', 'data-id': str(s.id),
-          title: 'End this accepted risk now: its findings count as open again'
-        }, 'Lift') : null));
+          title: ww.t('vulnCommon.liftTitle')
+        }, ww.t('vulnCommon.lift')) : null));
       }
       t.tbody.appendChild(el('tr', { className: 'suppression-row' + (s.active ? '' : ' suppression-inactive'),
         'data-id': str(s.id), 'data-active': s.active ? 'true' : 'false' }, cells));
     }
     if (!list.length) {
-      messageRow(t.tbody, t.columns, opts.empty || 'No accepted risks.');
+      messageRow(t.tbody, t.columns, opts.empty || ww.t('vulnCommon.noSuppressions'));
     }
     if (opts.onLift) {
       t.tbody.addEventListener('click', function (ev) {
@@ -194,7 +340,7 @@
     api('DELETE', '/api/vuln/suppressions/' + encodeURIComponent(id), null, function (err) {
       if (err) {
         button.disabled = false;
-        showError('Could not lift the accepted risk: ' + err.message);
+        showError(ww.t('vulnCommon.liftFailed', { error: err.message }));
         return;
       }
       clearError();
@@ -215,12 +361,12 @@
   /* A search box for a CVE or advisory id; opens its page. */
   function advisorySearchForm() {
     var input = el('input', {
-      id: 'advisory-search', type: 'search', placeholder: 'CVE or advisory id, e.g. CVE-2024-3094',
-      'aria-label': 'Open a CVE or advisory', autocomplete: 'off', spellcheck: 'false', maxlength: 200
+      id: 'advisory-search', type: 'search', placeholder: ww.t('vulnCommon.searchPlaceholder'),
+      'aria-label': ww.t('vulnCommon.searchLabel'), autocomplete: 'off', spellcheck: 'false', maxlength: 200
     });
     var form = el('form', { id: 'advisory-search-form', className: 'advisory-search', method: 'get', action: '#/vulns', novalidate: true }, [
       input,
-      el('button', { id: 'advisory-search-submit', type: 'submit', className: 'btn' }, 'Open')
+      el('button', { id: 'advisory-search-submit', type: 'submit', className: 'btn' }, ww.t('vulnCommon.searchOpen'))
     ]);
     form.addEventListener('submit', function (ev) {
       var id = normalizeAdvisoryId(input.value);
@@ -252,17 +398,22 @@
   /* The package, and its source package when that has another name. */
   function packageCell(f) {
     return [el('span', { className: 'mono' }, str(f.package)),
-      f.source && f.source !== f.package ? el('div', { className: 'muted small' }, 'source ' + String(f.source)) : null];
+      f.source && f.source !== f.package ? el('div', { className: 'muted small' }, ww.t('vulnCommon.source', { name: String(f.source) })) : null];
   }
 
   ww.vuln = {
     PRIORITIES: PRIORITIES,
     FINDING_STATES: FINDING_STATES,
-    STATE_TITLES: STATE_TITLES,
     STATE_RANK: STATE_RANK,
     FINDING_PAGE_SIZE: FINDING_PAGE_SIZE,
     MAX_SUPPRESSION_DAYS: MAX_SUPPRESSION_DAYS,
     DAY_MS: DAY_MS,
+    priorityTitle: priorityTitle,
+    priorityHint: priorityHint,
+    findingStateTitle: findingStateTitle,
+    stateTitle: stateTitle,
+    roleWord: roleWord,
+    wordNodes: wordNodes,
     priorityBadge: priorityBadge,
     findingState: findingState,
     advisoryHash: advisoryHash,
