@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::pin::Pin;
 
 use axum::body::{Body, HttpBody};
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, put};
@@ -23,6 +23,7 @@ use super::{ImportError, ImportedBundle, KINDS};
 use crate::api_error::{blocking, parse_json, ApiError};
 use crate::auth::session::{require_json, ConsoleApi, Session};
 use crate::auth::Permission;
+use crate::list_query;
 use wardwatch_bundle::Kind;
 
 /// Largest bundle the console accepts as an upload (2 GiB); larger ones are imported on
@@ -92,16 +93,64 @@ struct BundlesOverview {
     trusted_keys: Vec<String>,
     trusted_keys_error: Option<String>,
     kinds: Vec<KindView>,
+    /// One page of the terminals that match (see [`HostsQuery`]).
     hosts: Vec<HostView>,
+    /// Terminals that match, on every page.
+    hosts_total: usize,
     history: Vec<ImportedBundle>,
 }
 
-/// `GET /api/bundles`: installed bundles per kind, the hosts' versions, recent imports.
+/// Which terminals `GET /api/bundles` lists: `q` (words in the name, label or
+/// department), `department`, `behind=true` (only those behind or not reporting),
+/// `limit` and `offset`. The counts per kind always cover the fleet.
+#[derive(Deserialize)]
+struct HostsQuery {
+    q: Option<String>,
+    department: Option<String>,
+    behind: Option<bool>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+/// `GET /api/bundles`: installed bundles per kind with the fleet's counts, a page of the
+/// terminals' versions, recent imports.
 async fn bundles_overview(
     _session: Session,
     State(state): State<ConsoleApi>,
+    query: Result<Query<HostsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<BundlesOverview>, ApiError> {
-    let overview = tokio::task::spawn_blocking(move || overview(&state)).await??;
+    let Query(query) = query.map_err(|e| {
+        ApiError::bad_request(format!(
+            "{}; use q, department, behind (true, false), limit and offset",
+            e.body_text()
+        ))
+    })?;
+    let words: Vec<String> = list_query::search(query.q)?
+        .split_whitespace()
+        .take(8)
+        .map(str::to_lowercase)
+        .collect();
+    let department = list_query::filter(query.department, "department")?;
+    let only_behind = query.behind.unwrap_or(false);
+    let (limit, offset) = list_query::page(query.limit, query.offset);
+    let mut overview = tokio::task::spawn_blocking(move || overview(&state)).await??;
+    overview.hosts.retain(|h| {
+        let text = format!(
+            "{} {} {}",
+            h.hostname.to_lowercase(),
+            h.label.to_lowercase(),
+            h.department.to_lowercase()
+        );
+        department.as_ref().is_none_or(|d| &h.department == d)
+            && (!only_behind || !h.behind.is_empty() || !h.not_reported.is_empty())
+            && words.iter().all(|w| text.contains(w))
+    });
+    overview.hosts_total = overview.hosts.len();
+    overview.hosts = std::mem::take(&mut overview.hosts)
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
     Ok(Json(overview))
 }
 
@@ -172,7 +221,7 @@ fn overview(state: &ConsoleApi) -> Result<BundlesOverview, ApiError> {
             hosts_not_reported,
         });
     }
-    let hosts = hosts
+    let hosts: Vec<HostView> = hosts
         .into_iter()
         .map(|h| {
             let mut behind = Vec::new();
@@ -221,6 +270,7 @@ fn overview(state: &ConsoleApi) -> Result<BundlesOverview, ApiError> {
         trusted_keys,
         trusted_keys_error,
         kinds,
+        hosts_total: hosts.len(),
         hosts,
         history: store.bundle_history(50)?,
     })

@@ -277,6 +277,45 @@ fn the_host_list_is_searched_and_sorted_by_the_server_and_a_filtered_list_has_it
         .collect();
     assert_eq!(names, ["ward3-ns", "opd-1"], "{sorted:#}");
     assert_eq!(sorted["total"], 3);
+    // The other lists that grow with the fleet page the same way.
+    let bundles = fleet.get_json("/api/bundles?limit=2");
+    assert_eq!(
+        bundles["hosts"].as_array().map(Vec::len),
+        Some(2),
+        "{bundles:#}"
+    );
+    assert_eq!(bundles["hosts_total"], 3);
+    let lab = fleet.get_json("/api/bundles?q=LAB");
+    assert_eq!(lab["hosts_total"], 1, "{lab:#}");
+    assert_eq!(lab["hosts"][0]["hostname"], "lab-pc");
+    let patches = fleet.get_json("/api/patches?department=Laboratory");
+    let departments: Vec<&str> = patches["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["department"].as_str().unwrap())
+        .collect();
+    assert!(
+        departments.iter().all(|d| *d == "Laboratory"),
+        "{patches:#}"
+    );
+    assert_eq!(
+        patches["hosts_total"].as_u64(),
+        Some(departments.len() as u64)
+    );
+    let (status, body) = get(&fleet, "/api/incidents?order=sideways", &fleet.cookie);
+    assert_eq!(status, 400);
+    assert!(
+        body.contains("sideways") && body.contains("is not asc or desc"),
+        "{body}"
+    );
+    let (status, body) = get(
+        &fleet,
+        &format!("/api/backups?q={}", "x".repeat(201)),
+        &fleet.cookie,
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("at most 200 characters"), "{body}");
     let (status, body) = get(&fleet, "/api/hosts?sort=nonsense&limit=5", &fleet.cookie);
     assert_eq!(status, 400);
     assert!(

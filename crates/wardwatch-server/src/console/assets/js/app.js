@@ -17,7 +17,8 @@
  *   #/backups?q=&department=&sort=&order=&page=   every terminal's backups by
  *                        department, and what is wrong; searched, filtered, sorted and
  *                        paged by the server
- *   #/bundles            offline bundles: installed per kind, upload, hosts' versions
+ *   #/bundles?q=&department=&behind=&page=   offline bundles: installed per kind,
+ *                        upload, hosts' versions; the hosts searched, filtered and paged
  *   #/patches?q=&department=&page=   upgrades per terminal and department: planned,
  *                        available, installed; the terminals searched, filtered and paged
  *   #/vulns              vulnerabilities of the fleet: feed, priorities, upgrades, findings
@@ -85,7 +86,7 @@
       return { name: 'backups', query: parseQuery(query) };
     }
     if (parts[1] === 'bundles' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
-      return { name: 'bundles' };
+      return { name: 'bundles', query: parseQuery(query) };
     }
     if (parts[1] === 'patches' && (parts.length === 2 || (parts.length === 3 && parts[2] === ''))) {
       return { name: 'patches', query: parseQuery(query) };
@@ -191,7 +192,7 @@
     } else if (r.name === 'backups') {
       views.backups(r.query || {});
     } else if (r.name === 'bundles') {
-      views.bundles();
+      views.bundles(r.query || {});
     } else if (r.name === 'patches') {
       views.patches(r.query || {});
     } else if (r.name === 'audit') {

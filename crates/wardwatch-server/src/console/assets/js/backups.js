@@ -20,7 +20,6 @@
   var DASH = ww.DASH, REFRESH_MS = ww.REFRESH_MS;
   var hostPath = ww.hostPath, state = ww.state, showMessage = ww.showMessage;
   var setText = ww.setText, trim = ww.trim, encodeQuery = ww.encodeQuery;
-  var onTyping = ww.onTyping, navigate = ww.navigate;
 
   var RESTORE_POLL_MS = 3000; // the queued restore's state, until it is done
 
@@ -518,24 +517,8 @@
       });
     }
 
-    onTyping(view, filter, 250, function () {
-      var q = trim(filter.value);
-      if (q === list.q) {
-        return;
-      }
-      list.q = q;
-      list.page = 1;
-      rememberAndReload(false);
-    }, false);
-    onTyping(view, departmentInput, 250, function () {
-      var department = trim(departmentInput.value);
-      if (department === list.department) {
-        return;
-      }
-      list.department = department;
-      list.page = 1;
-      rememberAndReload(false);
-    }, false);
+    ww.listInput(view, filter, list, 'q', function () { rememberAndReload(false); });
+    ww.listInput(view, departmentInput, list, 'department', function () { rememberAndReload(false); });
     ww.pageButtons(list, prev, next, function () { rememberAndReload(false); });
 
     var placeholder = dataTable('backups-loading', [{ label: ww.t('backups.col.host') }]);

@@ -1,7 +1,9 @@
 /*
  * wardwatch console, bundles.js: the signed offline bundles (#/bundles): what is
- * installed of each kind, the upload form, the stale-data setting, the version each
- * host runs and the recent imports. Kind names come from a fixed list; everything else
+ * installed of each kind (counted over the whole fleet), the upload form, the stale-data
+ * setting, the version each host runs and the recent imports. The hosts are searched,
+ * filtered by department and by "behind only", and paged (50 at a time) by the server,
+ * the list's state kept in the URL. Kind names come from a fixed list; everything else
  * is text.
  */
 (function (ww) {
@@ -16,6 +18,7 @@
   var beginView = ww.beginView, setTitle = ww.setTitle, hostHash = ww.hostHash;
   var dataTable = ww.dataTable, loadingRow = ww.loadingRow, fillTable = ww.fillTable;
   var ELLIPSIS = ww.ELLIPSIS, DASH = ww.DASH, REFRESH_MS = ww.REFRESH_MS, formatCount = ww.formatCount;
+  var encodeQuery = ww.encodeQuery, messageRow = ww.messageRow;
 
   ww.i18n.add({
     en: {
@@ -59,7 +62,13 @@
       'bundles.done': 'Imported {kind} version {version}{replaced}. Agents fetch it from now on.',
       'bundles.replacing': ' (replacing version {version})',
       'bundles.badDays': 'Enter a whole number of days from 1 to 3650.',
-      'bundles.notSaved': 'Not saved: {error}', 'bundles.saved': 'Saved.'
+      'bundles.notSaved': 'Not saved: {error}', 'bundles.saved': 'Saved.',
+      'bundles.searchPlaceholder': 'Search name, label or department', 'bundles.searchLabel': 'Search hosts',
+      'bundles.behindOnly': 'Behind only',
+      'bundles.behindOnlyTitle': 'Only hosts that run an older version than the server has installed, or have not reported one',
+      'bundles.noMatch': 'No host matches the filter.', 'bundles.emptyPage': 'No hosts on this page.',
+      'bundles.showing.one': 'Showing {from}\u2013{to} of {n} host',
+      'bundles.showing.many': 'Showing {from}\u2013{to} of {n} hosts'
     },
     zh: {
       'bundles.title': '更新包',
@@ -102,7 +111,13 @@
       'bundles.done': '已导入{kind}，版本 {version}{replaced}。代理此后会获取此版本。',
       'bundles.replacing': '（替换版本 {version}）',
       'bundles.badDays': '请输入 1 到 3650 之间的整数天数。',
-      'bundles.notSaved': '未保存：{error}', 'bundles.saved': '已保存。'
+      'bundles.notSaved': '未保存：{error}', 'bundles.saved': '已保存。',
+      'bundles.searchPlaceholder': '搜索名称、标签或科室', 'bundles.searchLabel': '搜索终端',
+      'bundles.behindOnly': '仅显示版本落后',
+      'bundles.behindOnlyTitle': '仅显示运行的版本比服务器已安装的旧、或尚未上报版本的终端',
+      'bundles.noMatch': '没有符合筛选条件的终端。', 'bundles.emptyPage': '本页没有终端。',
+      'bundles.showing.one': '第 {from}–{to} 台，共 {n} 台终端',
+      'bundles.showing.many': '第 {from}–{to} 台，共 {n} 台终端'
     }
   });
 
@@ -114,6 +129,9 @@
     patches: 'bundles.kind.patches'
   };
   var BUNDLE_HISTORY_ROWS = 20;
+  var PAGE_SIZE = 50;
+  /* The hosts' list state in the URL (lib.js listFromUrl). */
+  var LIST = { base: '#/bundles', filters: { department: 200, behind: ['', 'true'] } };
 
   function kindTitle(kind) {
     return Object.prototype.hasOwnProperty.call(BUNDLE_KIND_TITLES, kind) ? ww.t(BUNDLE_KIND_TITLES[kind]) : String(kind);
@@ -184,8 +202,9 @@
     }
   }
 
-  function showBundles() {
+  function showBundles(query) {
     var view = beginView('bundles');
+    var list = ww.listFromUrl(query, LIST);
     var data = null;
     var loading = false;
     var uploading = false;
@@ -232,6 +251,22 @@
     }
     var hostsTable = dataTable('bundles-hosts', hostColumns);
     loadingRow(hostsTable, ww.t('bundles.loadingHosts'));
+    /* The hosts' search, filters and pages stay in place while the answers change around
+       them (typing must not lose the box). */
+    var filter = el('input', {
+      id: 'bundles-search', type: 'search', placeholder: ww.t('bundles.searchPlaceholder'),
+      'aria-label': ww.t('bundles.searchLabel'), autocomplete: 'off', spellcheck: 'false', maxlength: 200
+    });
+    filter.value = list.q;
+    var departmentInput = el('input', { id: 'bundles-department', type: 'search', placeholder: ww.t('bundles.col.department'),
+      'aria-label': ww.t('bundles.col.department'), maxlength: 200, value: list.department });
+    var behindBox = el('input', { id: 'bundles-behind', type: 'checkbox', value: 'true', checked: list.behind === 'true' });
+    behindBox.checked = list.behind === 'true';
+    var shownInfo = el('span', { className: 'info', id: 'bundles-shown' });
+    var prev = el('button', { type: 'button', className: 'btn btn-small', id: 'bundles-prev' }, ww.t('common.prev'));
+    var next = el('button', { type: 'button', className: 'btn btn-small', id: 'bundles-next' }, ww.t('common.next'));
+    prev.disabled = list.page <= 1;
+    next.disabled = true;
     var history = dataTable('bundles-history', [
       { label: ww.t('bundles.col.imported'), className: 'shrink' },
       { label: ww.t('bundles.col.kind') },
@@ -250,10 +285,26 @@
         el('div', { className: 'bundle-section' }, [el('h2', null, ww.t('bundles.import')), uploadForm]),
         el('div', { className: 'bundle-section' }, [el('h2', null, ww.t('bundles.stale')), staleForm])
       ]),
-      el('div', { className: 'bundle-section' }, [el('h2', null, ww.t('bundles.onHosts')), el('div', { className: 'table-wrap' }, hostsTable.table),
+      el('div', { className: 'bundle-section' }, [el('h2', null, ww.t('bundles.onHosts')),
+        el('div', { className: 'toolbar' }, [
+          el('div', { className: 'filter' }, filter),
+          departmentInput,
+          el('label', { 'for': 'bundles-behind', className: 'info', title: ww.t('bundles.behindOnlyTitle') },
+            [behindBox, ' ', ww.t('bundles.behindOnly')]),
+          shownInfo,
+          el('span', { className: 'spacer' }),
+          prev, next
+        ]),
+        el('div', { className: 'table-wrap' }, hostsTable.table),
         el('p', { className: 'legend' }, ww.t('bundles.hostsLegend'))]),
       el('div', { className: 'bundle-section' }, [el('h2', null, ww.t('bundles.history')), el('div', { className: 'table-wrap' }, history.table)])
     ]);
+
+    /* The URL holds the list's state, so a filtered list can be bookmarked and shared;
+       replaced in place, so that typing does not fill the history or reload the view. */
+    function rememberAndReload() {
+      ww.keepListInUrl(list, LIST, false, load);
+    }
 
     function recorded(ms) {
       return dateCell(ms, ww.t('bundles.notRecorded'));
@@ -326,9 +377,12 @@
     function renderHosts() {
       var rows = document.createDocumentFragment();
       var h, host, k, kind, v, cells, behind;
-      var list = isArray(data.hosts) ? data.hosts : [];
-      for (h = 0; h < list.length; h++) {
-        host = list[h] || {};
+      var hosts = isArray(data.hosts) ? data.hosts : [];
+      var total = typeof data.hosts_total === 'number' ? data.hosts_total : hosts.length;
+      var filtered = list.q || list.department || list.behind;
+      var first = (list.page - 1) * PAGE_SIZE;
+      for (h = 0; h < hosts.length; h++) {
+        host = hosts[h] || {};
         behind = isArray(host.behind) && host.behind.length > 0;
         cells = [
           el('td', { className: 'wrap' }, el('a', { className: 'host-link', href: hostHash(host.id) },
@@ -349,7 +403,17 @@
           'data-host-id': str(host.id), 'data-behind': behind ? 'true' : 'false'
         }, cells));
       }
-      fillTable(hostsTable, rows, list.length, ww.t('bundles.noHosts'));
+      clear(hostsTable.tbody);
+      if (hosts.length) {
+        hostsTable.tbody.appendChild(rows);
+      } else {
+        messageRow(hostsTable.tbody, hostsTable.columns, total ? ww.t('bundles.emptyPage') :
+          (filtered ? ww.t('bundles.noMatch') : ww.t('bundles.noHosts')));
+      }
+      setText(shownInfo, hosts.length ? ww.t(total === 1 ? 'bundles.showing.one' : 'bundles.showing.many',
+        { from: formatCount(first + 1), to: formatCount(first + hosts.length), n: formatCount(total) }) : '');
+      prev.disabled = list.page <= 1;
+      next.disabled = first + hosts.length >= total;
     }
 
     function renderHistory() {
@@ -383,21 +447,37 @@
       }
     }
 
+    /* The request for the page the hosts' list is on. */
+    function listPath() {
+      return '/api/bundles' + encodeQuery({
+        q: list.q, department: list.department, behind: list.behind,
+        limit: PAGE_SIZE, offset: (list.page - 1) * PAGE_SIZE
+      });
+    }
+
+    /* One request at a time; when the list changed while one was on its way, its answer
+       is dropped and the page the list is on now asked for. */
     function load() {
+      var path;
       if (loading) {
         return;
       }
       loading = true;
-      api('GET', '/api/bundles', null, function (err, result) {
+      path = listPath();
+      api('GET', path, null, function (err, result) {
         loading = false;
         if (!view.alive()) {
+          return;
+        }
+        if (path !== listPath()) {
+          load();
           return;
         }
         if (err) {
           showError(ww.t('bundles.loadFailed', { error: err.message }));
           return;
         }
-        data = result;
+        data = result || {};
         if (!isArray(data.kinds)) {
           data.kinds = [];
         }
@@ -483,6 +563,15 @@
         load();
       });
     }, false);
+
+    ww.listInput(view, filter, list, 'q', function () { rememberAndReload(); });
+    ww.listInput(view, departmentInput, list, 'department', function () { rememberAndReload(); });
+    behindBox.addEventListener('change', function () {
+      list.behind = behindBox.checked ? 'true' : '';
+      list.page = 1;
+      rememberAndReload();
+    }, false);
+    ww.pageButtons(list, prev, next, function () { rememberAndReload(); });
 
     load();
     view.every(REFRESH_MS, load);

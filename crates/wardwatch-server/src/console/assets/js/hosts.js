@@ -14,7 +14,7 @@
   var beginView = ww.beginView, setTitle = ww.setTitle, hostHash = ww.hostHash, state = ww.state;
   var hostStatus = ww.hostStatus, statusBadge = ww.statusBadge, summaryCard = ww.summaryCard;
   var dataTable = ww.dataTable, messageRow = ww.messageRow, loadingRow = ww.loadingRow;
-  var openRowOnClick = ww.openRowOnClick, onTyping = ww.onTyping, navigate = ww.navigate;
+  var openRowOnClick = ww.openRowOnClick;
   var DASH = ww.DASH, REFRESH_MS = ww.REFRESH_MS;
 
   ww.i18n.add({
@@ -288,16 +288,8 @@
       });
     }
 
-    onTyping(view, filter, 250, function () {
-      list.q = trim(filter.value);
-      list.page = 1;
-      rememberAndReload(false);
-    }, false);
-    onTyping(view, departmentInput, 250, function () {
-      list.department = trim(departmentInput.value);
-      list.page = 1;
-      rememberAndReload(false);
-    }, false);
+    ww.listInput(view, filter, list, 'q', function () { rememberAndReload(false); });
+    ww.listInput(view, departmentInput, list, 'department', function () { rememberAndReload(false); });
     statusSelect.addEventListener('change', function () {
       list.status = statusSelect.value;
       list.page = 1;

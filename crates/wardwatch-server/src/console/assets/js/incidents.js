@@ -15,7 +15,6 @@
   var setTitle = ww.setTitle, dataTable = ww.dataTable, loadingRow = ww.loadingRow;
   var fillTable = ww.fillTable, messageRow = ww.messageRow, state = ww.state;
   var backLink = ww.backLink, REFRESH_MS = ww.REFRESH_MS, formatCount = ww.formatCount;
-  var trim = ww.trim, onTyping = ww.onTyping, navigate = ww.navigate;
 
   ww.i18n.add({
     en: {
@@ -283,15 +282,7 @@
       });
     }
 
-    onTyping(view, filter, 250, function () {
-      var q = trim(filter.value);
-      if (q === list.q) {
-        return;
-      }
-      list.q = q;
-      list.page = 1;
-      rememberAndReload(false);
-    }, false);
+    ww.listInput(view, filter, list, 'q', function () { rememberAndReload(false); });
     stateSelect.addEventListener('change', function () {
       list.state = STATES.indexOf(stateSelect.value) > 0 ? stateSelect.value : '';
       list.page = 1;

@@ -877,6 +877,20 @@ var wardwatch = (function () {
     load();
   }
 
+  /* A search or filter box of a list: what is typed (after a pause) becomes
+     `list[field]`, the list goes back to its first page and `go()` runs. */
+  function listInput(view, input, list, field, go) {
+    onTyping(view, input, 250, function () {
+      var value = trim(input.value);
+      if (value === list[field]) {
+        return;
+      }
+      list[field] = value;
+      list.page = 1;
+      go();
+    }, false);
+  }
+
   /* Previous/next buttons that move `list` a page and call `go()`. */
   function pageButtons(list, prev, next, go) {
     prev.addEventListener('click', function () {
@@ -1011,6 +1025,7 @@ var wardwatch = (function () {
   ww.listFromUrl = listFromUrl;
   ww.keepListInUrl = keepListInUrl;
   ww.pageButtons = pageButtons;
+  ww.listInput = listInput;
   ww.lastPageOffset = lastPageOffset;
 
   return ww;

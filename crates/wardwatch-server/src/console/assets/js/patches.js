@@ -18,7 +18,7 @@
   var DASH = ww.DASH, REFRESH_MS = ww.REFRESH_MS;
   var hostPath = ww.hostPath, state = ww.state, showMessage = ww.showMessage;
   var setText = ww.setText, trim = ww.trim, encodeQuery = ww.encodeQuery;
-  var onTyping = ww.onTyping, messageRow = ww.messageRow;
+  var messageRow = ww.messageRow;
 
   var STATE_CLASS = { queued: 'fstate-accepted', running: 'fstate-accepted', installed: 'fstate-fixed', failed: 'fstate-open' };
 
@@ -382,24 +382,8 @@
       });
     }
 
-    onTyping(view, filter, 250, function () {
-      var q = trim(filter.value);
-      if (q === list.q) {
-        return;
-      }
-      list.q = q;
-      list.page = 1;
-      rememberAndReload();
-    }, false);
-    onTyping(view, departmentInput, 250, function () {
-      var department = trim(departmentInput.value);
-      if (department === list.department) {
-        return;
-      }
-      list.department = department;
-      list.page = 1;
-      rememberAndReload();
-    }, false);
+    ww.listInput(view, filter, list, 'q', function () { rememberAndReload(); });
+    ww.listInput(view, departmentInput, list, 'department', function () { rememberAndReload(); });
     ww.pageButtons(list, prev, next, function () { rememberAndReload(); });
 
     var placeholder = dataTable('patches-loading', [{ label: ww.t('patches.col.host') }]);
