@@ -7,12 +7,10 @@
 
 use std::fmt;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::sync::Semaphore;
 use wardwatch_proto::{Event, EventBody};
 
@@ -20,6 +18,8 @@ use wardwatch_agent::client::ServerClient;
 use wardwatch_agent::enroll::{enroll, EnrollOptions};
 use wardwatch_agent::state::StateDir;
 use wardwatch_agent::AgentError;
+
+use crate::server_process;
 
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
@@ -87,66 +87,6 @@ impl fmt::Display for IngestReport {
     }
 }
 
-/// A server child process, stopped when dropped.
-struct ServerProcess {
-    child: Child,
-    agent_url: String,
-    ca_fingerprint: String,
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
-async fn start_server(exe: &Path, data: &Path) -> Result<ServerProcess, AgentError> {
-    let mut child = Command::new(exe)
-        .args([
-            "server",
-            "--listen",
-            "127.0.0.1:0",
-            "--agent-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data")
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| AgentError::io(exe, e))?;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| AgentError::Internal("server stdout not captured".into()))?;
-    let mut lines = BufReader::new(stdout).lines();
-    let mut agent_url = None;
-    let mut ca_fingerprint = None;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while agent_url.is_none() || ca_fingerprint.is_none() {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let line = tokio::time::timeout(remaining, lines.next_line())
-            .await
-            .map_err(|_| AgentError::Internal("the server did not start within 60 s".into()))?
-            .map_err(|e| AgentError::io(exe, e))?
-            .ok_or_else(|| AgentError::Internal("the server exited during start".into()))?;
-        if let Some(v) = line.trim().strip_prefix("agent API:") {
-            agent_url = Some(v.trim().trim_end_matches('/').to_string());
-        } else if let Some(v) = line.trim().strip_prefix("CA fingerprint:") {
-            ca_fingerprint = Some(v.trim().to_string());
-        }
-    }
-    // Keep draining stdout so the server never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(ServerProcess {
-        child,
-        agent_url: agent_url.unwrap_or_default(),
-        ca_fingerprint: ca_fingerprint.unwrap_or_default(),
-    })
-}
-
 async fn create_token(exe: &Path, data: &Path, uses: usize) -> Result<String, AgentError> {
     let out = Command::new(exe)
         .args([
@@ -194,7 +134,7 @@ pub async fn ingest(exe: &Path, options: &IngestOptions) -> Result<IngestReport,
     let batch = options.batch.max(1);
     let tmp = tempfile::tempdir().map_err(|e| AgentError::io(Path::new("/tmp"), e))?;
     let data = tmp.path().join("server");
-    let server = start_server(exe, &data).await?;
+    let server = server_process::start(exe, &data, Duration::from_secs(60)).await?;
     let pid = server.child.id().unwrap_or(0);
     let token = create_token(exe, &data, agents).await?;
 

@@ -29,4 +29,5 @@ pub mod ingest;
 pub mod matching;
 pub mod ransomware;
 pub mod scan;
+pub mod server_process;
 pub mod signatures;

@@ -150,11 +150,7 @@ async fn overview(
     let store = state.store.clone();
     let body = blocking(move || {
         let now = wardwatch_proto::now_millis();
-        let mut counts = store.overview_counts(departments.as_deref(), now)?;
-        if !fleet {
-            // Incidents may span departments: not an operator's to count.
-            counts.open_incidents = 0;
-        }
+        let counts = store.overview_counts(departments.as_deref(), now)?;
         let (backups, fresh, steps) = if fleet {
             let backups = backup_health(store.as_ref(), now)?;
             let fresh = freshness(store.as_ref())?;

@@ -40,7 +40,8 @@ pub struct OverviewCounts {
     pub departments: Vec<DepartmentOverview>,
     pub alerts_24h: i64,
     pub urgent_alerts_24h: i64,
-    /// Incidents not resolved (fleet-wide; incidents may span departments).
+    /// Incidents not resolved (fleet-wide, so 0 for a department scope: incidents may
+    /// span departments).
     pub open_incidents: i64,
 }
 

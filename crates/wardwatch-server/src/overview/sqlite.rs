@@ -178,11 +178,16 @@ impl OverviewStore for Store {
                 params![now - DAY_MILLIS, scope],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            let open_incidents = conn.query_row(
-                "SELECT COUNT(*) FROM incidents WHERE state <> 'resolved' AND merged_into IS NULL",
-                [],
-                |r| r.get(0),
-            )?;
+            // Incidents may span departments: counted for the whole fleet only.
+            let open_incidents = if departments.is_none() {
+                conn.query_row(
+                    "SELECT COUNT(*) FROM incidents WHERE state <> 'resolved' AND merged_into IS NULL",
+                    [],
+                    |r| r.get(0),
+                )?
+            } else {
+                0
+            };
             Ok(OverviewCounts {
                 departments: by_department.into_values().collect(),
                 alerts_24h,

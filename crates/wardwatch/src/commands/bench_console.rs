@@ -7,64 +7,13 @@
 //! asks, each REPEAT times. No peer tool serves this console; the goal is 200 ms.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 use wardwatch_server::DataLayout;
 
 /// The answer time the console aims at on this kind of machine.
 const GOAL_MS: f64 = 200.0;
-
-/// A started server: its console address and first admin password.
-struct Server {
-    child: tokio::process::Child,
-    console: String,
-}
-
-async fn start(exe: &Path, data: &Path) -> anyhow::Result<Server> {
-    let mut child = Command::new(exe)
-        .args([
-            "server",
-            "--listen",
-            "127.0.0.1:0",
-            "--agent-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data")
-        .arg(data)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .context("start the server")?;
-    let stdout = child.stdout.take().context("server stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let mut console = None;
-    let mut admin_line = false;
-    // The console's address, then the line of the first admin's password file, which is
-    // written just before it.
-    while console.is_none() || !admin_line {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let line = tokio::time::timeout(left, lines.next_line())
-            .await
-            .context("the server did not start within 120 s")??
-            .context("the server exited during start")?;
-        if let Some(v) = line.trim().strip_prefix("console:") {
-            console = Some(v.trim().trim_end_matches('/').to_string());
-        }
-        admin_line |= line.trim().starts_with("first admin:");
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok(Server {
-        child,
-        console: console.unwrap_or_default(),
-    })
-}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -91,7 +40,8 @@ pub async fn run(
     let fill_secs = started.elapsed().as_secs_f64();
     let db_mib = std::fs::metadata(&db).map(|m| m.len()).unwrap_or(0) as f64 / 1048576.0;
 
-    let mut server = start(exe, &data).await?;
+    let mut server =
+        wardwatch_bench::server_process::start(exe, &data, Duration::from_secs(120)).await?;
     let password = std::fs::read_to_string(data.join("first-admin-password"))
         .context("the first admin password file")?;
     let ca = std::fs::read(DataLayout::ca_dir(&data).join("ca.pem")).context("the server's CA")?;
