@@ -61,6 +61,37 @@ pub fn descending(value: Option<&str>, by_default: bool) -> Result<bool, ApiErro
     .map(|d| d.unwrap_or(by_default))
 }
 
+/// Words of a search, at most this many: each must match.
+pub const MAX_WORDS: usize = 8;
+
+/// The words of a search as lists held in memory compare them: lower-case.
+pub fn words(search: &str) -> Vec<String> {
+    search
+        .split_whitespace()
+        .take(MAX_WORDS)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether every word (from [`words`]) is in one of `fields`, case aside.
+pub fn all_words_in(words: &[String], fields: &[&str]) -> bool {
+    let fields: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
+    words
+        .iter()
+        .all(|w| fields.iter().any(|f| f.contains(w.as_str())))
+}
+
+/// One page of a list held in memory, and how long the list was.
+pub fn page_of<T>(items: Vec<T>, limit: u32, offset: u32) -> (Vec<T>, usize) {
+    let total = items.len();
+    let page = items
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
+    (page, total)
+}
+
 /// `(limit, offset)`: [`DEFAULT_PAGE`] rows when not told, at most [`MAX_PAGE`].
 pub fn page(limit: Option<u32>, offset: Option<u32>) -> (u32, u32) {
     (
@@ -91,5 +122,11 @@ mod tests {
         assert_eq!(page(None, None), (DEFAULT_PAGE, 0));
         assert_eq!(page(Some(0), Some(u32::MAX)), (1, 10_000_000));
         assert_eq!(page(Some(100_000), None), (MAX_PAGE, 0));
+        let w = words("  Ward   LAB a b c d e f g h ");
+        assert_eq!(w.len(), MAX_WORDS);
+        assert!(all_words_in(&words("ward lab"), &["Lab PC", "Ward 3"]));
+        assert!(!all_words_in(&words("ward x-ray"), &["Lab PC", "Ward 3"]));
+        assert_eq!(page_of(vec![1, 2, 3, 4, 5], 2, 2), (vec![3, 4], 5));
+        assert_eq!(page_of(vec![1, 2], 2, 9), (vec![], 2));
     }
 }

@@ -265,7 +265,11 @@ impl BackupStore for Store {
     fn backup_overview_page(&self, query: &BackupQuery) -> StoreResult<(Vec<BackupOverview>, u64)> {
         let mut clauses = vec!["1".to_string()];
         let mut values: Vec<String> = Vec::new();
-        for word in query.search.split_whitespace().take(8) {
+        for word in query
+            .search
+            .split_whitespace()
+            .take(crate::list_query::MAX_WORDS)
+        {
             values.push(format!("%{}%", escape_like(word)));
             let p = values.len();
             clauses.push(format!(

@@ -125,32 +125,18 @@ async fn bundles_overview(
             e.body_text()
         ))
     })?;
-    let words: Vec<String> = list_query::search(query.q)?
-        .split_whitespace()
-        .take(8)
-        .map(str::to_lowercase)
-        .collect();
+    let words = list_query::words(&list_query::search(query.q)?);
     let department = list_query::filter(query.department, "department")?;
     let only_behind = query.behind.unwrap_or(false);
     let (limit, offset) = list_query::page(query.limit, query.offset);
     let mut overview = tokio::task::spawn_blocking(move || overview(&state)).await??;
     overview.hosts.retain(|h| {
-        let text = format!(
-            "{} {} {}",
-            h.hostname.to_lowercase(),
-            h.label.to_lowercase(),
-            h.department.to_lowercase()
-        );
         department.as_ref().is_none_or(|d| &h.department == d)
             && (!only_behind || !h.behind.is_empty() || !h.not_reported.is_empty())
-            && words.iter().all(|w| text.contains(w))
+            && list_query::all_words_in(&words, &[&h.hostname, &h.label, &h.department])
     });
-    overview.hosts_total = overview.hosts.len();
-    overview.hosts = std::mem::take(&mut overview.hosts)
-        .into_iter()
-        .skip(offset as usize)
-        .take(limit as usize)
-        .collect();
+    (overview.hosts, overview.hosts_total) =
+        list_query::page_of(std::mem::take(&mut overview.hosts), limit, offset);
     Ok(Json(overview))
 }
 

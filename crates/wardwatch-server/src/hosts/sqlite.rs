@@ -262,7 +262,11 @@ impl HostStore for Store {
             values.push(v);
             format!("?{}", values.len())
         };
-        for word in query.search.split_whitespace().take(8) {
+        for word in query
+            .search
+            .split_whitespace()
+            .take(crate::list_query::MAX_WORDS)
+        {
             let p = bind(Box::new(format!("%{}%", escape_like(word))), &mut values);
             clauses.push(format!(
                 "(hostname LIKE {p} ESCAPE '\\' OR label LIKE {p} ESCAPE '\\' \

@@ -394,7 +394,11 @@ impl IncidentStore for Store {
             values.push(state.clone());
             clauses.push(format!("i.state = ?{}", values.len()));
         }
-        for word in query.search.split_whitespace().take(8) {
+        for word in query
+            .search
+            .split_whitespace()
+            .take(crate::list_query::MAX_WORDS)
+        {
             values.push(format!("%{}%", escape_like(word)));
             let p = values.len();
             clauses.push(format!(

@@ -43,23 +43,16 @@ async fn patches(
     let search = list_query::search(query.q)?;
     let department = list_query::filter(query.department, "department")?;
     let (limit, offset) = list_query::page(query.limit, query.offset);
-    let (limit, offset) = (limit as usize, offset as usize);
     let now = wardwatch_proto::now_millis();
     let mut view =
         blocking(move || view::load(state.store.as_ref(), &state.bundles, &state.data_dir, now))
             .await?;
-    let words: Vec<String> = search
-        .split_whitespace()
-        .take(8)
-        .map(str::to_lowercase)
-        .collect();
+    let words = list_query::words(&search);
     view.hosts.retain(|h| {
-        let name = h.hostname.to_lowercase();
-        let dept = h.department.to_lowercase();
         department.as_ref().is_none_or(|d| &h.department == d)
-            && words.iter().all(|w| name.contains(w) || dept.contains(w))
+            && list_query::all_words_in(&words, &[&h.hostname, &h.department])
     });
-    let hosts_total = view.hosts.len();
-    view.hosts = view.hosts.into_iter().skip(offset).take(limit).collect();
+    let (hosts, hosts_total) = list_query::page_of(std::mem::take(&mut view.hosts), limit, offset);
+    view.hosts = hosts;
     Ok(Json(PatchesPage { view, hosts_total }))
 }

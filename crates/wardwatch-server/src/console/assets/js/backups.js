@@ -422,17 +422,13 @@
       var hosts = isArray(data.hosts) ? data.hosts : [];
       var total = typeof data.total === 'number' ? data.total : hosts.length;
       var filtered = list.q || list.department;
-      var first = (list.page - 1) * PAGE_SIZE;
       var byDept = {}, depts = [], i, d, t, rows, bad;
       var p = data.default_policy || {};
       clear(policy);
       append(policy, counted('backups.policy', p.min_age_days || 0, {
         last: str(p.keep_last), daily: str(p.keep_daily), weekly: str(p.keep_weekly), monthly: str(p.keep_monthly)
       }));
-      setText(shownInfo, hosts.length ? ww.t(total === 1 ? 'backups.showing.one' : 'backups.showing.many',
-        { from: formatCount(first + 1), to: formatCount(first + hosts.length), n: formatCount(total) }) : '');
-      prev.disabled = list.page <= 1;
-      next.disabled = first + hosts.length >= total;
+      ww.showPage(list, PAGE_SIZE, hosts.length, total, shownInfo, prev, next, 'backups.showing');
       clear(body);
       if (!hosts.length) {
         if (total || filtered) {

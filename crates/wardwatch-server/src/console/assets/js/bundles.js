@@ -380,7 +380,6 @@
       var hosts = isArray(data.hosts) ? data.hosts : [];
       var total = typeof data.hosts_total === 'number' ? data.hosts_total : hosts.length;
       var filtered = list.q || list.department || list.behind;
-      var first = (list.page - 1) * PAGE_SIZE;
       for (h = 0; h < hosts.length; h++) {
         host = hosts[h] || {};
         behind = isArray(host.behind) && host.behind.length > 0;
@@ -410,10 +409,7 @@
         messageRow(hostsTable.tbody, hostsTable.columns, total ? ww.t('bundles.emptyPage') :
           (filtered ? ww.t('bundles.noMatch') : ww.t('bundles.noHosts')));
       }
-      setText(shownInfo, hosts.length ? ww.t(total === 1 ? 'bundles.showing.one' : 'bundles.showing.many',
-        { from: formatCount(first + 1), to: formatCount(first + hosts.length), n: formatCount(total) }) : '');
-      prev.disabled = list.page <= 1;
-      next.disabled = first + hosts.length >= total;
+      ww.showPage(list, PAGE_SIZE, hosts.length, total, shownInfo, prev, next, 'bundles.showing');
     }
 
     function renderHistory() {

@@ -236,7 +236,6 @@
       var total = Number(data.total) || 0;
       var all = (Number(data.online) || 0) + (Number(data.offline) || 0) + (Number(data.revoked) || 0);
       var filtered = list.q || list.status || list.department;
-      var first = (list.page - 1) * PAGE_SIZE;
       setText(byId('summary-hosts'), formatCount(all));
       setText(byId('summary-online'), formatCount(Number(data.online) || 0));
       setText(byId('summary-offline'), formatCount(Number(data.offline) || 0));
@@ -251,10 +250,7 @@
       } else {
         t.tbody.appendChild(rows);
       }
-      setText(shownInfo, hosts.length ? ww.t(total === 1 ? 'hosts.showing.one' : 'hosts.showing.many',
-        { from: formatCount(first + 1), to: formatCount(first + hosts.length), n: formatCount(total) }) : '');
-      prev.disabled = list.page <= 1;
-      next.disabled = first + hosts.length >= total;
+      ww.showPage(list, PAGE_SIZE, hosts.length, total, shownInfo, prev, next, 'hosts.showing');
       if (lastLoaded !== null) {
         updated.setAttribute('title', ww.t('hosts.refreshEvery', { n: REFRESH_MS / 1000 }));
         setText(updated, ww.t('hosts.updated', { time: shortDate(lastLoaded).substring(11) }));

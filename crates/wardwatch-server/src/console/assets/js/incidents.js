@@ -229,7 +229,6 @@
       var incidents = isArray(data.incidents) ? data.incidents : [];
       var total = typeof data.total === 'number' ? data.total : incidents.length;
       var filtered = list.q || list.state;
-      var first = (list.page - 1) * PAGE_SIZE;
       var frag = document.createDocumentFragment();
       incidents.forEach(function (inc) { frag.appendChild(incidentRow(inc || {})); });
       clear(t.tbody);
@@ -239,10 +238,7 @@
         messageRow(t.tbody, t.columns, total ? ww.t('incidents.emptyPage') :
           (filtered ? ww.t('incidents.noMatch') : ww.t('incidents.empty')));
       }
-      setText(shownInfo, incidents.length ? ww.t(total === 1 ? 'incidents.showing.one' : 'incidents.showing.many',
-        { from: formatCount(first + 1), to: formatCount(first + incidents.length), n: formatCount(total) }) : '');
-      prev.disabled = list.page <= 1;
-      next.disabled = first + incidents.length >= total;
+      ww.showPage(list, PAGE_SIZE, incidents.length, total, shownInfo, prev, next, 'incidents.showing');
     }
 
     /* The request for the page the list is on. */

@@ -891,6 +891,17 @@ var wardwatch = (function () {
     }, false);
   }
 
+  /* After a page of `list` arrived (`shown` rows of `total`): "Showing 51–100 of 230 …"
+     in `info` (the words `key.one` and `key.many`), and the pager buttons enabled as far
+     as there is a page to go to. */
+  function showPage(list, pageSize, shown, total, info, prev, next, key) {
+    var first = (list.page - 1) * pageSize;
+    setText(info, shown ? ww.t(total === 1 ? key + '.one' : key + '.many',
+      { from: formatCount(first + 1), to: formatCount(first + shown), n: formatCount(total) }) : '');
+    prev.disabled = list.page <= 1;
+    next.disabled = first + shown >= total;
+  }
+
   /* Previous/next buttons that move `list` a page and call `go()`. */
   function pageButtons(list, prev, next, go) {
     prev.addEventListener('click', function () {
@@ -1025,6 +1036,7 @@ var wardwatch = (function () {
   ww.listFromUrl = listFromUrl;
   ww.keepListInUrl = keepListInUrl;
   ww.pageButtons = pageButtons;
+  ww.showPage = showPage;
   ww.listInput = listInput;
   ww.lastPageOffset = lastPageOffset;
 

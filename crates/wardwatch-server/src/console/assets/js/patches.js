@@ -301,7 +301,6 @@
       var depts = isArray(data.departments) ? data.departments : [];
       var total = typeof data.hosts_total === 'number' ? data.hosts_total : hosts.length;
       var filtered = list.q || list.department;
-      var first = (list.page - 1) * PAGE_SIZE;
       var d, rows;
       clear(head);
       append(head, bundleLine(data.bundle));
@@ -334,10 +333,7 @@
         }
         terminals.hidden = false;
       }
-      setText(shownInfo, hosts.length ? ww.t(total === 1 ? 'patches.showing.one' : 'patches.showing.many',
-        { from: formatCount(first + 1), to: formatCount(first + hosts.length), n: formatCount(total) }) : '');
-      prev.disabled = list.page <= 1;
-      next.disabled = first + hosts.length >= total;
+      ww.showPage(list, PAGE_SIZE, hosts.length, total, shownInfo, prev, next, 'patches.showing');
       if (isArray(data.not_covered) && data.not_covered.length) {
         var notCovered = el('ul', { id: 'patches-not-covered' });
         data.not_covered.forEach(function (n) {
