@@ -84,7 +84,7 @@ pub enum FsEventKind {
     Lost,
 }
 
-/// How long a reader lets events gather after the first arrives, before it reads them.
+/// How long a reader lets events gather after each read, before it reads again.
 /// A bulk copy then costs the guard one wake-up of each of its threads per batch
 /// instead of per file (a third of its CPU, measured); the open gate keeps every tree
 /// within its few files ahead meanwhile, so an encryptor gains nothing from it.
@@ -272,7 +272,7 @@ impl ContentReader {
         let mut buf = AlignedBuf::new();
         loop {
             match wait_readable(self.group.as_raw_fd(), &self.stop, -1) {
-                Ok(Wake::Readable) => std::thread::sleep(COALESCE),
+                Ok(Wake::Readable) => {}
                 Ok(Wake::Timeout) => continue,
                 Ok(Wake::Stop) => return,
                 Err(e) => {
@@ -315,6 +315,9 @@ impl ContentReader {
                 return;
             }
             self.progress.set_reading(Queue::Content, false);
+            // Read at once, then let the next events gather: the first write after a
+            // quiet spell is seen without delay, a bulk copy still in few batches.
+            std::thread::sleep(COALESCE);
         }
     }
 
@@ -323,6 +326,7 @@ impl ContentReader {
         if !self.protected.contains(&path) {
             return None;
         }
+        self.progress.wrote(pid);
         // While the process may still exist.
         self.procs.observe(pid);
         if is_canary(&path) {
@@ -383,7 +387,7 @@ impl NameReader {
                 -1
             };
             match wait_readable(self.group.as_raw_fd(), &self.stop, timeout) {
-                Ok(Wake::Readable) => std::thread::sleep(COALESCE),
+                Ok(Wake::Readable) => {}
                 Ok(Wake::Timeout) => {
                     let flushed = self
                         .pairer
@@ -420,6 +424,7 @@ impl NameReader {
                 return;
             }
             self.progress.set_reading(Queue::Names, false);
+            std::thread::sleep(COALESCE);
         }
     }
 
@@ -532,6 +537,7 @@ impl NameReader {
 
     /// Adds an event to the current batch.
     fn send(&mut self, pid: u32, kind: FsEventKind) {
+        self.progress.wrote(pid);
         let (time_ms, wall_ms) = self.clock.now();
         self.progress.sent();
         self.batch.push(FsEvent {

@@ -16,6 +16,9 @@
 //! through, and so is every open after it until the guard has caught up (a stalled
 //! guard must not hang the terminal). When the gate's thread ends for any reason its
 //! group is closed, which lets every waiting open through.
+//!
+//! While every process writing in the protected folders is known to be harmless the
+//! gate rests and costs nothing; see [`super::rest`] for when it rests and what wakes it.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -27,8 +30,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::priority::raise_thread_priority;
-use super::procinfo::ProcTable;
+use super::procinfo::{ExeId, ProcTable};
 use super::progress::Progress;
+use super::rest::{has_exited, Rest, Wake, PROBATION, RECENT, REST_CHECK};
 use super::GuardError;
 use wardwatch_os::fanotify::{
     fanotify_init, fanotify_respond, mark, read_events, AlignedBuf, Event,
@@ -59,6 +63,8 @@ enum Request {
 /// Totals the gate keeps, for the guard's log.
 #[derive(Debug, Default)]
 struct Counts {
+    /// Opens of protected files the gate answered.
+    opens: u64,
     held: u64,
     refused: u64,
     let_through_late: u64,
@@ -78,6 +84,7 @@ struct Standing {
 /// The running gate.
 pub(crate) struct Gate {
     requests: mpsc::Sender<Request>,
+    rest: Option<Arc<Rest>>,
     progress: Arc<Progress>,
     standing: Arc<Mutex<Standing>>,
     stop: Arc<Stopper>,
@@ -91,6 +98,8 @@ pub(crate) struct GateSetup<'a> {
     pub progress: Arc<Progress>,
     /// The notification groups whose queues must be empty before an open goes on.
     pub queues: [Arc<OwnedFd>; 2],
+    /// The trusted programs' files: a process running one lets the gate rest.
+    pub trusted_files: HashSet<ExeId>,
 }
 
 impl Gate {
@@ -108,6 +117,18 @@ impl Gate {
             (libc::O_RDONLY | libc::O_NONBLOCK | libc::O_LARGEFILE | libc::O_CLOEXEC) as u32,
         )
         .map_err(|e| GuardError::syscall("fanotify_init(FAN_CLASS_CONTENT)", &first, e))?;
+        let group = Arc::new(group);
+        let rest = match Rest::new(group.clone(), setup.roots, setup.trusted_files) {
+            Ok(rest) => {
+                let rest = Arc::new(rest);
+                setup.progress.set_rest(rest.clone());
+                Some(rest)
+            }
+            Err(why) => {
+                tracing::info!(%why, "the open gate never rests: every open of a protected file goes through it");
+                None
+            }
+        };
         let mut marks = Marks::default();
         for root in setup.roots {
             marks.watch_tree(&group, root);
@@ -129,6 +150,10 @@ impl Gate {
             standing: standing.clone(),
             stop: stop.clone(),
             own_pid: std::process::id(),
+            rest: rest.clone(),
+            recent: HashMap::new(),
+            probation: HashMap::new(),
+            last_rest_check: Instant::now(),
             held: VecDeque::new(),
             ahead: HashMap::new(),
             stalled: false,
@@ -144,6 +169,7 @@ impl Gate {
             })?;
         Ok(Self {
             requests,
+            rest,
             progress: setup.progress,
             standing,
             stop,
@@ -166,6 +192,9 @@ impl Gate {
         if let Ok(mut s) = self.standing.lock() {
             s.condemned.extend(pids.iter().copied());
         }
+        if let Some(rest) = &self.rest {
+            rest.end(Wake::Verdict);
+        }
         self.progress.wake_gate();
     }
 
@@ -174,6 +203,10 @@ impl Gate {
         if let Ok(mut s) = self.standing.lock() {
             s.clean.remove(&pid);
             s.suspects.insert(pid);
+        }
+        if let Some(rest) = &self.rest {
+            rest.unsettle(pid);
+            rest.end(Wake::Verdict);
         }
     }
 
@@ -195,6 +228,11 @@ impl Gate {
                 s.clean.remove(p);
             }
         }
+        if let Some(rest) = &self.rest {
+            for p in pids {
+                rest.unsettle(*p);
+            }
+        }
     }
 
     /// Stops the thread; the kernel lets every open still waiting through.
@@ -204,6 +242,12 @@ impl Gate {
             let _ = t.join();
         }
     }
+}
+
+/// The identity of the file an exec event opened.
+fn exe_id_of(event_fd: &OwnedFd) -> Option<ExeId> {
+    let file = std::fs::File::from(event_fd.try_clone().ok()?);
+    file.metadata().ok().map(|m| ExeId::of(&m))
 }
 
 /// Directories gated so far.
@@ -276,9 +320,16 @@ struct Held {
     since: Instant,
 }
 
+/// A program started lately, and the files its exec opened (the program, a script's
+/// interpreter, the dynamic linker).
+struct Probation {
+    since: Instant,
+    files: Vec<ExeId>,
+}
+
 /// The thread that owns the permission group and answers it.
 struct GateThread {
-    group: OwnedFd,
+    group: Arc<OwnedFd>,
     inbox: mpsc::Receiver<Request>,
     marks: Marks,
     procs: Arc<ProcTable>,
@@ -287,6 +338,12 @@ struct GateThread {
     standing: Arc<Mutex<Standing>>,
     stop: Arc<Stopper>,
     own_pid: u32,
+    rest: Option<Arc<Rest>>,
+    /// Processes whose opens the awake gate answered, and when last.
+    recent: HashMap<u32, Instant>,
+    /// Programs started within [`PROBATION`].
+    probation: HashMap<u32, Probation>,
+    last_rest_check: Instant,
     held: VecDeque<Held>,
     /// Opens let through per tree since the guard was last caught up.
     ahead: HashMap<u32, u32>,
@@ -307,8 +364,16 @@ impl GateThread {
         loop {
             let waiting = !self.held.is_empty();
             self.progress.gate_waiting.store(waiting, Ordering::SeqCst);
-            // Held opens are looked at again at least every few ms for their deadline.
-            let timeout = if waiting { 5 } else { -1 };
+            // Held opens are looked at again at least every few ms for their deadline;
+            // an awake gate that may rest looks at least every REST_CHECK.
+            let may_rest = self.rest.as_ref().is_some_and(|r| !r.is_resting());
+            let timeout = if waiting {
+                5
+            } else if may_rest {
+                REST_CHECK.as_millis() as i32
+            } else {
+                -1
+            };
             let ready = match poll_readable(
                 [self.group.as_raw_fd(), wake, self.stop.raw()],
                 timeout,
@@ -334,8 +399,16 @@ impl GateThread {
                 return;
             }
             self.settle_held();
+            self.maybe_rest();
         }
-        tracing::debug!(
+        let rests = self.rest.as_ref().map(|r| &r.counts);
+        let count = |c: Option<&std::sync::atomic::AtomicU64>| c.map(|c| c.load(Ordering::Relaxed));
+        tracing::info!(
+            opens = self.counts.opens,
+            rests = count(rests.map(|r| &r.rests)),
+            woken_by_exec = count(rests.map(|r| &r.woken_by_exec)),
+            woken_by_writer = count(rests.map(|r| &r.woken_by_writer)),
+            woken_by_verdict = count(rests.map(|r| &r.woken_by_verdict)),
             held = self.counts.held,
             refused = self.counts.refused,
             late = self.counts.let_through_late,
@@ -353,14 +426,27 @@ impl GateThread {
                 return false;
             }
         };
-        for Event { fd, pid, .. } in events {
+        let now = Instant::now();
+        for Event { fd, pid, mask, .. } in events {
             let Some(event_fd) = fd else {
                 continue;
             };
             let pid = pid as u32;
+            if mask & libc::FAN_OPEN_EXEC_PERM != 0 {
+                // Woken before the answer: the new program is gated from its first open.
+                self.program_started(pid, &event_fd, now);
+                if mask & libc::FAN_OPEN_PERM == 0 {
+                    self.answer(event_fd, true);
+                    continue;
+                }
+            }
             if pid == self.own_pid {
                 self.answer(event_fd, true);
                 continue;
+            }
+            self.counts.opens += 1;
+            if self.rest.is_some() {
+                self.recent.insert(pid, now);
             }
             // The common case costs two ioctls and no look at /proc: nobody stopped,
             // nothing queued.
@@ -421,6 +507,109 @@ impl GateThread {
             }
         }
         self.held = still;
+    }
+
+    /// A process is starting a program: the gate wakes (if resting) and the process is
+    /// on probation.
+    fn program_started(&mut self, pid: u32, event_fd: &OwnedFd, now: Instant) {
+        let Some(rest) = &self.rest else {
+            return;
+        };
+        if pid == self.own_pid {
+            return;
+        }
+        rest.end(Wake::Exec);
+        rest.unsettle(pid);
+        let started = self.probation.entry(pid).or_insert(Probation {
+            since: now,
+            files: Vec::new(),
+        });
+        if now.duration_since(started.since) > PROBATION {
+            *started = Probation {
+                since: now,
+                files: Vec::new(),
+            };
+        }
+        if let Some(id) = exe_id_of(event_fd) {
+            started.files.push(id);
+        }
+    }
+
+    /// Rests the gate if nothing needs it: nobody suspect or stopped, the guard caught
+    /// up, and every process that opened a protected file lately or started a program
+    /// is settled.
+    fn maybe_rest(&mut self) {
+        let Some(rest) = self.rest.clone() else {
+            return;
+        };
+        if rest.is_resting() || self.last_rest_check.elapsed() < REST_CHECK {
+            return;
+        }
+        self.last_rest_check = Instant::now();
+        if !self.held.is_empty() || self.stalled {
+            return;
+        }
+        let quiet = self
+            .standing
+            .lock()
+            .is_ok_and(|s| s.condemned.is_empty() && s.suspects.is_empty());
+        if !quiet || !self.progress.caught_up(&self.queues) {
+            return;
+        }
+        let now = Instant::now();
+        self.recent
+            .retain(|_, last| now.duration_since(*last) < RECENT);
+        self.probation
+            .retain(|pid, p| now.duration_since(p.since) < PROBATION && !has_exited(*pid));
+        for (pid, p) in &self.probation {
+            if !self.newcomer_settled(&rest, *pid, &p.files) {
+                return;
+            }
+        }
+        let recent: Vec<u32> = self.recent.keys().copied().collect();
+        for pid in recent {
+            if !self.probation.contains_key(&pid) && !self.writer_settled(&rest, pid) {
+                return;
+            }
+        }
+        rest.begin();
+    }
+
+    /// A process on probation is settled by its own ordinary writes, or by running a
+    /// trusted program that its exec opened (not one it ran before the exec, whose file
+    /// `/proc` may still show).
+    fn newcomer_settled(&self, rest: &Rest, pid: u32, exec_files: &[ExeId]) -> bool {
+        if rest.is_settled(pid) {
+            return true;
+        }
+        let own_clean = self
+            .standing
+            .lock()
+            .is_ok_and(|s| s.clean.contains(&pid) && !s.suspects.contains(&pid));
+        let trusted = || {
+            std::fs::metadata(format!("/proc/{pid}/exe"))
+                .is_ok_and(|m| exec_files.contains(&ExeId::of(&m)))
+                && rest.runs_trusted(pid)
+        };
+        let settled = own_clean || trusted();
+        if settled {
+            rest.settle(pid);
+        }
+        settled
+    }
+
+    /// A process that opened protected files is settled by its tree being clean or by
+    /// running a trusted program.
+    fn writer_settled(&self, rest: &Rest, pid: u32) -> bool {
+        if rest.is_settled(pid) {
+            return true;
+        }
+        let tree = self.tree_of(pid);
+        let settled = !tree.condemned && !tree.suspect && (tree.clean || rest.runs_trusted(pid));
+        if settled {
+            rest.settle(pid);
+        }
+        settled
     }
 
     fn warn_late(&mut self) {

@@ -34,6 +34,7 @@ mod progress;
 mod protected;
 pub mod report;
 mod respond;
+mod rest;
 mod sample;
 mod services;
 mod smb;
@@ -290,6 +291,7 @@ impl Guard {
                 procs: procs.clone(),
                 progress: progress.clone(),
                 queues: monitor.queues(),
+                trusted_files: trust.files(),
             })
         }) {
             None => None,

@@ -30,7 +30,7 @@ pub struct ExeId {
 }
 
 impl ExeId {
-    fn of(meta: &std::fs::Metadata) -> Self {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> Self {
         Self {
             dev: meta.dev(),
             ino: meta.ino(),

@@ -5,8 +5,9 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use super::rest::Rest;
 use super::GuardError;
 use wardwatch_os::fd::{queued_bytes, Stopper};
 
@@ -21,6 +22,8 @@ pub(crate) struct Progress {
     /// Set while the gate holds opens: the loop then wakes it after every event.
     pub(super) gate_waiting: AtomicBool,
     pub(super) wake: Option<Stopper>,
+    /// The resting gate, once the gate has started (and if it can rest).
+    rest: OnceLock<Arc<Rest>>,
 }
 
 /// The two notification queues the guard reads.
@@ -39,6 +42,18 @@ impl Progress {
             })?),
             ..Self::default()
         })
+    }
+
+    pub(crate) fn set_rest(&self, rest: Arc<Rest>) {
+        let _ = self.rest.set(rest);
+    }
+
+    /// A reader saw `pid` change a protected file: a resting gate wakes for a process
+    /// not yet judged harmless.
+    pub(crate) fn wrote(&self, pid: u32) {
+        if let Some(rest) = self.rest.get() {
+            rest.writer(pid);
+        }
     }
 
     pub(crate) fn set_reading(&self, queue: Queue, busy: bool) {

@@ -4,13 +4,13 @@
 //! trusted by exact path AND the SHA-256 its file had when the guard started, so a
 //! lookalike copied to the same name (or a renamed binary) is not.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::procinfo::{ProcInfo, ProcTable};
+use super::procinfo::{ExeId, ProcInfo, ProcTable};
 use super::sample::hash_path;
 
 /// Trusted by default when present.
@@ -31,6 +31,9 @@ pub const DEFAULT_TRUSTED: [&str; 9] = [
 pub struct Trusted {
     pub path: PathBuf,
     pub sha256: String,
+    /// The file as it was hashed; None if it changed while being hashed.
+    #[serde(skip)]
+    pub file: Option<ExeId>,
 }
 
 /// Decisions kept before the cache is emptied: bounded, and far above the processes
@@ -55,11 +58,14 @@ impl TrustList {
                 tracing::debug!(path = %p.display(), "trusted program not installed");
                 continue;
             };
+            let before = std::fs::metadata(&canonical).ok().map(|m| ExeId::of(&m));
             match hash_path(&canonical) {
                 Some(h) if !entries.iter().any(|e| e.path == canonical) => {
+                    let after = std::fs::metadata(&canonical).ok().map(|m| ExeId::of(&m));
                     entries.push(Trusted {
                         path: canonical,
                         sha256: h.sha256,
+                        file: before.filter(|b| Some(*b) == after),
                     });
                 }
                 Some(_) => {}
@@ -76,6 +82,11 @@ impl TrustList {
 
     pub fn entries(&self) -> &[Trusted] {
         &self.entries
+    }
+
+    /// The trusted files themselves, for the open gate's quick look at a process.
+    pub(crate) fn files(&self) -> HashSet<ExeId> {
+        self.entries.iter().filter_map(|e| e.file).collect()
     }
 
     /// Whether the process runs a trusted program (exact path and hash), judged once

@@ -578,3 +578,97 @@ fn gzip_copies_and_a_few_gpg_files_raise_no_alert() {
     assert!(status.success(), "{status:?}\n{}", guard.stderr());
     assert!(canaries_in(&share).is_empty());
 }
+
+/// A number from the gate's closing log line (`open gate stopped opens=… rests=…`).
+fn gate_count(stderr: &str, field: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("open gate stopped"))
+        .unwrap_or_else(|| panic!("no closing line of the open gate:\n{stderr}"));
+    let key = format!("{field}=");
+    let at = line
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {field} in the gate's closing line: {line}"));
+    line[at + key.len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("{field} is not a number in: {line}"))
+}
+
+#[test]
+fn the_open_gate_rests_while_trusted_tar_copies_and_wakes_for_a_new_program_or_writer() {
+    require_root();
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("source");
+    let files = 4000;
+    for i in 0..files {
+        let dir = source.join(format!("ward-{:02}", i % 40));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("note-{i}.txt")), body(i, 300)).unwrap();
+    }
+    let share = tmp.path().join("share");
+    std::fs::create_dir_all(share.join("copy")).unwrap();
+    let mut guard = GuardProc::start(&share, "suspend");
+    assert_eq!(guard.ready["open_gate"], true, "{}", guard.ready);
+    // Nothing writes yet: the gate rests within a few checks.
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Starting sh wakes it. tar is a trusted program: once the two tar processes just
+    // started are seen to run it, the gate rests again and their opens go through
+    // without it.
+    run_ok(
+        Command::new("sh").arg("-c").arg(format!(
+            "tar -C '{}' -cf - . | tar -C '{}' -xf -",
+            source.display(),
+            share.join("copy").display()
+        )),
+        Duration::from_secs(120),
+    );
+    assert_eq!(
+        walk_files(&share.join("copy")),
+        files,
+        "tar copied every file"
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    // This test process was running before the guard and has not been judged: its
+    // first write wakes the resting gate.
+    std::fs::write(share.join("late-note.txt"), body(1, 500)).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let alerts = guard.alerts_within(Duration::from_millis(200));
+    assert!(alerts.is_empty(), "a tar copy raised alerts: {alerts:#?}");
+    let status = guard.stop();
+    assert!(status.success(), "{status:?}\n{}", guard.stderr());
+    let stderr = guard.stderr();
+    let opens = gate_count(&stderr, "opens");
+    assert!(
+        opens < files as u64 / 2,
+        "the gate answered {opens} of {files} opens: it did not rest\n{stderr}"
+    );
+    assert!(gate_count(&stderr, "rests") >= 1, "{stderr}");
+    assert!(
+        gate_count(&stderr, "woken_by_exec") >= 1,
+        "starting tar woke the gate: {stderr}"
+    );
+    assert!(
+        gate_count(&stderr, "woken_by_writer") >= 1,
+        "a write by a process not judged woke the gate: {stderr}"
+    );
+}
+
+fn walk_files(dir: &Path) -> usize {
+    let mut n = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                n += 1;
+            }
+        }
+    }
+    n
+}
