@@ -54,6 +54,13 @@ impl From<StoreError> for ApiError {
             StoreError::BadUsername(_) => Self::bad_request(e.to_string()),
             StoreError::AccountRefused(_) => Self::new(StatusCode::CONFLICT, e.to_string()),
             StoreError::WrongPassword => Self::new(StatusCode::FORBIDDEN, e.to_string()),
+            full if full.is_disk_full() => {
+                tracing::error!(error = %full, "the server's disk is full: nothing more can be stored until space is freed");
+                Self::new(
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    format!("the server's disk is full, so nothing was stored ({full}); free space on the server: terminals keep their events and send them again"),
+                )
+            }
             other => {
                 tracing::error!(error = %other, "storage failed");
                 Self::new(

@@ -64,6 +64,20 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Whether the database could not grow because its disk (or quota) is full: the
+    /// write was rolled back whole, and it will succeed once space is freed.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } if e.code == rusqlite::ErrorCode::DiskFull
+        )
+    }
+}
+
 /// Result of storage operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 

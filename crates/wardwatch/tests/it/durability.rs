@@ -1,6 +1,9 @@
 //! No event is lost and none is stored twice when the server or the agent is killed
-//! (SIGKILL) while 10,000 events are in flight.
+//! (SIGKILL) while 10,000 events are in flight, or when the server's disk fills up.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::support::harness::*;
@@ -118,5 +121,141 @@ fn killing_the_agent_mid_batch_loses_and_duplicates_nothing() {
     });
     assert!(done.is_some(), "agent stderr:\n{}", agent.stderr());
     assert_exactly_once(&server, &host_id);
+    agent.terminate(Duration::from_secs(10));
+}
+
+/// The events still in the agent's spool, as `agent status` counts them.
+fn spooled_events(state: &Path) -> i64 {
+    let out = wardwatch(&["agent", "status", "--state", &state.to_string_lossy()]);
+    let text = text(&out);
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("spooled events: "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no spooled events in agent status: {text}"))
+}
+
+/// A tmpfs mounted for one test, small enough to fill; unmounted when dropped. Needs
+/// root (as CI runs).
+struct SmallDisk {
+    dir: PathBuf,
+}
+
+impl SmallDisk {
+    fn mount(dir: &Path, mib: u32) -> SmallDisk {
+        std::fs::create_dir_all(dir).unwrap();
+        let status = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={mib}m,mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "mount a tmpfs on {} (needs root)",
+            dir.display()
+        );
+        SmallDisk {
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Takes every byte left with one file, and returns its path.
+    fn fill(&self) -> PathBuf {
+        let path = self.dir.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        for size in [1 << 20, 1 << 16, 1 << 12, 1] {
+            let block = vec![0xA5u8; size];
+            loop {
+                match file.write(&block) {
+                    Ok(n) if n == size => {}
+                    Ok(_) => break,
+                    Err(e) if e.raw_os_error() == Some(libc::ENOSPC) => break,
+                    Err(e) => panic!("filling {}: {e}", path.display()),
+                }
+            }
+        }
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+#[test]
+fn a_full_disk_on_the_server_refuses_events_with_a_clear_error_and_they_arrive_once_when_space_returns(
+) {
+    const SPOOLED: i64 = 3_000;
+    let tmp = tempfile::tempdir().unwrap();
+    // Declared before the server: dropped (unmounted) after it has stopped.
+    let disk = SmallDisk::mount(&tmp.path().join("server-disk"), 64);
+    let server = TestServer::start(&disk.dir.join("data"), 0, 0);
+    let state = tmp.path().join("agent");
+    let host_id = server.enrolled_agent(&state);
+    spool_test_events(&state, SPOOLED);
+    let filler = disk.fill();
+    let mut agent = start_agent(&state, AGENT_ARGS);
+
+    // The agent is told why in the server's words, and keeps the events.
+    let told = wait_for(Duration::from_secs(60), || {
+        agent
+            .stderr()
+            .contains("the server's disk is full, so nothing was stored")
+            .then_some(())
+    });
+    assert!(told.is_some(), "agent stderr:\n{}", agent.stderr());
+    assert!(
+        agent.stderr().contains("507"),
+        "507 Insufficient Storage: {}",
+        agent.stderr()
+    );
+    let while_full = stored(&server, &host_id);
+    assert!(
+        while_full < SPOOLED,
+        "{while_full} events stored on a full disk"
+    );
+    // Every event is either stored or still in the agent's spool (read twice around the
+    // spool, in case a batch fit into space the database had already).
+    let accounted = wait_for(Duration::from_secs(10), || {
+        let before = stored(&server, &host_id);
+        let spooled = spooled_events(&state);
+        (before == stored(&server, &host_id) && before + spooled == SPOOLED).then_some(())
+    });
+    assert!(
+        accounted.is_some(),
+        "stored {} + spooled {} != {SPOOLED}",
+        stored(&server, &host_id),
+        spooled_events(&state)
+    );
+    let check: String = server
+        .db()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        check, "ok",
+        "the database after writes failed for lack of space"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let done = wait_for(Duration::from_secs(120), || {
+        (stored(&server, &host_id) >= SPOOLED).then_some(())
+    });
+    assert!(done.is_some(), "agent stderr:\n{}", agent.stderr());
+    let (count, distinct, min, max) = event_stats(&server.db(), &host_id, "test");
+    assert_eq!((count, distinct, min, max), (SPOOLED, SPOOLED, 1, SPOOLED));
+    assert!(
+        agent
+            .stderr()
+            .contains("server reachable again; sending the spooled events"),
+        "{}",
+        agent.stderr()
+    );
     agent.terminate(Duration::from_secs(10));
 }
