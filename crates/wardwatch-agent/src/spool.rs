@@ -24,12 +24,31 @@ pub enum SpoolError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("this terminal's disk is full: the spool {path} cannot take events until space is freed on it (events already spooled are kept and still sent)")]
+    DiskFull { path: PathBuf },
     #[error("spool database {path} holds an unreadable event (seq {seq}): {detail}")]
     Corrupt {
         path: PathBuf,
         seq: i64,
         detail: String,
     },
+}
+
+impl SpoolError {
+    fn from_sqlite(path: &Path, source: rusqlite::Error) -> Self {
+        let full = matches!(&source, rusqlite::Error::SqliteFailure(e, _)
+            if e.code == rusqlite::ErrorCode::DiskFull);
+        if full {
+            SpoolError::DiskFull {
+                path: path.to_path_buf(),
+            }
+        } else {
+            SpoolError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
+    }
 }
 
 /// Limits of the spool.
@@ -72,10 +91,7 @@ pub struct Pending {
 impl Spool {
     /// Opens or creates the spool at `path`.
     pub fn open(path: &Path, limits: SpoolLimits) -> Result<Self, SpoolError> {
-        let wrap = |source| SpoolError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
+        let wrap = |source| SpoolError::from_sqlite(path, source);
         let conn = wardwatch_os::open_sqlite(path).map_err(wrap)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS events (
@@ -117,10 +133,7 @@ impl Spool {
     }
 
     fn err(&self, source: rusqlite::Error) -> SpoolError {
-        SpoolError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
+        SpoolError::from_sqlite(&self.path, source)
     }
 
     /// Durably appends an event and returns its sequence number. Makes room first if

@@ -259,3 +259,52 @@ fn a_full_disk_on_the_server_refuses_events_with_a_clear_error_and_they_arrive_o
     );
     agent.terminate(Duration::from_secs(10));
 }
+
+#[test]
+fn a_full_disk_on_the_agent_is_named_the_agent_keeps_running_and_recovers_when_space_returns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+    let disk = SmallDisk::mount(&tmp.path().join("agent-disk"), 16);
+    let state = disk.dir.join("agent");
+    let host_id = server.enrolled_agent(&state);
+    spool_test_events(&state, 200);
+    let mut agent = start_agent(&state, AGENT_ARGS);
+    let sent = wait_for(Duration::from_secs(60), || {
+        (stored(&server, &host_id) >= 200).then_some(())
+    });
+    assert!(sent.is_some(), "agent stderr:\n{}", agent.stderr());
+    let filler = disk.fill();
+
+    // Spooling needs room: the command says the terminal's disk is full, names the
+    // spool, and keeps nothing half-written.
+    let out = wardwatch(&[
+        "agent",
+        "test-events",
+        "--count",
+        "500",
+        "--state",
+        &state.to_string_lossy(),
+    ]);
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(
+        said.contains("this terminal's disk is full") && said.contains("spool.db"),
+        "{said}"
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        agent.child.try_wait().unwrap().is_none(),
+        "the agent kept running on a full disk: {}",
+        agent.stderr()
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    spool_test_events(&state, 500);
+    let done = wait_for(Duration::from_secs(60), || {
+        (stored(&server, &host_id) >= 700).then_some(())
+    });
+    assert!(done.is_some(), "agent stderr:\n{}", agent.stderr());
+    let (count, distinct, _, _) = event_stats(&server.db(), &host_id, "test");
+    assert_eq!((count, distinct), (700, 700), "each event stored once");
+    agent.terminate(Duration::from_secs(10));
+}
