@@ -81,7 +81,10 @@ pub async fn enroll(state: &StateDir, options: &EnrollOptions) -> Result<Enrollm
                 .map(|p| p.clone())
                 .unwrap_or_default();
             let ca_seen = verifier.ca.lock().map(|c| c.is_some()).unwrap_or(false);
-            if !presented.is_empty() && !ca_seen {
+            // The pinned CA was presented but the server's certificate failed under it
+            // (expired, wrong name): that error is the one to show, not a mismatch.
+            let pin_presented = presented.contains(&pin);
+            if !presented.is_empty() && !ca_seen && !pin_presented {
                 AgentError::FingerprintMismatch {
                     server_url: server_url.clone(),
                     expected: pin.clone(),

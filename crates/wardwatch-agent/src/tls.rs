@@ -5,7 +5,13 @@
 //! contains a CA with exactly that fingerprint and the server's certificate is valid under
 //! that CA for the name dialled. After enrollment the stored CA is the one trust root and
 //! the terminal's own certificate authenticates it.
+//!
+//! Both accept a server certificate that is not valid *yet* by this terminal's clock
+//! ([`verify_with_slow_clock`]): ward PCs with a flat clock battery or no time server run
+//! days behind, and the certificates come from the hospital's own CA, which the agent
+//! pins, so their start date guards against nothing here. Expiry is still checked.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -13,7 +19,9 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 
 /// The crypto provider used throughout: ring, the same as the server.
 pub fn provider() -> Arc<CryptoProvider> {
@@ -87,7 +95,7 @@ impl ServerCertVerifier for PinnedCaVerifier {
                 .build()
                 .map_err(|e| rustls::Error::General(e.to_string()))?;
         let verified =
-            inner.verify_server_cert(end_entity, &[], server_name, ocsp_response, now)?;
+            verify_with_slow_clock(&inner, end_entity, &[], server_name, ocsp_response, now)?;
         if let Ok(mut slot) = self.ca.lock() {
             *slot = Some(ca);
         }
@@ -129,6 +137,97 @@ impl ServerCertVerifier for PinnedCaVerifier {
     }
 }
 
+/// Verifies the server's certificate, taking a "not valid yet" for this terminal's
+/// clock being behind: the check is made again as of the certificate's start, once
+/// per certificate in the chain, and the agent says once that the clock is wrong.
+pub fn verify_with_slow_clock(
+    inner: &WebPkiServerVerifier,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+    server_name: &ServerName<'_>,
+    ocsp_response: &[u8],
+    now: UnixTime,
+) -> Result<ServerCertVerified, rustls::Error> {
+    let mut at = now;
+    for _ in 0..=intermediates.len() {
+        match inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, at) {
+            Err(rustls::Error::InvalidCertificate(CertificateError::NotValidYetContext {
+                time,
+                not_before,
+            })) if not_before.as_secs() > at.as_secs() => {
+                warn_clock_behind(time, not_before);
+                at = not_before;
+            }
+            other => return other,
+        }
+    }
+    inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, at)
+}
+
+/// Said once per process: the clock stays wrong until someone sets it.
+fn warn_clock_behind(time: UnixTime, not_before: UnixTime) {
+    static SAID: AtomicBool = AtomicBool::new(false);
+    if SAID.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let behind_s = not_before.as_secs().saturating_sub(time.as_secs());
+    tracing::warn!(
+        behind_at_least_s = behind_s,
+        "this terminal's clock is behind: the server's certificate starts {behind_s} s after this terminal's time; the agent goes on, but its events carry this terminal's time until the clock is set (a time server, NTP)"
+    );
+}
+
+/// The stored CA as the only root, with [`verify_with_slow_clock`].
+#[derive(Debug)]
+struct StoredCaVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for StoredCaVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        verify_with_slow_clock(
+            &self.inner,
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
 /// A TLS client config trusting only the pinned CA (enrollment).
 pub fn pinned_client_config(
     verifier: Arc<PinnedCaVerifier>,
@@ -155,9 +254,17 @@ pub fn mutual_tls_config(
         .map_err(|e| rustls::Error::General(format!("stored client certificate: {e}")))?;
     let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
         .map_err(|e| rustls::Error::General(format!("stored private key: {e}")))?;
+    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+        .build()
+        .map_err(|e| rustls::Error::General(e.to_string()))?;
+    let verifier = StoredCaVerifier {
+        inner,
+        provider: provider(),
+    };
     ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_client_auth_cert(vec![cert], key)
 }
 

@@ -7,6 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::support::harness::*;
+use wardwatch_agent::state::StateDir;
 
 const EVENTS: i64 = 10_000;
 
@@ -306,5 +307,109 @@ fn a_full_disk_on_the_agent_is_named_the_agent_keeps_running_and_recovers_when_s
     assert!(done.is_some(), "agent stderr:\n{}", agent.stderr());
     let (count, distinct, _, _) = event_stats(&server.db(), &host_id, "test");
     assert_eq!((count, distinct), (700, 700), "each event stored once");
+    agent.terminate(Duration::from_secs(10));
+}
+
+/// A terminal's clock three days behind the server's, as libfaketime makes it for one
+/// program (Debian's `faketime`, which `.ci/run` installs).
+const CLOCK_BEHIND: &[&str] = &["faketime", "-f", "-3d"];
+
+/// `wardwatch` with this terminal's clock moved by `offset` (libfaketime's syntax).
+fn wardwatch_at(offset: &str, args: &[&str]) -> std::process::Output {
+    Command::new("faketime")
+        .args(["-f", offset])
+        .arg(BIN)
+        .args(args)
+        .output()
+        .expect("run wardwatch under faketime (apt-get install faketime)")
+}
+
+#[test]
+fn an_agent_whose_clock_is_days_behind_enrolls_and_delivers_every_event() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&tmp.path().join("server"), 0, 0);
+    let state = tmp.path().join("agent");
+    let state_arg = state.to_string_lossy().into_owned();
+    // The clock really is behind: the server's certificate is not valid yet by it.
+    let date = Command::new(CLOCK_BEHIND[0])
+        .args(&CLOCK_BEHIND[1..])
+        .args(["date", "+%s"])
+        .output()
+        .expect("faketime date");
+    let faked: i64 = String::from_utf8_lossy(&date.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let real = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(
+        real - faked > 2 * 86_400,
+        "faketime moved the clock back: {faked} vs {real}"
+    );
+
+    let token = server.token(&[]);
+    let enroll = [
+        "agent",
+        "enroll",
+        "--state",
+        &state_arg,
+        "--server",
+        &server.agent_url,
+        "--token",
+        &token,
+        "--ca-fingerprint",
+        &server.ca_fingerprint,
+    ];
+    // A clock decades ahead sees the certificates expired: enrolment fails and says so,
+    // not that the fingerprint is wrong.
+    let ahead = wardwatch_at("+30y", &enroll);
+    assert!(!ahead.status.success());
+    assert!(
+        text(&ahead).contains("expired") && !text(&ahead).contains("fingerprint mismatch"),
+        "{}",
+        text(&ahead)
+    );
+
+    let out = wardwatch_at(CLOCK_BEHIND[2], &enroll);
+    assert!(
+        out.status.success(),
+        "enroll with a slow clock: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("this terminal's clock is behind"),
+        "enrolment says the clock is wrong: {}",
+        text(&out)
+    );
+    let host_id = StateDir::new(&state)
+        .load_enrollment()
+        .expect("enrollment stored")
+        .host_id;
+    let out = wardwatch_at(
+        CLOCK_BEHIND[2],
+        &[
+            "agent",
+            "test-events",
+            "--count",
+            "300",
+            "--state",
+            &state_arg,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let mut agent = start_agent_under(CLOCK_BEHIND, &state, AGENT_ARGS);
+    let done = wait_for(Duration::from_secs(60), || {
+        (stored(&server, &host_id) >= 300).then_some(())
+    });
+    assert!(done.is_some(), "agent stderr:\n{}", agent.stderr());
+    let (count, distinct, min, max) = event_stats(&server.db(), &host_id, "test");
+    assert_eq!((count, distinct, min, max), (300, 300, 1, 300));
+    assert!(
+        agent.stderr().contains("this terminal's clock is behind"),
+        "{}",
+        agent.stderr()
+    );
     agent.terminate(Duration::from_secs(10));
 }

@@ -307,7 +307,22 @@ fn port_of(url: &str) -> u16 {
 
 /// Starts `wardwatch agent run` for a state directory, with extra arguments.
 pub fn start_agent(state: &Path, extra: &[&str]) -> Proc {
-    let mut child = Command::new(BIN)
+    start_agent_under(&[], state, extra)
+}
+
+/// The same, run through `wrapper` (a program and its arguments, e.g. `faketime -f
+/// -3d`); none runs the agent directly.
+pub fn start_agent_under(wrapper: &[&str], state: &Path, extra: &[&str]) -> Proc {
+    let (program, wrapper_args) = match wrapper.split_first() {
+        Some((program, args)) => (*program, args),
+        None => (BIN, &[][..]),
+    };
+    let mut command = Command::new(program);
+    command.args(wrapper_args);
+    if !wrapper.is_empty() {
+        command.arg(BIN);
+    }
+    let mut child = command
         .args(["agent", "run", "--state"])
         .arg(state)
         .args(extra)
