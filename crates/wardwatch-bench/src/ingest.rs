@@ -87,7 +87,11 @@ impl fmt::Display for IngestReport {
     }
 }
 
-async fn create_token(exe: &Path, data: &Path, uses: usize) -> Result<String, AgentError> {
+pub(crate) async fn create_token(
+    exe: &Path,
+    data: &Path,
+    uses: usize,
+) -> Result<String, AgentError> {
     let out = Command::new(exe)
         .args([
             "token",
@@ -117,12 +121,18 @@ async fn create_token(exe: &Path, data: &Path, uses: usize) -> Result<String, Ag
 }
 
 /// Peak resident memory of a process, from `/proc/PID/status`.
-fn peak_rss_kib(pid: u32) -> u64 {
+pub(crate) fn peak_rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmHWM:")
+}
+
+/// A memory figure (`VmRSS:`, `VmHWM:`, …) of a process in KiB, from `/proc/PID/status`;
+/// 0 once the process is gone.
+pub(crate) fn status_kib(pid: u32, field: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(field))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)

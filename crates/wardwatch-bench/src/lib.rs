@@ -25,6 +25,7 @@ pub mod bundle;
 pub mod bundle_fetch;
 pub mod console_data;
 pub mod fresh_fs;
+pub mod idle;
 pub mod ingest;
 pub mod matching;
 pub mod ransomware;

@@ -489,7 +489,7 @@ fn children_cpu_seconds() -> f64 {
 }
 
 /// CPU seconds (user + system) a running process has used so far.
-fn process_cpu_seconds(pid: u32) -> Option<f64> {
+pub(crate) fn process_cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;

@@ -6,6 +6,24 @@ use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
+    /// What the agent costs an idle terminal: a real agent enrolled with a loopback
+    /// server, guarding a copy of a real tree (and scanning it on access with --rules),
+    /// left alone; its CPU share and resident memory over a quiet spell, against the
+    /// goals of under 1 % and 30 MiB.
+    Idle {
+        /// The tree copied into the guarded folder.
+        #[arg(long, default_value = "/usr/share/doc")]
+        tree: PathBuf,
+        /// YARA rules to scan the guarded folder with on access (none: no scanning).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Seconds the agent is left to settle before it is measured.
+        #[arg(long, default_value_t = 30)]
+        settle: u64,
+        /// Seconds measured.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
     /// Simulated agents against a local server: events per second, latency, server memory.
     Ingest {
         /// Simulated terminals, each with its own enrolled certificate.
@@ -148,6 +166,23 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Audit { entries, dir } => {
             tokio::task::spawn_blocking(move || super::bench_audit::run(entries, dir.as_deref()))
                 .await?
+        }
+        BenchCommand::Idle {
+            tree,
+            rules,
+            settle,
+            seconds,
+        } => {
+            let exe = std::env::current_exe()?;
+            let options = wardwatch_bench::idle::IdleOptions {
+                tree,
+                rules,
+                settle: std::time::Duration::from_secs(settle),
+                measure: std::time::Duration::from_secs(seconds.max(1)),
+            };
+            let report = wardwatch_bench::idle::idle(&exe, &options).await?;
+            println!("{report}");
+            Ok(())
         }
         BenchCommand::Ingest {
             agents,

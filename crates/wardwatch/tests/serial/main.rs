@@ -1,7 +1,7 @@
 //! The integration tests that run one at a time, each holding
 //! [`support::serial::one_at_a_time`], in a process of their own apart from `tests/it/`:
 //!
-//! * the ransomware guard and the on-access scan (`guard`, `guard_reporting`,
+//! * the ransomware guard and the on-access scan (`guard`, `guard_reporting`, `bench_idle`,
 //!   `ransomware_bench`, `scan_cli`, `up`, the guard alert of `console_browser`, the
 //!   agent of `host_commands`, the two guards of `incidents_guards`) mark whole file systems with fanotify, and the guard
 //!   confines what it stops to the descendants of the test process
@@ -22,6 +22,7 @@
 mod support;
 
 mod backup_restore;
+mod bench_idle;
 mod console_browser;
 mod guard;
 mod guard_reporting;
