@@ -118,7 +118,7 @@ impl Gate {
         )
         .map_err(|e| GuardError::syscall("fanotify_init(FAN_CLASS_CONTENT)", &first, e))?;
         let group = Arc::new(group);
-        let rest = match Rest::new(group.clone(), setup.roots, setup.trusted_files) {
+        let rest = match Rest::new(&group, setup.roots, setup.trusted_files) {
             Ok(rest) => {
                 let rest = Arc::new(rest);
                 setup.progress.set_rest(rest.clone());

@@ -25,7 +25,7 @@ use std::collections::HashSet;
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use super::procinfo::ExeId;
@@ -90,7 +90,9 @@ pub(crate) enum Wake {
 /// The rest state shared by the gate thread, the readers and the loop.
 #[derive(Debug)]
 pub(crate) struct Rest {
-    group: Arc<OwnedFd>,
+    /// The gate's group, never kept open by the rest: when the gate's thread ends, the
+    /// group closes and every waiting open and exec goes through.
+    group: Weak<OwnedFd>,
     /// One path on each protected file system: where the ignore marks go.
     file_systems: Vec<PathBuf>,
     resting: AtomicBool,
@@ -106,7 +108,7 @@ impl Rest {
     /// cannot ignore on a whole file system (Linux before 6.0), or no program start can
     /// be seen.
     pub(crate) fn new(
-        group: Arc<OwnedFd>,
+        group: &Arc<OwnedFd>,
         roots: &[PathBuf],
         trusted_exes: HashSet<ExeId>,
     ) -> Result<Self, String> {
@@ -120,7 +122,7 @@ impl Rest {
             }
         }
         let rest = Self {
-            group,
+            group: Arc::downgrade(group),
             file_systems: file_systems.into_iter().map(|(_, p)| p).collect(),
             resting: AtomicBool::new(false),
             turning: Mutex::new(()),
@@ -128,7 +130,7 @@ impl Rest {
             trusted_exes,
             counts: RestCounts::default(),
         };
-        let watched = watch_execs(&rest.group);
+        let watched = watch_execs(group);
         if watched == 0 {
             return Err("no file system could be watched for program starts".into());
         }
@@ -143,7 +145,7 @@ impl Rest {
         if let Err(why) = tried {
             // Program starts would cost a round trip through the gate for nothing.
             let flush = libc::FAN_MARK_FLUSH | libc::FAN_MARK_FILESYSTEM;
-            let _ = mark(&rest.group, flush, 0, std::path::Path::new("/"));
+            let _ = mark(group, flush, 0, std::path::Path::new("/"));
             return Err(why);
         }
         tracing::debug!(
@@ -247,9 +249,13 @@ impl Rest {
         } else {
             libc::FAN_MARK_REMOVE | libc::FAN_MARK_FILESYSTEM | libc::FAN_MARK_IGNORE
         };
+        let Some(group) = self.group.upgrade() else {
+            // The gate has stopped: nothing is gated any more, nothing to lift.
+            return Ok(());
+        };
         let mut first_error = None;
         for path in &self.file_systems {
-            if let Err(e) = mark(&self.group, flags, libc::FAN_OPEN_PERM, path) {
+            if let Err(e) = mark(&group, flags, libc::FAN_OPEN_PERM, path) {
                 first_error.get_or_insert(e);
             }
         }
