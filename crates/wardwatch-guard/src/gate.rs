@@ -25,7 +25,7 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -130,8 +130,9 @@ impl Gate {
             }
         };
         let mut marks = Marks::default();
+        let weak_group = Arc::downgrade(&group);
         for root in setup.roots {
-            marks.watch_tree(&group, root);
+            marks.watch_tree(&weak_group, root);
         }
         tracing::debug!(directories = marks.gated, "open gate set");
         let stop = Arc::new(Stopper::new().map_err(|cause| GuardError::Thread {
@@ -139,11 +140,23 @@ impl Gate {
             cause,
         })?);
         let (requests, inbox) = mpsc::channel();
+        // New folders are gated by a thread of their own: the gate's thread answers
+        // every program start on the machine and must never wait on a walk.
+        std::thread::Builder::new()
+            .name("guard-marks".into())
+            .spawn(move || {
+                raise_thread_priority("guard-marks");
+                while let Ok(Request::WatchTree(dir)) = inbox.recv() {
+                    marks.watch_tree(&weak_group, &dir);
+                }
+            })
+            .map_err(|cause| GuardError::Thread {
+                what: "cannot start the thread that gates new folders",
+                cause,
+            })?;
         let standing = Arc::new(Mutex::new(Standing::default()));
         let worker = GateThread {
             group,
-            inbox,
-            marks,
             procs: setup.procs,
             progress: setup.progress.clone(),
             queues: setup.queues,
@@ -179,9 +192,7 @@ impl Gate {
 
     /// Gates a directory that appeared in a protected tree, with everything below it.
     pub(crate) fn watch_tree(&self, dir: PathBuf) {
-        if self.requests.send(Request::WatchTree(dir)).is_ok() {
-            self.progress.wake_gate();
-        }
+        let _ = self.requests.send(Request::WatchTree(dir));
     }
 
     /// Refuses every further open by these processes and their descendants.
@@ -259,8 +270,8 @@ struct Marks {
 
 impl Marks {
     /// Gates `root` and every directory below it on the same file system, without
-    /// following symlinks.
-    fn watch_tree(&mut self, group: &OwnedFd, root: &Path) {
+    /// following symlinks. Stops when the gate has stopped (its group is gone).
+    fn watch_tree(&mut self, group: &Weak<OwnedFd>, root: &Path) {
         let Ok(root_meta) = std::fs::symlink_metadata(root) else {
             return;
         };
@@ -270,7 +281,11 @@ impl Marks {
         let dev = root_meta.dev();
         let mut stack = vec![root.to_path_buf()];
         while let Some(dir) = stack.pop() {
-            self.watch_dir(group, &dir);
+            let Some(group) = group.upgrade() else {
+                return;
+            };
+            self.watch_dir(&group, &dir);
+            drop(group);
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };
@@ -330,8 +345,6 @@ struct Probation {
 /// The thread that owns the permission group and answers it.
 struct GateThread {
     group: Arc<OwnedFd>,
-    inbox: mpsc::Receiver<Request>,
-    marks: Marks,
     procs: Arc<ProcTable>,
     progress: Arc<Progress>,
     queues: [Arc<OwnedFd>; 2],
@@ -391,9 +404,6 @@ impl GateThread {
                 if let Some(w) = &self.progress.wake {
                     w.drain();
                 }
-            }
-            while let Ok(Request::WatchTree(dir)) = self.inbox.try_recv() {
-                self.marks.watch_tree(&self.group, &dir);
             }
             if ready[0] && !self.read_events(&mut buf) {
                 return;
