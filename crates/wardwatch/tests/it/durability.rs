@@ -399,7 +399,17 @@ fn an_agent_whose_clock_is_days_behind_enrolls_and_delivers_every_event() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out));
-    let mut agent = start_agent_under(CLOCK_BEHIND, &state, AGENT_ARGS);
+    // libfaketime preloaded into the agent itself: `faketime` would run it as a child
+    // of its own, which stopping the wrapper leaves running.
+    let library = std::fs::read_dir("/usr/lib")
+        .unwrap()
+        .flatten()
+        .map(|d| d.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.exists())
+        .expect("libfaketime.so.1 (apt-get install faketime)");
+    let library = library.to_string_lossy();
+    let env = [("LD_PRELOAD", &*library), ("FAKETIME", CLOCK_BEHIND[2])];
+    let mut agent = start_agent_with_env(&env, &state, AGENT_ARGS);
     let done = wait_for(Duration::from_secs(60), || {
         (stored(&server, &host_id) >= 300).then_some(())
     });

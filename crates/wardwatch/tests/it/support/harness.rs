@@ -307,21 +307,14 @@ fn port_of(url: &str) -> u16 {
 
 /// Starts `wardwatch agent run` for a state directory, with extra arguments.
 pub fn start_agent(state: &Path, extra: &[&str]) -> Proc {
-    start_agent_under(&[], state, extra)
+    start_agent_with_env(&[], state, extra)
 }
 
-/// The same, run through `wrapper` (a program and its arguments, e.g. `faketime -f
-/// -3d`); none runs the agent directly.
-pub fn start_agent_under(wrapper: &[&str], state: &Path, extra: &[&str]) -> Proc {
-    let (program, wrapper_args) = match wrapper.split_first() {
-        Some((program, args)) => (*program, args),
-        None => (BIN, &[][..]),
-    };
-    let mut command = Command::new(program);
-    command.args(wrapper_args);
-    if !wrapper.is_empty() {
-        command.arg(BIN);
-    }
+/// The same with environment variables set for the agent (e.g. libfaketime's). The
+/// agent is the child itself, so stopping the child stops the agent.
+pub fn start_agent_with_env(env: &[(&str, &str)], state: &Path, extra: &[&str]) -> Proc {
+    let mut command = Command::new(BIN);
+    command.envs(env.iter().copied());
     let mut child = command
         .args(["agent", "run", "--state"])
         .arg(state)
