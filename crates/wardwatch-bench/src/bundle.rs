@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use wardwatch_bundle::time::OffsetDateTime;
 
+use crate::proc_figures::{status_kib, Process};
+
 use wardwatch_bundle::build::{build_file, BuildOptions};
 use wardwatch_bundle::error::{BuildError, BundleError};
 use wardwatch_bundle::install::install;
@@ -106,7 +108,7 @@ pub fn bench_import(size_bytes: u64, members: usize) -> Result<BenchReport, Buil
     let bundle_bytes = fs::metadata(&bundle).map_err(io_err(&bundle))?.len();
 
     let _ = fs::write("/proc/self/clear_refs", "5");
-    let rss_before_kib = proc_status_kib("VmRSS");
+    let rss_before_kib = status_kib(Process::This, "VmRSS");
     let target = dir.path().join("installed");
     let started = Instant::now();
     let file = File::open(&bundle).map_err(|e| BuildError::Bundle(BundleError::Read(e)))?;
@@ -122,7 +124,7 @@ pub fn bench_import(size_bytes: u64, members: usize) -> Result<BenchReport, Buil
         bundle_bytes,
         build,
         import,
-        peak_rss_kib: proc_status_kib("VmHWM"),
+        peak_rss_kib: status_kib(Process::This, "VmHWM"),
         rss_before_kib,
     })
 }
@@ -151,15 +153,6 @@ fn write_content(w: &mut impl Write, size: u64, rng: &mut u64) -> std::io::Resul
         left -= n as u64;
     }
     Ok(())
-}
-
-/// A `kB` field of /proc/self/status.
-fn proc_status_kib(field: &str) -> Option<u64> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    status.lines().find_map(|l| {
-        let rest = l.strip_prefix(field)?.strip_prefix(':')?;
-        rest.split_whitespace().next()?.parse().ok()
-    })
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use wardwatch_agent::enroll::{enroll, EnrollOptions};
 use wardwatch_agent::state::StateDir;
 use wardwatch_agent::AgentError;
 
-use crate::ingest::{create_token, peak_rss_kib, status_kib};
-use crate::ransomware::process_cpu_seconds as cpu_seconds;
+use crate::ingest::create_token;
+use crate::proc_figures::{cpu_seconds, status_kib, Process};
 use crate::server_process;
 use wardwatch_sim::corpus;
 
@@ -143,11 +143,11 @@ pub async fn idle(exe: &Path, options: &IdleOptions) -> Result<IdleReport, Agent
         .id()
         .ok_or_else(|| AgentError::Internal("the agent exited at once".into()))?;
     tokio::time::sleep(options.settle).await;
-    let before = cpu_seconds(pid)
+    let before = cpu_seconds(Process::Pid(pid))
         .ok_or_else(|| AgentError::Internal("the agent exited while settling".into()))?;
     let started = Instant::now();
     tokio::time::sleep(options.measure).await;
-    let after = cpu_seconds(pid)
+    let after = cpu_seconds(Process::Pid(pid))
         .ok_or_else(|| AgentError::Internal("the agent exited while measured".into()))?;
     let elapsed = started.elapsed();
     let report = IdleReport {
@@ -157,8 +157,8 @@ pub async fn idle(exe: &Path, options: &IdleOptions) -> Result<IdleReport, Agent
         },
         files_guarded,
         cpu_seconds: after - before,
-        rss_kib: status_kib(pid, "VmRSS:"),
-        peak_rss_kib: peak_rss_kib(pid),
+        rss_kib: status_kib(Process::Pid(pid), "VmRSS").unwrap_or(0),
+        peak_rss_kib: status_kib(Process::Pid(pid), "VmHWM").unwrap_or(0),
     };
     drop(agent);
     drop(server);

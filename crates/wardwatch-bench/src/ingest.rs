@@ -19,6 +19,7 @@ use wardwatch_agent::enroll::{enroll, EnrollOptions};
 use wardwatch_agent::state::StateDir;
 use wardwatch_agent::AgentError;
 
+use crate::proc_figures::{status_kib, Process};
 use crate::server_process;
 
 #[derive(Debug, Clone)]
@@ -120,24 +121,6 @@ pub(crate) async fn create_token(
         })
 }
 
-/// Peak resident memory of a process, from `/proc/PID/status`.
-pub(crate) fn peak_rss_kib(pid: u32) -> u64 {
-    status_kib(pid, "VmHWM:")
-}
-
-/// A memory figure (`VmRSS:`, `VmHWM:`, …) of a process in KiB, from `/proc/PID/status`;
-/// 0 once the process is gone.
-pub(crate) fn status_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(field))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// Runs the benchmark.
 pub async fn ingest(exe: &Path, options: &IngestOptions) -> Result<IngestReport, AgentError> {
     let agents = options.agents.max(1);
@@ -223,7 +206,7 @@ pub async fn ingest(exe: &Path, options: &IngestOptions) -> Result<IngestReport,
         retries += r;
     }
     let send_seconds = started.elapsed().as_secs_f64();
-    let server_peak_rss_kib = peak_rss_kib(pid);
+    let server_peak_rss_kib = status_kib(Process::Pid(pid), "VmHWM").unwrap_or(0);
     drop(server);
 
     latencies.sort_by(|a, b| a.total_cmp(b));

@@ -28,6 +28,7 @@ pub mod fresh_fs;
 pub mod idle;
 pub mod ingest;
 pub mod matching;
+mod proc_figures;
 pub mod ransomware;
 pub mod scan;
 pub mod server_process;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::fresh_fs::FreshFs;
+use crate::proc_figures::{cpu_seconds, Process};
 use wardwatch_sim::corpus;
 use wardwatch_sim::encrypt::{self, Mode};
 
@@ -488,15 +489,6 @@ fn children_cpu_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// CPU seconds (user + system) a running process has used so far.
-pub(crate) fn process_cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    let per_second = wardwatch_os::process::clock_ticks_per_second() as f64;
-    Some(ticks / per_second)
-}
-
 /// Runs a workload script; returns (elapsed seconds, CPU seconds of the workload).
 fn run_script(dir: &Path, script: &str, wards: usize) -> anyhow::Result<(f64, f64)> {
     // The writeback of the run before (and of its removal) must not fall on this one:
@@ -598,13 +590,14 @@ fn run_benign(
         corpus::copy_tree(pristine_dir, &work)?;
         encrypt::mark(&work)?;
         let guard = Guard::start(options, &work)?;
-        let guard_cpu_before = process_cpu_seconds(guard.child.id());
+        let guard_cpu_before = cpu_seconds(Process::Pid(guard.child.id()));
         let (seconds, cpu) = run_script(&work, workload.script, options.wards)?;
         // The guard finishes with what the workload queued before it is measured.
         std::thread::sleep(Duration::from_millis(300));
-        if let (Some(before), Some(after)) =
-            (guard_cpu_before, process_cpu_seconds(guard.child.id()))
-        {
+        if let (Some(before), Some(after)) = (
+            guard_cpu_before,
+            cpu_seconds(Process::Pid(guard.child.id())),
+        ) {
             guard_cpu.push(after - before);
         }
         guarded_times.push(seconds);

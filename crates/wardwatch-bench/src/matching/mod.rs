@@ -7,6 +7,8 @@ mod workload;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+use crate::proc_figures::{cpu_seconds, status_kib, Process};
+
 use serde::Serialize;
 
 use wardwatch_vuln::matcher::{BuildReport, MatchIndex};
@@ -55,16 +57,16 @@ pub fn bench_fleet(hosts: usize, packages_per_host: usize, ranges: usize) -> Fle
     let workload = Workload::new(packages_per_host, ranges, 0x5EED_F1EE);
     let feed_generation = t.elapsed();
 
-    let rss_before = rss_bytes();
+    let rss_before = status_kib(Process::This, "VmRSS").map(|kib| kib * 1024);
     let t = Instant::now();
     let index = MatchIndex::build(workload.feed());
     let index_build = t.elapsed();
-    let rss_after = rss_bytes();
+    let rss_after = status_kib(Process::This, "VmRSS").map(|kib| kib * 1024);
 
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(hosts.max(1));
-    let cpu_before = cpu_time();
+    let cpu_before = cpu_seconds(Process::This).map(Duration::from_secs_f64);
     let t = Instant::now();
     let per_thread: Vec<Vec<(Duration, Duration, usize)>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -91,7 +93,10 @@ pub fn bench_fleet(hosts: usize, packages_per_host: usize, ranges: usize) -> Fle
             .collect()
     });
     let fleet_wall = t.elapsed();
-    let fleet_cpu = cpu_time().zip(cpu_before).map(|(a, b)| a.saturating_sub(b));
+    let fleet_cpu = cpu_seconds(Process::This)
+        .map(Duration::from_secs_f64)
+        .zip(cpu_before)
+        .map(|(a, b)| a.saturating_sub(b));
 
     let samples: Vec<(Duration, Duration, usize)> = per_thread.into_iter().flatten().collect();
     let mut times: Vec<Duration> = samples.iter().map(|s| s.0).collect();
@@ -125,25 +130,6 @@ pub fn bench_fleet(hosts: usize, packages_per_host: usize, ranges: usize) -> Fle
         findings_total: counts.iter().map(|&c| c as u64).sum(),
         findings_per_host_median: counts.get(counts.len() / 2).copied().unwrap_or(0),
     }
-}
-
-/// CPU time of this process (user + system), from /proc/self/stat, in clock ticks of
-/// 1/100 s (Linux's USER_HZ).
-fn cpu_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name may hold spaces; fields are counted after its closing parenthesis.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
-}
-
-/// Resident memory of this process, from /proc/self/status.
-fn rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }
 
 impl fmt::Display for FleetReport {
