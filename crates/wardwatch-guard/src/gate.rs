@@ -597,9 +597,8 @@ impl GateThread {
             .lock()
             .is_ok_and(|s| s.clean.contains(&pid) && !s.suspects.contains(&pid));
         let trusted = || {
-            std::fs::metadata(format!("/proc/{pid}/exe"))
-                .is_ok_and(|m| exec_files.contains(&ExeId::of(&m)))
-                && rest.runs_trusted(pid)
+            rest.trusted_file_of(pid)
+                .is_some_and(|file| exec_files.contains(&file))
         };
         let settled = own_clean || trusted();
         if settled {
@@ -615,7 +614,8 @@ impl GateThread {
             return true;
         }
         let tree = self.tree_of(pid);
-        let settled = !tree.condemned && !tree.suspect && (tree.clean || rest.runs_trusted(pid));
+        let settled =
+            !tree.condemned && !tree.suspect && (tree.clean || rest.trusted_file_of(pid).is_some());
         if settled {
             rest.settle(pid);
         }

@@ -233,14 +233,15 @@ impl Rest {
         }
     }
 
-    /// Whether `pid` runs the very file of a trusted program (same device, inode, size
-    /// and modification time as when it was hashed).
-    pub(crate) fn runs_trusted(&self, pid: u32) -> bool {
+    /// The trusted program's file `pid` runs (same device, inode, size and modification
+    /// time as when it was hashed), if it runs one.
+    pub(crate) fn trusted_file_of(&self, pid: u32) -> Option<ExeId> {
         if self.trusted_exes.is_empty() {
-            return false;
+            return None;
         }
-        std::fs::metadata(format!("/proc/{pid}/exe"))
-            .is_ok_and(|m| self.trusted_exes.contains(&ExeId::of(&m)))
+        let meta = std::fs::metadata(format!("/proc/{pid}/exe")).ok()?;
+        let file = ExeId::of(&meta);
+        self.trusted_exes.contains(&file).then_some(file)
     }
 
     fn ignore_opens(&self, on: bool) -> std::io::Result<()> {
