@@ -35,6 +35,7 @@ use super::procinfo::ProcTable;
 use super::progress::{Progress, Queue};
 use super::protected::ProtectedPaths;
 use super::sample::fingerprint_file;
+use super::trust::TrustList;
 use super::{Clock, GuardError};
 use wardwatch_os::fanotify::{
     fanotify_init, mark, parse_name_records, read_events, AlignedBuf, Event,
@@ -60,7 +61,9 @@ pub enum FsEventKind {
         path: PathBuf,
         size: u64,
         mtime_ms: i64,
-        fingerprint: Fingerprint,
+        /// None when the writer runs a trusted program: its writes are not scored, so
+        /// the reader leaves the fingerprint to the hasher (see [`super::hasher`]).
+        fingerprint: Option<Fingerprint>,
     },
     /// A canary was written to (possibly still open) or closed after writing.
     CanaryWritten {
@@ -100,6 +103,8 @@ pub(crate) struct MonitorSetup {
     pub events: Sender<Vec<FsEvent>>,
     pub clock: Clock,
     pub progress: Arc<Progress>,
+    /// Writes by these programs are not fingerprinted on the event path.
+    pub trust: TrustList,
 }
 
 /// The running monitor.
@@ -192,6 +197,7 @@ impl Monitor {
             clock: setup.clock,
             own_pid,
             progress: setup.progress.clone(),
+            trust: setup.trust,
         };
         let name_reader = NameReader {
             group: names.clone(),
@@ -264,10 +270,12 @@ struct ContentReader {
     clock: Clock,
     own_pid: u32,
     progress: Arc<Progress>,
+    /// The reader's own copy (with its own cache of decisions per process).
+    trust: TrustList,
 }
 
 impl ContentReader {
-    fn run(self) {
+    fn run(mut self) {
         raise_thread_priority("guard-content");
         let mut buf = AlignedBuf::new();
         loop {
@@ -321,14 +329,14 @@ impl ContentReader {
         }
     }
 
-    fn describe(&self, mask: u64, fd: OwnedFd, pid: u32) -> Option<FsEventKind> {
+    fn describe(&mut self, mask: u64, fd: OwnedFd, pid: u32) -> Option<FsEventKind> {
         let (path, deleted) = fd_path(fd.as_raw_fd()).ok()?;
         if !self.protected.contains(&path) {
             return None;
         }
         self.progress.wrote(pid);
         // While the process may still exist.
-        self.procs.observe(pid);
+        let info = self.procs.observe(pid);
         if is_canary(&path) {
             return Some(FsEventKind::CanaryWritten { path });
         }
@@ -341,14 +349,24 @@ impl ContentReader {
             return None;
         }
         let size = meta.len();
+        let mtime_ms = mtime_ms(&meta);
+        // A trusted program's bulk writes (tar unpacking a tree) cost no reading here:
+        // the hasher fingerprints them when the folders are quiet.
+        if info.is_some_and(|i| self.trust.is_trusted(&self.procs, &i)) {
+            return Some(FsEventKind::Written {
+                path,
+                size,
+                mtime_ms,
+                fingerprint: None,
+            });
+        }
         let fingerprint = match fingerprint_file(&file, size) {
-            Ok(f) => f,
+            Ok(f) => Some(f),
             Err(e) => {
                 tracing::debug!(path = %path.display(), error = %e, "cannot read a rewritten file");
                 return None;
             }
         };
-        let mtime_ms = mtime_ms(&meta);
         Some(FsEventKind::Written {
             path,
             size,

@@ -21,8 +21,9 @@ use std::thread::JoinHandle;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::index::mtime_ms;
-use super::sample::{hash_file, ContentHash};
+use super::sample::{fingerprint_file, hash_file, ContentHash};
 use super::GuardError;
+use wardwatch_detect::content::Fingerprint;
 use wardwatch_os::fsat::{open_at, open_parent};
 
 /// Files waiting for a hash; past this, newly written files go without one (a flood of
@@ -51,6 +52,9 @@ pub struct HashDone {
     pub size: u64,
     pub mtime_ms: i64,
     pub hash: ContentHash,
+    /// Read with the hash: the "before" of a file a trusted program wrote, whose event
+    /// came without one.
+    pub fingerprint: Fingerprint,
 }
 
 /// The files waiting to be hashed, owned by the guard loop, and the way to the thread.
@@ -168,12 +172,13 @@ fn hash_job(job: HashJob) -> Option<HashDone> {
     if !meta.is_file() || meta.len() != job.size || mtime_ms(&meta) != job.mtime_ms {
         return None;
     }
-    match hash_file(&file, job.size) {
-        Ok(hash) => Some(HashDone {
+    match hash_file(&file, job.size).and_then(|h| Ok((h, fingerprint_file(&file, job.size)?))) {
+        Ok((hash, fingerprint)) => Some(HashDone {
             path: job.path,
             size: job.size,
             mtime_ms: job.mtime_ms,
             hash,
+            fingerprint,
         }),
         Err(e) => {
             tracing::debug!(path = %job.path.display(), error = %e, "cannot hash a written file");

@@ -20,7 +20,8 @@ use wardwatch_os::fd::open_for_reading;
 pub struct IndexEntry {
     pub size: u64,
     pub mtime_ms: i64,
-    pub fingerprint: Fingerprint,
+    /// None until the hasher reads the file, when a trusted program wrote it.
+    pub fingerprint: Option<Fingerprint>,
     /// None until hashed (the hash of a rewrite is computed off the event path).
     pub hash: Option<ContentHash>,
 }
@@ -111,7 +112,7 @@ impl Index {
         path: &Path,
         size: u64,
         mtime_ms: i64,
-        fingerprint: Fingerprint,
+        fingerprint: Option<Fingerprint>,
     ) -> Option<IndexEntry> {
         self.entries.insert(
             path.to_path_buf(),
@@ -124,11 +125,20 @@ impl Index {
         )
     }
 
-    /// Stores the hash of a rewrite, unless the file was rewritten again since.
-    pub fn record_hash(&mut self, path: &Path, size: u64, mtime_ms: i64, hash: ContentHash) {
+    /// Stores the hash of a rewrite (and the fingerprint, where the event came
+    /// without one), unless the file was rewritten again since.
+    pub fn record_hash(
+        &mut self,
+        path: &Path,
+        size: u64,
+        mtime_ms: i64,
+        hash: ContentHash,
+        fingerprint: Fingerprint,
+    ) {
         if let Some(e) = self.entries.get_mut(path) {
             if e.size == size && e.mtime_ms == mtime_ms {
                 e.hash = Some(hash);
+                e.fingerprint.get_or_insert(fingerprint);
             }
         }
     }
@@ -183,7 +193,7 @@ fn read_entry(path: &Path) -> std::io::Result<IndexEntry> {
     Ok(IndexEntry {
         size,
         mtime_ms: mtime_ms(&meta),
-        fingerprint: fingerprint_file(&file, size)?,
+        fingerprint: Some(fingerprint_file(&file, size)?),
         hash: Some(hash_file(&file, size)?),
     })
 }
@@ -218,9 +228,28 @@ mod tests {
         assert_eq!(index.get(&root.join("a.txt.locked")), Some(&a));
         index.rename_dir(&root.join("sub"), &root.join("moved"));
         assert!(index.get(&root.join("moved/b.pdf")).is_some());
-        let before = index.record_write(&root.join("moved/b.pdf"), 1, 2, a.fingerprint.clone());
+        let before = index.record_write(&root.join("moved/b.pdf"), 1, 2, None);
         assert_eq!(before.unwrap().size, 13);
-        assert!(index.get(&root.join("moved/b.pdf")).unwrap().hash.is_none());
+        let pending = index.get(&root.join("moved/b.pdf")).unwrap();
+        assert!(pending.hash.is_none() && pending.fingerprint.is_none());
+        // The hasher's answer for another version of the file is not taken.
+        let (hash, fingerprint) = (a.hash.clone().unwrap(), a.fingerprint.clone().unwrap());
+        index.record_hash(
+            &root.join("moved/b.pdf"),
+            1,
+            3,
+            hash.clone(),
+            fingerprint.clone(),
+        );
+        assert!(index
+            .get(&root.join("moved/b.pdf"))
+            .unwrap()
+            .fingerprint
+            .is_none());
+        index.record_hash(&root.join("moved/b.pdf"), 1, 2, hash, fingerprint.clone());
+        let filled = index.get(&root.join("moved/b.pdf")).unwrap();
+        assert_eq!(filled.fingerprint.as_ref(), Some(&fingerprint));
+        assert!(filled.hash.is_some());
         index.remove_dir(&root.join("moved"));
         assert!(index.get(&root.join("moved/b.pdf")).is_none());
         assert!(index.get(&root.join("a.txt.locked")).is_some());

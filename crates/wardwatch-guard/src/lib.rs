@@ -245,6 +245,7 @@ impl Guard {
             events: events_tx,
             clock,
             progress: progress.clone(),
+            trust: trust.clone(),
         }) {
             Ok(m) => m,
             Err(e) => {
@@ -419,7 +420,7 @@ impl Guard {
                 },
                 Some(batch) = self.hashes.recv() => {
                     for done in batch {
-                        self.index.record_hash(&done.path, done.size, done.mtime_ms, done.hash);
+                        self.index.record_hash(&done.path, done.size, done.mtime_ms, done.hash, done.fingerprint);
                     }
                     self.hasher.finished();
                     self.hash_if_quiet();
@@ -511,13 +512,17 @@ impl Guard {
                     .index
                     .record_write(&path, size, mtime_ms, fingerprint.clone());
                 self.hasher.note(&path);
+                // The reader found the writer trusted: not scored.
+                let Some(after) = fingerprint else {
+                    return Vec::new();
+                };
                 let before_hash = before.as_ref().and_then(|b| b.hash.clone());
                 let name_existed = self.index.name_existed_at_start(&path);
                 (
                     Activity::Written {
                         path: text(&path),
-                        before: before.map(|b| b.fingerprint),
-                        after: fingerprint,
+                        before: before.and_then(|b| b.fingerprint),
+                        after,
                         name_existed,
                     },
                     vec![(path, FileChange::Written, before_hash)],

@@ -672,3 +672,77 @@ fn walk_files(dir: &Path) -> usize {
     }
     n
 }
+
+/// A trusted program's writes are fingerprinted by the hasher, not on the event path:
+/// a rewrite of such a file must still be compared with what tar wrote.
+#[test]
+fn files_tar_unpacked_and_then_encrypted_in_place_are_caught_and_named_with_their_hash() {
+    require_root();
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("source");
+    let files = make_documents(&source, 40);
+    let share = tmp.path().join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    let mut guard = GuardProc::start(&share, "suspend");
+    run_ok(
+        Command::new("sh").arg("-c").arg(format!(
+            "tar -C '{}' -cf - . | tar -C '{}' -xf -",
+            source.display(),
+            share.display()
+        )),
+        Duration::from_secs(60),
+    );
+    // The folders are quiet: the hasher reads what tar wrote.
+    std::thread::sleep(Duration::from_secs(3));
+    let unpacked: Vec<PathBuf> = files
+        .iter()
+        .map(|f| share.join(f.file_name().unwrap()))
+        .collect();
+    let script = r#"for f in "$@"; do openssl enc -aes-256-cbc -pbkdf2 -pass pass:x -in "$f" -out "$f.tmp" && cat "$f.tmp" > "$f" && rm "$f.tmp"; done"#;
+    let mut attack = Group::spawn(
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg("sh")
+            .args(&unpacked)
+            .current_dir(&share)
+            .stderr(Stdio::null()),
+    );
+    let sh_pid = attack.pid();
+    let alert = guard.wait_alert(Duration::from_secs(60), acted);
+    assert_eq!(alert["process"]["pid"], sh_pid, "{alert:#}");
+    let state = wait_stopped(sh_pid);
+    assert!(is_stopped(state), "the loop still runs: state {state:?}");
+    let changed = unpacked
+        .iter()
+        .zip(&files)
+        .filter(|(now, was)| std::fs::read(now).ok() != std::fs::read(was).ok())
+        .count();
+    assert!(
+        (1..=10).contains(&changed),
+        "{changed} files changed before the stop: {alert:#}"
+    );
+    // The rewritten files are named with the hash of what tar had unpacked.
+    let sha256 = |p: &Path| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(std::fs::read(p).unwrap()))
+    };
+    let before_hashes: Vec<String> = files.iter().map(|f| sha256(f)).collect();
+    let named = alert["files"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter(|f| {
+                    f["before"]["sha256"]
+                        .as_str()
+                        .is_some_and(|h| before_hashes.iter().any(|b| b == h))
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    assert!(named >= 1, "no file named with its hash before: {alert:#}");
+    attack.kill();
+    let status = guard.stop();
+    assert!(status.success(), "{status:?}\n{}", guard.stderr());
+}
