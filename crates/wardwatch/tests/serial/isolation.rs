@@ -5,7 +5,6 @@
 //! confirms releases itself. The same terminal, as a file server, closes its SMB port to
 //! one client on request and opens it again. Nothing outside the namespaces is touched.
 
-use std::io::BufRead;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -13,7 +12,9 @@ use std::time::Duration;
 
 use crate::support::group::Group;
 use crate::support::harness::*;
-use crate::support::netns::{ip, Namespaces};
+use crate::support::netns::{
+    enroll_in, ip, skip_reason, start_server_in, wardwatch_in, Namespaces,
+};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -101,13 +102,6 @@ impl Lab {
     }
 }
 
-/// `wardwatch ARGS` inside a namespace, as a child process.
-fn in_ns(ns: &str) -> Command {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", ns, BIN]);
-    c
-}
-
 /// Waits until the host's newest command of `kind` is done, and returns whether it
 /// succeeded and its result.
 fn command_done(data: &Path, host: &str, kind: &str, agent_log: &Path) -> (bool, String) {
@@ -133,24 +127,6 @@ fn command_done(data: &Path, host: &str, kind: &str, agent_log: &Path) -> (bool,
     })
 }
 
-fn skip_reason() -> Option<&'static str> {
-    if !wardwatch_os::process::is_root() {
-        return Some("not root");
-    }
-    for tool in ["ip", "nft"] {
-        let found = Command::new(tool)
-            .arg("-V")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok();
-        if !found {
-            return Some("ip or nft is missing (apt-get install iproute2 nftables)");
-        }
-    }
-    None
-}
-
 #[test]
 fn an_isolated_terminal_reaches_its_server_and_the_clinical_systems_only() {
     let _one = crate::support::serial::one_at_a_time();
@@ -165,61 +141,19 @@ fn an_isolated_terminal_reaches_its_server_and_the_clinical_systems_only() {
 
     // The server, inside its namespace; it and the agent are killed with the test's
     // process groups if the test stops midway.
-    let mut server = Group::spawn(
-        in_ns(&lab.ns("srv"))
-            .args(["server", "--data"])
-            .arg(&data)
-            .args([
-                "--listen",
-                "10.77.0.1:8443",
-                "--agent-listen",
-                "10.77.0.1:8444",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null()),
-    );
-    // Its output is read to the end, so that the server never writes to a closed pipe.
-    let (found, fingerprint) = std::sync::mpsc::channel();
-    let stdout = server.child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(f) = line.trim().strip_prefix("CA fingerprint:") {
-                let _ = found.send(f.trim().to_string());
-            }
-        }
-    });
-    let fingerprint = fingerprint
-        .recv_timeout(WAIT)
-        .expect("the server printed its CA fingerprint");
+    let (mut server, fingerprint) =
+        start_server_in(&lab.ns("srv"), &data, "10.77.0.1:8443", "10.77.0.1:8444");
     let data_arg = data.to_string_lossy().to_string();
-    let token = succeeded(wardwatch(&[
-        "token",
-        "create",
-        "--data",
-        &data_arg,
-        "--label",
+    let host = enroll_in(
+        &lab.ns("agt"),
+        &state,
+        &data,
+        "https://10.77.0.1:8444",
+        &fingerprint,
         "Ward 5 desk",
-    ]))
-    .lines()
-    .find_map(|l| l.strip_prefix("token:").map(|t| t.trim().to_string()))
-    .unwrap();
-    let enrolled = in_ns(&lab.ns("agt"))
-        .args(["agent", "enroll", "--state"])
-        .arg(&state)
-        .args(["--server", "https://10.77.0.1:8444", "--token", &token])
-        .args(["--ca-fingerprint", &fingerprint])
-        .output()
-        .unwrap();
-    assert!(enrolled.status.success(), "{}", text(&enrolled));
-    let host = wardwatch_agent::state::StateDir::new(&state)
-        .load_enrollment()
-        .unwrap()
-        .host_id;
+    );
     let mut agent = Group::spawn(
-        in_ns(&lab.ns("agt"))
+        wardwatch_in(&lab.ns("agt"))
             .args(["agent", "run", "--state"])
             .arg(&state)
             .args(["--no-inventory", "--interval", "2s", "--heartbeat", "1s"])

@@ -29,6 +29,7 @@ mod guard_reporting;
 mod host_commands;
 mod incidents_guards;
 mod isolation;
+mod partition;
 mod ransomware_bench;
 mod scan_cli;
 mod slow_clients;
