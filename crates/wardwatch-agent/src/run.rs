@@ -49,6 +49,8 @@ pub struct RunOptions {
     pub backup: Option<crate::backup::BackupConfig>,
     /// How `patch.install` commands run apt (keyring, and the trial root below).
     pub patches: crate::patches::PatchOptions,
+    /// What the background work (scheduled scan, backups, inventory) may take.
+    pub background: wardwatch_os::governor::Budget,
 }
 
 impl RunOptions {
@@ -74,6 +76,7 @@ impl Default for RunOptions {
             scheduled: None,
             backup: None,
             patches: crate::patches::PatchOptions::default(),
+            background: wardwatch_os::governor::Budget::default(),
         }
     }
 }
@@ -105,14 +108,16 @@ pub async fn run(
     let client = Arc::new(ServerClient::from_state(state, &enrollment.server_url)?);
     let spool: SharedSpool = Arc::new(Mutex::new(state.open_spool(options.spool_limits)?));
     let wake = Arc::new(Notify::new());
+    let governor = wardwatch_os::governor::Governor::new(options.background);
     tracing::info!(host_id = %enrollment.host_id, server = %enrollment.server_url, "agent running");
 
     if options.collect {
-        report_inventory(&spool, true, options.trial_root()).await?;
+        report_inventory(&spool, true, options.trial_root(), &governor).await?;
     }
     let collector = {
         let spool = spool.clone();
         let wake = wake.clone();
+        let governor = governor.clone();
         let mut shutdown = shutdown.clone();
         let options = options.clone();
         tokio::spawn(async move {
@@ -124,7 +129,7 @@ pub async fn run(
                     _ = tokio::time::sleep(options.inventory_interval) => {}
                     _ = shutdown.changed() => return,
                 }
-                match report_inventory(&spool, false, options.trial_root()).await {
+                match report_inventory(&spool, false, options.trial_root(), &governor).await {
                     Ok(true) => wake.notify_one(),
                     Ok(false) => {}
                     Err(e) => tracing::error!(error = %e, "inventory collection failed"),
@@ -163,6 +168,7 @@ pub async fn run(
         scan_events.push(crate::scan_service::spawn_scheduled(
             state,
             scheduled,
+            governor.clone(),
             shutdown.clone(),
         ));
     }
@@ -171,6 +177,7 @@ pub async fn run(
             state,
             (*client).clone(),
             backup,
+            governor.clone(),
             shutdown.clone(),
         ));
     }
@@ -453,10 +460,21 @@ async fn report_inventory(
     spool: &SharedSpool,
     full: bool,
     trial_root: Option<PathBuf>,
+    governor: &Arc<wardwatch_os::governor::Governor>,
 ) -> Result<bool, AgentError> {
-    let current = tokio::task::spawn_blocking(move || match &trial_root {
-        Some(root) => wardwatch_inventory::collect_inventory_at(root),
-        None => collect_inventory(),
+    let governor = governor.clone();
+    let current = tokio::task::spawn_blocking(move || {
+        // A collection is short, but the ones after the first wait a moment while the
+        // user works.
+        if !full {
+            governor
+                .job(100, wardwatch_os::governor::CpuClock::Thread)
+                .pace(0, &|| false);
+        }
+        match &trial_root {
+            Some(root) => wardwatch_inventory::collect_inventory_at(root),
+            None => collect_inventory(),
+        }
     })
     .await
     .map_err(|e| AgentError::Internal(e.to_string()))?

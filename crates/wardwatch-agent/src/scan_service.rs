@@ -168,6 +168,7 @@ pub struct ScheduledConfig {
 pub fn spawn_scheduled(
     state: &StateDir,
     config: ScheduledConfig,
+    governor: std::sync::Arc<wardwatch_os::governor::Governor>,
     shutdown: watch::Receiver<bool>,
 ) -> mpsc::Receiver<EventBody> {
     use wardwatch_scan::schedule::{lower_thread_priority, run_pass, ScanCache, ScheduleOptions};
@@ -195,6 +196,7 @@ pub fn spawn_scheduled(
                     walk: wardwatch_scan::walk::WalkOptions::default(),
                     max_size: 256 << 20,
                     cpu_percent: config.cpu_percent,
+                    governor: governor.clone(),
                     signatures_id: wardwatch_scan::signatures::signatures_id(&sources),
                 };
                 Ok(run_pass(&engine, &cache, &options, &stop, &mut |found| {

@@ -1,4 +1,4 @@
-//! A hook on every read of a file being backed up, so that the caller can hold the
+//! A hook after every read of a file being backed up, so that the caller can hold the
 //! backup to a budget (the agent's CPU share on a ward PC). Reading is where rustic's
 //! pipeline starts: while the reading threads wait, chunking, compression and upload
 //! run dry behind them.
@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use rustic_core::{ReadSourceOpen, RusticResult};
 
-/// Called before each read of file content; may sleep to keep a budget.
+/// Told of bytes read (file content) or about to be written (the upload limit); may
+/// sleep to keep a budget.
 pub trait Pacer: Send + Sync + std::fmt::Debug {
-    fn pace(&self);
+    fn pace(&self, bytes_read: u64);
 }
 
-/// A source entry whose reader asks the pacer before each read.
+/// A source entry whose reader asks the pacer after each read.
 pub(crate) struct PacedOpen<O> {
     pub(crate) inner: O,
     pub(crate) pacer: Option<Arc<dyn Pacer>>,
@@ -37,9 +38,10 @@ pub(crate) struct PacedReader<R> {
 
 impl<R: Read> Read for PacedReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
         if let Some(p) = &self.pacer {
-            p.pace();
+            p.pace(n as u64);
         }
-        self.inner.read(buf)
+        Ok(n)
     }
 }

@@ -280,12 +280,14 @@ fn a_prune_beside_backups_keeps_packs_no_index_names_yet() {
     );
 }
 
-/// Counts the reads it is asked about.
+/// Counts the reads it is told about, and their bytes.
 #[derive(Debug, Default)]
-struct CountingPacer(std::sync::atomic::AtomicU64);
+struct CountingPacer(std::sync::atomic::AtomicU64, std::sync::atomic::AtomicU64);
 impl wardwatch_backup::Pacer for CountingPacer {
-    fn pace(&self) {
+    fn pace(&self, bytes_read: u64) {
         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.1
+            .fetch_add(bytes_read, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -303,7 +305,25 @@ fn every_file_read_goes_through_the_pacer() {
     // ones in many reads.
     let reads = pacer.0.load(std::sync::atomic::Ordering::Relaxed);
     assert!(reads >= 5 + 3 * 2, "{reads} reads paced");
+    // Every byte of content is counted, once.
+    let bytes = pacer.1.load(std::sync::atomic::Ordering::Relaxed);
+    let content: u64 = walk_sizes(&data);
+    assert_eq!(bytes, content, "bytes paced");
     let target = tmp.path().join("restored");
     repo.restore(None, None, &target).unwrap();
     assert_same_files(&data, &target.join(data.strip_prefix("/").unwrap()));
+}
+
+/// The total size of the regular files below `dir`.
+fn walk_sizes(dir: &std::path::Path) -> u64 {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let meta = std::fs::symlink_metadata(entry.path()).unwrap();
+        if meta.is_dir() {
+            total += walk_sizes(&entry.path());
+        } else if meta.is_file() {
+            total += meta.len();
+        }
+    }
+    total
 }

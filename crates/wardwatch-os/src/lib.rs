@@ -11,13 +11,15 @@
 //! - fanotify (`fanotify`): groups, marks, event parsing, permission answers; file
 //!   handles (`handle`) that name its directories;
 //! - processes (`process`): pidfd, thread priority, limits, children's usage; the
-//!   kernel's process connector (`proc_connector`);
+//!   kernel's process connector (`proc_connector`); the budget of the agent's
+//!   background work (`governor`);
 //! - this machine (`host`): uname, interface addresses.
 
 mod entries;
 pub mod fanotify;
 pub mod fd;
 pub mod fsat;
+pub mod governor;
 pub mod handle;
 pub mod host;
 pub mod netns;

@@ -7,11 +7,12 @@
 //! that sorts before it was done.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use wardwatch_detect::signatures::{Detection, Engine, ScanError};
+use wardwatch_os::governor::{CpuClock, Governor, Waited};
 
 use super::read::{read_stable, FileStamp, ScannedFile};
 use super::skip::SkipReason;
@@ -25,6 +26,9 @@ pub struct ScheduleOptions {
     pub max_size: u64,
     /// Percent of one CPU the scan may use (1–100).
     pub cpu_percent: u32,
+    /// The agent's budget for background work, shared with backups: the read rate,
+    /// and waiting while the user works.
+    pub governor: Arc<Governor>,
     /// Identifies the signatures: clean verdicts of other signatures are not reused.
     pub signatures_id: String,
 }
@@ -40,6 +44,8 @@ pub struct PassReport {
     pub skipped: u64,
     pub infected: u64,
     pub finished: bool,
+    /// What the pass waited for: the user, and its budget.
+    pub waited: Waited,
 }
 
 /// A file found by the scheduled scan.
@@ -177,44 +183,6 @@ pub fn lower_thread_priority() {
     wardwatch_os::process::lower_thread_to_idle();
 }
 
-fn thread_cpu() -> Duration {
-    wardwatch_os::process::thread_cpu_time()
-}
-
-/// Keeps the thread's CPU use at most `percent` of the wall time since it started.
-struct Throttle {
-    percent: u32,
-    wall: Instant,
-    cpu: Duration,
-}
-
-impl Throttle {
-    fn new(percent: u32) -> Throttle {
-        Throttle {
-            percent: percent.clamp(1, 100),
-            wall: Instant::now(),
-            cpu: thread_cpu(),
-        }
-    }
-
-    fn pause(&self, stop: &dyn Fn() -> bool) {
-        if self.percent >= 100 {
-            return;
-        }
-        let used = thread_cpu().saturating_sub(self.cpu);
-        let allowed_wall = used * 100 / self.percent;
-        let elapsed = self.wall.elapsed();
-        if allowed_wall > elapsed {
-            let mut left = allowed_wall - elapsed;
-            while !left.is_zero() && !stop() {
-                let step = left.min(Duration::from_millis(200));
-                std::thread::sleep(step);
-                left -= step;
-            }
-        }
-    }
-}
-
 /// Files between two progress saves.
 const SAVE_EVERY: u64 = 200;
 
@@ -229,7 +197,7 @@ pub fn run_pass(
 ) -> Result<PassReport, CacheError> {
     let sigs = options.signatures_id.as_str();
     let resume = cache.resume_point(sigs)?;
-    let throttle = Throttle::new(options.cpu_percent);
+    let job = options.governor.job(options.cpu_percent, CpuClock::Thread);
     let mut scanner = engine.scanner();
     let mut buf = Vec::new();
     let mut report = PassReport::default();
@@ -283,7 +251,8 @@ pub fn run_pass(
                 Err(SkipReason::Vanished) => {}
                 Err(_) => report.skipped += 1,
             }
-            throttle.pause(stop);
+            // What was read: the buffer holds the file (a failed read took little).
+            job.pace(buf.len() as u64, stop);
         }
         last = Some(path);
         since_save += 1;
@@ -299,6 +268,7 @@ pub fn run_pass(
         cache.save_progress(None, sigs);
         report.finished = true;
     }
+    report.waited = job.waited();
     Ok(report)
 }
 
@@ -319,6 +289,7 @@ mod tests {
             walk: WalkOptions::default(),
             max_size: 1 << 20,
             cpu_percent: 100,
+            governor: Governor::unlimited(),
             signatures_id: "test-1".into(),
         }
     }

@@ -4,7 +4,6 @@
 //! guard's canaries left out. Each run is reported as an event: an audit action when it
 //! worked, an alert when it did not (a terminal that stops backing up is a risk).
 
-mod budget;
 mod put_back;
 pub mod rest_backend;
 pub mod restore;
@@ -17,6 +16,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use wardwatch_backup::throttle::Throttled;
 use wardwatch_backup::{BackupProgress, BackupRequest, Repository, WriteBackend};
+use wardwatch_os::governor::{CpuClock, Governor, Job, Rate};
 use wardwatch_proto::backup::RepositoryGrant;
 use wardwatch_proto::{Alert, EventBody, HostAction, Severity};
 
@@ -109,6 +109,8 @@ pub fn run_once(
     client: &ServerClient,
     runtime: &tokio::runtime::Handle,
     config: &BackupConfig,
+    governor: &Arc<Governor>,
+    shutdown: &watch::Receiver<bool>,
 ) -> anyhow::Result<wardwatch_backup::BackupSummary> {
     let (password, path) = repository_password(state, client, runtime)?;
     let rest: Arc<dyn WriteBackend> = Arc::new(rest_backend::RestBackend::new(
@@ -117,10 +119,14 @@ pub fn run_once(
         &path,
     ));
     let backend: Arc<dyn WriteBackend> = match config.bandwidth {
-        Some(limit) => Arc::new(Throttled::new(rest, limit)),
+        Some(limit) => Arc::new(Throttled::new(rest, Arc::new(UploadRate(Rate::new(limit))))),
         None => rest,
     };
     let repo = Repository::open(backend, &password)?;
+    let reads = Arc::new(GovernedReads {
+        job: governor.job(config.cpu_percent, CpuClock::Process),
+        shutdown: shutdown.clone(),
+    });
     let request = BackupRequest {
         paths: config.paths.clone(),
         excludes: vec![state.root().to_path_buf()],
@@ -132,12 +138,48 @@ pub fn run_once(
             .map(|u| u.nodename)
             .unwrap_or_default(),
         tags: vec!["wardwatch".into()],
-        pacer: Some(Arc::new(budget::CpuBudget::new(config.cpu_percent))),
+        pacer: Some(reads.clone()),
     };
     let progress = LogProgress {
         last_tenth: std::sync::atomic::AtomicU64::new(0),
     };
-    Ok(repo.backup(&request, &progress)?)
+    let summary = repo.backup(&request, &progress);
+    let waited = reads.job.waited();
+    tracing::info!(
+        waited_for_user_ms = waited.for_user_ms,
+        waited_for_budget_ms = waited.for_budget_ms,
+        "backup paced"
+    );
+    Ok(summary?)
+}
+
+/// The upload limit (`--backup-bandwidth`): each write waits its turn.
+#[derive(Debug)]
+struct UploadRate(Rate);
+
+impl wardwatch_backup::Pacer for UploadRate {
+    fn pace(&self, bytes: u64) {
+        let wait = self.0.take(bytes);
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
+        }
+    }
+}
+
+/// The backup's reads under the agent's governor: a share of one CPU, counted on the
+/// whole process (the backup library reads, compresses and uploads on threads of its
+/// own), the read rate shared with the scheduled scan, and a step aside while the user
+/// works.
+#[derive(Debug)]
+struct GovernedReads {
+    job: Job,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl wardwatch_backup::Pacer for GovernedReads {
+    fn pace(&self, bytes_read: u64) {
+        self.job.pace(bytes_read, &|| *self.shutdown.borrow());
+    }
 }
 
 /// The event that reports a run.
@@ -180,6 +222,7 @@ pub fn spawn_scheduled(
     state: &StateDir,
     client: ServerClient,
     config: BackupConfig,
+    governor: Arc<Governor>,
     shutdown: watch::Receiver<bool>,
 ) -> mpsc::Receiver<EventBody> {
     let (tx, rx) = mpsc::channel(16);
@@ -190,7 +233,7 @@ pub fn spawn_scheduled(
         let stop = || *shutdown.borrow();
         loop {
             let started = std::time::Instant::now();
-            let result = run_once(&state, &client, &runtime, &config);
+            let result = run_once(&state, &client, &runtime, &config, &governor, &shutdown);
             match &result {
                 Ok(s) => {
                     tracing::info!(snapshot = %s.snapshot_id, files_new = s.files_new, bytes_added = s.bytes_added, "backup done")

@@ -125,6 +125,8 @@ pub struct RunTuning {
     pub scan: ScanFlags,
     #[command(flatten)]
     pub backup: BackupFlags,
+    #[command(flatten)]
+    pub background: BackgroundFlags,
     /// How often to ask the server for newer bundles; 0s for never.
     #[arg(long, default_value = "5m", value_parser = crate::duration::parse_duration)]
     pub bundle_interval: Duration,
@@ -188,6 +190,30 @@ pub struct ScanFlags {
     /// Percent of one CPU the scheduled scan may use.
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub scheduled_scan_cpu: u32,
+}
+
+/// What the background work (scheduled scan, backups, inventory) may take on the
+/// terminal (`agent run` and `up`).
+#[derive(Args, Debug, Clone)]
+pub struct BackgroundFlags {
+    /// Bytes per second the scheduled scan and backups together may read from disk
+    /// (suffixes k, M, G: powers of 1024); unlimited when absent.
+    #[arg(long, value_parser = parse_bandwidth)]
+    pub background_read_rate: Option<u64>,
+    /// Background work waits (up to 5 s at a time) while other programs use more than
+    /// this percent of all CPUs: the user works. 100 never waits.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub yield_to_user_above: u32,
+}
+
+impl BackgroundFlags {
+    pub fn budget(&self) -> wardwatch_os::governor::Budget {
+        wardwatch_os::governor::Budget {
+            read_bytes_per_second: self.background_read_rate,
+            yield_above_percent: (self.yield_to_user_above < 100)
+                .then_some(self.yield_to_user_above),
+        }
+    }
 }
 
 /// Scheduled backups to the server (`agent run` and `up`).
@@ -311,6 +337,7 @@ impl RunTuning {
             on_access: self.scan.options(),
             scheduled: self.scan.scheduled(),
             backup: self.backup.config(),
+            background: self.background.budget(),
             patches: wardwatch_agent::patches::PatchOptions {
                 root: self.trial_root.clone(),
                 keyring: self.patch_keyring.clone(),

@@ -33,6 +33,8 @@ pub struct UpArgs {
     pub scan: super::agent::ScanFlags,
     #[command(flatten)]
     pub backup: super::agent::BackupFlags,
+    #[command(flatten)]
+    pub background: super::agent::BackgroundFlags,
     /// A bundle publisher's public key (minisign .pub file) to trust, added to
     /// DATA/trusted-keys if it is not there yet; repeat for several.
     #[arg(long = "trusted-key")]
@@ -99,6 +101,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         on_access: args.scan.options(),
         scheduled: args.scan.scheduled(),
         backup: args.backup.config(),
+        background: args.background.budget(),
         ..RunOptions::default()
     };
     let guarded = options.guard.paths.clone();
