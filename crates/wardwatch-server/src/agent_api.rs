@@ -21,13 +21,14 @@
 //! Every endpoint but the first two requires the client certificate of an enrolled,
 //! not revoked, terminal.
 
+use crate::api_error::ApiPath;
 use std::io::Read;
 use std::sync::Arc;
 
 use crate::db::StoreError;
 use crate::incidents::signal::Signal;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -405,7 +406,7 @@ fn parse_sha256(text: &str) -> Option<[u8; 32]> {
 async fn bundle_member(
     State(state): State<AgentApi>,
     _host: AuthenticatedHost,
-    Path((kind, sha256)): Path<(String, String)>,
+    ApiPath((kind, sha256)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let kind = Kind::parse(&kind).map_err(ApiError::not_found)?;
     let digest = parse_sha256(&sha256).ok_or_else(|| {
@@ -504,7 +505,7 @@ async fn take_commands(
 async fn finish_command(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     body: Body,
 ) -> Result<Json<CommandRecorded>, ApiError> {
     let number: i64 = id

@@ -1,6 +1,8 @@
 //! The one error type every HTTP handler returns: a status and a sentence for a person,
 //! sent as `{"error": "…"}`.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -107,4 +109,44 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> R
                 .map_err(|e| ApiError::bad_request(format!("malformed {what}: {e}")))?;
             Ok(value)
         })
+}
+
+/// Query parameters whose rejection is an [`ApiError`] (JSON, with the parameter named),
+/// not axum's plain-text answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(q)| ApiQuery(q))
+            .map_err(|e| ApiError::bad_request(format!("bad query parameter: {}", e.body_text())))
+    }
+}
+
+/// Path parameters whose rejection is an [`ApiError`] (JSON, naming what could not be
+/// read), not axum's plain-text answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(p)| ApiPath(p))
+            .map_err(|e| ApiError::bad_request(format!("bad path: {}", e.body_text())))
+    }
 }

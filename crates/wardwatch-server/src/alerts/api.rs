@@ -1,8 +1,9 @@
 //! The fleet's alerts: `GET /api/alerts` (newest first, `?before=` paging, `?host=`) and
 //! `GET /api/alerts/{id}` with every file.
 
+use crate::api_error::ApiPath;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -24,7 +25,7 @@ pub fn routes() -> Router<ConsoleApi> {
 async fn restore(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     headers: axum::http::HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     use crate::backup::restore::{queue_restore, RestoreRefusal};
@@ -91,7 +92,7 @@ struct AlertBody {
 async fn alert(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<AlertBody>, ApiError> {
     let number: i64 = id.parse().map_err(|_| {
         ApiError::bad_request(format!(

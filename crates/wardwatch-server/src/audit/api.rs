@@ -2,14 +2,14 @@
 //! size), `POST /api/audit/checkpoint` (a signed checkpoint now, admins only) and
 //! `GET /api/audit/key` (the public key an auditor checks checkpoints with).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::AuditPage;
-use crate::api_error::{blocking, ApiError};
+use crate::api_error::{blocking, ApiError, ApiQuery};
 use crate::auth::session::{ConsoleApi, Session};
 use crate::auth::Permission;
 
@@ -33,7 +33,7 @@ struct AuditQuery {
 async fn audit(
     session: Session,
     State(state): State<ConsoleApi>,
-    Query(query): Query<AuditQuery>,
+    ApiQuery(query): ApiQuery<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
     session.require(Permission::ReadAudit, "read the audit record")?;
     let store = state.store.clone();

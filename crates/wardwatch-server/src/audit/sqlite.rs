@@ -46,6 +46,7 @@ pub struct AuditEntry {
 pub struct AuditPage {
     pub entries: Vec<AuditEntry>,
     /// Pass as `before` for the next, older page; absent at the start of the record.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_before: Option<i64>,
 }
 

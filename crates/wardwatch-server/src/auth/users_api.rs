@@ -2,10 +2,11 @@
 //! and an operator's departments, disable, give a new password) and every user's change
 //! of their own password. Each change is audited by the store under the acting user.
 
+use crate::api_error::ApiPath;
 use axum::body::Bytes;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
@@ -108,7 +109,7 @@ async fn confirm_second_factor(
 async fn remove_second_factor(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let actor = account_change(&session, &headers, &name, "remove a second factor")?;
@@ -199,7 +200,7 @@ async fn create(
 async fn set_role(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -216,7 +217,7 @@ async fn set_role(
 async fn set_disabled(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -232,7 +233,7 @@ async fn set_disabled(
 async fn new_password(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let actor = account_change(&session, &headers, &name, "give accounts new passwords")?;

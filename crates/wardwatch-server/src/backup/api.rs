@@ -3,13 +3,13 @@
 //! and that backup's age, the last run, check and retention, and what is wrong, in
 //! sentences; and the retention policies.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::{BackupOverview, BackupQuery, BackupSort, RetentionPolicy};
-use crate::api_error::{blocking, ApiError};
+use crate::api_error::{blocking, ApiError, ApiQuery};
 use crate::auth::session::{ConsoleApi, Session};
 use crate::list_query;
 
@@ -105,7 +105,7 @@ fn backup_query(query: ListQuery) -> Result<BackupQuery, ApiError> {
 async fn backups(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<BackupsBody>, ApiError> {
     let wanted = backup_query(query)?;
     let store = state.store.clone();

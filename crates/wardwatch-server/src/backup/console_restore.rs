@@ -8,7 +8,8 @@
 //! - `POST /api/hosts/{id}/backup/restore`   queue `{snapshot?, paths, target?}` (admins
 //!   only; audited with the other commands)
 
-use axum::extract::{Path, State};
+use crate::api_error::ApiPath;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -116,7 +117,7 @@ pub fn queue_snapshot_restore(
 async fn snapshots(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(host_id): Path<String>,
+    ApiPath(host_id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
     let mut kept = blocking(move || store.received_snapshots(&host_id)).await?;
@@ -128,7 +129,7 @@ async fn snapshots(
 async fn restore(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(host_id): Path<String>,
+    ApiPath(host_id): ApiPath<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {

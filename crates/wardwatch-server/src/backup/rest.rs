@@ -11,12 +11,13 @@
 //! overwriting any file, deleting anything but a lock, content that does not hash to its
 //! name, a file above [`MAX_REPOSITORY_FILE`].
 
+use crate::api_error::ApiPath;
 use std::io::{Seek, SeekFrom};
 use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -176,7 +177,7 @@ fn parse_name(name: &str) -> Result<(), ApiError> {
 async fn list_files(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
-    Path(kind): Path<String>,
+    ApiPath(kind): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let kind = parse_kind(&kind)?;
@@ -228,7 +229,7 @@ fn one_file(
 async fn get_file(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
-    Path((kind, name)): Path<(String, String)>,
+    ApiPath((kind, name)): ApiPath<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let (repo, kind, lock) = one_file(&state, &host, &kind, &name)?;
@@ -300,7 +301,7 @@ async fn send_file(
 async fn post_file(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
-    Path((kind, name)): Path<(String, String)>,
+    ApiPath((kind, name)): ApiPath<(String, String)>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -426,7 +427,7 @@ async fn receive(
 async fn delete_file(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
-    Path((kind, name)): Path<(String, String)>,
+    ApiPath((kind, name)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let kind = parse_kind(&kind)?;
     parse_name(&name)?;

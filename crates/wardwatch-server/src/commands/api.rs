@@ -6,7 +6,8 @@
 //! - `GET  /api/hosts/{id}/commands`   the host's commands, newest first
 //! - `GET  /api/hosts/{id}/quarantine` the files the host holds in quarantine
 
-use axum::extract::{Path, State};
+use crate::api_error::ApiPath;
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -196,7 +197,7 @@ fn is_vault_id(id: &str) -> bool {
 async fn create_command(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(host_id): Path<String>,
+    ApiPath(host_id): ApiPath<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -228,7 +229,7 @@ async fn create_command(
 async fn list_commands(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(host_id): Path<String>,
+    ApiPath(host_id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
     let commands = blocking(move || store.host_commands(&host_id, COMMAND_LIST)).await?;
@@ -239,7 +240,7 @@ async fn list_commands(
 async fn quarantine(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(host_id): Path<String>,
+    ApiPath(host_id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let store = state.store.clone();
     let files = blocking(move || store.host_quarantine(&host_id)).await?;

@@ -3,10 +3,11 @@
 //! limit. For the console: `GET /api/hosts/{id}/evidence` (the fetched files) and
 //! `GET /api/evidence/{sha256}` (the file itself, admins only).
 
+use crate::api_error::ApiPath;
 use std::path::{Path as FsPath, PathBuf};
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -37,7 +38,7 @@ pub fn console_routes() -> Router<ConsoleApi> {
 async fn store_file(
     State(state): State<AgentApi>,
     host: AuthenticatedHost,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<EvidenceRecord>, ApiError> {
@@ -102,7 +103,7 @@ async fn store_file(
 async fn list(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(host_id): Path<String>,
+    ApiPath(host_id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let store = state.store.clone();
     let files = blocking(move || store.host_evidence(&host_id, 200)).await?;
@@ -112,7 +113,7 @@ async fn list(
 async fn download(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(sha256): Path<String>,
+    ApiPath(sha256): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     session.require(Permission::Act, "download evidence")?;
     if sha256.len() != 64

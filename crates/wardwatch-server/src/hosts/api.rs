@@ -1,7 +1,8 @@
 //! The console's view of terminals: the fleet list, one host, its packages, listeners,
 //! accounts and event history.
 
-use axum::extract::{Path, Query, State};
+use crate::api_error::ApiPath;
+use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -9,7 +10,7 @@ use serde_json::json;
 
 use super::sqlite::{HostQuery, HostSort, HostStatus};
 use super::PackagePage;
-use crate::api_error::{blocking, ApiError};
+use crate::api_error::{blocking, ApiError, ApiQuery};
 use crate::auth::session::{ConsoleApi, Session};
 use crate::list_query;
 
@@ -89,7 +90,7 @@ async fn hosts(
 async fn host(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let store = state.store.clone();
     let lookup = id.clone();
@@ -110,8 +111,8 @@ struct PackageQuery {
 async fn packages(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
-    Query(query): Query<PackageQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<PackageQuery>,
 ) -> Result<Json<PackagePage>, ApiError> {
     let store = state.store.clone();
     let limit = query.limit.unwrap_or(200).clamp(1, 5000);
@@ -123,7 +124,7 @@ async fn packages(
 async fn listeners(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let store = state.store.clone();
     let listeners = blocking(move || store.listeners(&id)).await?;
@@ -133,7 +134,7 @@ async fn listeners(
 async fn accounts(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let store = state.store.clone();
     let accounts = blocking(move || store.accounts(&id)).await?;
@@ -148,8 +149,8 @@ struct LimitQuery {
 async fn history(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
-    Query(query): Query<LimitQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(query): ApiQuery<LimitQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let store = state.store.clone();
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);

@@ -2,8 +2,9 @@
 //! state), `GET /api/incidents/{id}` (timeline, keys, notes), and, for admins,
 //! `POST /api/incidents/{id}/state`, `/assign` and `/notes`.
 
+use crate::api_error::ApiPath;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -11,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{IncidentPage, IncidentQuery, IncidentSort, Refused, STATES};
-use crate::api_error::{blocking, parse_json, ApiError};
+use crate::api_error::{blocking, parse_json, ApiError, ApiQuery};
 use crate::auth::session::{require_json, ConsoleApi, Session};
 use crate::auth::Permission;
 use crate::list_query;
@@ -46,7 +47,7 @@ fn incident_id(id: &str) -> Result<i64, ApiError> {
 async fn list(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<IncidentPage>, ApiError> {
     let wanted = incident_query(query)?;
     let store = state.store.clone();
@@ -79,7 +80,7 @@ fn incident_query(query: ListQuery) -> Result<IncidentQuery, ApiError> {
 async fn detail(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = incident_id(&id)?;
     let store = state.store.clone();
@@ -111,7 +112,7 @@ fn answer(outcome: Result<(), Refused>) -> Result<Json<Value>, ApiError> {
 async fn set_state(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -132,7 +133,7 @@ async fn set_state(
 async fn assign(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
@@ -153,7 +154,7 @@ async fn assign(
 async fn note(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {

@@ -222,7 +222,7 @@ fn by_day(rows: &[RiskDay]) -> Vec<Point> {
 async fn risk_chart(
     session: Session,
     State(state): State<ConsoleApi>,
-    axum::extract::Query(query): axum::extract::Query<ChartQuery>,
+    crate::api_error::ApiQuery(query): crate::api_error::ApiQuery<ChartQuery>,
 ) -> Result<Response, ApiError> {
     let departments = session.scope().departments();
     let store = state.store.clone();
@@ -236,7 +236,7 @@ async fn risk_chart(
 async fn departments_chart(
     session: Session,
     State(state): State<ConsoleApi>,
-    axum::extract::Query(query): axum::extract::Query<ChartQuery>,
+    crate::api_error::ApiQuery(query): crate::api_error::ApiQuery<ChartQuery>,
 ) -> Result<Response, ApiError> {
     let departments = session.scope().departments();
     let store = state.store.clone();

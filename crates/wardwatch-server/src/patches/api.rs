@@ -8,10 +8,10 @@
 //! "Patch now" is the `patch.install` command (`POST /api/hosts/{id}/commands`).
 
 use super::view::{self, PatchesView};
-use crate::api_error::{blocking, ApiError};
+use crate::api_error::{blocking, ApiError, ApiQuery};
 use crate::auth::session::{ConsoleApi, Session};
 use crate::list_query;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -38,7 +38,7 @@ struct PatchesPage {
 async fn patches(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<PatchesPage>, ApiError> {
     let search = list_query::search(query.q)?;
     let department = list_query::filter(query.department, "department")?;

@@ -10,10 +10,11 @@
 //! - `POST   /api/vuln/suppressions`         accept a risk (admins only; audited)
 //! - `DELETE /api/vuln/suppressions/{id}`    lift one (admins only; audited)
 
+use crate::api_error::ApiPath;
 use std::collections::BTreeMap;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -62,7 +63,9 @@ fn now() -> i64 {
 /// advisory ids (`GHSA-xxxx-…`) are case-sensitive and kept as given.
 fn normalize_id(id: &str) -> String {
     let id = id.trim();
-    if id.len() > 4 && id[..4].eq_ignore_ascii_case("cve-") {
+    // `get`, not `[..4]`: the id is outside data, and byte 4 may fall inside a character.
+    let cve = id.len() > 4 && id.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("cve-"));
+    if cve {
         id.to_ascii_uppercase()
     } else {
         id.to_owned()
@@ -286,7 +289,7 @@ fn push_row(out: &mut String, cells: impl IntoIterator<Item = String>) {
 async fn host_findings(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     params: Result<Query<FindingsParams>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(mut params) = params.map_err(query_error)?;
@@ -315,7 +318,7 @@ async fn host_findings(
 async fn advisory(
     _session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let id = normalize_id(&id);
     if id.is_empty() || id.len() > 200 {
@@ -476,7 +479,7 @@ async fn create_suppression(
 async fn lift_suppression(
     session: Session,
     State(state): State<ConsoleApi>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     session.require(Permission::AcceptRisk, "lift an accepted risk")?;
     let number: i64 = id
@@ -517,5 +520,19 @@ mod tests {
         assert_eq!(parse_day("1970-01-02"), Some(DAY_MILLIS));
         assert_eq!(parse_day("2027-02-30"), None);
         assert_eq!(parse_day("tomorrow"), None);
+    }
+}
+
+#[cfg(test)]
+mod normalize_tests {
+    use super::normalize_id;
+
+    #[test]
+    fn advisory_ids_are_normalised_without_splitting_a_character() {
+        assert_eq!(normalize_id(" cve-2024-3094 "), "CVE-2024-3094");
+        assert_eq!(normalize_id("GHSA-abcd-efgh"), "GHSA-abcd-efgh");
+        // Byte 4 inside a two-byte character: kept as given, no panic.
+        assert_eq!(normalize_id("\u{80}\u{800}"), "\u{80}\u{800}");
+        assert_eq!(normalize_id("cve\u{80}x"), "cve\u{80}x");
     }
 }
