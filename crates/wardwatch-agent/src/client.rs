@@ -118,6 +118,7 @@ impl ServerClient {
             spool_pending,
             spool_dropped,
             guard_folders,
+            agent_time: Some(wardwatch_proto::now_millis()),
         };
         let response = self
             .call(reqwest::Method::POST, "/api/v1/heartbeat")

@@ -246,6 +246,11 @@ pub struct Heartbeat {
     /// agents before it was added, which reads as 0.
     #[serde(default)]
     pub guard_folders: u32,
+    /// The agent's clock when it sent the heartbeat, Unix milliseconds: the server keeps
+    /// how far it is off its own, so the console can say which terminals' clocks are wrong
+    /// (their events carry times from those clocks). Absent from older agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_time: Option<i64>,
 }
 
 /// The server's answer to a heartbeat.

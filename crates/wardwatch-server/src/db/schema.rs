@@ -431,6 +431,11 @@ CREATE TABLE risk_daily (
     r#"
 ALTER TABLE admins ADD COLUMN language TEXT NOT NULL DEFAULT '';
 "#,
+    // 16 → 17: how far each terminal's clock was off the server's at its last heartbeat
+    // (milliseconds, negative: behind); NULL until an agent that sends its time reports.
+    r#"
+ALTER TABLE hosts ADD COLUMN clock_offset_ms INTEGER;
+"#,
 ];
 
 /// Work a migration step needs beyond its SQL, in the same transaction.
@@ -497,6 +502,8 @@ pub(crate) fn downgrade_for_test(conn: &Connection, to_version: usize) {
          ALTER TABLE hosts DROP COLUMN guard_folders;",
         // 16 → 15
         "ALTER TABLE admins DROP COLUMN language;",
+        // 17 → 16
+        "ALTER TABLE hosts DROP COLUMN clock_offset_ms;",
     ];
     assert_eq!(
         10 + UNDO.len(),

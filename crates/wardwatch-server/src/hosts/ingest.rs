@@ -37,7 +37,7 @@ impl IngestStore for Store {
                 .optional()?;
             tx.prepare_cached(
                 "UPDATE hosts SET last_seen = ?2, spool_pending = ?3, spool_dropped = ?4, agent_version = ?5,
-                                  guard_folders = ?6
+                                  guard_folders = ?6, clock_offset_ms = ?7
                  WHERE id = ?1",
             )?
             .execute(params![
@@ -46,7 +46,8 @@ impl IngestStore for Store {
                 beat.spool_pending as i64,
                 beat.spool_dropped as i64,
                 beat.agent_version,
-                beat.guard_folders
+                beat.guard_folders,
+                beat.agent_time.map(|t| t.saturating_sub(now))
             ])?;
             let dropped = i64::try_from(beat.spool_dropped).unwrap_or(i64::MAX);
             if let Some(lost) = newly_dropped(before, dropped) {
@@ -298,6 +299,7 @@ mod tests {
             spool_pending: 10,
             spool_dropped: dropped,
             guard_folders: 0,
+            agent_time: None,
         };
         let signals = |store: &Store| -> Vec<i64> {
             store

@@ -45,6 +45,9 @@ pub struct HostSummary {
     pub agent_version: Option<String>,
     /// Folders the terminal's ransomware guard protects (0: the guard is off).
     pub guard_folders: i64,
+    /// How far the terminal's clock was off the server's at its last heartbeat, in
+    /// milliseconds (negative: behind); None before an agent that reports its time.
+    pub clock_offset_ms: Option<i64>,
 }
 
 /// The SQL condition "the host `column` names is in the departments bound as a JSON
@@ -160,7 +163,7 @@ pub struct HistoryEntry {
     pub summary: String,
 }
 
-const HOST_COLUMNS: &str = "id, hostname, label, department, os_json, enrolled_at, last_seen, revoked_at, package_count, highest_seq, spool_pending, spool_dropped, agent_version, guard_folders";
+const HOST_COLUMNS: &str = "id, hostname, label, department, os_json, enrolled_at, last_seen, revoked_at, package_count, highest_seq, spool_pending, spool_dropped, agent_version, guard_folders, clock_offset_ms";
 
 fn host_from_row(r: &Row<'_>, now: i64) -> rusqlite::Result<HostSummary> {
     let os_json: Option<String> = r.get(4)?;
@@ -193,6 +196,7 @@ fn host_from_row(r: &Row<'_>, now: i64) -> rusqlite::Result<HostSummary> {
         spool_dropped: r.get(11)?,
         agent_version: r.get(12)?,
         guard_folders: r.get(13)?,
+        clock_offset_ms: r.get(14)?,
     })
 }
 

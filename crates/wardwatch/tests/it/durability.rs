@@ -421,5 +421,17 @@ fn an_agent_whose_clock_is_days_behind_enrolls_and_delivers_every_event() {
         "{}",
         agent.stderr()
     );
+    // The console shows how far behind: the heartbeat carries the agent's time.
+    let console = crate::support::console::Console::new(&server);
+    let cookie = console.admin(&server);
+    let offset = wait_for(Duration::from_secs(30), || {
+        console.get(&format!("/api/hosts/{host_id}"), &cookie)["host"]["clock_offset_ms"].as_i64()
+    })
+    .unwrap_or_else(|| panic!("no clock offset for the host; agent:\n{}", agent.stderr()));
+    let three_days = 3 * 86_400_000;
+    assert!(
+        (offset + three_days).abs() < 10 * 60_000,
+        "the host's clock offset is {offset} ms, not about three days behind"
+    );
     agent.terminate(Duration::from_secs(10));
 }

@@ -39,6 +39,13 @@
       'host.fact.lastSeen': 'Last seen',
       'host.fact.status': 'Status',
       'host.fact.agentVersion': 'Agent version',
+      'host.fact.clock': 'Clock',
+      'host.clock.inStep': 'in step with the server',
+      'host.clock.behind': '{d} behind the server: the times of its events are off',
+      'host.clock.ahead': '{d} ahead of the server: the times of its events are off',
+      'host.clock.days': '{n} days',
+      'host.clock.hours': '{n} h',
+      'host.clock.minutes': '{n} min',
       'host.fact.hostId': 'Host ID',
       'host.revokedSince': ' since {date}',
       'host.notFound': 'Host not found',
@@ -70,6 +77,13 @@
       'host.fact.lastSeen': '最后在线',
       'host.fact.status': '状态',
       'host.fact.agentVersion': '代理程序版本',
+      'host.fact.clock': '时钟',
+      'host.clock.inStep': '与服务器一致',
+      'host.clock.behind': '比服务器慢 {d}：其事件时间不准',
+      'host.clock.ahead': '比服务器快 {d}：其事件时间不准',
+      'host.clock.days': '{n} 天',
+      'host.clock.hours': '{n} 小时',
+      'host.clock.minutes': '{n} 分钟',
       'host.fact.hostId': '终端 ID',
       'host.revokedSince': '（自 {date} 起）',
       'host.notFound': '未找到终端',
@@ -137,6 +151,24 @@
       return dateAndAgoNodes(seconds * 1000);
     }
 
+    // How far the terminal's clock is off the server's: a warning past two minutes
+    // (network delay and a heartbeat's own time stay well under that).
+    function clockNode(offset) {
+      var abs = Math.abs(offset), d;
+      if (abs < 2 * 60 * 1000) {
+        return el('span', { className: 'muted' }, ww.t('host.clock.inStep'));
+      }
+      if (abs >= 2 * 86400 * 1000) {
+        d = ww.t('host.clock.days', { n: Math.round(abs / 86400000) });
+      } else if (abs >= 2 * 3600 * 1000) {
+        d = ww.t('host.clock.hours', { n: Math.round(abs / 3600000) });
+      } else {
+        d = ww.t('host.clock.minutes', { n: Math.round(abs / 60000) });
+      }
+      return el('span', { className: 'badge badge-revoked', id: 'host-clock-off' },
+        ww.t(offset < 0 ? 'host.clock.behind' : 'host.clock.ahead', { d: d }));
+    }
+
     function dateNode(ms) {
       if (ms === null || ms === undefined) {
         return el('span', { className: 'empty' }, ww.t('host.never'));
@@ -169,6 +201,7 @@
           host.revoked && host.revoked_at ? el('span', { className: 'muted', title: fullDate(host.revoked_at) },
             ww.t('host.revokedSince', { date: shortDate(host.revoked_at) })) : null]),
         host.agent_version ? fact('agent-version', ww.t('host.fact.agentVersion'), String(host.agent_version)) : null,
+        typeof host.clock_offset_ms === 'number' ? fact('clock', ww.t('host.fact.clock'), clockNode(host.clock_offset_ms)) : null,
         fact('host-id', ww.t('host.fact.hostId'), el('span', { className: 'mono' }, String(host.id)))
       ]);
       if (tabs.packages) {
