@@ -88,6 +88,14 @@ fn console_login_host_list_and_host_page() {
         browser.click(&cell).await.unwrap();
         let title = browser.wait_for("#host-title", WAIT).await.unwrap();
         assert_eq!(browser.text(&title).await.unwrap().trim(), hostname);
+        // The agent runs on this machine: its clock is the server's.
+        browser
+            .wait_until(
+                "var f = document.getElementById('fact-clock'); return !!f && f.textContent.indexOf('in step with the server') >= 0;",
+                WAIT,
+            )
+            .await
+            .expect("the host's clock shown in step with the server");
         browser.click(&browser.wait_for("#tab-packages", WAIT).await.unwrap()).await.unwrap();
         browser.wait_for("tr.package-row", WAIT).await.unwrap();
         let count_text = browser.text(&browser.find("#packages-count").await.unwrap()).await.unwrap();
