@@ -8,6 +8,7 @@
 //!
 //! | module | `wardwatch bench` | measures |
 //! | --- | --- | --- |
+//! | [`background`] | `background` | what the agent's scheduled scan costs a user's program, with and without the governor |
 //! | [`backup`] | `backup` | restic-format backups against Debian's `restic` |
 //! | [`ingest`] | `ingest` | simulated agents against a local server |
 //! | [`scan`] | `scan` | the malware scanner against `yara -r` and `clamscan -r` |
@@ -20,6 +21,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod background;
 pub mod backup;
 pub mod bundle;
 pub mod bundle_fetch;

@@ -24,6 +24,24 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
     },
+    /// What the agent's background work costs the person at the terminal: a user's
+    /// program (tar | xz on every core, of real trees) alone, beside a scheduled scan at
+    /// idle priority without a budget, and beside the same scan under the governor's
+    /// defaults; the user's time and how far the scan got.
+    Background {
+        /// The tree the scheduled scan reads.
+        #[arg(long, default_value = "/usr/lib")]
+        tree: PathBuf,
+        /// YARA rules for the scan (none: hash lists only).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// A tree the user's program archives and compresses (repeatable).
+        #[arg(long = "user-tree", default_values = ["/usr/share/doc", "/usr/share/man", "/usr/lib/python3"])]
+        user_trees: Vec<PathBuf>,
+        /// Runs of each variant (median reported).
+        #[arg(long, default_value_t = 3)]
+        repeat: usize,
+    },
     /// Simulated agents against a local server: events per second, latency, server memory.
     Ingest {
         /// Simulated terminals, each with its own enrolled certificate.
@@ -181,6 +199,25 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 measure: std::time::Duration::from_secs(seconds.max(1)),
             };
             let report = wardwatch_bench::idle::idle(&exe, &options).await?;
+            println!("{report}");
+            Ok(())
+        }
+        BenchCommand::Background {
+            tree,
+            rules,
+            user_trees,
+            repeat,
+        } => {
+            let options = wardwatch_bench::background::BackgroundOptions {
+                tree,
+                rules,
+                user_trees,
+                repeat,
+            };
+            let report = tokio::task::spawn_blocking(move || {
+                wardwatch_bench::background::background(&options)
+            })
+            .await??;
             println!("{report}");
             Ok(())
         }

@@ -22,6 +22,7 @@
 mod support;
 
 mod backup_restore;
+mod bench_background;
 mod bench_idle;
 mod console_browser;
 mod guard;
