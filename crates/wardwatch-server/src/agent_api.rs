@@ -21,7 +21,6 @@
 //! Every endpoint but the first two requires the client certificate of an enrolled,
 //! not revoked, terminal.
 
-use crate::api_error::ApiPath;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -45,7 +44,7 @@ use wardwatch_proto::{
     PROTOCOL_VERSION,
 };
 
-use crate::api_error::{blocking, parse_json, ApiError};
+use crate::api_error::{blocking, parse_json, ApiError, ApiPath};
 use crate::auth::NewHost;
 use crate::bundles::InstalledBundles;
 use crate::ca::{fingerprint, CertificateAuthority};

@@ -1,7 +1,6 @@
 //! The fleet's alerts: `GET /api/alerts` (newest first, `?before=` paging, `?host=`) and
 //! `GET /api/alerts/{id}` with every file.
 
-use crate::api_error::ApiPath;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -9,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 use super::{AlertDetail, AlertPage, AlertQuery, DEFAULT_ALERT_PAGE, MAX_ALERT_PAGE};
-use crate::api_error::{blocking, ApiError};
+use crate::api_error::{blocking, ApiError, ApiPath};
 use crate::auth::session::{ConsoleApi, Session};
 use crate::auth::Permission;
 

@@ -2,7 +2,6 @@
 //! and an operator's departments, disable, give a new password) and every user's change
 //! of their own password. Each change is audited by the store under the acting user.
 
-use crate::api_error::ApiPath;
 use axum::body::Bytes;
 use std::net::SocketAddr;
 
@@ -15,7 +14,7 @@ use serde_json::{json, Value};
 
 use super::session::{require_json, session_token, ConsoleApi, Session};
 use super::{check_username, Language, PasswordChange, Permission, Role, MAX_PASSWORD_LEN};
-use crate::api_error::{blocking, parse_json, ApiError};
+use crate::api_error::{blocking, parse_json, ApiError, ApiPath};
 
 pub fn routes() -> Router<ConsoleApi> {
     Router::new()

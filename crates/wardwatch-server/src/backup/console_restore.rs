@@ -8,7 +8,6 @@
 //! - `POST /api/hosts/{id}/backup/restore`   queue `{snapshot?, paths, target?}` (admins
 //!   only; audited with the other commands)
 
-use crate::api_error::ApiPath;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -17,7 +16,7 @@ use serde_json::{json, Value};
 use wardwatch_proto::{Command, SnapshotRestoreArgs};
 
 use super::ReceivedSnapshot;
-use crate::api_error::{blocking, parse_json, ApiError};
+use crate::api_error::{blocking, parse_json, ApiError, ApiPath};
 use crate::auth::session::{require_json, ConsoleApi, Session};
 use crate::auth::Permission;
 use crate::commands::HostCommand;

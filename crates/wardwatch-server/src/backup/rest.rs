@@ -11,7 +11,6 @@
 //! overwriting any file, deleting anything but a lock, content that does not hash to its
 //! name, a file above [`MAX_REPOSITORY_FILE`].
 
-use crate::api_error::ApiPath;
 use std::io::{Seek, SeekFrom};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -28,7 +27,7 @@ use wardwatch_proto::backup::{RepositoryGrant, MAX_REPOSITORY_FILE, REPOSITORY_P
 use super::repo_files::{valid_name, FileKind, NewFile, RepoDir, StoreFileError};
 use super::service::BackupServiceError;
 use crate::agent_api::{AgentApi, AuthenticatedHost};
-use crate::api_error::ApiError;
+use crate::api_error::{ApiError, ApiPath};
 use crate::file_body::FileBody;
 
 /// Largest file other than a pack: keys, locks, snapshots and indexes are small.

@@ -6,7 +6,6 @@
 //! - `GET  /api/hosts/{id}/commands`   the host's commands, newest first
 //! - `GET  /api/hosts/{id}/quarantine` the files the host holds in quarantine
 
-use crate::api_error::ApiPath;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::get;
@@ -15,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use wardwatch_proto::{Command, CommandKind, ScanArgs, VaultArgs};
 
-use crate::api_error::{blocking, parse_json, ApiError};
+use crate::api_error::{blocking, parse_json, ApiError, ApiPath};
 use crate::auth::session::{require_json, ConsoleApi, Session};
 use crate::auth::Permission;
 

@@ -3,7 +3,6 @@
 //! limit. For the console: `GET /api/hosts/{id}/evidence` (the fetched files) and
 //! `GET /api/evidence/{sha256}` (the file itself, admins only).
 
-use crate::api_error::ApiPath;
 use std::path::{Path as FsPath, PathBuf};
 
 use axum::body::Body;
@@ -16,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::EvidenceRecord;
 use crate::agent_api::{AgentApi, AuthenticatedHost};
-use crate::api_error::{blocking, ApiError};
+use crate::api_error::{blocking, ApiError, ApiPath};
 use crate::auth::session::{ConsoleApi, Session};
 use crate::auth::Permission;
 

@@ -1,7 +1,6 @@
 //! The console's view of terminals: the fleet list, one host, its packages, listeners,
 //! accounts and event history.
 
-use crate::api_error::ApiPath;
 use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,7 +9,7 @@ use serde_json::json;
 
 use super::sqlite::{HostQuery, HostSort, HostStatus};
 use super::PackagePage;
-use crate::api_error::{blocking, ApiError, ApiQuery};
+use crate::api_error::{blocking, ApiError, ApiPath, ApiQuery};
 use crate::auth::session::{ConsoleApi, Session};
 use crate::list_query;
 

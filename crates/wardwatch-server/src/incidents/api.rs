@@ -2,7 +2,6 @@
 //! state), `GET /api/incidents/{id}` (timeline, keys, notes), and, for admins,
 //! `POST /api/incidents/{id}/state`, `/assign` and `/notes`.
 
-use crate::api_error::ApiPath;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -12,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{IncidentPage, IncidentQuery, IncidentSort, Refused, STATES};
-use crate::api_error::{blocking, parse_json, ApiError, ApiQuery};
+use crate::api_error::{blocking, parse_json, ApiError, ApiPath, ApiQuery};
 use crate::auth::session::{require_json, ConsoleApi, Session};
 use crate::auth::Permission;
 use crate::list_query;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::chart::{self, ChartText, Point};
 use super::schedule::HISTORY_DAYS;
 use super::{day_of, OverviewCounts, RiskDay};
-use crate::api_error::{blocking, ApiError};
+use crate::api_error::{blocking, ApiError, ApiQuery};
 use crate::auth::session::{ConsoleApi, Session};
 use crate::storage::Storage;
 
@@ -222,7 +222,7 @@ fn by_day(rows: &[RiskDay]) -> Vec<Point> {
 async fn risk_chart(
     session: Session,
     State(state): State<ConsoleApi>,
-    crate::api_error::ApiQuery(query): crate::api_error::ApiQuery<ChartQuery>,
+    ApiQuery(query): ApiQuery<ChartQuery>,
 ) -> Result<Response, ApiError> {
     let departments = session.scope().departments();
     let store = state.store.clone();
@@ -236,7 +236,7 @@ async fn risk_chart(
 async fn departments_chart(
     session: Session,
     State(state): State<ConsoleApi>,
-    crate::api_error::ApiQuery(query): crate::api_error::ApiQuery<ChartQuery>,
+    ApiQuery(query): ApiQuery<ChartQuery>,
 ) -> Result<Response, ApiError> {
     let departments = session.scope().departments();
     let store = state.store.clone();

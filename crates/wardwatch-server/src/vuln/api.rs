@@ -10,11 +10,9 @@
 //! - `POST   /api/vuln/suppressions`         accept a risk (admins only; audited)
 //! - `DELETE /api/vuln/suppressions/{id}`    lift one (admins only; audited)
 
-use crate::api_error::ApiPath;
 use std::collections::BTreeMap;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -26,7 +24,7 @@ use wardwatch_vuln::matcher::Priority;
 
 use super::upgrades;
 use super::{FindingPage, FindingQuery, FindingRow, FindingState, NewSuppression};
-use crate::api_error::{blocking, parse_json, ApiError};
+use crate::api_error::{blocking, parse_json, ApiError, ApiPath, ApiQuery};
 use crate::auth::session::{require_json, ConsoleApi, Session};
 use crate::auth::Permission;
 use crate::timefmt::rfc3339_millis;
@@ -70,10 +68,6 @@ fn normalize_id(id: &str) -> String {
     } else {
         id.to_owned()
     }
-}
-
-fn query_error(e: QueryRejection) -> ApiError {
-    ApiError::bad_request(format!("bad query parameter: {}", e.body_text()))
 }
 
 /// `GET /api/vuln/summary`.
@@ -162,9 +156,8 @@ fn finding_query(p: FindingsParams, default_state: FindingState) -> Result<Findi
 async fn findings(
     session: Session,
     State(state): State<ConsoleApi>,
-    params: Result<Query<FindingsParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<FindingsParams>,
 ) -> Result<Response, ApiError> {
-    let Query(params) = params.map_err(query_error)?;
     let format = params.format.clone();
     let mut query = finding_query(params, FindingState::Open)?;
     // A department operator's list, counts and exports hold its departments only.
@@ -290,9 +283,8 @@ async fn host_findings(
     _session: Session,
     State(state): State<ConsoleApi>,
     ApiPath(id): ApiPath<String>,
-    params: Result<Query<FindingsParams>, QueryRejection>,
+    ApiQuery(mut params): ApiQuery<FindingsParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let Query(mut params) = params.map_err(query_error)?;
     params.host = Some(id.clone());
     params.format = None;
     let query = finding_query(params, FindingState::All)?;
