@@ -43,6 +43,8 @@ pub(crate) struct HashJob {
     pub path: PathBuf,
     pub size: u64,
     pub mtime_ms: i64,
+    /// The index holds no fingerprint for it (a trusted program wrote it).
+    pub fingerprint: bool,
 }
 
 /// A finished hash, for [`super::index::Index::record_hash`].
@@ -52,9 +54,9 @@ pub struct HashDone {
     pub size: u64,
     pub mtime_ms: i64,
     pub hash: ContentHash,
-    /// Read with the hash: the "before" of a file a trusted program wrote, whose event
-    /// came without one.
-    pub fingerprint: Fingerprint,
+    /// Read with the hash where the job asked for it: the "before" of a file a trusted
+    /// program wrote, whose event came without one.
+    pub fingerprint: Option<Fingerprint>,
 }
 
 /// The files waiting to be hashed, owned by the guard loop, and the way to the thread.
@@ -119,8 +121,9 @@ impl Hasher {
 
     /// Hands the thread the next batch, unless one is still being hashed. `unhashed`
     /// gives the size and modification time the index holds for a path still without
-    /// a hash (None: gone, renamed or hashed meanwhile, nothing to do).
-    pub(crate) fn dispatch(&mut self, unhashed: impl Fn(&Path) -> Option<(u64, i64)>) {
+    /// a hash, and whether it lacks a fingerprint too (None: gone, renamed or hashed
+    /// meanwhile, nothing to do).
+    pub(crate) fn dispatch(&mut self, unhashed: impl Fn(&Path) -> Option<(u64, i64, bool)>) {
         if self.in_flight {
             return;
         }
@@ -129,11 +132,12 @@ impl Hasher {
             let Some(path) = self.waiting.pop_front() else {
                 break;
             };
-            if let Some((size, mtime_ms)) = unhashed(&path) {
+            if let Some((size, mtime_ms, fingerprint)) = unhashed(&path) {
                 batch.push(HashJob {
                     path,
                     size,
                     mtime_ms,
+                    fingerprint,
                 });
             }
         }
@@ -172,7 +176,12 @@ fn hash_job(job: HashJob) -> Option<HashDone> {
     if !meta.is_file() || meta.len() != job.size || mtime_ms(&meta) != job.mtime_ms {
         return None;
     }
-    match hash_file(&file, job.size).and_then(|h| Ok((h, fingerprint_file(&file, job.size)?))) {
+    let fingerprint = || {
+        job.fingerprint
+            .then(|| fingerprint_file(&file, job.size))
+            .transpose()
+    };
+    match hash_file(&file, job.size).and_then(|h| Ok((h, fingerprint()?))) {
         Ok((hash, fingerprint)) => Some(HashDone {
             path: job.path,
             size: job.size,
@@ -214,14 +223,14 @@ mod tests {
         for p in [&same, &changed, &gone] {
             std::fs::File::create(p).unwrap().write_all(b"abc").unwrap();
         }
-        let held = |p: &Path| {
+        let held = |p: &Path, fingerprint: bool| {
             let meta = std::fs::metadata(p).unwrap();
-            (meta.len(), mtime_ms(&meta))
+            (meta.len(), mtime_ms(&meta), fingerprint)
         };
         let index = [
-            (same.clone(), held(&same)),
-            (changed.clone(), held(&changed)),
-            (gone.clone(), held(&gone)),
+            (same.clone(), held(&same, true)),
+            (changed.clone(), held(&changed, false)),
+            (gone.clone(), held(&gone, false)),
         ];
         std::fs::File::create(&changed)
             .unwrap()
@@ -248,6 +257,8 @@ mod tests {
             done[0].hash.sha256,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+        // The index lacked its fingerprint: read with the hash.
+        assert!(done.iter().all(|d| d.fingerprint.is_some()), "{done:?}");
         hasher.finished();
         assert_eq!(hasher.waiting(), 0);
     }

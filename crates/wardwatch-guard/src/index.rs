@@ -133,22 +133,25 @@ impl Index {
         size: u64,
         mtime_ms: i64,
         hash: ContentHash,
-        fingerprint: Fingerprint,
+        fingerprint: Option<Fingerprint>,
     ) {
         if let Some(e) = self.entries.get_mut(path) {
             if e.size == size && e.mtime_ms == mtime_ms {
                 e.hash = Some(hash);
-                e.fingerprint.get_or_insert(fingerprint);
+                if e.fingerprint.is_none() {
+                    e.fingerprint = fingerprint;
+                }
             }
         }
     }
 
-    /// Size and modification time of a file held without a hash yet.
-    pub fn unhashed(&self, path: &Path) -> Option<(u64, i64)> {
+    /// Size and modification time of a file held without a hash yet, and whether it
+    /// has no fingerprint either.
+    pub fn unhashed(&self, path: &Path) -> Option<(u64, i64, bool)> {
         self.entries
             .get(path)
             .filter(|e| e.hash.is_none())
-            .map(|e| (e.size, e.mtime_ms))
+            .map(|e| (e.size, e.mtime_ms, e.fingerprint.is_none()))
     }
 
     pub fn remove(&mut self, path: &Path) -> Option<IndexEntry> {
@@ -239,14 +242,25 @@ mod tests {
             1,
             3,
             hash.clone(),
-            fingerprint.clone(),
+            Some(fingerprint.clone()),
         );
         assert!(index
             .get(&root.join("moved/b.pdf"))
             .unwrap()
             .fingerprint
             .is_none());
-        index.record_hash(&root.join("moved/b.pdf"), 1, 2, hash, fingerprint.clone());
+        assert_eq!(
+            index.unhashed(&root.join("moved/b.pdf")),
+            Some((1, 2, true)),
+            "the hasher is asked for the fingerprint too"
+        );
+        index.record_hash(
+            &root.join("moved/b.pdf"),
+            1,
+            2,
+            hash,
+            Some(fingerprint.clone()),
+        );
         let filled = index.get(&root.join("moved/b.pdf")).unwrap();
         assert_eq!(filled.fingerprint.as_ref(), Some(&fingerprint));
         assert!(filled.hash.is_some());
