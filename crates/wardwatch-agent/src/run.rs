@@ -467,9 +467,7 @@ async fn report_inventory(
         // A collection is short, but the ones after the first wait a moment while the
         // user works.
         if !full {
-            governor
-                .job(100, wardwatch_os::governor::CpuClock::Thread)
-                .pace(0, &|| false);
+            governor.wait_for_user(&|| false);
         }
         match &trial_root {
             Some(root) => wardwatch_inventory::collect_inventory_at(root),

@@ -93,10 +93,6 @@ impl Governor {
         Governor::new(Budget::default())
     }
 
-    pub fn budget(&self) -> Budget {
-        self.budget
-    }
-
     /// Starts a job held to `cpu_percent` of one CPU (1–100), measured on `clock`.
     pub fn job(self: &Arc<Self>, cpu_percent: u32, clock: CpuClock) -> Job {
         Job {
@@ -108,9 +104,22 @@ impl Governor {
         }
     }
 
+    /// Waits while the user is busy, at most [`MAX_YIELD`] or until `stop`; returns
+    /// whether the wait ran out with the user still busy.
+    pub fn wait_for_user(&self, stop: &dyn Fn() -> bool) -> bool {
+        let started = Instant::now();
+        while self.user_is_busy() && !stop() {
+            if started.elapsed() >= MAX_YIELD {
+                return true;
+            }
+            std::thread::sleep(STEP);
+        }
+        false
+    }
+
     /// Percent of all CPUs that programs other than this process used lately; `None`
     /// until two readings are a moment apart.
-    pub fn others_busy_percent(&self) -> Option<f64> {
+    fn others_busy_percent(&self) -> Option<f64> {
         self.activity
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -163,17 +172,11 @@ impl Job {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .is_some_and(|at| at.elapsed() < WORK_AFTER_YIELD);
-        if !working_off_a_wait {
-            while self.governor.user_is_busy() && !stop() {
-                if started.elapsed() >= MAX_YIELD {
-                    *self
-                        .yielded_until
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
-                    break;
-                }
-                std::thread::sleep(STEP);
-            }
+        if !working_off_a_wait && self.governor.wait_for_user(stop) {
+            *self
+                .yielded_until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
         }
         let for_user = started.elapsed();
         let budget_wait = self
