@@ -7,13 +7,13 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::support::group::Group;
 use crate::support::harness::*;
 use crate::support::netns::{
-    enroll_in, ip, skip_reason, start_server_in, wardwatch_in, Namespaces,
+    enroll_in, ip, nft_in, skip_reason, start_server_in, wardwatch_in, Namespaces,
 };
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -60,12 +60,7 @@ impl Lab {
 
     /// The terminal's whole ruleset.
     fn ruleset(&self) -> String {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.ns("agt"), "nft", "list", "ruleset"])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8(out.stdout).unwrap()
+        nft_in(&self.ns("agt"), &["list", "ruleset"])
     }
 
     /// Whether the terminal can open a TCP connection to `to`.

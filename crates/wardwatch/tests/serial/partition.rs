@@ -8,13 +8,13 @@
 //! the network is back, and the server must store it once.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::group::Group;
 use crate::support::harness::*;
 use crate::support::netns::{
-    enroll_in, ip, skip_reason, start_server_in, wardwatch_in, Namespaces,
+    enroll_in, ip, nft_in, skip_reason, start_server_in, wardwatch_in, Namespaces,
 };
 
 const EVENTS: i64 = 3_000;
@@ -32,15 +32,6 @@ fn stored(data: &Path, host: &str) -> (i64, i64, i64, i64) {
         return (0, 0, 0, 0);
     };
     event_stats(&db, host, "test")
-}
-
-/// `nft` inside namespace `ns`; the test fails if it does.
-fn nft_in(ns: &str, script: &str) {
-    let out = Command::new("ip")
-        .args(["netns", "exec", ns, "nft", script])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "nft {script}: {}", text(&out));
 }
 
 #[test]
@@ -102,9 +93,9 @@ fn a_partition_that_drops_the_servers_answers_loses_and_duplicates_nothing() {
     assert!(started.is_some(), "no events arrived; agent:\n{}", log());
     nft_in(
         &srv,
-        "add table inet partition; \
+        &["add table inet partition; \
          add chain inet partition out { type filter hook output priority 0; policy accept; }; \
-         add rule inet partition out ip daddr 10.78.0.2 drop",
+         add rule inet partition out ip daddr 10.78.0.2 drop"],
     );
     let at_cut = stored(&data, &host).0;
     let cut_at = Instant::now();
@@ -129,7 +120,7 @@ fn a_partition_that_drops_the_servers_answers_loses_and_duplicates_nothing() {
         log()
     );
 
-    nft_in(&srv, "delete table inet partition");
+    nft_in(&srv, &["delete table inet partition"]);
     let done = wait_for(Duration::from_secs(120), || {
         (stored(&data, &host).0 >= EVENTS).then_some(())
     });

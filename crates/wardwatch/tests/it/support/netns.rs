@@ -139,3 +139,14 @@ pub fn skip_reason() -> Option<&'static str> {
     }
     None
 }
+
+/// `nft ARGS` inside namespace `ns`, its output; the test fails if it does.
+pub fn nft_in(ns: &str, args: &[&str]) -> String {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "nft"])
+        .args(args)
+        .output()
+        .expect("run nft");
+    assert!(out.status.success(), "nft {args:?}: {}", text(&out));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
