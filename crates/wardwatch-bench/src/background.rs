@@ -18,6 +18,9 @@ use wardwatch_os::governor::{Budget, Governor, Waited};
 use wardwatch_scan::schedule::{run_pass, ScanCache, ScheduleOptions};
 use wardwatch_scan::signatures::{load, SignatureSources};
 use wardwatch_scan::walk::WalkOptions;
+use wardwatch_sim::corpus;
+
+use crate::stats::{median, range};
 
 /// The agent's defaults (`--scheduled-scan-cpu`, `--yield-to-user-above`).
 const DEFAULT_SCAN_CPU: u32 = 25;
@@ -65,14 +68,16 @@ struct Run {
 #[derive(Debug)]
 pub struct BackgroundReport {
     options: BackgroundOptions,
-    rules_loaded: bool,
     rows: Vec<(Beside, Vec<Run>)>,
 }
 
 /// Runs the benchmark; each variant `repeat` times, alternated.
 pub fn background(options: &BackgroundOptions) -> anyhow::Result<BackgroundReport> {
     for tool in ["tar", "xz"] {
-        which(tool).with_context(|| format!("{tool} is needed for the user's program"))?;
+        anyhow::ensure!(
+            corpus::which(tool).is_some(),
+            "{tool} is needed for the user's program and is not installed"
+        );
     }
     let sources = SignatureSources {
         rules: options.rules.iter().cloned().collect(),
@@ -99,7 +104,6 @@ pub fn background(options: &BackgroundOptions) -> anyhow::Result<BackgroundRepor
     }
     Ok(BackgroundReport {
         options: options.clone(),
-        rules_loaded: options.rules.is_some(),
         rows,
     })
 }
@@ -193,26 +197,6 @@ fn user_program(trees: &[PathBuf]) -> anyhow::Result<f64> {
     Ok(started.elapsed().as_secs_f64())
 }
 
-fn which(tool: &str) -> anyhow::Result<()> {
-    let found = Command::new(tool)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    anyhow::ensure!(found, "{tool} is not installed");
-    Ok(())
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
-}
-
 impl fmt::Display for BackgroundReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let trees: Vec<String> = self
@@ -231,7 +215,7 @@ impl fmt::Display for BackgroundReport {
             f,
             "scheduled scan: {} with {}",
             self.options.tree.display(),
-            if self.rules_loaded {
+            if self.options.rules.is_some() {
                 "the given rules"
             } else {
                 "no rules (hash lists only)"
@@ -254,13 +238,12 @@ impl fmt::Display for BackgroundReport {
             .rows
             .iter()
             .find(|(b, _)| *b == Beside::Nothing)
-            .map(|(_, runs)| median(runs.iter().map(|r| r.user_seconds).collect()))
+            .map(|(_, runs)| median(&mut runs.iter().map(|r| r.user_seconds).collect::<Vec<_>>()))
             .unwrap_or(0.0);
         for (beside, runs) in &self.rows {
-            let user: Vec<f64> = runs.iter().map(|r| r.user_seconds).collect();
-            let lo = user.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = user.iter().copied().fold(0.0, f64::max);
-            let med = median(user);
+            let mut user: Vec<f64> = runs.iter().map(|r| r.user_seconds).collect();
+            let (lo, hi) = range(&user).unwrap_or_default();
+            let med = median(&mut user);
             let slower = if *beside == Beside::Nothing || alone <= 0.0 {
                 "-".to_string()
             } else {
@@ -269,7 +252,8 @@ impl fmt::Display for BackgroundReport {
             let (scanned, cpu, waited_user, waited_budget) = if *beside == Beside::Nothing {
                 ("-".into(), "-".into(), "-".into(), "-".into())
             } else {
-                let m = |f: &dyn Fn(&Run) -> f64| median(runs.iter().map(f).collect());
+                let m =
+                    |f: &dyn Fn(&Run) -> f64| median(&mut runs.iter().map(f).collect::<Vec<_>>());
                 (
                     format!("{:.0}", m(&|r| r.scanned as f64)),
                     format!("{:.2}", m(&|r| r.scan_cpu_seconds)),

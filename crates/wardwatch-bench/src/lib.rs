@@ -17,6 +17,7 @@
 //! | [`ransomware`] | `ransomware` | the guard against the simulator's encryptors |
 //! | [`matching`] | `match` | vulnerability matching for a whole fleet |
 //! | [`signatures`] | — | the compiled hash database at a given size |
+//! | [`stats`] | — | the median and range of repeated runs |
 //! | [`console_data`] | `console` | the database of a hospital group (the timing is the binary's: it talks to the server over HTTPS) |
 
 #![forbid(unsafe_code)]
@@ -35,3 +36,4 @@ pub mod ransomware;
 pub mod scan;
 pub mod server_process;
 pub mod signatures;
+pub mod stats;

@@ -16,6 +16,7 @@ use anyhow::Context;
 
 use crate::fresh_fs::FreshFs;
 use crate::proc_figures::{cpu_seconds, Process};
+use crate::stats::{median, range};
 use wardwatch_sim::corpus;
 use wardwatch_sim::encrypt::{self, Mode};
 
@@ -616,17 +617,6 @@ fn run_benign(
     outcome.workload_cpu_with_guard = Some(median(&mut guarded_cpu));
     outcome.guard_cpu = (!guard_cpu.is_empty()).then(|| median(&mut guard_cpu));
     Ok(outcome)
-}
-
-fn range(values: &[f64]) -> Option<(f64, f64)> {
-    let min = values.iter().copied().reduce(f64::min)?;
-    let max = values.iter().copied().reduce(f64::max)?;
-    Some((min, max))
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// What a run of the bench found, and where its benign workloads ran.
