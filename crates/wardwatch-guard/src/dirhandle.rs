@@ -1,4 +1,5 @@
-//! Turning the directory file handles of fanotify name events into paths.
+//! Turning the directory file handles of fanotify events into paths, and the file
+//! handles of content events into open files.
 //!
 //! A create, delete or rename event names the entry and the directory it is in by file
 //! handle, which `open_by_handle_at` (on any descriptor of the same file system) opens
@@ -17,7 +18,7 @@ use super::GuardError;
 use wardwatch_os::fanotify::fsid_of;
 pub(crate) use wardwatch_os::fanotify::DirKey;
 use wardwatch_os::fd::fd_path;
-use wardwatch_os::handle::{handle_of, open_by_handle, open_dir_path};
+use wardwatch_os::handle::{handle_of, open_by_handle, open_mount_dir};
 
 /// Most cached handles outside the protected trees before the cache is emptied.
 const MAX_CACHED: usize = 100_000;
@@ -40,7 +41,7 @@ impl DirResolver {
             if mounts.iter().any(|(f, _)| *f == fsid) {
                 continue;
             }
-            let fd = open_dir_path(root).map_err(|e| GuardError::syscall("open", root, e))?;
+            let fd = open_mount_dir(root).map_err(|e| GuardError::syscall("open", root, e))?;
             mounts.push((fsid, fd));
         }
         let mut resolver = Self {
@@ -113,9 +114,19 @@ impl DirResolver {
     }
 
     fn open_by_handle(&self, key: &DirKey) -> Option<PathBuf> {
-        let (_, mount) = self.mounts.iter().find(|(f, _)| *f == key.fsid)?;
-        let fd = open_by_handle(mount, key.handle_type, &key.handle).ok()?;
+        let fd = self.open(key, libc::O_PATH).ok()?;
         fd_path(fd.as_raw_fd()).ok().map(|(p, _)| p)
+    }
+
+    /// Opens the inode a handle names (a directory, or a written file of a content
+    /// event) with `flags`, on the watched file system it belongs to.
+    pub(crate) fn open(&self, key: &DirKey, flags: i32) -> std::io::Result<OwnedFd> {
+        let (_, mount) = self
+            .mounts
+            .iter()
+            .find(|(f, _)| *f == key.fsid)
+            .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EXDEV))?;
+        open_by_handle(mount, key.handle_type, &key.handle, flags)
     }
 
     /// A directory was renamed or removed. When that can change what is protected (it
@@ -154,5 +165,26 @@ mod tests {
         std::fs::remove_dir(root.join("sub")).unwrap();
         // Resolved ahead: still known.
         assert_eq!(r.resolve(&key), Some(root.join("sub")));
+    }
+
+    #[test]
+    fn a_directory_made_after_start_resolves_by_its_handle() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("p");
+        std::fs::create_dir_all(&root).unwrap();
+        let protected = ProtectedPaths::new(std::slice::from_ref(&root)).unwrap();
+        let root = protected.roots()[0].clone();
+        let Ok(mut r) = DirResolver::new(&protected) else {
+            return; // no file handle support (not root, odd file system)
+        };
+        std::fs::create_dir_all(root.join("later/deeper")).unwrap();
+        let (t, h) = handle_of(&root.join("later/deeper")).unwrap();
+        let key = DirKey {
+            fsid: fsid_of(&root).unwrap(),
+            handle_type: t,
+            handle: h,
+        };
+        // Not resolved ahead: opened by handle on the file system's mount descriptor.
+        assert_eq!(r.resolve(&key), Some(root.join("later/deeper")));
     }
 }

@@ -1,11 +1,16 @@
 //! The file system monitor: raw fanotify through `libc`, two groups, one reader thread
 //! each, events sent to the guard loop over a channel.
 //!
-//! * The content group (no FID reporting) gets `FAN_CLOSE_WRITE` for the whole file
-//!   system of each protected directory (and `FAN_MODIFY` on the canaries, so a canary
-//!   held open and written is seen at the first write). Each event carries an open
-//!   descriptor of the written file, so the sampled blocks read for the fingerprint
-//!   are those of that very file.
+//! * The content group gets `FAN_CLOSE_WRITE` for the whole file system of each
+//!   protected directory (and `FAN_MODIFY` on the canaries, so a canary held open and
+//!   written is seen at the first write). It reports file handles, not descriptors
+//!   (`FAN_REPORT_DFID_NAME | FAN_REPORT_FID`): the path comes from the directory's
+//!   handle and the entry's name, through the directory cache the name group keeps
+//!   current, so a write outside the protected trees costs no system call at all. A
+//!   protected file is opened by its own handle, which names that very inode: the
+//!   sampled blocks read for the fingerprint are those of the file the event was about,
+//!   even if the name was reused meanwhile. (A descriptor per event, its path through
+//!   `/proc` and its `close` were half of the reader's CPU on a bulk copy.)
 //! * The name group (`FAN_REPORT_DFID_NAME`) gets creates, deletes and renames, as a
 //!   directory file handle plus a name ([`super::dirhandle`] turns them into paths).
 //!   Renames come as one `FAN_RENAME` event with both names (Linux 5.17+); on older
@@ -19,8 +24,9 @@
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -38,7 +44,7 @@ use super::sample::fingerprint_file;
 use super::trust::TrustList;
 use super::{Clock, GuardError};
 use wardwatch_os::fanotify::{
-    fanotify_init, mark, parse_name_records, read_events, AlignedBuf, Event,
+    fanotify_init, mark, parse_name_records, read_events, AlignedBuf, Event, NameRecord,
 };
 use wardwatch_os::fd::{fd_path, wait_readable, Stopper, Wake};
 
@@ -121,10 +127,20 @@ impl Monitor {
         let first = roots.first().cloned().unwrap_or_default();
         let content = Arc::new(
             fanotify_init(
-                libc::FAN_CLASS_NOTIF | libc::FAN_CLOEXEC | libc::FAN_UNLIMITED_QUEUE,
-                (libc::O_RDONLY | libc::O_LARGEFILE | libc::O_CLOEXEC | libc::O_NOATIME) as u32,
+                libc::FAN_CLASS_NOTIF
+                    | libc::FAN_CLOEXEC
+                    | libc::FAN_UNLIMITED_QUEUE
+                    | libc::FAN_REPORT_DFID_NAME
+                    | libc::FAN_REPORT_FID,
+                (libc::O_RDONLY | libc::O_CLOEXEC) as u32,
             )
-            .map_err(|e| GuardError::syscall("fanotify_init(content group)", &first, e))?,
+            .map_err(|e| {
+                GuardError::syscall(
+                    "fanotify_init(content group, FAN_REPORT_DFID_NAME | FAN_REPORT_FID)",
+                    &first,
+                    e,
+                )
+            })?,
         );
         for root in &roots {
             mark(
@@ -181,7 +197,8 @@ impl Monitor {
                 })?;
             }
         }
-        let resolver = DirResolver::new(&setup.protected)?;
+        // One directory cache for both readers; the name reader keeps it current.
+        let resolver = Arc::new(Mutex::new(DirResolver::new(&setup.protected)?));
         let stop = Arc::new(Stopper::new().map_err(|cause| GuardError::Thread {
             what: "eventfd",
             cause,
@@ -198,6 +215,7 @@ impl Monitor {
             own_pid,
             progress: setup.progress.clone(),
             trust: setup.trust,
+            resolver: resolver.clone(),
         };
         let name_reader = NameReader {
             group: names.clone(),
@@ -260,6 +278,14 @@ impl Monitor {
     }
 }
 
+/// The directory cache, shared by the readers. A reader that panicked holding it left
+/// nothing half-done that matters (a cache entry at most), so poisoning is ignored.
+fn lock(resolver: &Mutex<DirResolver>) -> MutexGuard<'_, DirResolver> {
+    resolver
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Reads `FAN_CLOSE_WRITE` (and canary `FAN_MODIFY`) events.
 struct ContentReader {
     group: Arc<OwnedFd>,
@@ -272,6 +298,7 @@ struct ContentReader {
     progress: Arc<Progress>,
     /// The reader's own copy (with its own cache of decisions per process).
     trust: TrustList,
+    resolver: Arc<Mutex<DirResolver>>,
 }
 
 impl ContentReader {
@@ -289,7 +316,7 @@ impl ContentReader {
                 }
             }
             self.progress.set_reading(Queue::Content, true);
-            // Every descriptor is owned as it is read, so each is closed on every path.
+            // File handles, no descriptors: a stray one is owned and closed with its event.
             let events = match read_events(self.group.as_raw_fd(), &mut buf) {
                 Ok(events) => events,
                 Err(e) => {
@@ -300,13 +327,16 @@ impl ContentReader {
             };
             let (time_ms, wall_ms) = self.clock.now();
             let mut batch = Vec::with_capacity(events.len());
-            for Event { mask, fd, pid, .. } in events {
+            for Event {
+                mask, pid, info, ..
+            } in events
+            {
                 let kind = if mask & libc::FAN_Q_OVERFLOW != 0 {
                     Some(FsEventKind::Lost)
                 } else if pid as u32 == self.own_pid {
                     None
                 } else {
-                    fd.and_then(|fd| self.describe(mask, fd, pid as u32))
+                    self.describe(mask, info, pid as u32)
                 };
                 if let Some(kind) = kind {
                     self.progress.sent();
@@ -329,8 +359,12 @@ impl ContentReader {
         }
     }
 
-    fn describe(&mut self, mask: u64, fd: OwnedFd, pid: u32) -> Option<FsEventKind> {
-        let (path, deleted) = fd_path(fd.as_raw_fd()).ok()?;
+    fn describe(&mut self, mask: u64, info: &[u8], pid: u32) -> Option<FsEventKind> {
+        let records = parse_name_records(info);
+        let inode = records
+            .iter()
+            .find(|r| r.info_type == libc::FAN_EVENT_INFO_TYPE_FID)?;
+        let path = self.path_of(&records, inode)?;
         if !self.protected.contains(&path) {
             return None;
         }
@@ -340,19 +374,33 @@ impl ContentReader {
         if is_canary(&path) {
             return Some(FsEventKind::CanaryWritten { path });
         }
-        if mask & libc::FAN_CLOSE_WRITE == 0 || deleted {
+        if mask & libc::FAN_CLOSE_WRITE == 0 {
             return None;
         }
-        let file = File::from(fd);
+        // A trusted program's bulk writes (tar unpacking a tree) cost no reading here:
+        // the hasher fingerprints them when the folders are quiet.
+        let trusted = info.is_some_and(|i| self.trust.is_trusted(&self.procs, &i));
+        // Never blocks on a FIFO; a device cannot be made by the users of the trees.
+        let flags = if trusted {
+            libc::O_PATH
+        } else {
+            libc::O_RDONLY | libc::O_NOATIME | libc::O_NONBLOCK | libc::O_LARGEFILE
+        };
+        let file = match lock(&self.resolver).open(&inode.dir, flags) {
+            Ok(fd) => File::from(fd),
+            Err(e) => {
+                // ESTALE: deleted since it was written.
+                tracing::debug!(path = %path.display(), error = %e, "cannot open a written file by its handle");
+                return None;
+            }
+        };
         let meta = file.metadata().ok()?;
-        if !meta.is_file() {
+        if !meta.is_file() || meta.nlink() == 0 {
             return None;
         }
         let size = meta.len();
         let mtime_ms = mtime_ms(&meta);
-        // A trusted program's bulk writes (tar unpacking a tree) cost no reading here:
-        // the hasher fingerprints them when the folders are quiet.
-        if info.is_some_and(|i| self.trust.is_trusted(&self.procs, &i)) {
+        if trusted {
             return Some(FsEventKind::Written {
                 path,
                 size,
@@ -374,6 +422,26 @@ impl ContentReader {
             fingerprint,
         })
     }
+
+    /// The path of the written file: its directory's cached path and its name, or,
+    /// when the event has no name or the directory is gone, the path of the inode
+    /// itself as the kernel shows it.
+    fn path_of(&self, records: &[NameRecord], inode: &NameRecord) -> Option<PathBuf> {
+        let entry = records
+            .iter()
+            .find(|r| r.info_type == libc::FAN_EVENT_INFO_TYPE_DFID_NAME)
+            .filter(|r| !r.name.is_empty() && r.name != b"." && !r.name.contains(&b'/'));
+        let mut resolver = lock(&self.resolver);
+        if let Some(dir) = entry.and_then(|e| resolver.resolve(&e.dir)) {
+            return entry.map(|e| dir.join(std::ffi::OsStr::from_bytes(&e.name)));
+        }
+        let fd = resolver.open(&inode.dir, libc::O_PATH).ok()?;
+        drop(resolver);
+        match fd_path(fd.as_raw_fd()) {
+            Ok((path, false)) => Some(path),
+            _ => None,
+        }
+    }
 }
 
 /// Reads create, delete and rename events.
@@ -387,7 +455,7 @@ struct NameReader {
     batch: Vec<FsEvent>,
     clock: Clock,
     own_pid: u32,
-    resolver: DirResolver,
+    resolver: Arc<Mutex<DirResolver>>,
     /// Set when renames come as two events to pair.
     pairer: Option<RenamePairer>,
     progress: Arc<Progress>,
@@ -454,9 +522,9 @@ impl NameReader {
         let pid = ev.pid as u32;
         let dir = ev.mask & libc::FAN_ONDIR != 0;
         let records = parse_name_records(ev.info);
-        let mut path_of = |t: u8| -> Option<PathBuf> {
+        let path_of = |t: u8| -> Option<PathBuf> {
             let r = records.iter().find(|r| r.info_type == t)?;
-            let parent = self.resolver.resolve(&r.dir)?;
+            let parent = lock(&self.resolver).resolve(&r.dir)?;
             let name = std::ffi::OsStr::from_bytes(&r.name);
             Some(if r.name.is_empty() || r.name == b"." {
                 parent
@@ -495,7 +563,7 @@ impl NameReader {
             return;
         };
         if dir && ev.mask & libc::FAN_DELETE != 0 {
-            self.resolver.directory_changed(&[&path]);
+            lock(&self.resolver).directory_changed(&[&path]);
         }
         if !self.protected.contains(&path) {
             return;
@@ -536,7 +604,7 @@ impl NameReader {
     fn emit_move(&mut self, pid: u32, from: Option<PathBuf>, to: Option<PathBuf>, dir: bool) {
         if dir {
             let changed: Vec<&Path> = from.iter().chain(to.iter()).map(|p| p.as_path()).collect();
-            self.resolver.directory_changed(&changed);
+            lock(&self.resolver).directory_changed(&changed);
         }
         if pid == self.own_pid {
             return;

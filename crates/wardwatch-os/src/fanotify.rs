@@ -127,7 +127,9 @@ pub fn read_events(group: RawFd, buf: &mut AlignedBuf) -> io::Result<Vec<Event<'
         .collect())
 }
 
-/// One directory-entry info record (`FAN_EVENT_INFO_TYPE_*DFID_NAME`).
+/// One file-handle info record: a directory entry (`FAN_EVENT_INFO_TYPE_*DFID_NAME`:
+/// the directory's handle and the entry's name), or the file itself
+/// (`FAN_EVENT_INFO_TYPE_FID`: its handle in `dir`, and no name).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameRecord {
     pub info_type: u8,
@@ -135,7 +137,7 @@ pub struct NameRecord {
     pub name: Vec<u8>,
 }
 
-/// Parses the info records of a name event; records of other types are skipped.
+/// Parses the file-handle info records of an event; records of other types are skipped.
 pub fn parse_name_records(info: &[u8]) -> Vec<NameRecord> {
     let mut out = Vec::new();
     let mut at = 0;
@@ -151,7 +153,8 @@ pub fn parse_name_records(info: &[u8]) -> Vec<NameRecord> {
         at += len;
         if !matches!(
             info_type,
-            libc::FAN_EVENT_INFO_TYPE_DFID_NAME
+            libc::FAN_EVENT_INFO_TYPE_FID
+                | libc::FAN_EVENT_INFO_TYPE_DFID_NAME
                 | libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME
                 | libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME
         ) {
@@ -168,8 +171,13 @@ pub fn parse_name_records(info: &[u8]) -> Vec<NameRecord> {
         let Some(handle) = rec.get(20..20 + handle_bytes) else {
             continue;
         };
-        let rest = &rec[20 + handle_bytes..];
-        let name = rest.split(|c| *c == 0).next().unwrap_or_default().to_vec();
+        // A FID record ends with padding after the handle, not a name.
+        let name = if info_type == libc::FAN_EVENT_INFO_TYPE_FID {
+            Vec::new()
+        } else {
+            let rest = &rec[20 + handle_bytes..];
+            rest.split(|c| *c == 0).next().unwrap_or_default().to_vec()
+        };
         out.push(NameRecord {
             info_type,
             dir: DirKey {
@@ -299,6 +307,14 @@ mod tests {
             &[7; 12],
             "a.pdf.locked",
         ));
+        // A FID record: the file's own handle, padding instead of a name.
+        let mut fid = vec![libc::FAN_EVENT_INFO_TYPE_FID, 0, 32, 0];
+        fid.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        fid.extend_from_slice(&8u32.to_ne_bytes());
+        fid.extend_from_slice(&1i32.to_ne_bytes());
+        fid.extend_from_slice(&[5; 8]);
+        fid.extend_from_slice(&[0xff; 4]);
+        info.extend(fid);
         let mut buf = metadata(libc::FAN_RENAME, -1, 42, &info);
         buf.extend(metadata(libc::FAN_CLOSE_WRITE, 5, 43, &[]));
         let events = parse_events(&buf);
@@ -306,7 +322,7 @@ mod tests {
         assert_eq!(events[0].pid, 42);
         assert_eq!(events[1].fd, 5);
         let records = parse_name_records(events[0].info);
-        assert_eq!(records.len(), 2);
+        assert_eq!(records.len(), 3);
         assert_eq!(records[0].name, b"a.pdf");
         assert_eq!(records[0].dir.handle, vec![9; 8]);
         assert_eq!(records[0].dir.fsid, [1, 2, 3, 4, 5, 6, 7, 8]);
@@ -315,6 +331,9 @@ mod tests {
             libc::FAN_EVENT_INFO_TYPE_NEW_DFID_NAME
         );
         assert_eq!(records[1].name, b"a.pdf.locked");
+        assert_eq!(records[2].info_type, libc::FAN_EVENT_INFO_TYPE_FID);
+        assert_eq!(records[2].dir.handle, vec![5; 8]);
+        assert!(records[2].name.is_empty());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! File handles (name_to_handle_at, open_by_handle_at): fanotify names directories by
-//! handle, which stays valid when the directory is renamed; these turn a path into a
-//! handle and a handle back into an open directory.
+//! File handles (name_to_handle_at, open_by_handle_at): fanotify names files and
+//! directories by handle, which stays valid when they are renamed; these turn a path
+//! into a handle and a handle back into an open descriptor of that very inode.
 
 use std::ffi::CString;
 use std::io;
@@ -13,9 +13,15 @@ use crate::fd::cvt;
 /// Largest file handle the kernel produces (`MAX_HANDLE_SZ`).
 pub const MAX_HANDLE_SZ: usize = 128;
 
-/// Opens the directory a handle names, as an `O_PATH` descriptor. `mount` is any open
-/// descriptor on the same file system.
-pub fn open_by_handle(mount: &OwnedFd, handle_type: i32, handle: &[u8]) -> io::Result<OwnedFd> {
+/// Opens the file or directory a handle names with `flags` (`O_CLOEXEC` is added).
+/// `mount` is any open descriptor on the same file system. A handle names an inode,
+/// never a path, so nothing can be swapped in under it; a deleted file is `ESTALE`.
+pub fn open_by_handle(
+    mount: &OwnedFd,
+    handle_type: i32,
+    handle: &[u8],
+    flags: i32,
+) -> io::Result<OwnedFd> {
     if handle.len() > MAX_HANDLE_SZ {
         return Err(io::Error::from(io::ErrorKind::InvalidInput));
     }
@@ -23,25 +29,22 @@ pub fn open_by_handle(mount: &OwnedFd, handle_type: i32, handle: &[u8]) -> io::R
     buf.set(handle_type, handle);
     // SAFETY: open_by_handle_at(2) with a live, correctly sized file_handle buffer.
     let fd = cvt(unsafe {
-        libc::open_by_handle_at(
-            mount.as_raw_fd(),
-            buf.as_mut_ptr(),
-            libc::O_PATH | libc::O_CLOEXEC,
-        )
+        libc::open_by_handle_at(mount.as_raw_fd(), buf.as_mut_ptr(), flags | libc::O_CLOEXEC)
     })?;
     // SAFETY: a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// `open(path, O_PATH | O_DIRECTORY)`.
-pub fn open_dir_path(path: &Path) -> io::Result<OwnedFd> {
+/// Opens a directory to pass as the `mount` of [`open_by_handle`]: a real descriptor,
+/// `O_RDONLY | O_DIRECTORY` (the kernel answers `EBADF` for an `O_PATH` one).
+pub fn open_mount_dir(path: &Path) -> io::Result<OwnedFd> {
     let c = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: open(2) of a NUL-terminated path; the result is checked.
     let fd = cvt(unsafe {
         libc::open(
             c.as_ptr(),
-            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
         )
     })?;
     // SAFETY: a fresh descriptor that nothing else owns.
@@ -80,7 +83,7 @@ impl HandleBuf {
     }
 }
 
-/// `name_to_handle_at` for a directory: its handle type and bytes.
+/// `name_to_handle_at`: the handle type and bytes of a file or directory.
 pub fn handle_of(path: &Path) -> io::Result<(i32, Vec<u8>)> {
     let c = CString::new(path.as_os_str().as_bytes())
         .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
@@ -100,4 +103,34 @@ pub fn handle_of(path: &Path) -> io::Result<(i32, Vec<u8>)> {
     let len = (buf.words[0] as usize).min(MAX_HANDLE_SZ);
     let handle_type = buf.words[1] as i32;
     Ok((handle_type, buf.bytes_mut()[..len].to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    #[test]
+    fn a_file_handle_opens_the_same_file_after_a_rename_and_not_after_deletion() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("a.txt");
+        std::fs::write(&path, b"contents").unwrap();
+        let (handle_type, handle) = handle_of(&path).unwrap();
+        let mount = open_mount_dir(tmp.path()).unwrap();
+        let renamed = tmp.path().join("b.txt");
+        std::fs::rename(&path, &renamed).unwrap();
+        match open_by_handle(&mount, handle_type, &handle, libc::O_RDONLY) {
+            Ok(fd) => {
+                let mut text = String::new();
+                std::fs::File::from(fd).read_to_string(&mut text).unwrap();
+                assert_eq!(text, "contents");
+            }
+            // Without CAP_DAC_READ_SEARCH (not root) the kernel refuses handles.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => return,
+            Err(e) => panic!("open_by_handle_at: {e}"),
+        }
+        std::fs::remove_file(&renamed).unwrap();
+        let gone = open_by_handle(&mount, handle_type, &handle, libc::O_RDONLY).unwrap_err();
+        assert_eq!(gone.raw_os_error(), Some(libc::ESTALE));
+    }
 }
