@@ -390,6 +390,15 @@ impl Scorer {
             .unwrap_or(0.0)
     }
 
+    /// How many signals other than write fan-out were credited to this tree since it
+    /// was first seen; it never falls while the tree is tracked, so a rise means a new
+    /// sign about content or names. Fan-out alone says only that many folders were
+    /// written, which every copy of a tree does. The open gate holds a tree back when
+    /// this rises, so a plain `cp -r` is not slowed to one file at a time.
+    pub fn signals(&self, pid: u32) -> u64 {
+        self.pids.get(&pid).map(|s| s.signals).unwrap_or(0)
+    }
+
     /// Feeds one observation; returns a verdict for every process tree whose level rose.
     ///
     /// The observation is credited to the actor and each pid of its lineage. Of the
@@ -717,6 +726,8 @@ struct PidState {
     entries: VecDeque<Entry>,
     strong_sum: f32,
     weak_sum: f32,
+    /// Signals other than write fan-out credited so far (see [`Scorer::signals`]).
+    signals: u64,
     /// Changed files with when they were first changed, in order, without repeats;
     /// outside an episode only those of the window, during one all of them.
     files: VecDeque<(u64, String)>,
@@ -996,6 +1007,9 @@ impl PidState {
     fn credit(&mut self, time: u64, weight: f32, weak: bool, signal: Signal) {
         // A hostile configuration must not poison the sums.
         let weight = if weight.is_finite() { weight } else { 0.0 };
+        if !matches!(signal, Signal::WriteFanOut { .. }) {
+            self.signals += 1;
+        }
         if weak {
             self.weak_sum += weight;
         } else {
@@ -1685,11 +1699,18 @@ mod tests {
         let v = sim.scorer.pids.get(&17).map(|s| s.entries.len());
         assert_eq!(v, Some(1));
         assert_eq!(sim.scorer.score(17), 1.0);
+        // Every copy of a tree fans out: not a sign on its own.
+        assert_eq!(sim.scorer.signals(17), 0);
         // Once per window.
         for d in 11..40 {
             sim.on(17, &[], written(&format!("/d{d}/x{d}.txt"), None, &t));
         }
         assert_eq!(sim.scorer.score(17), 1.0);
+        // Anything about content is.
+        let r = sim.rng.bytes(40_000);
+        sim.on(17, &[], written("/d0/a.bin", None, &r));
+        assert_eq!(sim.scorer.score(17), 2.0);
+        assert_eq!(sim.scorer.signals(17), 1);
         // Slowly: nothing.
         let mut slow = Sim::new(11);
         for d in 0..40 {

@@ -96,7 +96,8 @@ pub enum FsEventKind {
 /// How long a reader lets events gather after each read, before it reads again.
 /// A bulk copy then costs the guard one wake-up of each of its threads per batch
 /// instead of per file (a third of its CPU, measured); the open gate keeps every tree
-/// within its few files ahead meanwhile, so an encryptor gains nothing from it.
+/// within its few files ahead meanwhile, so an encryptor gains nothing from it. Not
+/// while the gate holds an open: the held program would wait out every pause.
 const COALESCE: Duration = Duration::from_millis(1);
 
 /// How long a `FAN_MOVED_FROM` waits for its `FAN_MOVED_TO`.
@@ -355,7 +356,7 @@ impl ContentReader {
             self.progress.set_reading(Queue::Content, false);
             // Read at once, then let the next events gather: the first write after a
             // quiet spell is seen without delay, a bulk copy still in few batches.
-            std::thread::sleep(COALESCE);
+            self.progress.pause_reader(COALESCE);
         }
     }
 
@@ -510,7 +511,7 @@ impl NameReader {
                 return;
             }
             self.progress.set_reading(Queue::Names, false);
-            std::thread::sleep(COALESCE);
+            self.progress.pause_reader(COALESCE);
         }
     }
 

@@ -8,7 +8,7 @@
 //! case: the queues are empty) every open goes through at once. While it is behind, a
 //! process tree may open [`AHEAD_BUDGET`] files before its next open waits for the
 //! guard to catch up, a tree whose writes have all been ordinary more, and a tree that
-//! has shown any sign of encryption only one; an open by a tree the guard has stopped
+//! has shown a sign of encryption lately only one; an open by a tree the guard has stopped
 //! is refused. An attacker so gets at most a few files ahead of the scorer, and a bulk
 //! copy runs beside the guard.
 //!
@@ -47,7 +47,13 @@ pub(crate) const AHEAD_BUDGET: u32 = 2;
 const CLEAN_BUDGET: u32 = 32;
 /// Scored writes without any sign of encryption after which a tree counts as clean.
 pub(crate) const CLEAN_AFTER: u32 = 8;
-/// The same for a tree with a score above zero: every open after the first waits.
+/// The same for a tree that has shown a sign: it is held one open at a time until this
+/// many ordinary writes follow its last sign (about 16 files). One odd file in a copied
+/// tree (a compressed index among thousands of documents) so costs a few held opens,
+/// not the rest of the copy; an encryptor's next encrypted file is a new sign.
+pub(crate) const CLEAN_AGAIN_AFTER: u32 = 4 * CLEAN_AFTER;
+/// The same for a suspect tree (a new sign, not yet followed by [`CLEAN_AGAIN_AFTER`]
+/// ordinary writes): every open after the first waits.
 const SUSPECT_BUDGET: u32 = 1;
 /// Longest an open waits for the guard to catch up before it is let through anyway.
 pub(crate) const HOLD_LIMIT: Duration = Duration::from_millis(1500);
@@ -75,7 +81,8 @@ struct Counts {
 struct Standing {
     /// Trees stopped or killed: their opens are refused.
     condemned: HashSet<u32>,
-    /// Processes with a score above zero.
+    /// Processes with a sign the scorer credited, not yet followed by enough ordinary
+    /// writes.
     suspects: HashSet<u32>,
     /// Processes with [`CLEAN_AFTER`] ordinary writes and a score of zero.
     clean: HashSet<u32>,
@@ -221,12 +228,12 @@ impl Gate {
         }
     }
 
-    /// Marks a process whose writes have all been ordinary so far.
+    /// Marks a process whose recent writes have all been ordinary; it is no longer a
+    /// suspect.
     pub(crate) fn clean(&self, pid: u32) {
         if let Ok(mut s) = self.standing.lock() {
-            if !s.suspects.contains(&pid) {
-                s.clean.insert(pid);
-            }
+            s.suspects.remove(&pid);
+            s.clean.insert(pid);
         }
     }
 
@@ -563,7 +570,13 @@ impl GateThread {
             .standing
             .lock()
             .is_ok_and(|s| s.condemned.is_empty() && s.suspects.is_empty());
-        if !quiet || !self.progress.caught_up(&self.queues) {
+        // Behind by no more than a clean tree may run ahead of an awake gate: a bulk
+        // copy keeps the queues from ever being empty at the moment of the check.
+        if !quiet
+            || !self
+                .progress
+                .behind_at_most(&self.queues, u64::from(CLEAN_BUDGET))
+        {
             return;
         }
         let now = Instant::now();

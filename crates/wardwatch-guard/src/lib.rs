@@ -170,8 +170,8 @@ pub struct Guard {
     monitor: Option<Monitor>,
     gate: Option<Gate>,
     progress: Arc<Progress>,
-    /// Scored writes per process with no sign of encryption (for the gate).
-    ordinary_writes: std::collections::HashMap<u32, u32>,
+    /// What the gate was last told about each process.
+    gate_standing: std::collections::HashMap<u32, GateStanding>,
     /// Process trees only reported (not stopped), with the verdict, the action and how
     /// many files their alert listed: when such a tree exits having changed more, a
     /// closing alert lists every file, so a restore puts back all of them.
@@ -330,7 +330,7 @@ impl Guard {
             monitor: Some(monitor),
             gate,
             progress,
-            ordinary_writes: Default::default(),
+            gate_standing: Default::default(),
             reported: Default::default(),
             events,
             hasher,
@@ -657,13 +657,23 @@ impl Guard {
             );
             let chain = std::iter::once(pid).chain(observation.actor.lineage.iter().copied());
             for p in chain {
-                if self.scorer.score(p) > 0.0 {
-                    self.ordinary_writes.remove(&p);
+                let signals = self.scorer.signals(p);
+                let standing = self.gate_standing.entry(p).or_default();
+                if signals > standing.signals {
+                    standing.signals = signals;
+                    standing.ordinary = 0;
+                    // Why a tree is held to one open ahead, for whoever wonders why a
+                    // copy slowed down.
+                    tracing::debug!(pid = p, signals, activity = ?observation.activity, "a process tree is suspect");
                     gate.suspect(p);
                 } else if wrote {
-                    let n = self.ordinary_writes.entry(p).or_insert(0);
-                    *n += 1;
-                    if *n == gate::CLEAN_AFTER {
+                    standing.ordinary += 1;
+                    let clean_after = if standing.signals == 0 {
+                        gate::CLEAN_AFTER
+                    } else {
+                        gate::CLEAN_AGAIN_AFTER
+                    };
+                    if standing.ordinary == clean_after {
                         gate.clean(p);
                     }
                 }
@@ -799,7 +809,7 @@ impl Guard {
         }
         for pid in &exited {
             self.scorer.forget(*pid);
-            self.ordinary_writes.remove(pid);
+            self.gate_standing.remove(pid);
         }
         if let Some(gate) = &self.gate {
             gate.forget(&exited);
@@ -811,6 +821,14 @@ impl Guard {
 }
 
 /// How many different files a journal excerpt names.
+/// What the gate was last told about a process: how many signals the scorer had
+/// credited to it, and how many ordinary writes it made since.
+#[derive(Debug, Default)]
+struct GateStanding {
+    signals: u64,
+    ordinary: u32,
+}
+
 fn distinct_files(changes: &[Entry]) -> usize {
     changes
         .iter()

@@ -11,6 +11,9 @@ use super::rest::Rest;
 use super::GuardError;
 use wardwatch_os::fd::{queued_bytes, Stopper};
 
+/// Size of `struct fanotify_event_metadata`, the least an event takes in a queue.
+const EVENT_HEADER_BYTES: u64 = 24;
+
 /// How far the guard loop is behind the kernel's notification queues. The readers mark
 /// themselves busy from before a `read(2)` until every event read is counted as sent;
 /// the loop counts each event it has finished (verdict applied).
@@ -73,6 +76,14 @@ impl Progress {
         }
     }
 
+    /// Lets a reader's events gather for `pause` after a read, unless the gate holds
+    /// an open: then every moment a reader sleeps is a moment the held program waits.
+    pub(crate) fn pause_reader(&self, pause: std::time::Duration) {
+        if !self.gate_waiting.load(Ordering::SeqCst) {
+            std::thread::sleep(pause);
+        }
+    }
+
     pub(super) fn wake_gate(&self) {
         if let Some(w) = &self.wake {
             w.fire();
@@ -84,15 +95,26 @@ impl Progress {
     /// by a reader marked busy before its read, and counted as sent before it turned
     /// idle again.
     pub(super) fn caught_up(&self, queues: &[Arc<OwnedFd>; 2]) -> bool {
+        self.behind_at_most(queues, 0)
+    }
+
+    /// Whether at most `events` events are queued or with the loop and not finished.
+    /// The kernel tells only bytes: every event is at least its header, so bytes over
+    /// the header's size bound the count from above.
+    pub(super) fn behind_at_most(&self, queues: &[Arc<OwnedFd>; 2], events: u64) -> bool {
+        let mut queued = 0u64;
         for q in queues {
-            if !matches!(queued_bytes(q.as_raw_fd()), Ok(0)) {
-                return false;
+            match queued_bytes(q.as_raw_fd()) {
+                Ok(n) => queued += n as u64,
+                Err(_) => return false,
             }
         }
-        if self.busy_readers.iter().any(|b| b.load(Ordering::SeqCst)) {
+        let queued = queued.div_ceil(EVENT_HEADER_BYTES);
+        if queued > events || self.busy_readers.iter().any(|b| b.load(Ordering::SeqCst)) {
             return false;
         }
         let sent = self.sent.load(Ordering::SeqCst);
-        self.processed.load(Ordering::SeqCst) >= sent
+        let unfinished = sent.saturating_sub(self.processed.load(Ordering::SeqCst));
+        queued + unfinished <= events
     }
 }

@@ -604,17 +604,10 @@ fn the_open_gate_rests_while_trusted_tar_copies_and_wakes_for_a_new_program_or_w
     let tmp = tempfile::tempdir().unwrap();
     let source = tmp.path().join("source");
     let files = 4000;
-    for i in 0..files {
-        let dir = source.join(format!("ward-{:02}", i % 40));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(format!("note-{i}.txt")), body(i, 300)).unwrap();
-    }
+    write_ward_notes(&source, files);
     let share = tmp.path().join("share");
     std::fs::create_dir_all(share.join("copy")).unwrap();
-    let mut guard = GuardProc::start(&share, "suspend");
-    assert_eq!(guard.ready["open_gate"], true, "{}", guard.ready);
-    // Nothing writes yet: the gate rests within a few checks.
-    std::thread::sleep(Duration::from_millis(500));
+    let mut guard = gate_resting_on(&share);
 
     // Starting sh wakes it. tar is a trusted program: once the two tar processes just
     // started are seen to run it, the gate rests again and their opens go through
@@ -656,6 +649,81 @@ fn the_open_gate_rests_while_trusted_tar_copies_and_wakes_for_a_new_program_or_w
         gate_count(&stderr, "woken_by_writer") >= 1,
         "a write by a process not judged woke the gate: {stderr}"
     );
+}
+
+/// One odd file in a copied tree (a compressed index among text files) is a sign: the
+/// copy is held one open at a time only until enough ordinary writes follow, and the
+/// gate then rests again instead of gating the rest of the copy.
+#[test]
+fn a_copy_with_one_opaque_file_is_held_only_briefly_and_the_gate_rests_again() {
+    require_root();
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("source");
+    let files = 4000;
+    write_ward_notes(&source, files);
+    // Random bytes without magic: an opaque new file wherever it is copied.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let opaque: Vec<u8> = (0..4096)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    std::fs::write(source.join("ward-00/objects.inv"), &opaque).unwrap();
+    let share = tmp.path().join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    let mut guard = gate_resting_on(&share);
+
+    // The odd file first, by the same shell: the whole copy after it runs in a tree
+    // that has shown a sign.
+    run_ok(
+        Command::new("sh").arg("-c").arg(format!(
+            "cp '{}' '{}' && cp -r '{}' '{}'",
+            source.join("ward-00/objects.inv").display(),
+            share.join("objects.inv").display(),
+            source.display(),
+            share.join("copy").display()
+        )),
+        Duration::from_secs(120),
+    );
+    assert_eq!(
+        walk_files(&share.join("copy")),
+        files + 1,
+        "cp copied every file"
+    );
+    std::thread::sleep(Duration::from_millis(800));
+    let alerts = guard.alerts_within(Duration::from_millis(200));
+    assert!(alerts.is_empty(), "a plain copy raised alerts: {alerts:#?}");
+    let status = guard.stop();
+    assert!(status.success(), "{status:?}\n{}", guard.stderr());
+    let stderr = guard.stderr();
+    assert!(gate_count(&stderr, "rests") >= 1, "{stderr}");
+    let opens = gate_count(&stderr, "opens");
+    assert!(
+        opens < files as u64 / 2,
+        "the gate answered {opens} of {files} opens: it did not rest again after the sign\n{stderr}"
+    );
+}
+
+/// `files` short notes spread over 40 wards of 3 days each.
+fn write_ward_notes(source: &Path, files: usize) {
+    for i in 0..files {
+        let dir = source.join(format!("ward-{:02}/day-{}", i % 40, i % 3));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("note-{i}.txt")), body(i, 300)).unwrap();
+    }
+}
+
+/// A guard on `share` with its open gate, left long enough that, with nothing writing
+/// yet, the gate rests.
+fn gate_resting_on(share: &Path) -> GuardProc {
+    let guard = GuardProc::start(share, "suspend");
+    assert_eq!(guard.ready["open_gate"], true, "{}", guard.ready);
+    std::thread::sleep(Duration::from_millis(500));
+    guard
 }
 
 fn walk_files(dir: &Path) -> usize {
