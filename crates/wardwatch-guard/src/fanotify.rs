@@ -297,7 +297,8 @@ struct ContentReader {
     clock: Clock,
     own_pid: u32,
     progress: Arc<Progress>,
-    /// The reader's own copy (with its own cache of decisions per process).
+    /// The reader's own quiet copy (its own cache of decisions per process; the loop
+    /// warns about lookalikes).
     trust: TrustList,
     resolver: Arc<Mutex<DirResolver>>,
 }

@@ -245,7 +245,7 @@ impl Guard {
             events: events_tx,
             clock,
             progress: progress.clone(),
-            trust: trust.clone(),
+            trust: trust.quiet_copy(),
         }) {
             Ok(m) => m,
             Err(e) => {

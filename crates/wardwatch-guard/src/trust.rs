@@ -40,13 +40,16 @@ pub struct Trusted {
 /// one terminal writes files with at once.
 const CACHE_LIMIT: usize = 4096;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TrustList {
     entries: Vec<Trusted>,
     /// The decision per process, for as long as the process table holds the same entry
     /// for it: a fork, an exec or an exit replaces the entry, so the program is judged
     /// again. Without it every file a trusted `tar` wrote read `/proc` twice.
     decided: HashMap<u32, (Arc<ProcInfo>, bool)>,
+    /// Whether a lookalike (a trusted path running another file) is warned about. Off
+    /// in the content reader's copy: the guard loop judges the same process and warns.
+    warn_lookalikes: bool,
 }
 
 impl TrustList {
@@ -77,6 +80,17 @@ impl TrustList {
         Self {
             entries,
             decided: HashMap::new(),
+            warn_lookalikes: true,
+        }
+    }
+
+    /// A copy with its own decisions that judges alike but never warns, for a second
+    /// thread that judges the same processes.
+    pub(crate) fn quiet_copy(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+            decided: HashMap::new(),
+            warn_lookalikes: false,
         }
     }
 
@@ -115,7 +129,9 @@ impl TrustList {
         match procs.exe_sha256(info) {
             Some(h) if !h.sampled && h.sha256 == entry.sha256 => true,
             _ => {
-                tracing::warn!(pid = info.pid, exe = %exe.display(), "a process runs a trusted path, but not the trusted file");
+                if self.warn_lookalikes {
+                    tracing::warn!(pid = info.pid, exe = %exe.display(), "a process runs a trusted path, but not the trusted file");
+                }
                 false
             }
         }
@@ -141,6 +157,10 @@ mod tests {
         let info = table.observe(child.id()).unwrap();
         assert!(trust.is_trusted(&table, &info));
         assert!(trust.is_trusted(&table, &info), "the kept decision");
+        assert!(
+            trust.quiet_copy().is_trusted(&table, &info),
+            "the quiet copy judges alike"
+        );
         // The same pid, another entry (as after an exec of another program): judged
         // again, and not trusted.
         let mut other = ProcInfo::clone(&info);
