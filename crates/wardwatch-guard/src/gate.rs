@@ -57,6 +57,9 @@ pub(crate) const CLEAN_AGAIN_AFTER: u32 = 4 * CLEAN_AFTER;
 const SUSPECT_BUDGET: u32 = 1;
 /// Longest an open waits for the guard to catch up before it is let through anyway.
 pub(crate) const HOLD_LIMIT: Duration = Duration::from_millis(1500);
+/// Most suspects the gate looks up in `/proc` when it considers resting; with more it
+/// stays awake.
+const MAX_SUSPECTS_TO_CHECK: usize = 64;
 /// Read buffer of the permission group.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -566,10 +569,14 @@ impl GateThread {
         if !self.held.is_empty() || self.stalled {
             return;
         }
-        let quiet = self
-            .standing
-            .lock()
-            .is_ok_and(|s| s.condemned.is_empty() && s.suspects.is_empty());
+        // A suspect that has exited opens nothing more; the loop forgets it only
+        // seconds later (its last events may still be queued), and until then a copy
+        // that one odd file made suspect would keep the gate awake.
+        let suspects = self.standing.lock().ok().and_then(|s| {
+            (s.condemned.is_empty() && s.suspects.len() <= MAX_SUSPECTS_TO_CHECK)
+                .then(|| s.suspects.iter().copied().collect::<Vec<u32>>())
+        });
+        let quiet = suspects.is_some_and(|pids| pids.into_iter().all(has_exited));
         // Behind by no more than a clean tree may run ahead of an awake gate: a bulk
         // copy keeps the queues from ever being empty at the moment of the check.
         if !quiet
