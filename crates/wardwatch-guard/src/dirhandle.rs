@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -111,6 +112,22 @@ impl DirResolver {
         }
         self.cache.insert(key.clone(), resolved.clone());
         Some(resolved)
+    }
+
+    /// The path of a directory entry an event names: its directory's path and the
+    /// name, or the directory itself when the name is empty or `.` (an event about the
+    /// directory). None if the directory cannot be resolved, or the name is not one
+    /// component.
+    pub(crate) fn entry_path(&mut self, dir: &DirKey, name: &[u8]) -> Option<PathBuf> {
+        if name.contains(&b'/') {
+            return None;
+        }
+        let parent = self.resolve(dir)?;
+        Some(if name.is_empty() || name == b"." {
+            parent
+        } else {
+            parent.join(std::ffi::OsStr::from_bytes(name))
+        })
     }
 
     fn open_by_handle(&self, key: &DirKey) -> Option<PathBuf> {

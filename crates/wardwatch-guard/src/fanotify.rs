@@ -23,7 +23,6 @@
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -432,10 +431,10 @@ impl ContentReader {
         let entry = records
             .iter()
             .find(|r| r.info_type == libc::FAN_EVENT_INFO_TYPE_DFID_NAME)
-            .filter(|r| !r.name.is_empty() && r.name != b"." && !r.name.contains(&b'/'));
+            .filter(|r| !r.name.is_empty() && r.name != b".");
         let mut resolver = lock(&self.resolver);
-        if let Some(dir) = entry.and_then(|e| resolver.resolve(&e.dir)) {
-            return entry.map(|e| dir.join(std::ffi::OsStr::from_bytes(&e.name)));
+        if let Some(path) = entry.and_then(|e| resolver.entry_path(&e.dir, &e.name)) {
+            return Some(path);
         }
         let fd = resolver.open(&inode.dir, libc::O_PATH).ok()?;
         drop(resolver);
@@ -526,13 +525,7 @@ impl NameReader {
         let records = parse_name_records(ev.info);
         let path_of = |t: u8| -> Option<PathBuf> {
             let r = records.iter().find(|r| r.info_type == t)?;
-            let parent = lock(&self.resolver).resolve(&r.dir)?;
-            let name = std::ffi::OsStr::from_bytes(&r.name);
-            Some(if r.name.is_empty() || r.name == b"." {
-                parent
-            } else {
-                parent.join(name)
-            })
+            lock(&self.resolver).entry_path(&r.dir, &r.name)
         };
         if ev.mask & libc::FAN_RENAME != 0 {
             let from = path_of(libc::FAN_EVENT_INFO_TYPE_OLD_DFID_NAME);
