@@ -659,6 +659,11 @@ impl Guard {
             for p in chain {
                 let signals = self.scorer.signals(p);
                 let standing = self.gate_standing.entry(p).or_default();
+                if signals < standing.signals {
+                    // The scorer forgot the process (evicted while idle) and counts
+                    // again from zero: so does the gate's standing.
+                    standing.signals = 0;
+                }
                 if signals > standing.signals {
                     standing.signals = signals;
                     standing.ordinary = 0;
