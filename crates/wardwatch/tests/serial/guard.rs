@@ -601,11 +601,8 @@ fn gate_count(stderr: &str, field: &str) -> u64 {
 fn the_open_gate_rests_while_trusted_tar_copies_and_wakes_for_a_new_program_or_writer() {
     require_root();
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let source = tmp.path().join("source");
     let files = 4000;
-    write_ward_notes(&source, files);
-    let share = tmp.path().join("share");
+    let (_tmp, source, share) = ward_notes_and_share(files);
     std::fs::create_dir_all(share.join("copy")).unwrap();
     let mut guard = gate_resting_on(&share);
 
@@ -658,10 +655,8 @@ fn the_open_gate_rests_while_trusted_tar_copies_and_wakes_for_a_new_program_or_w
 fn a_copy_with_one_opaque_file_is_held_only_briefly_and_the_gate_rests_again() {
     require_root();
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let source = tmp.path().join("source");
     let files = 4000;
-    write_ward_notes(&source, files);
+    let (_tmp, source, share) = ward_notes_and_share(files);
     // Random bytes without magic: an opaque new file wherever it is copied.
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let opaque: Vec<u8> = (0..4096)
@@ -673,8 +668,6 @@ fn a_copy_with_one_opaque_file_is_held_only_briefly_and_the_gate_rests_again() {
         })
         .collect();
     std::fs::write(source.join("ward-00/objects.inv"), &opaque).unwrap();
-    let share = tmp.path().join("share");
-    std::fs::create_dir_all(&share).unwrap();
     let mut guard = gate_resting_on(&share);
 
     // The odd file first, by the same shell: the whole copy after it runs in a tree
@@ -708,13 +701,19 @@ fn a_copy_with_one_opaque_file_is_held_only_briefly_and_the_gate_rests_again() {
     );
 }
 
-/// `files` short notes spread over 40 wards of 3 days each.
-fn write_ward_notes(source: &Path, files: usize) {
+/// A temporary folder with `source`: `files` short notes spread over 40 wards of 3 days
+/// each, and an empty `share` to protect.
+fn ward_notes_and_share(files: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let source = tmp.path().join("source");
+    let share = tmp.path().join("share");
+    std::fs::create_dir_all(&share).unwrap();
     for i in 0..files {
         let dir = source.join(format!("ward-{:02}/day-{}", i % 40, i % 3));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("note-{i}.txt")), body(i, 300)).unwrap();
     }
+    (tmp, source, share)
 }
 
 /// A guard on `share` with its open gate, left long enough that, with nothing writing
