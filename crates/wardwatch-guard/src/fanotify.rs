@@ -63,7 +63,9 @@ pub struct FsEvent {
 pub enum FsEventKind {
     /// A file opened for writing was closed.
     Written {
+        /// The name it was written under (it may have been renamed since).
         path: PathBuf,
+        inode: u64,
         size: u64,
         mtime_ms: i64,
         /// None when the writer runs a trusted program: its writes are not scored, so
@@ -404,6 +406,7 @@ impl ContentReader {
         if trusted {
             return Some(FsEventKind::Written {
                 path,
+                inode: meta.ino(),
                 size,
                 mtime_ms,
                 fingerprint: None,
@@ -418,6 +421,7 @@ impl ContentReader {
         };
         Some(FsEventKind::Written {
             path,
+            inode: meta.ino(),
             size,
             mtime_ms,
             fingerprint,

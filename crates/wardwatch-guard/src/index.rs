@@ -18,6 +18,8 @@ use wardwatch_os::fd::open_for_reading;
 /// What a protected file looked like when last seen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IndexEntry {
+    /// The inode: tells a file moved away from a path from a new file at that path.
+    pub inode: u64,
     pub size: u64,
     pub mtime_ms: i64,
     /// None until the hasher reads the file, when a trusted program wrote it.
@@ -33,6 +35,52 @@ pub struct Index {
     entries: HashMap<PathBuf, IndexEntry>,
     /// Names of the files found by the walk at start (copies of them are not notes).
     names_at_start: HashSet<std::ffi::OsString>,
+    /// Where files and folders were renamed to lately, for [`Index::locate`].
+    moves: RecentMoves,
+}
+
+/// The last [`RECENT_MOVES`] renames, from their old path to their new one.
+///
+/// The close of a write and the rename after it come through two notification queues
+/// read apart, so the loop may see the rename first (`encrypt, then add .locked`; a
+/// sync tool's temporary file renamed into place). The write then names a path that is
+/// no longer in the index; these moves lead to where the file went.
+#[derive(Debug, Default)]
+struct RecentMoves {
+    to: HashMap<PathBuf, PathBuf>,
+    order: std::collections::VecDeque<PathBuf>,
+}
+
+/// Renames remembered: far more than the loop is ever behind by.
+const RECENT_MOVES: usize = 4096;
+/// Most renames followed from one path (a file renamed again and again).
+const MOST_HOPS: usize = 8;
+
+impl RecentMoves {
+    fn record(&mut self, from: &Path, to: &Path) {
+        if self.order.len() >= RECENT_MOVES {
+            if let Some(oldest) = self.order.pop_front() {
+                self.to.remove(&oldest);
+            }
+        }
+        self.to.insert(from.to_path_buf(), to.to_path_buf());
+        self.order.push_back(from.to_path_buf());
+    }
+
+    /// Where `path` (or a folder above it) was moved to, if it was lately.
+    fn moved(&self, path: &Path) -> Option<PathBuf> {
+        if let Some(to) = self.to.get(path) {
+            return Some(to.clone());
+        }
+        let mut dir = path.parent();
+        while let Some(d) = dir {
+            if let (Some(to), Ok(rest)) = (self.to.get(d), path.strip_prefix(d)) {
+                return Some(to.join(rest));
+            }
+            dir = d.parent();
+        }
+        None
+    }
 }
 
 /// Totals of a walk.
@@ -106,10 +154,32 @@ impl Index {
         self.entries.get(path)
     }
 
+    /// Where the file with `inode`, written under the name `path`, is now: `path`
+    /// itself, unless it is not in the index and a recent rename moved that file (the
+    /// same inode) elsewhere.
+    pub fn locate(&self, path: &Path, inode: u64) -> PathBuf {
+        if self.entries.contains_key(path) || self.moves.to.is_empty() {
+            return path.to_path_buf();
+        }
+        let mut at = path.to_path_buf();
+        for _ in 0..MOST_HOPS {
+            let Some(next) = self.moves.moved(&at) else {
+                break;
+            };
+            match self.entries.get(&next) {
+                Some(e) if e.inode == inode => return next,
+                Some(_) => break,
+                None => at = next,
+            }
+        }
+        path.to_path_buf()
+    }
+
     /// Records a rewrite; returns what the file looked like before.
     pub fn record_write(
         &mut self,
         path: &Path,
+        inode: u64,
         size: u64,
         mtime_ms: i64,
         fingerprint: Option<Fingerprint>,
@@ -117,6 +187,7 @@ impl Index {
         self.entries.insert(
             path.to_path_buf(),
             IndexEntry {
+                inode,
                 size,
                 mtime_ms,
                 fingerprint,
@@ -160,6 +231,7 @@ impl Index {
 
     /// Moves an entry; returns the entry of the file that was replaced at `to`, if any.
     pub fn rename(&mut self, from: &Path, to: &Path) -> Option<IndexEntry> {
+        self.moves.record(from, to);
         let moved = self.entries.remove(from);
         match moved {
             Some(e) => self.entries.insert(to.to_path_buf(), e),
@@ -169,6 +241,7 @@ impl Index {
 
     /// Moves every entry below directory `from` to below `to`.
     pub fn rename_dir(&mut self, from: &Path, to: &Path) {
+        self.moves.record(from, to);
         let moved: Vec<PathBuf> = self
             .entries
             .keys()
@@ -194,6 +267,7 @@ fn read_entry(path: &Path) -> std::io::Result<IndexEntry> {
     let meta = file.metadata()?;
     let size = meta.len();
     Ok(IndexEntry {
+        inode: meta.ino(),
         size,
         mtime_ms: mtime_ms(&meta),
         fingerprint: Some(fingerprint_file(&file, size)?),
@@ -231,7 +305,7 @@ mod tests {
         assert_eq!(index.get(&root.join("a.txt.locked")), Some(&a));
         index.rename_dir(&root.join("sub"), &root.join("moved"));
         assert!(index.get(&root.join("moved/b.pdf")).is_some());
-        let before = index.record_write(&root.join("moved/b.pdf"), 1, 2, None);
+        let before = index.record_write(&root.join("moved/b.pdf"), 7, 1, 2, None);
         assert_eq!(before.unwrap().size, 13);
         let pending = index.get(&root.join("moved/b.pdf")).unwrap();
         assert!(pending.hash.is_none() && pending.fingerprint.is_none());
@@ -267,5 +341,37 @@ mod tests {
         index.remove_dir(&root.join("moved"));
         assert!(index.get(&root.join("moved/b.pdf")).is_none());
         assert!(index.get(&root.join("a.txt.locked")).is_some());
+    }
+
+    #[test]
+    fn a_write_seen_after_its_rename_is_located_where_the_file_went() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("p");
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::write(root.join("a.txt"), b"hello").unwrap();
+        std::fs::write(root.join("sub/b.pdf"), b"%PDF-1.7 body").unwrap();
+        let (mut index, _) = Index::build(std::slice::from_ref(&root)).unwrap();
+        let inode = |p: &str| index.get(&root.join(p)).unwrap().inode;
+        let (a, b) = (inode("a.txt"), inode("sub/b.pdf"));
+        assert_eq!(index.locate(&root.join("a.txt"), a), root.join("a.txt"));
+
+        // Encrypted, then renamed; the loop sees the rename first, twice over.
+        index.rename(&root.join("a.txt"), &root.join("a.txt.tmp"));
+        index.rename(&root.join("a.txt.tmp"), &root.join("a.txt.locked"));
+        assert_eq!(
+            index.locate(&root.join("a.txt"), a),
+            root.join("a.txt.locked")
+        );
+        // Another file now written under the old name is that file, not the moved one.
+        assert_eq!(index.locate(&root.join("a.txt"), a + 1), root.join("a.txt"));
+        // A file in a folder renamed since.
+        index.rename_dir(&root.join("sub"), &root.join("moved"));
+        assert_eq!(
+            index.locate(&root.join("sub/b.pdf"), b),
+            root.join("moved/b.pdf")
+        );
+        // A path in the index is its own place, whatever was renamed from it before.
+        index.record_write(&root.join("a.txt"), a + 1, 1, 2, None);
+        assert_eq!(index.locate(&root.join("a.txt"), a), root.join("a.txt"));
     }
 }

@@ -504,13 +504,15 @@ impl Guard {
             FsEventKind::CanaryWritten { .. } => return Vec::new(),
             FsEventKind::Written {
                 path,
+                inode,
                 size,
                 mtime_ms,
                 fingerprint,
             } => {
-                let before = self
-                    .index
-                    .record_write(&path, size, mtime_ms, fingerprint.clone());
+                let path = self.index.locate(&path, inode);
+                let before =
+                    self.index
+                        .record_write(&path, inode, size, mtime_ms, fingerprint.clone());
                 self.hasher.note(&path);
                 // The reader found the writer trusted: not scored.
                 let Some(after) = fingerprint else {
