@@ -247,15 +247,32 @@ fn is_stopped(state: Option<char>) -> bool {
 
 /// The state of `pid` once stopped, or after 5 s. SIGSTOP lands when a process leaves
 /// the kernel: one caught inside a system call (state D, an open waiting at the gate or
-/// on the disk) stops a moment later.
+/// on the disk) stops a moment later. A shell caught in `vfork` never leaves it while
+/// its child is stopped before its `exec` (dash starts commands so): it waits in D, as
+/// frozen as if stopped, and counts as stopped here.
 fn wait_stopped(pid: u32) -> Option<char> {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut state = state_of(pid);
     while !is_stopped(state) && Instant::now() < deadline {
+        if state == Some('D') && waits_on_stopped_children(pid) {
+            return Some('T');
+        }
         std::thread::sleep(Duration::from_millis(20));
         state = state_of(pid);
     }
     state
+}
+
+/// Whether `pid` has children and every one of them is stopped.
+fn waits_on_stopped_children(pid: u32) -> bool {
+    let Ok(list) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) else {
+        return false;
+    };
+    let children: Vec<u32> = list
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .collect();
+    !children.is_empty() && children.iter().all(|c| is_stopped(state_of(*c)))
 }
 
 pub(crate) fn state_of(pid: u32) -> Option<char> {
