@@ -193,6 +193,17 @@ impl ProcTable {
     /// What is known of `pid`, read from `/proc` first if that is needed and possible.
     /// Call this as soon as an event from `pid` is read, while it may still exist.
     pub fn observe(&self, pid: u32) -> Option<Arc<ProcInfo>> {
+        // A live process already read needs no look at the connector: its messages
+        // are applied by the process events thread as they come, and a fork of its
+        // pid can only follow its exit. Every file event asks, so this saves a system
+        // call each.
+        if self.connector.is_some() {
+            if let Some(known) = self.get(pid) {
+                if known.complete && known.exited_at.is_none() {
+                    return Some(known);
+                }
+            }
+        }
         // Forks not yet applied tell the parent of a child that may already be gone,
         // and a fork of a reused pid replaces the stale entry.
         self.pump();
