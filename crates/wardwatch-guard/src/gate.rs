@@ -7,9 +7,9 @@
 //! before it happens. While the guard has scored every queued file event (the usual
 //! case: the queues are empty) every open goes through at once. While it is behind, a
 //! process tree may open [`AHEAD_BUDGET`] files before its next open waits for the
-//! guard to catch up, a tree whose writes have all been ordinary more, and a tree that
-//! has shown a sign of encryption lately only one; an open by a tree the guard has stopped
-//! is refused. An attacker so gets at most a few files ahead of the scorer, and a bulk
+//! guard to catch up, a tree whose writes have all been ordinary goes on while the
+//! guard is at most [`CLEAN_BUDGET`] events behind, and a tree that has shown a sign of
+//! encryption lately opens only one; an open by a tree the guard has stopped is refused. An attacker so gets at most a few files ahead of the scorer, and a bulk
 //! copy runs beside the guard.
 //!
 //! The gate never holds for long: an open held longer than [`HOLD_LIMIT`] is let
@@ -41,9 +41,9 @@ use wardwatch_os::fd::{poll_readable, Stopper};
 
 /// Opens a process tree may make while the guard is behind, before the next waits.
 pub(crate) const AHEAD_BUDGET: u32 = 2;
-/// The same for a tree whose last [`CLEAN_AFTER`] or more scored writes were all
-/// ordinary: a bulk copy or a backup then runs beside the guard instead of waiting for
-/// it file by file.
+/// Events the guard may be behind while a tree whose last [`CLEAN_AFTER`] or more
+/// scored writes were all ordinary goes on: a bulk copy or a backup then runs beside
+/// the guard instead of waiting for it file by file.
 const CLEAN_BUDGET: u32 = 32;
 /// Scored writes without any sign of encryption after which a tree counts as clean.
 pub(crate) const CLEAN_AFTER: u32 = 8;
@@ -687,12 +687,19 @@ impl GateThread {
         }
     }
 
-    /// Lets `tree` run one more open ahead of the guard if its budget allows.
+    /// Lets `tree` run one more open ahead of the guard if its budget allows. A clean
+    /// tree goes on while the guard is behind by at most [`CLEAN_BUDGET`] events, the
+    /// rule the resting gate follows: counting its opens since the guard was last
+    /// wholly caught up held a bulk copy again and again, as the readers' batching
+    /// leaves a few events queued most of the time.
     fn within_budget(&mut self, tree: &Tree) -> bool {
+        if tree.clean && !tree.suspect {
+            return self
+                .progress
+                .behind_at_most(&self.queues, u64::from(CLEAN_BUDGET));
+        }
         let budget = if tree.suspect {
             SUSPECT_BUDGET
-        } else if tree.clean {
-            CLEAN_BUDGET
         } else {
             AHEAD_BUDGET
         };

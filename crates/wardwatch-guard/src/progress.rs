@@ -11,8 +11,12 @@ use super::rest::Rest;
 use super::GuardError;
 use wardwatch_os::fd::{queued_bytes, Stopper};
 
-/// Size of `struct fanotify_event_metadata`, the least an event takes in a queue.
-const EVENT_HEADER_BYTES: u64 = 24;
+/// The least an event of the two groups takes in a queue: `struct
+/// fanotify_event_metadata` (24 bytes) and at least one file-handle record (its 4-byte
+/// header, the 8-byte file system id and the 8-byte `struct file_handle`, before any
+/// handle bytes). Both groups report file handles, so every event carries one; an
+/// overflow event carries none, but there is never more than one queued.
+const LEAST_EVENT_BYTES: u64 = 24 + 4 + 8 + 8;
 
 /// How far the guard loop is behind the kernel's notification queues. The readers mark
 /// themselves busy from before a `read(2)` until every event read is counted as sent;
@@ -99,8 +103,8 @@ impl Progress {
     }
 
     /// Whether at most `events` events are queued or with the loop and not finished.
-    /// The kernel tells only bytes: every event is at least its header, so bytes over
-    /// the header's size bound the count from above.
+    /// The kernel tells only bytes: bytes over the least an event takes bound the
+    /// count from above.
     pub(super) fn behind_at_most(&self, queues: &[Arc<OwnedFd>; 2], events: u64) -> bool {
         let mut queued = 0u64;
         for q in queues {
@@ -109,7 +113,7 @@ impl Progress {
                 Err(_) => return false,
             }
         }
-        let queued = queued.div_ceil(EVENT_HEADER_BYTES);
+        let queued = queued.div_ceil(LEAST_EVENT_BYTES);
         if queued > events || self.busy_readers.iter().any(|b| b.load(Ordering::SeqCst)) {
             return false;
         }
