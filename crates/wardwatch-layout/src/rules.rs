@@ -31,6 +31,7 @@ const BINARY_USES: &[&str] = &[
     "wardwatch-guard",
     "wardwatch-scan",
     "wardwatch-backup",
+    "wardwatch-screen",
     "wardwatch-agent",
     "wardwatch-server",
     "wardwatch-bench",
@@ -106,6 +107,12 @@ pub const RULES: &[Rule] = &[
         may_use: &[],
         never_links: &["reqwest", "hyper", "axum", "rusqlite", "yara-x"],
         why: "backups in restic's format work alone (`wardwatch backup run --repo`): storage comes in as a backend, the network and the database stay with the agent and the server",
+    },
+    Rule {
+        krate: "wardwatch-screen",
+        may_use: &[],
+        never_links: &["reqwest", "hyper", "axum", "rusqlite", "yara-x"],
+        why: "network screening works alone (`wardwatch screen`): plain TCP connections and its own protocol probes, no database, no HTTP stack",
     },
     Rule {
         krate: "wardwatch-agent",

@@ -72,6 +72,9 @@ enum Command {
     /// Scan files for malware (YARA rules, hash lists, EICAR); exit 0 clean, 1 found,
     /// 2 something could not be scanned.
     Scan(commands::scan::ScanArgs),
+    /// Screen the network: devices, the services they expose and the risky ones (no
+    /// agent needed on them; TCP connections only).
+    Screen(commands::screen::ScreenArgs),
     /// The quarantine vault: list, restore or delete files moved there by a scan.
     #[command(subcommand)]
     Quarantine(commands::quarantine::QuarantineCommand),
@@ -128,6 +131,7 @@ fn main() -> std::process::ExitCode {
             Command::Patch(cmd) => commands::patch::run(cmd).await,
             Command::Feed(cmd) => commands::feed::run(cmd).await,
             Command::Signatures(cmd) => commands::signatures::run(cmd).await,
+            Command::Screen(args) => commands::screen::run(args).await,
             Command::Quarantine(cmd) => commands::quarantine::run(cmd),
             Command::Backup(cmd) => commands::backup::run(cmd),
             Command::Scan(_) | Command::Audit(_) => {

@@ -16,6 +16,7 @@ pub mod patch;
 pub mod pull;
 pub mod quarantine;
 pub mod scan;
+pub mod screen;
 pub mod server;
 pub mod signatures;
 pub mod simulate;
