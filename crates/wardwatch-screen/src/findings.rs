@@ -81,9 +81,49 @@ pub fn of(service: &Service) -> Vec<Finding> {
             "SSH protocol 1 is broken: sessions can be decrypted or hijacked.",
             "Update the device's firmware or SSH server and turn protocol 1 off.",
         )),
+        Protocol::Smb => smb(service, &mut out),
         _ => {}
     }
     out
+}
+
+/// Windows releases past their end of support, as `windows_name` names them.
+const END_OF_LIFE_WINDOWS: &[&str] = &[
+    "Windows 2000",
+    "Windows XP",
+    "Windows Vista",
+    "Windows 7",
+    "Windows 8 ",
+    "Windows 8.1",
+];
+
+fn smb(service: &Service, out: &mut Vec<Finding>) {
+    if service.detail("smb1") == Some("enabled") {
+        out.push(finding(
+            Severity::High,
+            "SMB1 is on",
+            "SMB1 is the protocol WannaCry and NotPetya spread through (EternalBlue); nothing current needs it.",
+            "Samba: server min protocol = SMB2_02. Windows: Set-SmbServerConfiguration -EnableSMB1Protocol $false, and remove the SMB1 feature.",
+        ));
+    }
+    if service.detail("signing") == Some("not required") {
+        out.push(finding(
+            Severity::Medium,
+            "SMB signing is not required",
+            "Without signing, an attacker on the network can relay a user's login to this server and act as that user.",
+            "Samba: server signing = mandatory. Windows: the policy 'Microsoft network server: Digitally sign communications (always)'.",
+        ));
+    }
+    if let Some(os) = service.detail("os") {
+        if END_OF_LIFE_WINDOWS.iter().any(|w| os.starts_with(w)) {
+            out.push(finding(
+                Severity::High,
+                "End-of-life Windows",
+                "This Windows release gets no security updates any more; its known holes stay open.",
+                "Upgrade or replace it; until then keep it on an isolated segment with only the connections its device needs.",
+            ));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -100,5 +140,16 @@ mod tests {
         assert_eq!(of(&ftp("refused"))[0].severity, Severity::Medium);
         assert!(of(&Service::new(Protocol::Http)).is_empty());
         assert!(of(&Service::new(Protocol::Ssh).with("protocol_version", "2.0")).is_empty());
+        let xp = Service::new(Protocol::Smb)
+            .with("smb1", "enabled")
+            .with("signing", "required")
+            .with("os", "Windows XP (build 2600)");
+        let titles: Vec<String> = of(&xp).into_iter().map(|f| f.title).collect();
+        assert_eq!(titles, ["SMB1 is on", "End-of-life Windows"]);
+        let samba = Service::new(Protocol::Smb)
+            .with("smb1", "disabled")
+            .with("signing", "required")
+            .with("os", "not Windows (reports NT 6.1 build 0, as Samba does)");
+        assert!(of(&samba).is_empty());
     }
 }

@@ -20,6 +20,7 @@ pub enum Protocol {
     Mysql,
     Dicom,
     Hl7Mllp,
+    Smb,
     /// Open, but no probe recognised it.
     Unknown,
 }
@@ -38,6 +39,7 @@ impl Protocol {
             Protocol::Mysql => "mysql",
             Protocol::Dicom => "dicom",
             Protocol::Hl7Mllp => "hl7-mllp",
+            Protocol::Smb => "smb",
             Protocol::Unknown => "unknown",
         }
     }

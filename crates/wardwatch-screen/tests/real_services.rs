@@ -71,6 +71,21 @@ async fn hl7_listener(listener: tokio::net::TcpListener) {
     }
 }
 
+/// Options for `ports` on 127.0.0.1, waiting `banner_ms` for a greeting.
+fn on_loopback(ports: String, banner_ms: u64) -> Options {
+    Options {
+        targets: vec!["127.0.0.1".into()],
+        ports,
+        rate: 1000,
+        timing: Timing {
+            connect: Duration::from_secs(2),
+            banner: Duration::from_millis(banner_ms),
+            answer: Duration::from_secs(2),
+        },
+        ..Options::default()
+    }
+}
+
 fn port_of(report: &Report, port: u16) -> Option<&wardwatch_screen::OpenPort> {
     report
         .hosts
@@ -130,17 +145,7 @@ async fn each_real_service_on_loopback_is_identified_with_its_findings() {
         .map(|p| p.to_string())
         .collect::<Vec<_>>()
         .join(",");
-    let options = Options {
-        targets: vec!["127.0.0.1".into()],
-        ports,
-        rate: 1000,
-        timing: Timing {
-            connect: Duration::from_secs(2),
-            banner: Duration::from_millis(700),
-            answer: Duration::from_secs(2),
-        },
-        ..Options::default()
-    };
+    let options = on_loopback(ports, 700);
     let report = screen(&options).await.unwrap();
     let text = report.render();
     assert_eq!(report.attempted, 6, "{text}");
@@ -239,4 +244,100 @@ async fn a_budget_of_nothing_tries_nothing_and_says_so() {
     let report = screen(&options).await.unwrap();
     assert_eq!((report.attempted, report.not_tried), (0, 100));
     assert!(report.render().contains("100 not tried"));
+}
+
+/// smbd on 127.0.0.1 at `port`, SMB1 on or off, with every directory in `root`.
+fn samba(root: &std::path::Path, port: u16, smb1: bool) -> Service {
+    for d in ["private", "lock", "state", "cache", "pid", "log", "share"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    let r = root.display();
+    let conf = root.join("smb.conf");
+    let min = if smb1 { "NT1" } else { "SMB2_02" };
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\nserver role = standalone server\ninterfaces = 127.0.0.1/8\n\
+             bind interfaces only = yes\nsmb ports = {port}\nserver min protocol = {min}\n\
+             private dir = {r}/private\nlock directory = {r}/lock\nstate directory = {r}/state\n\
+             cache directory = {r}/cache\npid directory = {r}/pid\nlog file = {r}/log/log.%m\n\
+             disable spoolss = yes\nload printers = no\nprintcap name = /dev/null\n\
+             [ward]\npath = {r}/share\n"
+        ),
+    )
+    .unwrap();
+    start(
+        "smbd",
+        &[
+            "--foreground",
+            "--no-process-group",
+            "-s",
+            &conf.display().to_string(),
+        ],
+        root,
+        port,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samba_with_and_without_smb1_is_told_apart_and_names_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let (with, without) = (free_port(), free_port());
+    let _with = samba(&dir.path().join("with"), with, true);
+    let _without = samba(&dir.path().join("without"), without, false);
+    // Samba's own account of its version, to compare with what the screen reads.
+    let version = Command::new("smbd").arg("--version").output().unwrap();
+    let version = String::from_utf8_lossy(&version.stdout)
+        .trim()
+        .trim_start_matches("Version ")
+        .to_string();
+
+    let options = on_loopback(format!("{with},{without}"), 500);
+    let report = screen(&options).await.unwrap();
+    let text = report.render();
+    let on = port_of(&report, with).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(on.service.protocol, Protocol::Smb, "{text}");
+    assert_eq!(on.service.detail("smb1"), Some("enabled"), "{text}");
+    assert_eq!(
+        on.service.product.as_deref(),
+        Some(format!("Samba {version}").as_str()),
+        "{text}"
+    );
+    assert_eq!(
+        on.service.detail("os"),
+        Some(format!("Samba {version}").as_str()),
+        "{text}"
+    );
+    assert!(
+        on.service
+            .detail("smb2_dialect")
+            .is_some_and(|d| d.starts_with('3')),
+        "{text}"
+    );
+    assert!(
+        on.findings
+            .iter()
+            .any(|f| f.title == "SMB1 is on" && f.severity == Severity::High),
+        "{text}"
+    );
+
+    let off = port_of(&report, without).unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(off.service.protocol, Protocol::Smb, "{text}");
+    assert_eq!(off.service.detail("smb1"), Some("disabled"), "{text}");
+    assert_eq!(off.service.detail("os_version"), Some("6.1.0"), "{text}");
+    assert!(off.service.detail("netbios_name").is_some(), "{text}");
+    assert!(
+        !off.findings.iter().any(|f| f.title == "SMB1 is on"),
+        "{text}"
+    );
+    // Neither requires signing (Samba's default for a file server).
+    for p in [on, off] {
+        assert_eq!(p.service.detail("signing"), Some("not required"), "{text}");
+        assert!(
+            p.findings
+                .iter()
+                .any(|f| f.title == "SMB signing is not required"),
+            "{text}"
+        );
+    }
 }

@@ -8,6 +8,7 @@ pub mod dicom;
 pub mod hl7;
 pub mod http;
 pub mod io;
+pub mod smb;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -44,14 +45,16 @@ enum Question {
     Hl7,
     Redis,
     Postgres,
+    Smb,
 }
 
-const QUESTIONS: [Question; 5] = [
+const QUESTIONS: [Question; 6] = [
     Question::Http,
     Question::Dicom,
     Question::Hl7,
     Question::Redis,
     Question::Postgres,
+    Question::Smb,
 ];
 
 /// The question the port's usual service answers, asked before waiting for a greeting.
@@ -64,6 +67,7 @@ fn hinted(port: u16) -> Option<Question> {
         2575 | 2576 | 5554 | 6661 | 6662 | 7777 | 2761 | 2762 => Some(Question::Hl7),
         6379 => Some(Question::Redis),
         5432 => Some(Question::Postgres),
+        445 => Some(Question::Smb),
         _ => None,
     }
 }
@@ -114,6 +118,7 @@ async fn ask(
         Question::Hl7 => hl7::probe(&mut conn, wait).await,
         Question::Redis => db::redis(&mut conn, wait).await,
         Question::Postgres => db::postgres(&mut conn, wait).await,
+        Question::Smb => smb::probe(conn, addr, wait).await,
     }
 }
 
