@@ -12,6 +12,7 @@
 //! | [`backup`] | `backup` | restic-format backups against Debian's `restic` |
 //! | [`ingest`] | `ingest` | simulated agents against a local server |
 //! | [`scan`] | `scan` | the malware scanner against `yara -r` and `clamscan -r` |
+//! | [`screen`] | `screen` | the network screen against `nmap -sT -sV` on real services on loopback |
 //! | [`bundle`] | `bundle` | offline bundle build, verify and install |
 //! | [`bundle_fetch`] | `bundle` | bytes sent to a fleet after a bundle changes |
 //! | [`ransomware`] | `ransomware` | the guard against the simulator's encryptors |
@@ -34,6 +35,7 @@ pub mod matching;
 mod proc_figures;
 pub mod ransomware;
 pub mod scan;
+pub mod screen;
 pub mod server_process;
 pub mod signatures;
 pub mod stats;

@@ -143,6 +143,20 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The network screen against `nmap -sT -sV` in one run, on real services started on
+    /// 127.0.0.1 (DICOM, HTTP, anonymous FTP, SSH, Samba with and without SMB1, HL7, a
+    /// silent one): wall time, open ports and services identified by each (run as root).
+    Screen {
+        /// More ports screened by both, where mostly nothing listens (e.g. 1-1024).
+        #[arg(long, default_value = "1-1024")]
+        extra_ports: String,
+        /// Seconds wardwatch waits for a connection and a greeting (an answer: twice).
+        #[arg(long, default_value_t = 1.5)]
+        timeout: f64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Checking a large audit record: N entries shaped like the server's own, signed
     /// checkpoints over all of them exported to a file, then `wardwatch audit verify`
     /// against that file (time, entries per second, peak memory).
@@ -332,6 +346,27 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 println!("{report}");
+            }
+            Ok(())
+        }
+        BenchCommand::Screen {
+            extra_ports,
+            timeout,
+            json,
+        } => {
+            anyhow::ensure!(
+                timeout.is_finite() && timeout > 0.0 && timeout <= 60.0,
+                "--timeout must be more than 0 and at most 60 seconds"
+            );
+            let report = wardwatch_bench::screen::run(
+                &extra_ports,
+                std::time::Duration::from_secs_f64(timeout),
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", wardwatch_bench::screen::render(&report));
             }
             Ok(())
         }
