@@ -1,7 +1,7 @@
 //! `wardwatch bench screen`: the network screen against `nmap -sT -sV` on the same
 //! services, in one run. The services are real programs started on 127.0.0.1
 //! ([`LoopbackServices`]): dcmtk's `storescp`, Python's `http.server`, pyftpdlib's
-//! anonymous FTP, OpenSSH's `sshd`, Samba with and without SMB1, an HL7 MLLP listener
+//! anonymous FTP, OpenSSH's `sshd`, Samba with and without SMB1, xrdp, an HL7 MLLP listener
 //! and one that never speaks. Nothing is sent to any other address.
 
 use std::collections::BTreeMap;
@@ -27,6 +27,7 @@ pub struct ServicePorts {
     pub ssh: u16,
     pub smb1_on: u16,
     pub smb1_off: u16,
+    pub rdp: u16,
     pub hl7: u16,
     pub silent: u16,
     pub closed: u16,
@@ -42,6 +43,7 @@ impl ServicePorts {
             ("SSH (OpenSSH)", self.ssh),
             ("SMB, SMB1 on (Samba)", self.smb1_on),
             ("SMB, SMB1 off (Samba)", self.smb1_off),
+            ("RDP (xrdp)", self.rdp),
             ("HL7 MLLP listener", self.hl7),
             ("silent listener", self.silent),
             ("closed", self.closed),
@@ -94,6 +96,7 @@ impl LoopbackServices {
                 ssh: free_port()?,
                 smb1_on: free_port()?,
                 smb1_off: free_port()?,
+                rdp: free_port()?,
                 hl7: 0,
                 silent: 0,
                 closed: free_port()?,
@@ -138,6 +141,7 @@ impl LoopbackServices {
         services.sshd(root, p.ssh)?;
         services.samba(&root.join("smb1-on"), p.smb1_on, true)?;
         services.samba(&root.join("smb1-off"), p.smb1_off, false)?;
+        services.xrdp(root, p.rdp)?;
         let hl7 = TcpListener::bind("127.0.0.1:0")?;
         services.ports.hl7 = hl7.local_addr()?.port();
         services
@@ -203,6 +207,29 @@ impl LoopbackServices {
             dir,
             port,
         )
+    }
+
+    /// xrdp with the package's settings, listening on 127.0.0.1 only.
+    fn xrdp(&mut self, dir: &Path, port: u16) -> anyhow::Result<()> {
+        let shipped = std::fs::read_to_string("/etc/xrdp/xrdp.ini")
+            .context("read /etc/xrdp/xrdp.ini (Debian package xrdp)")?;
+        let mut replaced = false;
+        let ini: Vec<String> = shipped
+            .lines()
+            .map(|line| {
+                if !replaced && line.starts_with("port=") {
+                    replaced = true;
+                    format!("port=tcp://127.0.0.1:{port}")
+                } else {
+                    line.to_string()
+                }
+            })
+            .collect();
+        anyhow::ensure!(replaced, "/etc/xrdp/xrdp.ini has no port= line");
+        let conf = dir.join("xrdp.ini");
+        std::fs::write(&conf, ini.join("\n"))?;
+        let conf = conf.display().to_string();
+        self.spawn("xrdp", &["--nodaemon", "--config", &conf], dir, port)
     }
 
     /// smbd with SMB1 on or off and every directory of its own.
@@ -336,7 +363,7 @@ pub async fn run(extra_ports: &str, timeout: Duration) -> anyhow::Result<ScreenB
             if let Some(p) = &s.product {
                 text.push_str(&format!(" {p}"));
             }
-            for key in ["smb1", "os", "c_echo", "anonymous_login"] {
+            for key in ["smb1", "os", "nla", "c_echo", "anonymous_login"] {
                 if let Some(v) = s.detail(key) {
                     text.push_str(&format!(" {key}={v}"));
                 }

@@ -1,7 +1,7 @@
 //! The network screen against real services on 127.0.0.1, started by
 //! `wardwatch_bench::screen::LoopbackServices` (the same ones `wardwatch bench screen`
 //! compares with nmap): dcmtk's storescp, Python's http.server, pyftpdlib's anonymous
-//! FTP, OpenSSH's sshd, Samba with and without SMB1, an HL7 MLLP listener, a service
+//! FTP, OpenSSH's sshd, Samba with and without SMB1, xrdp, an HL7 MLLP listener, a service
 //! that never speaks and a closed port. Every packet goes to 127.0.0.0/8.
 
 #![allow(clippy::unwrap_used)] // a test stops at the first thing that is not as expected
@@ -163,6 +163,16 @@ async fn each_real_service_on_loopback_is_identified_with_its_findings() {
             "{text}"
         );
     }
+
+    let r = port_of(&report, p.rdp);
+    assert_eq!(r.service.protocol, Protocol::Rdp, "{text}");
+    // xrdp offers TLS and standard RDP security, never CredSSP.
+    assert_eq!(r.service.detail("chosen"), Some("TLS"), "{text}");
+    assert_eq!(r.service.detail("nla"), Some("not required"), "{text}");
+    assert!(
+        r.findings.iter().any(|f| f.severity == Severity::High),
+        "{text}"
+    );
 
     let l = port_of(&report, p.hl7);
     assert_eq!(l.service.protocol, Protocol::Hl7Mllp, "{text}");

@@ -82,6 +82,12 @@ pub fn of(service: &Service) -> Vec<Finding> {
             "Update the device's firmware or SSH server and turn protocol 1 off.",
         )),
         Protocol::Smb => smb(service, &mut out),
+        Protocol::Rdp if service.detail("nla") == Some("not required") => out.push(finding(
+            Severity::High,
+            "Remote desktop without Network Level Authentication",
+            "The server shows a session to anyone who reaches the port, before any login: the way in for password guessing and for pre-login holes such as BlueKeep.",
+            "Require NLA (Windows: 'Require user authentication for remote connections by using Network Level Authentication'; xrdp: security_layer=tls at least), and allow the port only from the support network or a VPN.",
+        )),
         _ => {}
     }
     out

@@ -21,6 +21,7 @@ pub enum Protocol {
     Dicom,
     Hl7Mllp,
     Smb,
+    Rdp,
     /// Open, but no probe recognised it.
     Unknown,
 }
@@ -40,6 +41,7 @@ impl Protocol {
             Protocol::Dicom => "dicom",
             Protocol::Hl7Mllp => "hl7-mllp",
             Protocol::Smb => "smb",
+            Protocol::Rdp => "rdp",
             Protocol::Unknown => "unknown",
         }
     }

@@ -8,6 +8,7 @@ pub mod dicom;
 pub mod hl7;
 pub mod http;
 pub mod io;
+pub mod rdp;
 pub mod smb;
 
 use std::net::SocketAddr;
@@ -46,15 +47,17 @@ enum Question {
     Redis,
     Postgres,
     Smb,
+    Rdp,
 }
 
-const QUESTIONS: [Question; 6] = [
+const QUESTIONS: [Question; 7] = [
     Question::Http,
     Question::Dicom,
     Question::Hl7,
     Question::Redis,
     Question::Postgres,
     Question::Smb,
+    Question::Rdp,
 ];
 
 /// The question the port's usual service answers, asked before waiting for a greeting.
@@ -68,6 +71,7 @@ fn hinted(port: u16) -> Option<Question> {
         6379 => Some(Question::Redis),
         5432 => Some(Question::Postgres),
         445 => Some(Question::Smb),
+        3389 => Some(Question::Rdp),
         _ => None,
     }
 }
@@ -119,6 +123,7 @@ async fn ask(
         Question::Redis => db::redis(&mut conn, wait).await,
         Question::Postgres => db::postgres(&mut conn, wait).await,
         Question::Smb => smb::probe(conn, addr, wait).await,
+        Question::Rdp => rdp::probe(conn, addr, wait).await,
     }
 }
 
