@@ -1,6 +1,7 @@
 //! `wardwatch bench screen`: the network screen against `nmap -sT -sV` on the same
 //! services, in one run. The services are real programs started on 127.0.0.1
-//! ([`LoopbackServices`]): dcmtk's `storescp`, Python's `http.server`, pyftpdlib's
+//! ([`LoopbackServices`]): dcmtk's `storescp`, Python's `http.server`, OpenSSL's
+//! `s_server` over HTTPS, pyftpdlib's
 //! anonymous FTP, OpenSSH's `sshd`, Samba with and without SMB1, xrdp, an HL7 MLLP listener
 //! and one that never speaks. Nothing is sent to any other address.
 
@@ -23,6 +24,7 @@ use wardwatch_screen::{screen, Options, Protocol, Timing};
 pub struct ServicePorts {
     pub dicom: u16,
     pub http: u16,
+    pub https: u16,
     pub ftp: u16,
     pub ssh: u16,
     pub smb1_on: u16,
@@ -39,6 +41,7 @@ impl ServicePorts {
         vec![
             ("DICOM (dcmtk storescp)", self.dicom),
             ("HTTP (Python http.server)", self.http),
+            ("HTTPS (openssl s_server)", self.https),
             ("FTP, anonymous (pyftpdlib)", self.ftp),
             ("SSH (OpenSSH)", self.ssh),
             ("SMB, SMB1 on (Samba)", self.smb1_on),
@@ -92,6 +95,7 @@ impl LoopbackServices {
             ports: ServicePorts {
                 dicom: free_port()?,
                 http: free_port()?,
+                https: free_port()?,
                 ftp: free_port()?,
                 ssh: free_port()?,
                 smb1_on: free_port()?,
@@ -138,6 +142,7 @@ impl LoopbackServices {
             root,
             p.ftp,
         )?;
+        services.https(root, p.https)?;
         services.sshd(root, p.ssh)?;
         services.samba(&root.join("smb1-on"), p.smb1_on, true)?;
         services.samba(&root.join("smb1-off"), p.smb1_off, false)?;
@@ -173,6 +178,46 @@ impl LoopbackServices {
             std::thread::sleep(Duration::from_millis(50));
         }
         Ok(())
+    }
+
+    /// OpenSSL's test web server, with a self-signed certificate made for the run.
+    fn https(&mut self, dir: &Path, port: u16) -> anyhow::Result<()> {
+        let (cert, key) = (dir.join("https.pem"), dir.join("https.key"));
+        let made = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+            ])
+            .args([
+                "-nodes",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=pacs.ward3.example",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .context("openssl req")?;
+        anyhow::ensure!(made.success(), "openssl req failed");
+        let accept = format!("127.0.0.1:{port}");
+        let (cert, key) = (cert.display().to_string(), key.display().to_string());
+        self.spawn(
+            "openssl",
+            &[
+                "s_server", "-quiet", "-www", "-accept", &accept, "-cert", &cert, "-key", &key,
+            ],
+            dir,
+            port,
+        )
     }
 
     /// OpenSSH's server with a host key made for the run.

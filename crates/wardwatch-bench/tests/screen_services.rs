@@ -1,6 +1,7 @@
 //! The network screen against real services on 127.0.0.1, started by
 //! `wardwatch_bench::screen::LoopbackServices` (the same ones `wardwatch bench screen`
-//! compares with nmap): dcmtk's storescp, Python's http.server, pyftpdlib's anonymous
+//! compares with nmap): dcmtk's storescp, Python's http.server, OpenSSL's s_server
+//! over HTTPS, pyftpdlib's anonymous
 //! FTP, OpenSSH's sshd, Samba with and without SMB1, xrdp, an HL7 MLLP listener, a service
 //! that never speaks and a closed port. Every packet goes to 127.0.0.0/8.
 
@@ -84,6 +85,31 @@ async fn each_real_service_on_loopback_is_identified_with_its_findings() {
     );
     assert_eq!(h.service.detail("title"), Some("Ward 3 rota"), "{text}");
     assert!(h.findings.is_empty(), "{text}");
+
+    let t = port_of(&report, p.https);
+    assert_eq!(t.service.protocol, Protocol::Https, "{text}");
+    assert_eq!(
+        t.service.detail("certificate_subject"),
+        Some("CN=pacs.ward3.example"),
+        "{text}"
+    );
+    assert_eq!(
+        t.service.detail("certificate_self_signed"),
+        Some("yes"),
+        "{text}"
+    );
+    assert_eq!(
+        t.service.detail("certificate_expired"),
+        Some("no"),
+        "{text}"
+    );
+    assert!(
+        t.service
+            .detail("tls")
+            .is_some_and(|v| v.starts_with("TLSv1.")),
+        "{text}"
+    );
+    assert_eq!(t.service.detail("status"), Some("200"), "{text}");
 
     let f = port_of(&report, p.ftp);
     assert_eq!(f.service.protocol, Protocol::Ftp, "{text}");

@@ -82,6 +82,12 @@ pub fn of(service: &Service) -> Vec<Finding> {
             "Update the device's firmware or SSH server and turn protocol 1 off.",
         )),
         Protocol::Smb => smb(service, &mut out),
+        Protocol::Https if service.detail("certificate_expired") == Some("yes") => out.push(finding(
+            Severity::Low,
+            "HTTPS certificate has expired",
+            "Browsers warn on every visit, and staff who learn to click through warnings will click through an attacker's too.",
+            "Renew the certificate, from the hospital's own certificate authority where there is one.",
+        )),
         Protocol::Rdp if service.detail("nla") == Some("not required") => out.push(finding(
             Severity::High,
             "Remote desktop without Network Level Authentication",

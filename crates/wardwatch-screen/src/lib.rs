@@ -90,7 +90,12 @@ pub async fn screen(options: &Options) -> Result<Report, ScreenError> {
                     .await
                     .ok()?
                     .ok()?;
-                let service = probe::identify(addr, conn, &timing).await;
+                let service = tokio::time::timeout(
+                    probe::longest(&timing),
+                    probe::identify(addr, conn, &timing),
+                )
+                .await
+                .unwrap_or_else(|_| Service::new(Protocol::Unknown));
                 let findings = findings::of(&service);
                 Some((
                     addr.ip(),
@@ -106,9 +111,9 @@ pub async fn screen(options: &Options) -> Result<Report, ScreenError> {
             }
         }
     }
-    // What is still running finishes within its own timeouts; a service that keeps a
-    // probe busy past them is cut off.
-    let grace = timing.connect + timing.banner + timing.answer * 8;
+    // What is still running finishes within its own timeouts (each task is bounded by
+    // `probe::longest`); the margin only covers a runtime too busy to wake it in time.
+    let grace = timing.connect + probe::longest(&timing) + Duration::from_secs(5);
     let finish = tokio::time::timeout(grace, async {
         while let Some(done) = tasks.join_next().await {
             open.extend(done.ok().flatten());

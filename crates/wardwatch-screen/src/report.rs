@@ -11,6 +11,7 @@ use serde::Serialize;
 pub enum Protocol {
     Ssh,
     Http,
+    Https,
     Ftp,
     Telnet,
     Smtp,
@@ -31,6 +32,7 @@ impl Protocol {
         match self {
             Protocol::Ssh => "ssh",
             Protocol::Http => "http",
+            Protocol::Https => "https",
             Protocol::Ftp => "ftp",
             Protocol::Telnet => "telnet",
             Protocol::Smtp => "smtp",

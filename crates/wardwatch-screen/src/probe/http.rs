@@ -3,12 +3,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::io::{printable, read_answer, send};
 use crate::report::{Protocol, Service};
 
-pub async fn probe(stream: &mut TcpStream, addr: SocketAddr, wait: Duration) -> Option<Service> {
+pub async fn probe(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    addr: SocketAddr,
+    wait: Duration,
+) -> Option<Service> {
     let host = match addr {
         SocketAddr::V4(a) => format!("{}:{}", a.ip(), a.port()),
         SocketAddr::V6(a) => format!("[{}]:{}", a.ip(), a.port()),

@@ -3,8 +3,7 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 /// Most bytes kept from one answer.
@@ -14,7 +13,7 @@ pub const MAX_ANSWER: usize = 64 * 1024;
 /// come, or `wait` has passed; returns what came. Bytes past `max` in the last read
 /// are dropped: for an answer read once, not for a stream read on.
 pub async fn read_answer(
-    stream: &mut TcpStream,
+    stream: &mut (impl AsyncRead + Unpin),
     wait: Duration,
     max: usize,
     complete: impl Fn(&[u8]) -> bool,
@@ -39,7 +38,7 @@ pub async fn read_answer(
 }
 
 /// Writes a request within `wait`; false if the peer did not take it.
-pub async fn send(stream: &mut TcpStream, wait: Duration, data: &[u8]) -> bool {
+pub async fn send(stream: &mut (impl AsyncWrite + Unpin), wait: Duration, data: &[u8]) -> bool {
     matches!(
         tokio::time::timeout(wait, stream.write_all(data)).await,
         Ok(Ok(()))

@@ -10,6 +10,7 @@ pub mod http;
 pub mod io;
 pub mod rdp;
 pub mod smb;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -42,6 +43,7 @@ impl Default for Timing {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Question {
     Http,
+    Https,
     Dicom,
     Hl7,
     Redis,
@@ -50,8 +52,9 @@ enum Question {
     Rdp,
 }
 
-const QUESTIONS: [Question; 7] = [
+const QUESTIONS: [Question; 8] = [
     Question::Http,
+    Question::Https,
     Question::Dicom,
     Question::Hl7,
     Question::Redis,
@@ -66,6 +69,7 @@ fn hinted(port: u16) -> Option<Question> {
         80 | 3000 | 5000 | 7001 | 8000 | 8008 | 8042 | 8080 | 8081 | 8888 | 9000 | 9090 => {
             Some(Question::Http)
         }
+        443 | 8443 | 9443 => Some(Question::Https),
         104 | 4242 | 11112 => Some(Question::Dicom),
         2575 | 2576 | 5554 | 6661 | 6662 | 7777 | 2761 | 2762 => Some(Question::Hl7),
         6379 => Some(Question::Redis),
@@ -74,6 +78,14 @@ fn hinted(port: u16) -> Option<Question> {
         3389 => Some(Question::Rdp),
         _ => None,
     }
+}
+
+/// The longest identification may take: a greeting, then every question, each on a
+/// connection of its own and some with two round trips. A service that keeps the
+/// screen longer is reported as open and unidentified.
+pub fn longest(timing: &Timing) -> Duration {
+    let questions = QUESTIONS.len() as u32;
+    timing.banner + (timing.connect + timing.answer * 2) * (questions + 1)
 }
 
 /// Identifies the service at `addr`, starting on the connection `first`.
@@ -118,6 +130,7 @@ async fn ask(
     let wait = timing.answer;
     match question {
         Question::Http => http::probe(&mut conn, addr, wait).await,
+        Question::Https => tls::probe(conn, addr, wait).await,
         Question::Dicom => dicom::probe(conn, addr, wait).await,
         Question::Hl7 => hl7::probe(&mut conn, wait).await,
         Question::Redis => db::redis(&mut conn, wait).await,
