@@ -142,12 +142,18 @@ mod tests {
         let (_, cert) = x509_parser::parse_x509_certificate(ONE_DAY).unwrap();
         let end = cert.validity().not_after.timestamp();
         let before = describe_certificate(Service::new(Protocol::Https), ONE_DAY, end - 60);
-        assert_eq!(before.detail("certificate_subject"), Some("CN=ris.ward3.example"));
+        assert_eq!(
+            before.detail("certificate_subject"),
+            Some("CN=ris.ward3.example")
+        );
         assert_eq!(before.detail("certificate_self_signed"), Some("yes"));
         assert_eq!(before.detail("certificate_expired"), Some("no"));
         let after = describe_certificate(Service::new(Protocol::Https), ONE_DAY, end + 60);
         assert_eq!(after.detail("certificate_expired"), Some("yes"));
-        assert_eq!(crate::findings::of(&after)[0].severity, crate::Severity::Low);
+        assert_eq!(
+            crate::findings::of(&after)[0].severity,
+            crate::Severity::Low
+        );
         let torn = describe_certificate(Service::new(Protocol::Https), &ONE_DAY[..40], 0);
         assert_eq!(torn.detail("certificate"), Some("unreadable"));
     }
