@@ -51,6 +51,7 @@
 //! - Paths are split on `/` only.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 // The scorer looks up paths, directories and names for every file written: a fast hash
 // with a random seed per process, which a file name chosen by an attacker cannot aim at.
@@ -506,14 +507,35 @@ struct Facts {
     opaque_new: Option<String>,
     /// A written text file that may be a note: (name, size).
     note: Option<(String, u64)>,
+    /// The paths the activity names (from and to for a rename, the one path twice
+    /// otherwise) and, for a write, its directory: one allocation each, shared by every
+    /// pid of the chain instead of copied into each.
+    paths: [Arc<str>; 2],
+    dir: Option<Arc<str>>,
 }
 
 impl Facts {
     fn of(activity: &Activity) -> Self {
+        let (first, second, dir) = match activity {
+            Activity::Written { path, .. } => (path, path, Some(Arc::from(split(path).0))),
+            Activity::Renamed { from, to } => (from, to, None),
+            Activity::Created { path }
+            | Activity::Deleted { path }
+            | Activity::CanaryTouched { path } => (path, path, None),
+        };
+        let same = std::ptr::eq(first, second);
+        let first: Arc<str> = Arc::from(first.as_str());
+        let second = if same {
+            first.clone()
+        } else {
+            Arc::from(second.as_str())
+        };
         let mut facts = Self {
             encrypted: None,
             opaque_new: None,
             note: None,
+            paths: [first, second],
+            dir,
         };
         if let Activity::Written {
             path,
@@ -730,8 +752,8 @@ struct PidState {
     signals: u64,
     /// Changed files with when they were first changed, in order, without repeats;
     /// outside an episode only those of the window, during one all of them.
-    files: VecDeque<(u64, String)>,
-    files_seen: HashSet<String>,
+    files: VecDeque<(u64, Arc<str>)>,
+    files_seen: HashSet<Arc<str>>,
     /// Paths whose content was seen encrypted or opaque.
     evidence: Recent<Evidence>,
     /// Identities of the opaque new contents written within the window.
@@ -755,8 +777,8 @@ struct PidState {
     /// The long-window count has been reported in this episode.
     sustained_reported: bool,
     /// Directories written in the last [`FAN_OUT_SPAN_MS`].
-    writes: VecDeque<(u64, String)>,
-    write_dirs: HashMap<String, usize>,
+    writes: VecDeque<(u64, Arc<str>)>,
+    write_dirs: HashMap<Arc<str>, usize>,
     fan_out_at: Option<u64>,
 }
 
@@ -771,7 +793,7 @@ impl PidState {
             level,
             score: self.score(weak_cap),
             signals: self.entries.iter().map(|e| e.signal.clone()).collect(),
-            files: self.files.iter().map(|(_, f)| f.clone()).collect(),
+            files: self.files.iter().map(|(_, f)| f.to_string()).collect(),
         }
     }
 
@@ -786,19 +808,20 @@ impl PidState {
         self.last_seen = now;
         self.prune(now, config.window_ms);
 
+        let [first, second] = &facts.paths;
         match &observation.activity {
             Activity::Written { path, .. } => {
-                self.touch_file(now, path);
+                self.touch_file(now, first);
                 self.written(config, now, path, facts);
             }
-            Activity::Created { path } => self.touch_file(now, path),
+            Activity::Created { .. } => self.touch_file(now, first),
             Activity::Renamed { from, to } => {
-                self.touch_file(now, from);
-                self.touch_file(now, to);
+                self.touch_file(now, first);
+                self.touch_file(now, second);
                 self.renamed(config, now, from, to);
             }
             Activity::Deleted { path } => {
-                self.touch_file(now, path);
+                self.touch_file(now, first);
                 let (dir, name) = split(path);
                 if self.opaque.take_match(dir, name) {
                     self.credit(
@@ -810,7 +833,7 @@ impl PidState {
                 }
             }
             Activity::CanaryTouched { path } => {
-                self.touch_file(now, path);
+                self.touch_file(now, first);
                 self.credit(
                     now,
                     config.kill_at,
@@ -900,8 +923,9 @@ impl PidState {
             }
         }
 
-        self.writes.push_back((now, dir.to_string()));
-        *self.write_dirs.entry(dir.to_string()).or_insert(0) += 1;
+        let dir: Arc<str> = facts.dir.clone().unwrap_or_else(|| Arc::from(dir));
+        self.writes.push_back((now, dir.clone()));
+        *self.write_dirs.entry(dir).or_insert(0) += 1;
         while self.writes.len() > MAX_RECORDS {
             self.pop_write();
         }
@@ -1117,12 +1141,12 @@ impl PidState {
         }
     }
 
-    fn touch_file(&mut self, now: u64, path: &str) {
-        if self.files_seen.contains(path) {
+    fn touch_file(&mut self, now: u64, path: &Arc<str>) {
+        if self.files_seen.contains(path.as_ref()) {
             return;
         }
-        self.files_seen.insert(path.to_string());
-        self.files.push_back((now, path.to_string()));
+        self.files_seen.insert(path.clone());
+        self.files.push_back((now, path.clone()));
         while self.files.len() > MAX_FILES {
             self.pop_file();
         }
@@ -1136,10 +1160,10 @@ impl PidState {
 
     fn pop_write(&mut self) {
         if let Some((_, dir)) = self.writes.pop_front() {
-            if let Some(n) = self.write_dirs.get_mut(&dir) {
+            if let Some(n) = self.write_dirs.get_mut(dir.as_ref()) {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
-                    self.write_dirs.remove(&dir);
+                    self.write_dirs.remove(dir.as_ref());
                 }
             }
         }
