@@ -32,7 +32,7 @@ pub async fn classify(stream: &mut TcpStream, banner: &[u8], wait: Duration) -> 
 }
 
 /// `SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`: protocol version, software, comment.
-fn ssh(banner: &[u8]) -> Service {
+pub fn ssh(banner: &[u8]) -> Service {
     let line = printable(banner.split(|b| *b == b'\n').next().unwrap_or(banner), 200);
     let mut parts = line.splitn(3, '-');
     let (_, version, rest) = (parts.next(), parts.next(), parts.next().unwrap_or(""));
@@ -135,7 +135,7 @@ fn vnc_security_name(t: u8) -> String {
 
 /// MySQL and MariaDB greet with a handshake packet (protocol 10 and the server
 /// version), or an error packet when this host may not connect.
-fn mysql(banner: &[u8]) -> Option<Service> {
+pub fn mysql(banner: &[u8]) -> Option<Service> {
     let len = usize::from(*banner.first()?)
         | usize::from(*banner.get(1)?) << 8
         | usize::from(*banner.get(2)?) << 16;

@@ -2,8 +2,8 @@
 //! Telnet, VNC, MySQL, SMTP) names itself in its greeting; for the others the screen
 //! asks, each question on a connection of its own and the likeliest first by port.
 
-mod banner;
-mod db;
+pub mod banner;
+pub mod db;
 pub mod dicom;
 pub mod hl7;
 pub mod http;
