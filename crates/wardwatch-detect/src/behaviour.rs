@@ -517,19 +517,14 @@ struct Facts {
 impl Facts {
     fn of(activity: &Activity) -> Self {
         let (first, second, dir) = match activity {
-            Activity::Written { path, .. } => (path, path, Some(Arc::from(split(path).0))),
-            Activity::Renamed { from, to } => (from, to, None),
+            Activity::Written { path, .. } => (path, None, Some(Arc::from(split(path).0))),
+            Activity::Renamed { from, to } => (from, Some(to), None),
             Activity::Created { path }
             | Activity::Deleted { path }
-            | Activity::CanaryTouched { path } => (path, path, None),
+            | Activity::CanaryTouched { path } => (path, None, None),
         };
-        let same = std::ptr::eq(first, second);
         let first: Arc<str> = Arc::from(first.as_str());
-        let second = if same {
-            first.clone()
-        } else {
-            Arc::from(second.as_str())
-        };
+        let second = second.map_or_else(|| first.clone(), |to| Arc::from(to.as_str()));
         let mut facts = Self {
             encrypted: None,
             opaque_new: None,
