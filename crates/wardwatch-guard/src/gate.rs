@@ -9,7 +9,8 @@
 //! process tree may open [`AHEAD_BUDGET`] files before its next open waits for the
 //! guard to catch up, a tree whose writes have all been ordinary goes on while the
 //! guard is at most [`CLEAN_BUDGET`] events behind, and a tree that has shown a sign of
-//! encryption lately opens only one; an open by a tree the guard has stopped is refused. An attacker so gets at most a few files ahead of the scorer, and a bulk
+//! encryption lately opens only one; an open by a tree the guard has stopped is
+//! refused. An attacker so gets at most a few files ahead of the scorer, and a bulk
 //! copy runs beside the guard.
 //!
 //! The gate never holds for long: an open held longer than [`HOLD_LIMIT`] is let
